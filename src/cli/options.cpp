@@ -1,0 +1,379 @@
+#include "cli/options.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <limits>
+
+namespace hubgate::cli {
+
+namespace {
+
+std::optional<std::uint64_t> parse_unsigned(std::string_view text) {
+  std::uint64_t value = 0;
+  const auto* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc{} || ptr != end || text.empty()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// Splits "host:port" and "[v6]:port".
+bool parse_listen(std::string_view text, serve_options& out) {
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 == text.size()) {
+    return false;
+  }
+  std::string_view host = text.substr(0, colon);
+  std::string_view port = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  auto number = parse_unsigned(port);
+  if (host.empty() || !number || *number > 65535) {
+    return false;
+  }
+  out.listen_host = std::string(host);
+  out.listen_port = std::string(port);
+  return true;
+}
+
+using setter = bool (*)(std::string_view, serve_options&, std::string&);
+
+struct flag_spec {
+  std::string_view flag;
+  std::string_view env;
+  std::string_view value_name;
+  std::string_view help;
+  setter set;
+};
+
+bool set_duration(std::string_view v, std::chrono::milliseconds& out, std::string& error) {
+  auto d = parse_duration(v);
+  if (!d) {
+    error = "expected a duration like 500ms, 10s or 2m";
+    return false;
+  }
+  out = *d;
+  return true;
+}
+
+// The flags of `hubgate serve`. Each one is also settable by its environment variable (Docker);
+// a flag on the command line wins over the environment.
+const flag_spec serve_flags[] = {
+    {"--listen", "HUBGATE_LISTEN", "HOST:PORT", "address the proxy listens on (default 127.0.0.1:8080)",
+     [](std::string_view v, serve_options& o, std::string& e) {
+       if (!parse_listen(v, o)) {
+         e = "expected HOST:PORT";
+         return false;
+       }
+       return true;
+     }},
+    {"--upstream", "HUBGATE_UPSTREAM", "URL", "HubSpot API origin (default https://api.hubapi.com)",
+     [](std::string_view v, serve_options& o, std::string& e) {
+       auto u = parse_upstream_url(v, e);
+       if (u) {
+         o.upstream = *u;
+       }
+       return u.has_value();
+     }},
+    {"--forms-upstream", "HUBGATE_FORMS_UPSTREAM", "URL",
+     "origin for /submissions/ and /uploads/form/ (default https://api.hsforms.com)",
+     [](std::string_view v, serve_options& o, std::string& e) {
+       auto u = parse_upstream_url(v, e);
+       if (u) {
+         o.forms_upstream = *u;
+       }
+       return u.has_value();
+     }},
+    {"--ca-file", "HUBGATE_CA_FILE", "PATH", "CA bundle to verify upstreams with (default: system trust store)",
+     [](std::string_view v, serve_options& o, std::string&) {
+       o.ca_file = std::string(v);
+       return true;
+     }},
+    {"--threads", "HUBGATE_THREADS", "N", "I/O threads (default: number of cores)",
+     [](std::string_view v, serve_options& o, std::string& e) {
+       auto n = parse_unsigned(v);
+       if (!n || *n == 0 || *n > 1024) {
+         e = "expected a number from 1 to 1024";
+         return false;
+       }
+       o.threads = static_cast<unsigned>(*n);
+       return true;
+     }},
+    {"--log-format", "HUBGATE_LOG_FORMAT", "text|json", "log line format (default text)",
+     [](std::string_view v, serve_options& o, std::string& e) {
+       if (v == "text") {
+         o.format = log_format::text;
+       } else if (v == "json") {
+         o.format = log_format::json;
+       } else {
+         e = "expected text or json";
+         return false;
+       }
+       return true;
+     }},
+    {"--log-level", "HUBGATE_LOG_LEVEL", "LEVEL", "debug, info, warn or error (default info)",
+     [](std::string_view v, serve_options& o, std::string& e) {
+       if (v != "debug" && v != "info" && v != "warn" && v != "error") {
+         e = "expected debug, info, warn or error";
+         return false;
+       }
+       o.log_level = std::string(v);
+       return true;
+     }},
+    {"--access-log", "HUBGATE_ACCESS_LOG", "on|off", "one log line per request (default on)",
+     [](std::string_view v, serve_options& o, std::string& e) {
+       if (v != "on" && v != "off") {
+         e = "expected on or off";
+         return false;
+       }
+       o.access_log = v == "on";
+       return true;
+     }},
+    {"--rules", "HUBGATE_RULES", "PATH", "rules file (default config/rules.yaml)",
+     [](std::string_view v, serve_options& o, std::string&) {
+       o.rules_file = std::string(v);
+       return true;
+     }},
+    {"--max-body-size", "HUBGATE_MAX_BODY_SIZE", "BYTES", "largest request body, answered 413 above (default 16MiB)",
+     [](std::string_view v, serve_options& o, std::string& e) {
+       auto n = parse_byte_size(v);
+       if (!n || *n == 0) {
+         e = "expected a size like 16MiB, 512KiB or 1000";
+         return false;
+       }
+       o.max_body_bytes = *n;
+       return true;
+     }},
+    {"--client-header-timeout", "HUBGATE_CLIENT_HEADER_TIMEOUT", "DURATION",
+     "time a client has to send a request head once it starts (default 10s)",
+     [](std::string_view v, serve_options& o, std::string& e) { return set_duration(v, o.client_header_timeout, e); }},
+    {"--client-body-timeout", "HUBGATE_CLIENT_BODY_TIMEOUT", "DURATION",
+     "time a client has to send a request body (default 30s)",
+     [](std::string_view v, serve_options& o, std::string& e) { return set_duration(v, o.client_body_timeout, e); }},
+    {"--client-idle-timeout", "HUBGATE_CLIENT_IDLE_TIMEOUT", "DURATION",
+     "idle keep-alive client connections are closed after (default 60s)",
+     [](std::string_view v, serve_options& o, std::string& e) { return set_duration(v, o.client_idle_timeout, e); }},
+    {"--upstream-connect-timeout", "HUBGATE_UPSTREAM_CONNECT_TIMEOUT", "DURATION",
+     "connect and TLS handshake to an upstream, 502 after (default 5s)",
+     [](std::string_view v, serve_options& o, std::string& e) {
+       return set_duration(v, o.upstream_connect_timeout, e);
+     }},
+    {"--upstream-response-timeout", "HUBGATE_UPSTREAM_RESPONSE_TIMEOUT", "DURATION",
+     "wait for an upstream answer (and between its body reads), 504 after (default 60s)",
+     [](std::string_view v, serve_options& o, std::string& e) {
+       return set_duration(v, o.upstream_response_timeout, e);
+     }},
+    {"--upstream-idle-timeout", "HUBGATE_UPSTREAM_IDLE_TIMEOUT", "DURATION",
+     "pooled upstream connections idle longer are not reused (default 30s)",
+     [](std::string_view v, serve_options& o, std::string& e) { return set_duration(v, o.upstream_idle_timeout, e); }},
+    {"--upstream-pool-size", "HUBGATE_UPSTREAM_POOL_SIZE", "N",
+     "idle keep-alive connections kept per upstream (default 64)",
+     [](std::string_view v, serve_options& o, std::string& e) {
+       auto n = parse_unsigned(v);
+       if (!n || *n > 100000) {
+         e = "expected a number from 0 to 100000";
+         return false;
+       }
+       o.upstream_pool_size = static_cast<std::size_t>(*n);
+       return true;
+     }},
+    {"--drain-timeout", "HUBGATE_DRAIN_TIMEOUT", "DURATION",
+     "on SIGTERM, how long in-flight requests may take to finish (default 20s)",
+     [](std::string_view v, serve_options& o, std::string& e) { return set_duration(v, o.drain_timeout, e); }},
+};
+
+const flag_spec* find_flag(std::string_view name) {
+  for (const auto& f : serve_flags) {
+    if (f.flag == name) {
+      return &f;
+    }
+  }
+  return nullptr;
+}
+
+command parse_serve(const std::vector<std::string_view>& args, std::size_t first, const env_lookup& env) {
+  serve_options options;
+  // The environment first, so that flags override it.
+  for (const auto& f : serve_flags) {
+    if (auto value = env(f.env)) {
+      std::string error;
+      if (!f.set(*value, options, error)) {
+        return usage_error{std::string(f.env) + "='" + *value + "': " + error};
+      }
+    }
+  }
+  for (std::size_t i = first; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      return help_request{};
+    }
+    std::string_view name = arg;
+    std::optional<std::string_view> value;
+    if (auto eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+    }
+    const flag_spec* f = find_flag(name);
+    if (f == nullptr) {
+      return usage_error{"unknown flag '" + std::string(name) + "' (see hubgate --help)"};
+    }
+    if (!value) {
+      if (i + 1 >= args.size()) {
+        return usage_error{"flag " + std::string(name) + " needs a value " + std::string(f->value_name)};
+      }
+      value = args[++i];
+    }
+    std::string error;
+    if (!f->set(*value, options, error)) {
+      return usage_error{std::string(name) + " '" + std::string(*value) + "': " + error};
+    }
+  }
+  return serve_command{std::move(options)};
+}
+
+} // namespace
+
+std::string upstream_url::host_header() const {
+  std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  return port == "443" ? h : h + ":" + port;
+}
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
+    ++digits;
+  }
+  auto number = parse_unsigned(text.substr(0, digits));
+  if (!number || *number > 365ULL * 24 * 3600 * 1000) {
+    return std::nullopt;
+  }
+  std::string_view unit = text.substr(digits);
+  std::uint64_t factor = 0;
+  if (unit == "ms") {
+    factor = 1;
+  } else if (unit == "s") {
+    factor = 1000;
+  } else if (unit == "m") {
+    factor = 60'000;
+  } else if (unit == "h") {
+    factor = 3'600'000;
+  } else {
+    return std::nullopt;
+  }
+  return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(*number * factor));
+}
+
+std::optional<std::size_t> parse_byte_size(std::string_view text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
+    ++digits;
+  }
+  auto number = parse_unsigned(text.substr(0, digits));
+  if (!number) {
+    return std::nullopt;
+  }
+  std::string_view unit = text.substr(digits);
+  std::uint64_t factor = 0;
+  if (unit.empty() || unit == "B") {
+    factor = 1;
+  } else if (unit == "k" || unit == "K" || unit == "KiB" || unit == "kB") {
+    factor = 1024;
+  } else if (unit == "M" || unit == "MiB" || unit == "MB") {
+    factor = 1024 * 1024;
+  } else if (unit == "G" || unit == "GiB" || unit == "GB") {
+    factor = 1024ULL * 1024 * 1024;
+  } else {
+    return std::nullopt;
+  }
+  if (*number > std::numeric_limits<std::size_t>::max() / factor) {
+    return std::nullopt;
+  }
+  return static_cast<std::size_t>(*number * factor);
+}
+
+std::optional<upstream_url> parse_upstream_url(std::string_view text, std::string& error) {
+  constexpr std::string_view scheme = "https://";
+  if (!text.starts_with(scheme)) {
+    error = "expected an https:// URL (upstream TLS is always verified)";
+    return std::nullopt;
+  }
+  std::string_view rest = text.substr(scheme.size());
+  if (!rest.empty() && rest.back() == '/') {
+    rest.remove_suffix(1);
+  }
+  if (rest.find_first_of("/?#@") != std::string_view::npos) {
+    error = "expected https://HOST[:PORT] with no path, query or credentials";
+    return std::nullopt;
+  }
+  upstream_url url{"", "443"};
+  std::string_view host = rest;
+  if (rest.starts_with('[')) {
+    auto close = rest.find(']');
+    if (close == std::string_view::npos) {
+      error = "unterminated IPv6 address";
+      return std::nullopt;
+    }
+    host = rest.substr(1, close - 1);
+    rest = rest.substr(close + 1);
+    if (!rest.empty() && !rest.starts_with(':')) {
+      error = "expected :PORT after the IPv6 address";
+      return std::nullopt;
+    }
+    if (!rest.empty()) {
+      url.port = std::string(rest.substr(1));
+    }
+  } else if (auto colon = rest.find(':'); colon != std::string_view::npos) {
+    host = rest.substr(0, colon);
+    url.port = std::string(rest.substr(colon + 1));
+  }
+  auto port = parse_unsigned(url.port);
+  if (host.empty() || !port || *port == 0 || *port > 65535) {
+    error = "expected https://HOST[:PORT]";
+    return std::nullopt;
+  }
+  url.host = std::string(host);
+  return url;
+}
+
+command parse_command_line(const std::vector<std::string_view>& args, const env_lookup& env) {
+  if (args.size() < 2) {
+    return usage_error{"missing command (see hubgate --help)"};
+  }
+  std::string_view first = args[1];
+  if (first == "--help" || first == "-h" || first == "help") {
+    return help_request{};
+  }
+  if (first == "--version" || first == "-V" || first == "version") {
+    return version_request{};
+  }
+  if (first == "serve") {
+    return parse_serve(args, 2, env);
+  }
+  if (first.starts_with("-")) {
+    return usage_error{"unknown flag '" + std::string(first) + "' (see hubgate --help)"};
+  }
+  return usage_error{"unknown command '" + std::string(first) + "' (see hubgate --help)"};
+}
+
+std::string help_text() {
+  std::string text =
+      "hubgate: a gate in front of HubSpot's API that decides, by rules in YAML, which calls that\n"
+      "would create contacts may pass.\n"
+      "\n"
+      "Usage:\n"
+      "  hubgate serve [FLAGS]     run the proxy\n"
+      "  hubgate --version         print the version\n"
+      "  hubgate --help            print this help\n"
+      "\n"
+      "Flags of serve (each also read from the environment variable shown):\n";
+  for (const auto& f : serve_flags) {
+    std::string left = "  " + std::string(f.flag) + " " + std::string(f.value_name);
+    left.resize(std::max<std::size_t>(left.size() + 1, 40), ' ');
+    text += left + std::string(f.help) + "  [" + std::string(f.env) + "]\n";
+  }
+  return text;
+}
+
+} // namespace hubgate::cli

@@ -1,0 +1,61 @@
+#include "http/headers.hpp"
+
+#include <boost/beast/core/string.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hubgate::http {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+bool starts_with_icase(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && boost::beast::iequals(s.substr(0, prefix.size()), prefix);
+}
+
+} // namespace
+
+void remove_hop_by_hop(boost::beast::http::fields& fields) {
+  namespace bhttp = boost::beast::http;
+  // Names listed in Connection headers; usually none, so nothing is allocated.
+  std::vector<std::string> named;
+  for (auto range = fields.equal_range(bhttp::field::connection); range.first != range.second; ++range.first) {
+    std::string_view value = range.first->value();
+    while (!value.empty()) {
+      auto comma = value.find(',');
+      std::string_view token = trim(value.substr(0, comma));
+      if (!token.empty()) {
+        named.emplace_back(token);
+      }
+      value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
+    }
+  }
+  for (auto it = fields.begin(); it != fields.end();) {
+    std::string_view name = it->name_string();
+    bool hop = it->name() == bhttp::field::connection || it->name() == bhttp::field::keep_alive ||
+               it->name() == bhttp::field::te || it->name() == bhttp::field::trailer ||
+               it->name() == bhttp::field::upgrade || starts_with_icase(name, "proxy-");
+    for (const auto& n : named) {
+      hop = hop || boost::beast::iequals(name, n);
+    }
+    // Connection may name the framing headers; those are re-made by the sender, never dropped here.
+    if (hop && it->name() != bhttp::field::content_length && it->name() != bhttp::field::transfer_encoding) {
+      it = fields.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+} // namespace hubgate::http

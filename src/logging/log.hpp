@@ -1,0 +1,60 @@
+#pragma once
+// Structured log lines over spdlog: a message plus key/value fields, rendered as `key=value` text
+// or as one JSON object per line (--log-format). Lines are written by a background thread so that
+// logging never blocks an I/O thread; under overload the oldest queued lines are dropped.
+// Secrets never reach a field: callers pass targets through redact_target().
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+#include "cli/options.hpp"
+
+namespace hubgate::logging {
+
+enum class level { debug, info, warn, error };
+
+struct field {
+  field(std::string_view k, std::string_view v) : key(k), text(v) {}
+  field(std::string_view k, const std::string& v) : key(k), text(v) {}
+  field(std::string_view k, const char* v) : key(k), text(v) {}
+  field(std::string_view k, std::uint64_t v) : key(k), number(v), is_number(true) {}
+  field(std::string_view k, std::int64_t v) : key(k), number(static_cast<std::uint64_t>(v)), is_number(true) {
+    negative = v < 0;
+    if (negative) {
+      number = static_cast<std::uint64_t>(-(v + 1)) + 1;
+    }
+  }
+  field(std::string_view k, unsigned v) : field(k, static_cast<std::uint64_t>(v)) {}
+  field(std::string_view k, int v) : field(k, static_cast<std::int64_t>(v)) {}
+
+  std::string_view key;
+  std::string_view text;
+  std::uint64_t number = 0;
+  bool is_number = false;
+  bool negative = false;
+};
+
+// Sets up the process-wide logger. Call once, before any thread logs.
+void init(cli::log_format format, std::string_view min_level);
+// Writes what is queued; call before exit.
+void flush();
+
+bool enabled(level l);
+void write(level l, std::string_view message, std::initializer_list<field> fields = {});
+
+inline void debug(std::string_view m, std::initializer_list<field> f = {}) { write(level::debug, m, f); }
+inline void info(std::string_view m, std::initializer_list<field> f = {}) { write(level::info, m, f); }
+inline void warn(std::string_view m, std::initializer_list<field> f = {}) { write(level::warn, m, f); }
+inline void error(std::string_view m, std::initializer_list<field> f = {}) { write(level::error, m, f); }
+
+// Renders one line's message and fields (without time and level) in the given format.
+std::string render(cli::log_format format, std::string_view message, std::initializer_list<field> fields);
+
+// A request target fit for a log line: the value of `hapikey` (and other credential parameters)
+// replaced by `REDACTED`, and the local part of anything that looks like an email address
+// replaced by `***`, so that neither tokens nor contacts' addresses reach the log.
+std::string redact_target(std::string_view target);
+
+} // namespace hubgate::logging

@@ -1,0 +1,63 @@
+// Wiring only: parse the command line, set up logging, run the chosen command.
+
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <string_view>
+#include <vector>
+
+#include "cli/options.hpp"
+#include "hubgate/version.hpp"
+#include "logging/log.hpp"
+#include "server/server.hpp"
+
+namespace {
+
+template <class... Ts>
+struct overloaded : Ts... {
+  using Ts::operator()...;
+};
+
+int serve(const hubgate::cli::serve_options& options) {
+  hubgate::logging::init(options.format, options.log_level);
+  try {
+    hubgate::server::server proxy(options);
+    int code = proxy.run();
+    hubgate::logging::flush();
+    return code;
+  } catch (const std::exception& e) {
+    hubgate::logging::error("cannot start", {{"reason", e.what()}});
+    hubgate::logging::flush();
+    return 1;
+  }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string_view> args(argv, argv + argc);
+  auto env = [](std::string_view name) -> std::optional<std::string> {
+    const char* value = std::getenv(std::string(name).c_str());
+    if (value == nullptr) {
+      return std::nullopt;
+    }
+    return std::string(value);
+  };
+  auto command = hubgate::cli::parse_command_line(args, env);
+  return std::visit(overloaded{
+                        [](const hubgate::cli::help_request&) {
+                          std::cout << hubgate::cli::help_text();
+                          return 0;
+                        },
+                        [](const hubgate::cli::version_request&) {
+                          std::cout << "hubgate " << hubgate::version << "\n";
+                          return 0;
+                        },
+                        [](const hubgate::cli::usage_error& e) {
+                          std::cerr << "hubgate: " << e.message << "\n";
+                          return 2;
+                        },
+                        [](const hubgate::cli::serve_command& c) { return serve(c.options); },
+                    },
+                    command);
+}

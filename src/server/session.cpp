@@ -1,0 +1,282 @@
+#include "server/session.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <array>
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "hubgate/hubspot/operation.hpp"
+#include "http/error_reply.hpp"
+#include "http/headers.hpp"
+#include "logging/log.hpp"
+#include "upstream/forward.hpp"
+
+namespace hubgate::server {
+
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+constexpr std::size_t header_limit = 64 * 1024;
+
+// Where the origin-form (path and query) of a request target starts. An absolute-form target
+// (`https://other.host/x`) keeps only its path: the authority never selects a host, so hubgate is
+// never an open proxy. Anything else (authority-form, `*`) is refused.
+std::optional<std::size_t> origin_form_offset(std::string_view target) {
+  if (target.starts_with('/')) {
+    return 0;
+  }
+  auto scheme_end = target.find("://");
+  if (scheme_end == std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::string_view scheme = target.substr(0, scheme_end);
+  if (!beast::iequals(scheme, "http") && !beast::iequals(scheme, "https")) {
+    return std::nullopt;
+  }
+  std::size_t authority = scheme_end + 3;
+  auto path = target.find_first_of("/?", authority);
+  if (path == std::string_view::npos || target[path] == '?') {
+    return std::nullopt; // "http://host" or "http://host?x": no path to forward
+  }
+  return path;
+}
+
+// Form submissions live on their own host (reference §1).
+hubspot::upstream_id route_for(std::string_view path) {
+  return path.starts_with("/submissions/") || path.starts_with("/uploads/form/") ? hubspot::upstream_id::forms
+                                                                                 : hubspot::upstream_id::api;
+}
+
+struct request_log {
+  std::string method;
+  std::string target;
+  unsigned status = 0;
+  unsigned upstream_status = 0;
+  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_out = 0;
+  std::chrono::steady_clock::time_point started;
+  std::string_view correlation_id;
+  std::string_view detail;
+};
+
+void write_access_log(const proxy_state& state, const request_log& entry) {
+  if (!state.options.access_log) {
+    return;
+  }
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - entry.started);
+  logging::info("request", {{"method", entry.method},
+                            {"path", entry.target},
+                            {"status", entry.status},
+                            {"upstream_status", entry.upstream_status},
+                            {"bytes_in", entry.bytes_in},
+                            {"bytes_out", entry.bytes_out},
+                            {"duration_us", static_cast<std::uint64_t>(micros.count())},
+                            {"correlation_id", entry.correlation_id},
+                            {"detail", entry.detail}});
+}
+
+} // namespace
+
+net::awaitable<void> run_session(beast::tcp_stream stream, proxy_state& state, std::shared_ptr<session_slot> slot) {
+  const auto& opts = state.options;
+  slot->stream = &stream;
+  beast::flat_buffer buffer;
+  std::array<char, 16 * 1024> relay_buffer;
+
+  // Answers a request hubgate itself rejects or cannot serve, and logs it.
+  auto reply_error = [&](const http::error_reply& reply, unsigned version, bool keep_alive, request_log& entry)
+      -> net::awaitable<bool> {
+    auto correlation_id = http::make_correlation_id();
+    auto res = http::make_error_response(reply, correlation_id, version, keep_alive);
+    stream.expires_after(opts.client_body_timeout);
+    auto [ec, n] = co_await bhttp::async_write(stream, res, use_tuple);
+    entry.status = res.result_int();
+    entry.bytes_out = res.body().size();
+    entry.correlation_id = correlation_id;
+    if (entry.detail.empty()) {
+      entry.detail = reply.message;
+    }
+    write_access_log(state, entry);
+    co_return !ec && keep_alive;
+  };
+
+  for (;;) {
+    // Between requests the idle timeout applies; once a request's first byte is in, the client
+    // has the header timeout to send the rest of its head (slow clients are cut off).
+    if (buffer.size() == 0) {
+      slot->idle = true;
+      if (state.draining.load()) {
+        break;
+      }
+      stream.expires_after(opts.client_idle_timeout);
+      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_tuple);
+      slot->idle = false;
+      if (ec) {
+        break; // closed, idle too long, or closed by the drain: nothing to answer
+      }
+      buffer.commit(n);
+    }
+    request_log entry;
+    entry.started = std::chrono::steady_clock::now();
+
+    bhttp::request_parser<bhttp::empty_body> head_parser;
+    head_parser.header_limit(header_limit);
+    head_parser.body_limit(opts.max_body_bytes);
+    stream.expires_after(opts.client_header_timeout);
+    auto [hec, head_bytes] = co_await bhttp::async_read_header(stream, buffer, head_parser, use_tuple);
+    if (hec) {
+      if (hec == beast::error::timeout) {
+        entry.method = "-";
+        entry.detail = "client sent its request head too slowly";
+        co_await reply_error({bhttp::status::request_timeout, "TIMEOUT", "Request head not received in time"}, 11,
+                             false, entry);
+      } else if (hec == bhttp::error::header_limit) {
+        entry.method = "-";
+        co_await reply_error({bhttp::status::request_header_fields_too_large, "VALIDATION_ERROR",
+                              "Request head is larger than 64 KiB"},
+                             11, false, entry);
+      } else if (hec != bhttp::error::end_of_stream && hec != net::error::eof &&
+                 hec != net::error::connection_reset && hec != net::error::operation_aborted) {
+        entry.method = "-";
+        entry.detail = hec.message();
+        co_await reply_error({bhttp::status::bad_request, "VALIDATION_ERROR", "Malformed HTTP request"}, 11, false,
+                             entry);
+      }
+      break;
+    }
+
+    auto& head = head_parser.get();
+    const unsigned version = head.version();
+    bool keep_alive = head_parser.keep_alive();
+    entry.method = head.method_string();
+    if (opts.access_log) {
+      entry.target = logging::redact_target(head.target());
+    }
+    entry.bytes_in = head_bytes;
+
+    if (head.method() == bhttp::verb::connect) {
+      co_await reply_error({bhttp::status::method_not_allowed, "VALIDATION_ERROR", "CONNECT is not supported"},
+                           version, false, entry);
+      break;
+    }
+    auto target_offset = origin_form_offset(head.target());
+    if (!target_offset) {
+      co_await reply_error({bhttp::status::bad_request, "VALIDATION_ERROR", "Unsupported request target"}, version,
+                           false, entry);
+      break;
+    }
+    // Bodies are framed by exactly one of Content-Length and chunked; anything else is how
+    // request smuggling starts, so it is refused rather than guessed at.
+    if (head.count(bhttp::field::transfer_encoding) != 0) {
+      if (head.count(bhttp::field::content_length) != 0) {
+        co_await reply_error({bhttp::status::bad_request, "VALIDATION_ERROR",
+                              "Content-Length and Transfer-Encoding together are not allowed"},
+                             version, false, entry);
+        break;
+      }
+      if (!head_parser.chunked() || !beast::iequals(head[bhttp::field::transfer_encoding], "chunked")) {
+        co_await reply_error({bhttp::status::not_implemented, "VALIDATION_ERROR",
+                              "Only the chunked transfer coding is supported"},
+                             version, false, entry);
+        break;
+      }
+    }
+    if (auto length = head_parser.content_length(); length && *length > opts.max_body_bytes) {
+      co_await reply_error({bhttp::status::payload_too_large, "VALIDATION_ERROR",
+                            "Request body is larger than " + std::to_string(opts.max_body_bytes) + " bytes"},
+                           version, false, entry);
+      break;
+    }
+
+    // The body, read whole (bounded by the body limit).
+    if (!head_parser.is_done() && version >= 11 && beast::iequals(head[bhttp::field::expect], "100-continue")) {
+      static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+      stream.expires_after(opts.client_body_timeout);
+      auto [ec, n] = co_await net::async_write(stream, net::buffer(continue_line), use_tuple);
+      if (ec) {
+        break;
+      }
+    }
+    bhttp::request_parser<bhttp::string_body> body_parser{std::move(head_parser)};
+    if (!body_parser.is_done()) {
+      body_parser.body_limit(opts.max_body_bytes);
+      stream.expires_after(opts.client_body_timeout);
+      auto [bec, body_bytes] = co_await bhttp::async_read(stream, buffer, body_parser, use_tuple);
+      entry.bytes_in += body_bytes;
+      if (bec) {
+        if (bec == bhttp::error::body_limit) {
+          co_await reply_error({bhttp::status::payload_too_large, "VALIDATION_ERROR",
+                                "Request body is larger than " + std::to_string(opts.max_body_bytes) + " bytes"},
+                               version, false, entry);
+        } else if (bec == beast::error::timeout) {
+          co_await reply_error({bhttp::status::request_timeout, "TIMEOUT", "Request body not received in time"},
+                               version, false, entry);
+        } else if (bec != bhttp::error::end_of_stream && bec != net::error::eof &&
+                   bec != net::error::connection_reset) {
+          entry.detail = bec.message();
+          co_await reply_error({bhttp::status::bad_request, "VALIDATION_ERROR", "Malformed request body"}, version,
+                               false, entry);
+        }
+        break;
+      }
+    }
+    auto request = body_parser.release();
+    keep_alive = keep_alive && !state.draining.load();
+
+    // The request as it goes upstream: its own origin-form target, the upstream's Host, no
+    // hop-by-hop headers, and framing re-made for the buffered body.
+    if (*target_offset != 0) {
+      request.target(std::string(request.target().substr(*target_offset)));
+    }
+    upstream::pool& pool = route_for(request.target()) == hubspot::upstream_id::forms ? state.forms : state.api;
+    http::remove_hop_by_hop(request);
+    request.erase(bhttp::field::expect);
+    request.erase(bhttp::field::content_length);
+    request.erase(bhttp::field::transfer_encoding);
+    request.set(bhttp::field::host, pool.host_header());
+    request.version(11);
+    request.prepare_payload();
+
+    auto outcome = co_await upstream::forward(
+        pool, request, upstream::client_side{stream, version, keep_alive, opts.client_body_timeout},
+        opts.upstream_response_timeout, relay_buffer);
+    entry.upstream_status = outcome.upstream_status;
+    if (outcome.failure) {
+      entry.detail = outcome.detail;
+      logging::warn("upstream request failed", {{"upstream", pool.url().host}, {"reason", outcome.detail}});
+      if (!co_await reply_error(*outcome.failure, version, keep_alive, entry)) {
+        break;
+      }
+      continue;
+    }
+    entry.status = outcome.upstream_status;
+    entry.bytes_out = outcome.body_bytes;
+    entry.detail = outcome.detail;
+    write_access_log(state, entry);
+    if (!outcome.client_reusable) {
+      break;
+    }
+  }
+
+  // A clean close: our FIN after the last answer, so the client reads it all.
+  boost::system::error_code ignored;
+  stream.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+  slot->stream = nullptr;
+  state.leave(slot);
+}
+
+} // namespace hubgate::server

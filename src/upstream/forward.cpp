@@ -1,0 +1,173 @@
+#include "upstream/forward.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "http/headers.hpp"
+
+namespace hubgate::upstream {
+
+namespace {
+
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+
+// Errors that mean a reused connection had been closed by the upstream before our request arrived.
+bool is_stale_connection_error(const boost::system::error_code& ec) {
+  return ec == bhttp::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
+         ec == net::error::broken_pipe || ec == ssl::error::stream_truncated;
+}
+
+http::error_reply bad_gateway(std::string message) {
+  return {bhttp::status::bad_gateway, "BAD_GATEWAY", std::move(message), true};
+}
+
+http::error_reply gateway_timeout() {
+  return {bhttp::status::gateway_timeout, "GATEWAY_TIMEOUT", "HubSpot did not answer in time", true};
+}
+
+bool has_no_body(unsigned status, bool head) {
+  return head || (status >= 100 && status < 200) || status == 204 || status == 304;
+}
+
+} // namespace
+
+net::awaitable<forward_outcome> forward(pool& upstream, bhttp::request<bhttp::string_body>& request,
+                                        client_side client, std::chrono::milliseconds response_timeout,
+                                        std::span<char> relay_buffer) {
+  forward_outcome out;
+  const bool idempotent = request.method() == bhttp::verb::get || request.method() == bhttp::verb::head;
+  const bool head = request.method() == bhttp::verb::head;
+
+  for (int attempt = 0;; ++attempt) {
+    auto conn = upstream.take_idle();
+    const bool reused = conn != nullptr;
+    if (!conn) {
+      auto made = co_await upstream.connect();
+      if (!made.conn) {
+        out.failure = bad_gateway(made.failure == connect_failure::tls ? "TLS handshake with HubSpot failed"
+                                                                       : "HubSpot could not be reached");
+        out.detail = std::move(made.detail);
+        co_return out;
+      }
+      conn = std::move(made.conn);
+    }
+    auto& upstream_tcp = beast::get_lowest_layer(conn->stream);
+    const bool may_retry = reused && idempotent && attempt == 0;
+
+    upstream_tcp.expires_after(response_timeout);
+    auto [wec, written] = co_await bhttp::async_write(conn->stream, request, use_tuple);
+    if (wec) {
+      if (may_retry && is_stale_connection_error(wec)) {
+        continue;
+      }
+      out.failure = wec == beast::error::timeout ? gateway_timeout() : bad_gateway("sending to HubSpot failed");
+      out.detail = "write: " + wec.message();
+      co_return out;
+    }
+
+    // Re-made for each head read: an informational answer (a 100 Continue we did not ask for)
+    // precedes the real one.
+    std::optional<bhttp::response_parser<bhttp::buffer_body>> parser_slot;
+    boost::system::error_code rec;
+    do {
+      auto& p = parser_slot.emplace();
+      p.body_limit(boost::none); // streamed, so no size limit applies
+      p.header_limit(64 * 1024);
+      p.skip(head);
+      std::tie(rec, std::ignore) = co_await bhttp::async_read_header(conn->stream, conn->buffer, p, use_tuple);
+    } while (!rec && parser_slot->get().result_int() / 100 == 1);
+    auto& parser = *parser_slot;
+    if (rec) {
+      if (may_retry && !parser.got_some() && is_stale_connection_error(rec)) {
+        continue;
+      }
+      out.failure = rec == beast::error::timeout ? gateway_timeout() : bad_gateway("HubSpot's answer was unreadable");
+      out.detail = "read header: " + rec.message();
+      co_return out;
+    }
+
+    auto& res = parser.get();
+    out.upstream_status = res.result_int();
+    const bool upstream_keep_alive = parser.keep_alive();
+    const bool bodyless = has_no_body(out.upstream_status, head);
+    http::remove_hop_by_hop(res);
+
+    // Frame the answer for this client. A body whose end is the upstream closing (no length, not
+    // chunked) is chunked for an HTTP/1.1 client; an HTTP/1.0 client learns its end by our close.
+    bool client_keep_alive = client.keep_alive;
+    if (!bodyless && !parser.content_length()) {
+      if (client.version >= 11) {
+        res.chunked(true);
+      } else {
+        res.chunked(false);
+        client_keep_alive = false;
+      }
+    }
+    res.version(client.version);
+    res.keep_alive(client_keep_alive);
+
+    bhttp::serializer<false, bhttp::buffer_body> serializer{res};
+    auto& client_tcp = client.stream;
+    if (bodyless) {
+      client_tcp.expires_after(client.write_timeout);
+      auto [ec, n] = co_await bhttp::async_write_header(client_tcp, serializer, use_tuple);
+      out.responded = true;
+      if (ec) {
+        co_return out;
+      }
+    } else {
+      do {
+        if (!parser.is_done()) {
+          res.body().data = relay_buffer.data();
+          res.body().size = relay_buffer.size();
+          upstream_tcp.expires_after(response_timeout);
+          auto [ec, n] = co_await bhttp::async_read(conn->stream, conn->buffer, parser, use_tuple);
+          if (ec == bhttp::error::need_buffer) {
+            ec = {};
+          }
+          if (ec) {
+            // The answer broke off. If nothing reached the client yet it gets an error reply;
+            // otherwise the only honest signal left is closing its connection mid-body.
+            out.detail = "read body: " + ec.message();
+            if (!out.responded) {
+              out.failure = ec == beast::error::timeout ? gateway_timeout() : bad_gateway("HubSpot's answer broke off");
+            }
+            co_return out;
+          }
+          res.body().size = relay_buffer.size() - res.body().size;
+          res.body().data = relay_buffer.data();
+          res.body().more = !parser.is_done();
+          out.body_bytes += res.body().size;
+        } else {
+          res.body().data = nullptr;
+          res.body().size = 0;
+          res.body().more = false;
+        }
+        client_tcp.expires_after(client.write_timeout);
+        auto [ec, n] = co_await bhttp::async_write(client_tcp, serializer, use_tuple);
+        out.responded = true;
+        if (ec == bhttp::error::need_buffer) {
+          ec = {};
+        }
+        if (ec) {
+          out.detail = "write to client: " + ec.message();
+          co_return out;
+        }
+      } while (!parser.is_done() || !serializer.is_done());
+    }
+
+    out.client_reusable = client_keep_alive;
+    if (upstream_keep_alive && parser.is_done()) {
+      ++conn->requests;
+      upstream.put_idle(std::move(conn));
+    }
+    co_return out;
+  }
+}
+
+} // namespace hubgate::upstream

@@ -1,0 +1,47 @@
+#pragma once
+// Sends one request upstream over a pooled connection and relays the answer to the client as it
+// arrives: the response body is streamed, never held whole.
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <tuple>
+#include <span>
+#include <string>
+
+#include "http/error_reply.hpp"
+#include "upstream/pool.hpp"
+
+namespace hubgate::upstream {
+
+namespace bhttp = boost::beast::http;
+
+struct client_side {
+  beast::tcp_stream& stream;
+  unsigned version;  // 10 or 11: the answer is framed for it
+  bool keep_alive;   // the client wants, and the server allows, another request on this connection
+  std::chrono::milliseconds write_timeout;
+};
+
+struct forward_outcome {
+  unsigned upstream_status = 0;   // 0 when no answer came
+  std::uint64_t body_bytes = 0;   // response body bytes relayed
+  bool responded = false;         // something was written to the client
+  bool client_reusable = false;   // the client connection may carry the next request
+  std::optional<http::error_reply> failure; // nothing was written: the caller answers with this
+  std::string detail;             // why it failed, for the log
+};
+
+// `request` must be ready to send: origin-form target, Host set, hop-by-hop headers removed, body
+// framed. GET and HEAD that fail on a reused connection before any answer are retried once on a
+// fresh one; other methods never are (a POST is never sent twice).
+net::awaitable<forward_outcome> forward(pool& upstream, bhttp::request<bhttp::string_body>& request,
+                                        client_side client, std::chrono::milliseconds response_timeout,
+                                        std::span<char> relay_buffer);
+
+} // namespace hubgate::upstream

@@ -1,0 +1,134 @@
+#include "upstream/pool.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <stdexcept>
+
+namespace hubgate::upstream {
+
+namespace {
+
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+
+bool is_ip_literal(const std::string& host) {
+  boost::system::error_code ec;
+  (void)net::ip::make_address(host, ec);
+  return !ec;
+}
+
+// True when an idle connection's socket has nothing to read and is not closed. A pooled
+// connection the upstream closed meanwhile shows up readable (EOF or a TLS close_notify); sending
+// a request there would fail after the fact, and a POST must never be sent twice, so such
+// connections are dropped before use rather than retried after.
+bool still_open(connection& conn) {
+  auto& socket = beast::get_lowest_layer(conn.stream).socket();
+  char byte = 0;
+  ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  int error = errno;
+  return n < 0 && error == EAGAIN; // EWOULDBLOCK is the same value on Linux
+}
+
+std::string tls_failure_detail(connection& conn, const boost::system::error_code& ec) {
+  long verify = SSL_get_verify_result(conn.stream.native_handle());
+  if (verify != X509_V_OK) {
+    return std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify);
+  }
+  return ec.message();
+}
+
+} // namespace
+
+std::unique_ptr<ssl::context> make_tls_context(const std::optional<std::string>& ca_file) {
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_compression);
+  ctx->set_verify_mode(ssl::verify_peer);
+  if (ca_file) {
+    boost::system::error_code ec;
+    ctx->load_verify_file(*ca_file, ec);
+    if (ec) {
+      throw std::runtime_error("cannot load CA file " + *ca_file + ": " + ec.message());
+    }
+  } else {
+    ctx->set_default_verify_paths();
+  }
+  return ctx;
+}
+
+pool::pool(net::io_context& ioc, ssl::context& tls, cli::upstream_url url, pool_settings settings)
+    : ioc_(ioc), tls_(tls), url_(std::move(url)), host_header_(url_.host_header()), settings_(settings) {}
+
+std::unique_ptr<connection> pool::take_idle() {
+  auto now = std::chrono::steady_clock::now();
+  std::unique_lock lock(mutex_);
+  while (!idle_.empty()) {
+    auto conn = std::move(idle_.back());
+    idle_.pop_back();
+    if (now - conn->idle_since < settings_.idle_timeout && still_open(*conn)) {
+      return conn;
+    }
+    // Dropped without a TLS close_notify: the peer may be gone, and waiting for its answer would
+    // stall the caller. The socket closes as the connection is destroyed.
+  }
+  return nullptr;
+}
+
+void pool::put_idle(std::unique_ptr<connection> conn) {
+  conn->idle_since = std::chrono::steady_clock::now();
+  std::unique_lock lock(mutex_);
+  if (idle_.size() < settings_.max_idle) {
+    idle_.push_back(std::move(conn));
+  }
+}
+
+std::size_t pool::idle_count() const {
+  std::unique_lock lock(mutex_);
+  return idle_.size();
+}
+
+net::awaitable<connect_result> pool::connect() {
+  // Each connection gets its own strand: its stream's timer and I/O must not run concurrently,
+  // and the connection moves between sessions over its life.
+  auto conn = std::make_unique<connection>(net::make_strand(ioc_), tls_);
+  auto& tcp = beast::get_lowest_layer(conn->stream);
+  tcp.expires_after(settings_.connect_timeout);
+
+  net::ip::tcp::resolver resolver(conn->stream.get_executor());
+  auto [rec, endpoints] = co_await resolver.async_resolve(url_.host, url_.port, use_tuple);
+  if (rec) {
+    co_return connect_result{nullptr, connect_failure::resolve, "resolving " + url_.host + ": " + rec.message()};
+  }
+  auto [cec, endpoint] = co_await tcp.async_connect(endpoints, use_tuple);
+  if (cec) {
+    auto failure = cec == beast::error::timeout ? connect_failure::timeout : connect_failure::connect;
+    co_return connect_result{nullptr, failure, "connecting to " + url_.host + ":" + url_.port + ": " + cec.message()};
+  }
+  tcp.socket().set_option(net::ip::tcp::no_delay(true));
+
+  SSL* ssl_handle = conn->stream.native_handle();
+  if (!is_ip_literal(url_.host)) {
+    // SNI: HubSpot's edge serves many names; without it the handshake gets the wrong certificate.
+    // (SSL_set_tlsext_host_name, spelled out: the macro's C cast trips -Wold-style-cast.)
+    SSL_ctrl(ssl_handle, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(url_.host.c_str()));
+  }
+  conn->stream.set_verify_callback(ssl::host_name_verification(url_.host));
+  auto [hec] = co_await conn->stream.async_handshake(ssl::stream_base::client, use_tuple);
+  if (hec) {
+    auto failure = hec == beast::error::timeout ? connect_failure::timeout : connect_failure::tls;
+    co_return connect_result{nullptr, failure, "TLS handshake with " + url_.host + ": " + tls_failure_detail(*conn, hec)};
+  }
+  handshakes_.fetch_add(1, std::memory_order_relaxed);
+  co_return connect_result{std::move(conn), connect_failure::none, {}};
+}
+
+} // namespace hubgate::upstream

@@ -1,0 +1,90 @@
+#pragma once
+// Verified TLS connections to one upstream (api.hubapi.com or api.hsforms.com), and a bounded
+// pool of idle keep-alive connections to it.
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/options.hpp"
+
+namespace hubgate::upstream {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace ssl = boost::asio::ssl;
+
+// A TLS client context that always verifies: TLS 1.2 or newer, the peer's chain against `ca_file`
+// (or the system trust store), and (per connection) the host name. There is no switch to turn
+// verification off. Throws on an unreadable CA file: that is a startup error.
+std::unique_ptr<ssl::context> make_tls_context(const std::optional<std::string>& ca_file);
+
+// One TLS connection to an upstream. The buffer travels with it: bytes read past one response
+// belong to the next.
+struct connection {
+  connection(const net::any_io_executor& executor, ssl::context& context) : stream(executor, context) {}
+  beast::ssl_stream<beast::tcp_stream> stream;
+  beast::flat_buffer buffer;
+  std::chrono::steady_clock::time_point idle_since{};
+  std::uint64_t requests = 0; // answered on this connection; 0 for a fresh one
+};
+
+// Why a connection could not be made; each maps to a 502 and a log line with `detail`.
+enum class connect_failure { none, resolve, connect, timeout, tls };
+
+struct connect_result {
+  std::unique_ptr<connection> conn;
+  connect_failure failure = connect_failure::none;
+  std::string detail;
+};
+
+struct pool_settings {
+  std::size_t max_idle = 64;
+  std::chrono::milliseconds idle_timeout{30'000};
+  std::chrono::milliseconds connect_timeout{5'000};
+};
+
+class pool {
+ public:
+  pool(net::io_context& ioc, ssl::context& tls, cli::upstream_url url, pool_settings settings);
+
+  const cli::upstream_url& url() const { return url_; }
+  const std::string& host_header() const { return host_header_; }
+
+  // The most recently used idle connection that is still open, or nullptr. Connections idle past
+  // the idle timeout, or that the peer has closed (or sent anything to) while idle, are dropped.
+  std::unique_ptr<connection> take_idle();
+
+  // Returns a connection whose last exchange ended cleanly; dropped when the pool is full.
+  void put_idle(std::unique_ptr<connection> conn);
+
+  // Resolves, connects and completes a verified TLS handshake (SNI + host name check), all within
+  // the connect timeout.
+  net::awaitable<connect_result> connect();
+
+  std::size_t idle_count() const;
+  std::uint64_t handshakes() const { return handshakes_.load(std::memory_order_relaxed); }
+
+ private:
+  net::io_context& ioc_;
+  ssl::context& tls_;
+  cli::upstream_url url_;
+  std::string host_header_;
+  pool_settings settings_;
+  mutable std::mutex mutex_; // guards idle_ only; never held across I/O
+  std::vector<std::unique_ptr<connection>> idle_;
+  std::atomic<std::uint64_t> handshakes_{0};
+};
+
+} // namespace hubgate::upstream

@@ -1,0 +1,480 @@
+// The real hubgate binary, over real sockets, in front of fake HubSpot servers over real TLS.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <csignal>
+#include <regex>
+#include <string>
+
+#include "integration/proxy_client.hpp"
+#include "support/fake_hubspot.hpp"
+#include "support/process.hpp"
+#include "support/test_pki.hpp"
+
+namespace hubgate::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Answers with what it received, so the client side can see what reached HubSpot.
+fake_response echo(const recorded_request& r) {
+  return json_response(200, "{\"method\":\"" + r.method + "\",\"target\":\"" + r.target + "\",\"bytes\":" +
+                                std::to_string(r.body.size()) + "}");
+}
+
+class proxy_test : public ::testing::Test {
+ protected:
+  const test_pki& pki = shared_test_pki();
+  fake_hubspot api{pki.server};
+  fake_hubspot forms{pki.server};
+
+  running_proxy start(std::vector<std::string> extra = {}) {
+    auto flags = proxy_flags(api.url(), forms.url(), pki.ca_file);
+    flags.insert(flags.end(), extra.begin(), extra.end());
+    return running_proxy(flags);
+  }
+};
+
+void expect_hubspot_error_shape(const http_answer& a, unsigned status) {
+  EXPECT_EQ(a.status, status);
+  EXPECT_EQ(a.header("Content-Type").value_or(""), "application/json;charset=utf-8");
+  static const std::regex shape(
+      R"(\{"status":"error","message":"[^"]+","correlationId":"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}","category":"[A-Z_]+"\})");
+  EXPECT_TRUE(std::regex_match(a.body, shape)) << a.body;
+}
+
+TEST_F(proxy_test, passes_methods_bodies_and_query_strings_through) {
+  api.set_handler(echo);
+  auto proxy = start();
+  struct call {
+    const char* method;
+    const char* target;
+    std::string body;
+  };
+  const call calls[] = {
+      {"GET", "/crm/v3/objects/contacts/123?properties=email,firstname&archived=false", ""},
+      {"POST", "/crm/v3/objects/companies?x=1", R"({"properties":{"name":"Acme"}})"},
+      {"PATCH", "/crm/v3/objects/contacts/123", R"({"properties":{"firstname":"Jo"}})"},
+      {"DELETE", "/crm/v3/objects/deals/9?force=true", ""},
+      {"PUT", "/crm/v4/objects/contacts/1/associations/companies/2", R"([{"associationCategory":"HUBSPOT_DEFINED"}])"},
+  };
+  for (const auto& c : calls) {
+    auto answer = exchange(proxy.port(), make_request(c.method, c.target, {}, c.body));
+    ASSERT_TRUE(answer) << c.method;
+    EXPECT_EQ(answer->status, 200u);
+    EXPECT_NE(answer->body.find(std::string("\"target\":\"") + c.target + "\""), std::string::npos) << answer->body;
+  }
+  auto seen = api.requests();
+  ASSERT_EQ(seen.size(), std::size(calls));
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_EQ(seen[i].method, calls[i].method);
+    EXPECT_EQ(seen[i].target, calls[i].target);
+    EXPECT_EQ(seen[i].body, calls[i].body);
+  }
+  EXPECT_TRUE(forms.requests().empty());
+}
+
+TEST_F(proxy_test, drops_hop_by_hop_headers_both_ways_and_keeps_the_rest) {
+  api.set_handler([](const recorded_request&) {
+    auto r = json_response(200, "{}");
+    r.headers.emplace_back("X-HubSpot-RateLimit-Remaining", "99");
+    r.headers.emplace_back("X-HubSpot-RateLimit-Daily", "250000");
+    r.headers.emplace_back("Connection", "X-Upstream-Hop");
+    r.headers.emplace_back("X-Upstream-Hop", "secret");
+    r.headers.emplace_back("Keep-Alive", "timeout=5");
+    r.headers.emplace_back("Proxy-Authenticate", "Basic");
+    r.headers.emplace_back("Upgrade", "h2c");
+    return r;
+  });
+  auto proxy = start();
+  auto answer = exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts?limit=5",
+                                                    {{"Authorization", "Bearer pat-na1-abc"},
+                                                     {"X-Custom", "kept"},
+                                                     {"Connection", "keep-alive, X-Client-Hop"},
+                                                     {"X-Client-Hop", "dropped"},
+                                                     {"Keep-Alive", "timeout=10"},
+                                                     {"Proxy-Authorization", "Basic Zm9vOmJhcg=="},
+                                                     {"TE", "trailers"},
+                                                     {"Trailer", "X-Checksum"},
+                                                     {"Upgrade", "websocket"}}));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200u);
+  EXPECT_EQ(answer->header("X-HubSpot-RateLimit-Remaining").value_or(""), "99");
+  EXPECT_EQ(answer->header("X-HubSpot-RateLimit-Daily").value_or(""), "250000");
+  for (const char* hop : {"X-Upstream-Hop", "Keep-Alive", "Proxy-Authenticate", "Upgrade"}) {
+    EXPECT_FALSE(answer->header(hop)) << hop;
+  }
+
+  auto seen = api.requests();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].header("Authorization").value_or(""), "Bearer pat-na1-abc");
+  EXPECT_EQ(seen[0].header("X-Custom").value_or(""), "kept");
+  EXPECT_EQ(seen[0].header("Host").value_or(""), "127.0.0.1:" + std::to_string(api.port()));
+  for (const char* hop : {"Connection", "X-Client-Hop", "Keep-Alive", "Proxy-Authorization", "TE", "Trailer", "Upgrade"}) {
+    EXPECT_FALSE(seen[0].header(hop)) << hop;
+  }
+}
+
+TEST_F(proxy_test, reuses_pooled_upstream_connections) {
+  auto proxy = start({"--threads", "1"});
+  for (int i = 0; i < 5; ++i) {
+    proxy_connection c(proxy.port());
+    c.send(make_request("GET", "/crm/v3/objects/contacts/" + std::to_string(i)));
+    auto answer = c.read_answer();
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->status, 200u);
+  }
+  EXPECT_EQ(api.requests().size(), 5u);
+  EXPECT_EQ(api.handshakes(), 1u);
+  EXPECT_EQ(api.connections(), 1u);
+}
+
+TEST_F(proxy_test, a_pooled_connection_the_upstream_closed_is_not_used) {
+  auto proxy = start({"--threads", "1"});
+  ASSERT_EQ(exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/1"))->status, 200u);
+  ASSERT_EQ(api.close_idle_connections(), 1u);
+  auto answer = exchange(proxy.port(), make_request("POST", "/crm/v3/objects/deals", {}, "{}"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200u);
+  auto seen = api.requests();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1].method, "POST");
+  EXPECT_EQ(api.handshakes(), 2u);
+}
+
+TEST_F(proxy_test, a_get_that_fails_on_a_reused_connection_is_retried_once_on_a_fresh_one) {
+  std::atomic<int> calls{0};
+  api.set_handler([&](const recorded_request&) {
+    fake_response r = json_response(200, "{\"ok\":true}");
+    if (++calls == 2) {
+      r.action = fake_action::reset_connection; // the second request finds the connection dead
+    }
+    return r;
+  });
+  auto proxy = start({"--threads", "1"});
+  ASSERT_EQ(exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/1"))->status, 200u);
+  auto answer = exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/2"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200u);
+  EXPECT_EQ(answer->body, "{\"ok\":true}");
+  EXPECT_EQ(api.requests().size(), 3u);
+}
+
+TEST_F(proxy_test, a_post_is_never_sent_twice) {
+  std::atomic<int> calls{0};
+  api.set_handler([&](const recorded_request&) {
+    fake_response r = json_response(201, "{}");
+    if (++calls == 2) {
+      r.action = fake_action::reset_connection;
+    }
+    return r;
+  });
+  auto proxy = start({"--threads", "1"});
+  ASSERT_EQ(exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/1"))->status, 201u);
+  auto answer = exchange(proxy.port(), make_request("POST", "/crm/v3/objects/deals", {}, R"({"properties":{}})"));
+  ASSERT_TRUE(answer);
+  expect_hubspot_error_shape(*answer, 502);
+  auto seen = api.requests();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1].method, "POST");
+}
+
+TEST_F(proxy_test, an_upstream_signed_by_another_ca_gets_502_and_nothing_is_forwarded) {
+  auto other = make_test_pki();
+  fake_hubspot impostor(other.server);
+  auto proxy = running_proxy(proxy_flags(impostor.url(), forms.url(), pki.ca_file));
+  auto answer = exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/1"));
+  ASSERT_TRUE(answer);
+  expect_hubspot_error_shape(*answer, 502);
+  EXPECT_TRUE(impostor.requests().empty());
+  EXPECT_NE(proxy.log().find("certificate verification failed"), std::string::npos) << proxy.log();
+}
+
+TEST_F(proxy_test, an_upstream_certificate_for_another_host_gets_502_and_nothing_is_forwarded) {
+  fake_hubspot impostor(issue_server_cert(pki.ca, {"evil.example"}, {"10.9.8.7"}));
+  auto proxy = running_proxy(proxy_flags(impostor.url(), forms.url(), pki.ca_file));
+  auto answer = exchange(proxy.port(), make_request("POST", "/crm/v3/objects/contacts", {}, "{}"));
+  ASSERT_TRUE(answer);
+  expect_hubspot_error_shape(*answer, 502);
+  EXPECT_TRUE(impostor.requests().empty());
+  EXPECT_NE(proxy.log().find("TLS handshake"), std::string::npos) << proxy.log();
+}
+
+TEST_F(proxy_test, sends_sni_and_verifies_the_name_of_a_dns_upstream) {
+  auto proxy = running_proxy(
+      proxy_flags("https://localhost:" + std::to_string(api.port()), forms.url(), pki.ca_file));
+  auto answer = exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/1"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200u);
+  EXPECT_EQ(api.last_sni(), "localhost");
+  EXPECT_EQ(api.requests().at(0).header("Host").value_or(""), "localhost:" + std::to_string(api.port()));
+}
+
+TEST_F(proxy_test, an_upstream_that_is_down_gets_502) {
+  auto proxy = running_proxy(
+      proxy_flags("https://127.0.0.1:" + std::to_string(free_port()), forms.url(), pki.ca_file));
+  auto answer = exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/1"));
+  ASSERT_TRUE(answer);
+  expect_hubspot_error_shape(*answer, 502);
+  EXPECT_FALSE(answer->header("x-should-retry")); // a retry may well help here
+}
+
+TEST_F(proxy_test, a_slow_upstream_gets_504) {
+  api.set_handler([](const recorded_request&) {
+    auto r = json_response(200, "{}");
+    r.delay = 30s;
+    return r;
+  });
+  auto proxy = start({"--upstream-response-timeout", "300ms"});
+  auto answer = exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/1"));
+  ASSERT_TRUE(answer);
+  expect_hubspot_error_shape(*answer, 504);
+  EXPECT_EQ(api.requests().size(), 1u);
+}
+
+TEST_F(proxy_test, an_oversized_body_gets_413_and_is_not_forwarded) {
+  auto proxy = start({"--max-body-size", "1KiB"});
+  auto answer = exchange(proxy.port(), make_request("POST", "/crm/v3/objects/notes", {}, std::string(2000, 'x')));
+  ASSERT_TRUE(answer);
+  expect_hubspot_error_shape(*answer, 413);
+  EXPECT_EQ(answer->header("x-should-retry").value_or(""), "false");
+
+  // The same through chunks, where the size is only known as it arrives.
+  std::string chunked = "POST /crm/v3/objects/notes HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 4; ++i) {
+    chunked += "200\r\n" + std::string(512, 'y') + "\r\n";
+  }
+  chunked += "0\r\n\r\n";
+  answer = exchange(proxy.port(), chunked);
+  ASSERT_TRUE(answer);
+  expect_hubspot_error_shape(*answer, 413);
+  EXPECT_TRUE(api.requests().empty());
+
+  // Within the limit, a chunked body arrives whole, framed by its length.
+  answer = exchange(proxy.port(),
+                    "POST /crm/v3/objects/notes HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n");
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200u);
+  auto seen = api.requests();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].body, "abcdefg");
+  EXPECT_EQ(seen[0].header("Content-Length").value_or(""), "7");
+  EXPECT_FALSE(seen[0].header("Transfer-Encoding"));
+}
+
+TEST_F(proxy_test, malformed_requests_get_400_and_nothing_is_forwarded) {
+  auto proxy = start();
+  const std::string bad[] = {
+      "THIS IS NOT HTTP\r\n\r\n",
+      "GET /crm/v3/objects/contacts HTTP/1.1\r\nHost: x\r\nBad Header Name: v\r\n\r\n",
+      "POST /crm/v3/objects/contacts HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+      "POST /crm/v3/objects/contacts HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      "GET example.com:443 HTTP/1.1\r\nHost: x\r\n\r\n",
+  };
+  for (const auto& raw : bad) {
+    auto answer = exchange(proxy.port(), raw);
+    ASSERT_TRUE(answer) << raw;
+    expect_hubspot_error_shape(*answer, 400);
+    EXPECT_EQ(answer->header("x-should-retry").value_or(""), "false");
+  }
+  EXPECT_TRUE(api.requests().empty());
+}
+
+TEST_F(proxy_test, a_slow_client_is_cut_off) {
+  auto proxy = start({"--client-header-timeout", "300ms"});
+  proxy_connection c(proxy.port());
+  c.send("GET /crm/v3/objects/contacts HTTP/1.1\r\nHost: x\r\n"); // and never the rest
+  auto answer = c.read_answer();
+  ASSERT_TRUE(answer);
+  expect_hubspot_error_shape(*answer, 408);
+  EXPECT_TRUE(c.closed_by_peer());
+  EXPECT_TRUE(api.requests().empty());
+}
+
+TEST_F(proxy_test, pipelined_requests_are_answered_in_order) {
+  api.set_handler(echo);
+  auto proxy = start();
+  proxy_connection c(proxy.port());
+  std::string batch;
+  for (int i = 0; i < 5; ++i) {
+    batch += make_request(i % 2 ? "POST" : "GET", "/crm/v3/objects/contacts/" + std::to_string(i), {},
+                          i % 2 ? "{}" : "");
+  }
+  c.send(batch);
+  for (int i = 0; i < 5; ++i) {
+    auto answer = c.read_answer();
+    ASSERT_TRUE(answer) << i;
+    EXPECT_NE(answer->body.find("/crm/v3/objects/contacts/" + std::to_string(i) + "\""), std::string::npos)
+        << answer->body;
+    EXPECT_TRUE(answer->keep_alive);
+  }
+}
+
+TEST_F(proxy_test, speaks_http_1_0_and_closes_after_the_answer) {
+  api.set_handler([](const recorded_request&) {
+    auto r = json_response(200, std::string(10000, 'z'));
+    r.chunked = true; // an HTTP/1.0 client cannot read chunks: it gets the body up to our close
+    return r;
+  });
+  auto proxy = start();
+  proxy_connection c(proxy.port());
+  c.send("GET /crm/v3/objects/contacts/1 HTTP/1.0\r\n\r\n");
+  auto raw = c.read_until_close();
+  EXPECT_TRUE(raw.starts_with("HTTP/1.0 200 OK\r\n")) << raw.substr(0, 100);
+  EXPECT_EQ(raw.find("chunked"), std::string::npos);
+  EXPECT_TRUE(raw.ends_with("\r\n\r\n" + std::string(10000, 'z')));
+}
+
+TEST_F(proxy_test, relays_a_chunked_answer_to_an_http_1_1_client) {
+  api.set_handler([](const recorded_request&) {
+    auto r = json_response(200, std::string(50000, 'c'));
+    r.chunked = true;
+    r.chunk_size = 7000;
+    return r;
+  });
+  auto proxy = start();
+  proxy_connection c(proxy.port());
+  c.send(make_request("GET", "/crm/v3/objects/contacts"));
+  auto answer = c.read_answer();
+  ASSERT_TRUE(answer);
+  EXPECT_TRUE(answer->chunked);
+  EXPECT_EQ(answer->body, std::string(50000, 'c'));
+  // And the connection is still good for another request.
+  c.send(make_request("GET", "/crm/v3/objects/contacts"));
+  ASSERT_TRUE(c.read_answer());
+}
+
+TEST_F(proxy_test, a_host_header_or_absolute_target_never_selects_another_host) {
+  api.set_handler(echo);
+  auto proxy = start();
+  auto answer = exchange(proxy.port(), "GET http://evil.example:8080/crm/v3/objects/contacts/7?a=b HTTP/1.1\r\n"
+                                       "Host: evil.example\r\n\r\n");
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200u);
+  answer = exchange(proxy.port(), "GET /crm/v3/objects/contacts/8 HTTP/1.1\r\nHost: evil.example\r\n\r\n");
+  ASSERT_TRUE(answer);
+  auto seen = api.requests();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].target, "/crm/v3/objects/contacts/7?a=b");
+  for (const auto& r : seen) {
+    EXPECT_EQ(r.header("Host").value_or(""), "127.0.0.1:" + std::to_string(api.port()));
+  }
+  // CONNECT would make it a tunnel to anywhere.
+  answer = exchange(proxy.port(), "CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n");
+  ASSERT_TRUE(answer);
+  expect_hubspot_error_shape(*answer, 405);
+  EXPECT_EQ(api.requests().size(), 2u);
+}
+
+TEST_F(proxy_test, form_submissions_go_to_the_forms_upstream) {
+  auto proxy = start();
+  const std::string body = R"({"fields":[{"name":"email","value":"jo@corp.io"}]})";
+  for (const char* target : {"/submissions/v3/integration/submit/123/abc-def", "/uploads/form/v2/123/abc-def"}) {
+    auto answer = exchange(proxy.port(), make_request("POST", target, {}, body));
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->status, 200u);
+  }
+  ASSERT_TRUE(exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/1")));
+  auto seen = forms.requests();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].target, "/submissions/v3/integration/submit/123/abc-def");
+  EXPECT_EQ(seen[1].target, "/uploads/form/v2/123/abc-def");
+  EXPECT_EQ(seen[0].header("Host").value_or(""), "127.0.0.1:" + std::to_string(forms.port()));
+  ASSERT_EQ(api.requests().size(), 1u);
+}
+
+TEST_F(proxy_test, answers_expect_100_continue) {
+  auto proxy = start();
+  proxy_connection c(proxy.port());
+  c.send("POST /crm/v3/objects/notes HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n");
+  auto interim = c.read_answer();
+  ASSERT_TRUE(interim);
+  EXPECT_EQ(interim->status, 100u);
+  c.send("{}");
+  auto answer = c.read_answer();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200u);
+  ASSERT_EQ(api.requests().size(), 1u);
+  EXPECT_FALSE(api.requests()[0].header("Expect"));
+}
+
+TEST_F(proxy_test, sigterm_lets_the_request_in_flight_finish_then_exits_0) {
+  api.set_handler([](const recorded_request&) {
+    auto r = json_response(201, R"({"id":"1"})");
+    r.delay = 700ms;
+    return r;
+  });
+  auto proxy = start();
+  proxy_connection idle(proxy.port()); // an idle keep-alive client must not hold the drain up
+  proxy_connection busy(proxy.port());
+  busy.send(make_request("POST", "/crm/v3/objects/deals", {}, "{}"));
+  ASSERT_TRUE(api.wait_for_requests(1, 10s));
+  proxy.process().send_signal(SIGTERM);
+  auto answer = busy.read_answer();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 201u);
+  EXPECT_FALSE(answer->keep_alive);
+  EXPECT_EQ(proxy.process().wait_exit(15s), std::optional<int>(0));
+  EXPECT_TRUE(idle.closed_by_peer());
+}
+
+TEST_F(proxy_test, logs_one_line_per_request_without_secrets) {
+  auto proxy = start();
+  ASSERT_TRUE(exchange(proxy.port(),
+                       make_request("GET", "/contacts/v1/contact/email/jo.doe@corp.io/profile?hapikey=sekrit-key-1",
+                                    {{"Authorization", "Bearer pat-na1-sekrit-token"}})));
+  ASSERT_TRUE(proxy.process().wait_for_output("method=GET", 10s));
+  auto log = proxy.log();
+  EXPECT_NE(log.find("hapikey=REDACTED"), std::string::npos) << log;
+  EXPECT_NE(log.find("***@corp.io"), std::string::npos) << log;
+  EXPECT_NE(log.find("status=200"), std::string::npos) << log;
+  for (const char* secret : {"sekrit-key-1", "pat-na1-sekrit-token", "jo.doe"}) {
+    EXPECT_EQ(log.find(secret), std::string::npos) << secret << " in\n" << log;
+  }
+}
+
+TEST_F(proxy_test, json_log_lines_are_json) {
+  auto proxy = start({"--log-format", "json"});
+  ASSERT_TRUE(exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/1")));
+  ASSERT_TRUE(proxy.process().wait_for_output("\"method\":\"GET\"", 10s));
+  static const std::regex line(R"(\{"time":"[0-9T:.Z-]+","level":"info","msg":"request","method":"GET",.*"status":200,.*\})");
+  EXPECT_TRUE(std::regex_search(proxy.log(), line)) << proxy.log();
+}
+
+TEST(cli_process, help_version_and_bad_flags) {
+  {
+    child_process p({hubgate_binary(), "--help"});
+    EXPECT_EQ(p.wait_exit(10s), std::optional<int>(0));
+    EXPECT_NE(p.output().find("--forms-upstream"), std::string::npos);
+    EXPECT_NE(p.output().find("HUBGATE_LISTEN"), std::string::npos);
+  }
+  {
+    child_process p({hubgate_binary(), "--version"});
+    EXPECT_EQ(p.wait_exit(10s), std::optional<int>(0));
+    EXPECT_TRUE(std::regex_match(p.output(), std::regex("hubgate [0-9]+\\.[0-9]+\\.[0-9]+\n"))) << p.output();
+  }
+  {
+    child_process p({hubgate_binary(), "serve", "--no-such-flag"});
+    EXPECT_EQ(p.wait_exit(10s), std::optional<int>(2));
+    EXPECT_EQ(p.output(), "hubgate: unknown flag '--no-such-flag' (see hubgate --help)\n");
+  }
+  {
+    child_process p({hubgate_binary(), "serve", "--upstream", "http://api.hubapi.com"});
+    EXPECT_EQ(p.wait_exit(10s), std::optional<int>(2));
+    EXPECT_NE(p.output().find("https://"), std::string::npos);
+  }
+}
+
+TEST_F(proxy_test, flags_can_come_from_the_environment) {
+  auto proxy = running_proxy({"--listen", "127.0.0.1:0", "--ca-file", pki.ca_file},
+                             {{"HUBGATE_UPSTREAM", api.url()}, {"HUBGATE_FORMS_UPSTREAM", forms.url()}});
+  auto answer = exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/1"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200u);
+  EXPECT_EQ(api.requests().size(), 1u);
+}
+
+} // namespace
+} // namespace hubgate::test

@@ -1,0 +1,117 @@
+#include "cli/options.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace hubgate::cli {
+namespace {
+
+using namespace std::chrono_literals;
+
+command parse(std::vector<std::string_view> args, std::map<std::string, std::string> env = {}) {
+  args.insert(args.begin(), "hubgate");
+  return parse_command_line(args, [&](std::string_view name) -> std::optional<std::string> {
+    auto it = env.find(std::string(name));
+    return it == env.end() ? std::nullopt : std::optional<std::string>(it->second);
+  });
+}
+
+serve_options serve_of(const command& c) {
+  EXPECT_TRUE(std::holds_alternative<serve_command>(c)) << (std::holds_alternative<usage_error>(c)
+                                                               ? std::get<usage_error>(c).message
+                                                               : "not serve");
+  return std::holds_alternative<serve_command>(c) ? std::get<serve_command>(c).options : serve_options{};
+}
+
+std::string error_of(const command& c) {
+  return std::holds_alternative<usage_error>(c) ? std::get<usage_error>(c).message : "(no error)";
+}
+
+TEST(options, defaults_are_hubspot_over_https_on_loopback) {
+  auto o = serve_of(parse({"serve"}));
+  EXPECT_EQ(o.listen_host, "127.0.0.1");
+  EXPECT_EQ(o.listen_port, "8080");
+  EXPECT_EQ(o.upstream.host, "api.hubapi.com");
+  EXPECT_EQ(o.upstream.port, "443");
+  EXPECT_EQ(o.upstream.host_header(), "api.hubapi.com");
+  EXPECT_EQ(o.forms_upstream.host, "api.hsforms.com");
+  EXPECT_FALSE(o.ca_file);
+  EXPECT_EQ(o.threads, 0u);
+  EXPECT_EQ(o.max_body_bytes, 16u * 1024 * 1024);
+  EXPECT_EQ(o.format, log_format::text);
+}
+
+TEST(options, flags_in_both_spellings) {
+  auto o = serve_of(parse({"serve", "--listen", "0.0.0.0:9000", "--upstream=https://localhost:8443", "--threads", "3",
+                           "--log-format=json", "--ca-file", "/tmp/ca.pem", "--max-body-size", "2MiB",
+                           "--upstream-response-timeout", "1500ms", "--forms-upstream", "https://[::1]:9443/"}));
+  EXPECT_EQ(o.listen_host, "0.0.0.0");
+  EXPECT_EQ(o.listen_port, "9000");
+  EXPECT_EQ(o.upstream.host, "localhost");
+  EXPECT_EQ(o.upstream.host_header(), "localhost:8443");
+  EXPECT_EQ(o.forms_upstream.host, "::1");
+  EXPECT_EQ(o.forms_upstream.host_header(), "[::1]:9443");
+  EXPECT_EQ(o.threads, 3u);
+  EXPECT_EQ(o.format, log_format::json);
+  EXPECT_EQ(o.ca_file, std::optional<std::string>("/tmp/ca.pem"));
+  EXPECT_EQ(o.max_body_bytes, 2u * 1024 * 1024);
+  EXPECT_EQ(o.upstream_response_timeout, 1500ms);
+}
+
+TEST(options, environment_sets_and_flags_win) {
+  auto o = serve_of(parse({"serve", "--threads", "4"},
+                          {{"HUBGATE_LISTEN", "127.0.0.1:7000"}, {"HUBGATE_THREADS", "2"},
+                           {"HUBGATE_UPSTREAM", "https://eu.example"}, {"HUBGATE_CA_FILE", "/ca"}}));
+  EXPECT_EQ(o.listen_port, "7000");
+  EXPECT_EQ(o.threads, 4u);
+  EXPECT_EQ(o.upstream.host, "eu.example");
+  EXPECT_EQ(o.ca_file, std::optional<std::string>("/ca"));
+  EXPECT_EQ(error_of(parse({"serve"}, {{"HUBGATE_THREADS", "many"}})),
+            "HUBGATE_THREADS='many': expected a number from 1 to 1024");
+}
+
+TEST(options, bad_command_lines_are_one_line_errors) {
+  EXPECT_EQ(error_of(parse({"serve", "--bogus"})), "unknown flag '--bogus' (see hubgate --help)");
+  EXPECT_EQ(error_of(parse({"--bogus"})), "unknown flag '--bogus' (see hubgate --help)");
+  EXPECT_EQ(error_of(parse({"frobnicate"})), "unknown command 'frobnicate' (see hubgate --help)");
+  EXPECT_EQ(error_of(parse({})), "missing command (see hubgate --help)");
+  EXPECT_EQ(error_of(parse({"serve", "--listen"})), "flag --listen needs a value HOST:PORT");
+  EXPECT_EQ(error_of(parse({"serve", "--listen", "8080"})), "--listen '8080': expected HOST:PORT");
+  EXPECT_EQ(error_of(parse({"serve", "--log-format", "xml"})), "--log-format 'xml': expected text or json");
+  // Upstream TLS is always verified: there is no plain-HTTP upstream.
+  EXPECT_NE(error_of(parse({"serve", "--upstream", "http://api.hubapi.com"})).find("https://"), std::string::npos);
+  EXPECT_NE(error_of(parse({"serve", "--upstream", "https://api.hubapi.com/crm"})).find("no path"),
+            std::string::npos);
+  for (auto c : {parse({"serve", "--help"}), parse({"--help"}), parse({"-h"})}) {
+    EXPECT_TRUE(std::holds_alternative<help_request>(c));
+  }
+  EXPECT_TRUE(std::holds_alternative<version_request>(parse({"--version"})));
+}
+
+TEST(options, durations_and_sizes) {
+  EXPECT_EQ(parse_duration("250ms"), 250ms);
+  EXPECT_EQ(parse_duration("10s"), 10s);
+  EXPECT_EQ(parse_duration("2m"), 120s);
+  EXPECT_EQ(parse_duration("1h"), 3600s);
+  EXPECT_FALSE(parse_duration("10"));
+  EXPECT_FALSE(parse_duration("s"));
+  EXPECT_FALSE(parse_duration("-1s"));
+  EXPECT_EQ(parse_byte_size("1000"), 1000u);
+  EXPECT_EQ(parse_byte_size("16MiB"), 16u << 20);
+  EXPECT_EQ(parse_byte_size("512k"), 512u << 10);
+  EXPECT_FALSE(parse_byte_size("lots"));
+  EXPECT_FALSE(parse_byte_size("99999999999999999999G"));
+}
+
+TEST(options, help_lists_every_flag_with_its_environment_variable) {
+  auto help = help_text();
+  for (const char* s : {"--listen", "HUBGATE_LISTEN", "--upstream", "HUBGATE_UPSTREAM", "--forms-upstream",
+                        "HUBGATE_FORMS_UPSTREAM", "--ca-file", "HUBGATE_CA_FILE", "--threads", "HUBGATE_THREADS",
+                        "--log-format", "--rules", "HUBGATE_RULES"}) {
+    EXPECT_NE(help.find(s), std::string::npos) << s;
+  }
+}
+
+} // namespace
+} // namespace hubgate::cli

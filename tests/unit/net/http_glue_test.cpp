@@ -1,0 +1,86 @@
+#include <gtest/gtest.h>
+
+#include <boost/beast/http/fields.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <set>
+
+#include "http/error_reply.hpp"
+#include "http/headers.hpp"
+#include "logging/log.hpp"
+
+namespace hubgate {
+namespace {
+
+TEST(hop_by_hop, removes_connection_named_and_standard_hop_headers) {
+  boost::beast::http::fields f;
+  f.insert("Connection", "keep-alive, X-Secret");
+  f.insert("Connection", " x-other ");
+  f.insert("X-Secret", "1");
+  f.insert("X-Other", "2");
+  f.insert("Keep-Alive", "timeout=5");
+  f.insert("Proxy-Authorization", "Basic a");
+  f.insert("Proxy-Connection", "keep-alive");
+  f.insert("TE", "trailers");
+  f.insert("Trailer", "X-Sum");
+  f.insert("Upgrade", "h2c");
+  f.insert("Authorization", "Bearer pat");
+  f.insert("X-HubSpot-RateLimit-Max", "100");
+  f.insert("Content-Length", "3");
+  http::remove_hop_by_hop(f);
+  std::set<std::string> left;
+  for (const auto& field : f) {
+    left.insert(std::string(field.name_string()));
+  }
+  EXPECT_EQ(left, (std::set<std::string>{"Authorization", "X-HubSpot-RateLimit-Max", "Content-Length"}));
+}
+
+TEST(error_reply, has_hubspots_shape_and_a_fresh_uuid_v4) {
+  auto a = http::make_correlation_id();
+  auto b = http::make_correlation_id();
+  EXPECT_NE(a, b);
+  ASSERT_EQ(a.size(), 36u);
+  EXPECT_EQ(a[14], '4');
+  EXPECT_NE(std::string("89ab").find(a[19]), std::string::npos);
+
+  auto res = http::make_error_response(
+      {boost::beast::http::status::payload_too_large, "VALIDATION_ERROR", "Too \"big\""}, a, 11, true);
+  EXPECT_EQ(res.result_int(), 413u);
+  EXPECT_EQ(res[boost::beast::http::field::content_type], "application/json;charset=utf-8");
+  EXPECT_EQ(res["x-should-retry"], "false");
+  auto body = nlohmann::json::parse(res.body());
+  EXPECT_EQ(body["status"], "error");
+  EXPECT_EQ(body["message"], "Too \"big\"");
+  EXPECT_EQ(body["correlationId"], a);
+  EXPECT_EQ(body["category"], "VALIDATION_ERROR");
+  EXPECT_EQ(res.body().find("{\"status\":\"error\",\"message\""), 0u); // HubSpot's field order
+}
+
+TEST(redact_target, removes_credentials_and_email_local_parts) {
+  EXPECT_EQ(logging::redact_target("/crm/v3/objects/contacts/1?hapikey=abc&properties=email"),
+            "/crm/v3/objects/contacts/1?hapikey=REDACTED&properties=email");
+  EXPECT_EQ(logging::redact_target("/x?HAPIKEY=abc&access_token=t"), "/x?HAPIKEY=REDACTED&access_token=REDACTED");
+  EXPECT_EQ(logging::redact_target("/contacts/v1/contact/createOrUpdate/email/jo.doe+x@corp.io/"),
+            "/contacts/v1/contact/createOrUpdate/email/***@corp.io/");
+  EXPECT_EQ(logging::redact_target("/contacts/v1/contact/email/jo%40corp.io/profile"),
+            "/contacts/v1/contact/email/***%40corp.io/profile");
+  EXPECT_EQ(logging::redact_target("/search?email=jo@corp.io"), "/search?email=***@corp.io");
+  EXPECT_EQ(logging::redact_target("/crm/v3/objects/contacts"), "/crm/v3/objects/contacts");
+}
+
+TEST(log_render, text_and_json_forms) {
+  EXPECT_EQ(logging::render(cli::log_format::text, "request",
+                            {{"method", "GET"}, {"status", 200}, {"detail", "a b"}, {"empty", ""}}),
+            "request method=GET status=200 detail=\"a b\"");
+  auto json = "{" +
+              logging::render(cli::log_format::json, "request", {{"method", "GET"}, {"status", 200}, {"n", -3}}) +
+              "}";
+  auto parsed = nlohmann::json::parse(json);
+  EXPECT_EQ(parsed["msg"], "request");
+  EXPECT_EQ(parsed["status"], 200);
+  EXPECT_EQ(parsed["n"], -3);
+}
+
+} // namespace
+} // namespace hubgate
