@@ -3,7 +3,9 @@
 // carries) and the rule engine (what to do about them). Plain value types: no I/O, no Boost.
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,6 +35,55 @@ struct contact_record {
   std::optional<std::string> email; // as sent, not normalised; nullopt when the record has none
   std::vector<std::pair<std::string, std::string>> properties; // wire names and values as sent
   std::optional<std::string> object_write_trace_id;            // v3 batch inputs may carry one
+  // How an upsert item names the contact it targets when not (only) by email: v3 `idProperty`/`id`,
+  // v1 batch `vid`. nullopt when the item does not say.
+  std::optional<std::string> id_property;
+  std::optional<std::string> id;
+};
+
+// The wire shape of an operation's request body. Each shape has exactly one extractor (extract.hpp)
+// and one rebuild rule (rebuild.hpp).
+enum class body_shape : std::uint8_t {
+  crm_object,           // {"properties":{name:value},"associations":[...]}
+  crm_batch_create,     // {"inputs":[{"properties":{...},"objectWriteTraceId":"..."}]}
+  crm_batch_upsert,     // {"inputs":[{"idProperty":"email","id":"...","properties":{...}}]}
+  v1_properties,        // {"properties":[{"property":name,"value":value}]}
+  v1_batch,             // [{"email"|"vid":...,"properties":[{"property","value"}]}]
+  form_fields,          // forms v3: {"fields":[{"objectTypeId","name","value"}],"context":{...}}
+  form_urlencoded,      // forms v2: email=...&firstname=...&hs_context={json}
+  single_send,          // {"emailId",..,"message":{"to":email},"contactProperties":{...}|[{name,value}]}
+  smtp_token,           // {"createContact":bool,"campaignName":str}
+  event_attendance,     // {"inputs":[{"email","contactProperties":{...},"properties":{...}}]}
+  email_event,          // one event object whose top-level `email` may name (and create) a contact
+  email_event_batch,    // {"inputs":[email_event...]}
+  email_event_wrappers, // legacy timeline batch: {"eventWrappers":[email_event...]}
+  flat_contact,         // {"email","firstName","lastName",...} (visitor identification, meetings)
+  import_multipart,     // multipart/form-data import: rows are not visible to the proxy
+  opaque,               // any body; the proxy cannot tell which contacts it creates
+};
+
+constexpr bool is_batch(body_shape shape) {
+  switch (shape) {
+    case body_shape::crm_batch_create:
+    case body_shape::crm_batch_upsert:
+    case body_shape::v1_batch:
+    case body_shape::event_attendance:
+    case body_shape::email_event_batch:
+    case body_shape::email_event_wrappers: return true;
+    default: return false;
+  }
+}
+
+// One catalog entry (catalog.hpp): a HubSpot call that creates, or may create, contacts.
+// Entries are static; compare them by address or by `name`.
+struct operation {
+  std::string_view name;   // stable, e.g. "contacts.batch_upsert"
+  std::string_view method; // exact upper-case HTTP method
+  operation_kind kind;
+  upstream_id upstream; // which host serves it
+  int success_status;   // the status the official SDK accepts as success (reference §4.2)
+  body_shape shape;
+  std::span<const std::string_view> paths; // path patterns, notation in catalog.hpp
 };
 
 } // namespace hubgate::hubspot

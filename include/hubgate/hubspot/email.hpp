@@ -1,0 +1,19 @@
+#pragma once
+// Email comparison as HubSpot stores addresses: trimmed and lower-cased. Extractors keep emails as
+// sent; rules compare normalised forms.
+
+#include <string>
+#include <string_view>
+
+namespace hubgate::hubspot {
+
+// Trims what a JVM `trim()`/`strip()` would (bytes <= 0x20, Unicode spaces, NEL, zero-width space,
+// BOM) and lower-cases ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic letters plus the Kelvin
+// and Angstrom signs. Other scripts are kept as they are. Never fails.
+std::string normalise_email(std::string_view email);
+
+// The normalised domain: after the last `@`, trailing dots removed (`example.com.` is
+// `example.com`). Empty when there is no `@`. IDNA is not applied.
+std::string email_domain(std::string_view email);
+
+} // namespace hubgate::hubspot

@@ -1,0 +1,73 @@
+#pragma once
+// Extractors: read the body of a classified request (classify.hpp) into the contacts it would
+// create or update, keeping the parsed body so that rebuild.hpp can write an edited copy.
+// Fail closed: whatever HubSpot might read differently from us is an error value (the caller
+// refuses the request), never a guess:
+//   * invalid JSON, duplicate keys at any depth, nesting deeper than 64, a non-UTF-8 charset;
+//   * a Content-Type the shape does not take (JSON shapes: application/json or application/*+json;
+//     forms v2: application/x-www-form-urlencoded; imports: multipart/form-data);
+//   * a structural member of the wrong type, or spelled in another case (`Properties`);
+//   * an array or object where HubSpot expects a string. Numbers and booleans are read as their
+//     JSON text (a float as re-serialised: `1e2` reads "100.0"), null as "" that is never an email;
+//   * one item naming two different emails (EMAIL and email, v1 `email` twice, path email and body
+//     email, upsert id and property), compared normalised; or, outside form fields (where a
+//     repeated name is a multi-value field), the same property twice with different values.
+// Imports and opaque bodies yield no records: the caller treats them as creates it cannot see into.
+
+#include "hubgate/hubspot/classify.hpp"
+#include "hubgate/hubspot/operation.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hubgate::hubspot {
+
+// One `name=value` pair of a form-urlencoded body.
+struct form_pair {
+  std::string raw;   // as sent, still encoded: forwarded untouched unless edited
+  std::string name;  // decoded
+  std::string value; // decoded
+};
+
+// The parsed body and where its records live, everything rebuild() needs.
+struct parsed_body {
+  // How an item holds its contact properties.
+  enum class container : std::uint8_t {
+    none,             // events: no contact properties to edit
+    object_map,       // item[properties_key] is {name: value}
+    name_value_array, // item[properties_key] is [{entry_name_key: name, "value": value}]
+    top_level,        // the item's own members listed in `editable`
+    form_pairs,       // `form`
+  };
+
+  nlohmann::ordered_json json; // JSON shapes
+  std::vector<form_pair> form; // form_urlencoded
+  std::size_t item_count = 0;  // wire items: batch entries, or 1 for a single-item body
+  std::string_view items_key;  // member holding the items ("inputs"); empty: the body itself is
+                               // the item, or (json is an array) the array's elements are
+  container properties = container::none;
+  std::string_view properties_key;
+  std::string_view entry_name_key;
+  std::span<const std::string_view> editable;
+};
+
+struct extraction {
+  const operation* op = nullptr;
+  std::vector<contact_record> records; // in item order; record.index is the item's position
+  std::string error;                   // non-empty: refuse the request
+  parsed_body body;
+
+  bool ok() const noexcept { return error.empty(); }
+};
+
+// `request` must be a successful classification with an operation; `content_type` is the raw
+// Content-Type header value (empty when absent).
+extraction extract(const classification& request, std::string_view body, std::string_view content_type);
+
+} // namespace hubgate::hubspot

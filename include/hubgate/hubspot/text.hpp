@@ -1,0 +1,32 @@
+#pragma once
+// Text rules the catalog and the extractors share, exposed so that other modules compare names the
+// same way: ASCII/Java-style case folding and the percent codec. Pure functions, no allocation
+// except where a std::string is returned.
+
+#include <string>
+#include <string_view>
+
+namespace hubgate::hubspot {
+
+// True when `a` and `b` are equal ignoring ASCII case.
+bool iequals_ascii(std::string_view a, std::string_view b) noexcept;
+
+// True when UTF-8 `text` equals the ASCII `literal` under Java's String.equalsIgnoreCase: ASCII
+// case is ignored, and U+017F (long s), U+212A (Kelvin sign), U+0131 (dotless i) and U+0130
+// (dotted I) also equal `s`, `k`, `i`, `i`. HubSpot runs on the JVM and whether it compares paths
+// or property names that way is unknown (reference §8), so matching assumes it might.
+bool equals_folded(std::string_view text, std::string_view literal) noexcept;
+
+// Decodes %XX escapes (and `+` as space when `plus_as_space`, for form bodies and queries),
+// appending to `out`. Returns false on an escape that is not `%` followed by two hex digits.
+bool percent_decode(std::string_view in, std::string& out, bool plus_as_space = false);
+
+// Percent-encodes every byte outside RFC 3986 "unreserved" (A-Z a-z 0-9 - . _ ~), upper-case hex,
+// so the result reads the same under any decoder (`@` -> %40, `+` -> %2B, `/` -> %2F).
+void percent_encode_append(std::string_view in, std::string& out);
+std::string percent_encode(std::string_view in);
+
+// True when `text` still contains a `%XX` escape, i.e. it would change if decoded again.
+bool has_percent_escape(std::string_view text) noexcept;
+
+} // namespace hubgate::hubspot

@@ -1,0 +1,84 @@
+#pragma once
+// A loaded rules.yaml: immutable, shared between requests as std::shared_ptr<const rule_set>, and
+// the engine that decides contact-creating requests. A reload builds a new rule_set; requests keep
+// the snapshot they started with.
+//
+// Semantics of evaluate():
+// - Each record (batch item) is decided on its own. Request conditions (method, path, header, kind,
+//   operations) hold or fail for all records alike; record conditions (email, email_domain,
+//   properties) are checked against each record as sent: a rewrite's edits are not seen by later
+//   rules. A catalog request with no record is decided once, as one record with no email and no
+//   properties.
+// - Rules run top to bottom. `allow` and `block` end evaluation for the record; `rewrite` adds its
+//   `set`/`remove` edits and goes on. A record no rule decided gets the file's `default`. Edits are
+//   reported only for records that end allowed; a later edit of a property replaces an earlier one.
+// - Requests outside the catalog are matched only by `allow`/`block` rules whose conditions are all
+//   about the request (method, path, header) and that name at least one; an empty `match`, `kind`,
+//   `operations` and record conditions never match them, and `default` does not apply: they pass
+//   unless such a rule blocks them.
+// - Shadow: rules with `mode: shadow` are left out of the enforced outcome; the shadow outcome is
+//   computed with every rule enforced. A file with top-level `mode: shadow` enforces nothing (even
+//   its `default`); its rules and default show only in the shadow outcome.
+// - Matching: method names ignore case; `path` is an RE2 regex searched in the canonical path
+//   (anchor it with ^ and $ for a whole match); header names and property names ignore case; header
+//   and property values compare exactly as sent. Emails, and the emails and domains written in the
+//   rules, are compared as HubSpot stores them (hubspot::normalise_email: trimmed, lower-cased),
+//   and email regexes ignore case; `email_domain` matches the domain or any subdomain of it
+//   (`example.com` matches `a.example.com`, not `notexample.com`). `missing` holds when the value
+//   is absent or blank, `present` when it is not; every other predicate fails on an absent value.
+
+#include "hubgate/rules/evaluation.hpp"
+#include "hubgate/rules/request_facts.hpp"
+#include "hubgate/rules/test_case.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace hubgate::rules {
+
+enum class rule_action : std::uint8_t { allow, block, rewrite };
+enum class enforcement_mode : std::uint8_t { enforce, shadow };
+
+// What a rule does, as written (its conditions are compiled and stay private).
+struct rule_info {
+  std::string name;
+  std::string description;
+  std::size_t line = 0; // 1-based line of the rule in its file
+  rule_action action = rule_action::allow;
+  enforcement_mode mode = enforcement_mode::enforce;
+  std::uint16_t status = 403;                           // block only
+  std::string message;                                  // block only
+  std::vector<std::pair<std::string, std::string>> set; // rewrite only, in file order
+  std::vector<std::string> remove;                      // rewrite only, in file order
+};
+
+class rule_set {
+public:
+  struct state; // the compiled rules; defined in src/rules
+
+  // Built by load_rule_set(); not meant to be called elsewhere.
+  explicit rule_set(std::unique_ptr<const state> compiled);
+  rule_set(const rule_set&) = delete;
+  rule_set& operator=(const rule_set&) = delete;
+  ~rule_set();
+
+  // Pure and thread-safe; allocates only the returned value.
+  evaluation evaluate(const request_facts& request) const;
+
+  verdict default_verdict() const;
+  enforcement_mode mode() const;
+  std::size_t rule_count() const;
+  const rule_info& rule(std::size_t index) const; // in file order
+  std::span<const test_case> tests() const;       // the file's `tests:`, for `hubgate test`
+
+private:
+  std::unique_ptr<const state> state_;
+};
+
+} // namespace hubgate::rules

@@ -1,0 +1,57 @@
+#pragma once
+// The `tests:` of a rules.yaml, parsed into values, and the check of one expectation against an
+// evaluation. Running a test needs the catalog (classify the request, extract its records); the
+// caller does that, evaluates, then asks check_expectation() whether the result is the expected
+// one.
+
+#include "hubgate/rules/evaluation.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace hubgate::rules {
+
+struct test_request {
+  std::string method;
+  std::string path; // as written; may carry a query string
+  // JSON text when the test gave a mapping or a list; the text itself when it gave a string (a
+  // form-encoded body, say); empty when it gave none.
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers; // in file order
+};
+
+// `allow` passes whether or not a rewrite edited the record; `rewrite` passes only if one did.
+enum class expected_verdict : std::uint8_t { allow, block, rewrite };
+
+struct expected_outcome {
+  expected_verdict verdict = expected_verdict::allow;
+  std::optional<std::string> rule;                      // name of the deciding rule, or "default"
+  std::optional<std::uint16_t> status;                  // block status
+  std::vector<std::pair<std::string, std::string>> set; // edits that must be among the record's
+  std::vector<std::string> remove;                      // removals that must be among the record's
+  std::optional<expected_verdict> shadow; // checked against the shadow outcome when given
+};
+
+struct expectation {
+  // One outcome that every record must meet (`expect: block`), or, when per_item, one per record
+  // in record order (`expect: {items: [allow, block]}`).
+  std::vector<expected_outcome> outcomes;
+  bool per_item = false;
+};
+
+struct test_case {
+  std::string name;
+  std::size_t line = 0; // 1-based line of the test in its file
+  test_request request;
+  expectation expect;
+};
+
+// nullopt when the evaluation meets the expectation; otherwise why not, in one line
+// (e.g. "item 1: expected block, got allow (default)").
+std::optional<std::string> check_expectation(const test_case& test, const evaluation& result);
+
+} // namespace hubgate::rules

@@ -1,0 +1,130 @@
+#include "hubgate/hubspot/catalog.hpp"
+
+#include <array>
+#include <string_view>
+
+namespace hubgate::hubspot {
+
+namespace {
+
+using namespace std::string_view_literals;
+using kind = operation_kind;
+using shape = body_shape;
+
+// Success statuses are those the official SDK accepts (§4.2); where no SDK covers a call, the
+// status is the one the reference or HubSpot's docs give for it, noted beside the entry.
+
+// §2.1 rows 1-3, 9-10 and §2.2: v3 and date-versioned CRM paths, contacts by any type spelling.
+constexpr std::array create_paths = {"/crm/v3/objects/{type}"sv, "/crm/objects/{date}/{type}"sv};
+constexpr std::array batch_create_paths = {"/crm/v3/objects/{type}/batch/create"sv,
+                                           "/crm/objects/{date}/{type}/batch/create"sv};
+constexpr std::array batch_upsert_paths = {"/crm/v3/objects/{type}/batch/upsert"sv,
+                                           "/crm/objects/{date}/{type}/batch/upsert"sv};
+// §2.3 rows 11-13 (legacy v1).
+constexpr std::array v1_create_paths = {"/contacts/v1/contact"sv};
+constexpr std::array v1_create_or_update_paths = {"/contacts/v1/contact/createOrUpdate/email/{email+}"sv};
+constexpr std::array v1_batch_paths = {"/contacts/v1/contact/batch"sv};
+// §2.4 rows 15-18 (forms hosts).
+constexpr std::array forms_submit_paths = {"/submissions/v3/integration/submit/{portal_id}/{form_guid}"sv};
+constexpr std::array forms_submit_secure_paths = {
+    "/submissions/v3/integration/secure/submit/{portal_id}/{form_guid}"sv};
+constexpr std::array forms_submit_v2_paths = {"/uploads/form/v2/{portal_id}/{form_guid}"sv};
+constexpr std::array forms_submit_v2_secure_paths = {"/submissions/v2/post/upload/secure/{portal_id}/{form_guid}"sv};
+// §2.5 row 19.
+constexpr std::array imports_paths = {"/crm/v3/imports"sv, "/crm/imports/{date}"sv};
+// §2.6 rows 20-24.
+constexpr std::array transactional_send_paths = {"/marketing/v3/transactional/single-email/send"sv,
+                                                 "/marketing/transactional/{date}/single-email/send"sv};
+constexpr std::array transactional_send_v1_paths = {"/email/public/v1/singleEmail/send"sv};
+constexpr std::array marketing_send_paths = {"/marketing/v4/email/single-send"sv,
+                                             "/marketing/email-campaigns/{date}/single-send"sv};
+constexpr std::array smtp_token_paths = {"/marketing/v3/transactional/smtp-tokens"sv,
+                                         "/marketing/transactional/{date}/smtp-tokens"sv};
+// The two documented attendance paths first (they name their parameters), then any other path
+// ending in email-create, as §3 matches them.
+constexpr std::array email_create_paths = {
+    "/marketing/v3/marketing-events/attendance/{external_event_id}/{subscriber_state}/email-create"sv,
+    "/marketing/v3/marketing-events/{object_id}/attendance/{subscriber_state}/email-create"sv,
+    "/marketing/marketing-events/{date}/attendance/{external_event_id}/{subscriber_state}/email-create"sv,
+    "/marketing/marketing-events/{date}/{object_id}/attendance/{subscriber_state}/email-create"sv,
+    "/marketing/v3/marketing-events/{...}/email-create"sv,
+    "/marketing/marketing-events/{date}/{...}/email-create"sv};
+// §2.7 rows 25-30, 35.
+constexpr std::array timeline_event_paths = {"/integrators/timeline/v3/events"sv,
+                                             "/integrators/timeline/{date}/events"sv};
+constexpr std::array timeline_batch_paths = {"/integrators/timeline/v3/events/batch/create"sv,
+                                             "/integrators/timeline/{date}/events/batch"sv};
+constexpr std::array app_event_paths = {"/integrators/timeline/v4/events"sv};
+constexpr std::array app_event_other_paths = {"/integrators/timeline/v4/events/{...}"sv};
+constexpr std::array legacy_timeline_paths = {"/integrations/v1/{app_id}/timeline/event"sv};
+constexpr std::array legacy_timeline_batch_paths = {"/integrations/v1/{app_id}/timeline/event/batch"sv};
+// The live dated custom-event path is unknown (§2.2): both spellings are matched.
+constexpr std::array events_send_paths = {"/events/v3/send"sv, "/events/{date}/send"sv, "/events/custom/{date}/send"sv};
+constexpr std::array events_send_batch_paths = {"/events/v3/send/batch"sv, "/events/{date}/send/batch"sv,
+                                                "/events/custom/{date}/send/batch"sv};
+constexpr std::array visitor_token_paths = {"/visitor-identification/v3/tokens/create"sv,
+                                            "/visitor-identification/{date}/tokens/create"sv};
+constexpr std::array meeting_book_paths = {"/scheduler/v3/meetings/meeting-links/book"sv,
+                                           "/scheduler/{date}/meetings/meeting-links/book"sv};
+constexpr std::array webhook_trigger_paths = {"/automation/v4/webhook-triggers/{portal_id}/{trigger_id}"sv};
+
+constexpr auto api = upstream_id::api;
+constexpr auto forms = upstream_id::forms;
+
+// Order matters only where patterns overlap: classification takes the first entry that matches.
+constexpr operation catalog[] = {
+    {"contacts.create", "POST", kind::create, api, 201, shape::crm_object, create_paths},
+    {"contacts.batch_create", "POST", kind::create, api, 201, shape::crm_batch_create, batch_create_paths},
+    {"contacts.batch_upsert", "POST", kind::upsert, api, 200, shape::crm_batch_upsert, batch_upsert_paths},
+    {"contacts.v1_create", "POST", kind::create, api, 200, shape::v1_properties, v1_create_paths},
+    {"contacts.v1_create_or_update", "POST", kind::upsert, api, 200, shape::v1_properties, v1_create_or_update_paths},
+    {"contacts.v1_batch", "POST", kind::upsert, api, 202, shape::v1_batch, v1_batch_paths},
+    {"forms.submit", "POST", kind::upsert, forms, 200, shape::form_fields, forms_submit_paths},
+    {"forms.submit_secure", "POST", kind::upsert, forms, 200, shape::form_fields, forms_submit_secure_paths},
+    // v2 success is not in the reference (§2.4: unknown); HubSpot's legacy v2 docs answer 204.
+    {"forms.submit_v2", "POST", kind::upsert, forms, 204, shape::form_urlencoded, forms_submit_v2_paths},
+    {"forms.submit_v2_secure", "POST", kind::upsert, forms, 204, shape::form_urlencoded, forms_submit_v2_secure_paths},
+    {"imports.create", "POST", kind::side_effect, api, 200, shape::import_multipart, imports_paths},
+    {"emails.transactional_send", "POST", kind::side_effect, api, 200, shape::single_send, transactional_send_paths},
+    {"emails.transactional_send_v1", "POST", kind::side_effect, api, 200, shape::single_send,
+     transactional_send_v1_paths},
+    {"emails.marketing_send", "POST", kind::side_effect, api, 200, shape::single_send, marketing_send_paths},
+    {"emails.smtp_token_create", "POST", kind::side_effect, api, 201, shape::smtp_token, smtp_token_paths},
+    {"marketing_events.email_create", "POST", kind::side_effect, api, 200, shape::event_attendance, email_create_paths},
+    // §2.7 row 25. The SDK accepts 201 for one event, and 200, 201 or 207 for a batch (§4.2).
+    {"timeline.event_create", "POST", kind::side_effect, api, 201, shape::email_event, timeline_event_paths},
+    {"timeline.event_batch_create", "POST", kind::side_effect, api, 201, shape::email_event_batch,
+     timeline_batch_paths},
+    // §2.7 row 27: creation unknown, matched per §3; status from the 2026-03 spec (200/201).
+    {"timeline.app_event_create", "POST", kind::side_effect, api, 201, shape::email_event, app_event_paths},
+    {"timeline.app_event_other", "POST", kind::side_effect, api, 201, shape::opaque, app_event_other_paths},
+    // §2.7 row 26: status unknown in the reference (200/204); HubSpot's v1 timeline docs answer 204.
+    {"timeline.legacy_event_create", "PUT", kind::side_effect, api, 204, shape::email_event, legacy_timeline_paths},
+    {"timeline.legacy_event_batch", "PUT", kind::side_effect, api, 204, shape::email_event_wrappers,
+     legacy_timeline_batch_paths},
+    // §2.7 row 28: creation unknown, matched per §3; the SDK accepts only 204.
+    {"events.send", "POST", kind::side_effect, api, 204, shape::email_event, events_send_paths},
+    {"events.send_batch", "POST", kind::side_effect, api, 204, shape::email_event_batch, events_send_batch_paths},
+    // §2.7 row 29: the contact is created later, by the chat widget; the email is known now.
+    {"visitor_identification.token_create", "POST", kind::side_effect, api, 200, shape::flat_contact,
+     visitor_token_paths},
+    // §2.7 row 30: third-party evidence only that the booker becomes a contact.
+    {"meetings.book", "POST", kind::side_effect, api, 200, shape::flat_contact, meeting_book_paths},
+    // §2.7 row 35: whatever the workflow does, with an arbitrary body; status not established.
+    {"automation.webhook_trigger", "POST", kind::side_effect, api, 200, shape::opaque, webhook_trigger_paths},
+};
+
+} // namespace
+
+std::span<const operation> all_operations() noexcept { return catalog; }
+
+const operation* find_operation(std::string_view name) noexcept {
+  for (const operation& op : all_operations()) {
+    if (op.name == name) {
+      return &op;
+    }
+  }
+  return nullptr;
+}
+
+} // namespace hubgate::hubspot

@@ -1,0 +1,141 @@
+#include "hubgate/hubspot/email.hpp"
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace hubgate::hubspot {
+
+namespace {
+
+// UTF-8 spellings of the non-ASCII characters trimmed from either end: Unicode space separators,
+// NEL, the zero-width space and the BOM, none of which can start or end a deliverable address.
+constexpr std::array<std::string_view, 22> unicode_spaces = {
+    "\xC2\x85",     "\xC2\xA0",     "\xE1\x9A\x80", "\xE1\xA0\x8E", "\xE2\x80\x80", "\xE2\x80\x81",
+    "\xE2\x80\x82", "\xE2\x80\x83", "\xE2\x80\x84", "\xE2\x80\x85", "\xE2\x80\x86", "\xE2\x80\x87",
+    "\xE2\x80\x88", "\xE2\x80\x89", "\xE2\x80\x8A", "\xE2\x80\x8B", "\xE2\x80\xA8", "\xE2\x80\xA9",
+    "\xE2\x80\xAF", "\xE2\x81\x9F", "\xE3\x80\x80", "\xEF\xBB\xBF",
+};
+
+std::size_t space_prefix(std::string_view s) {
+  if (!s.empty() && static_cast<unsigned char>(s.front()) <= 0x20) {
+    return 1;
+  }
+  for (const std::string_view space : unicode_spaces) {
+    if (s.starts_with(space)) {
+      return space.size();
+    }
+  }
+  return 0;
+}
+
+std::size_t space_suffix(std::string_view s) {
+  if (!s.empty() && static_cast<unsigned char>(s.back()) <= 0x20) {
+    return 1;
+  }
+  for (const std::string_view space : unicode_spaces) {
+    if (s.ends_with(space)) {
+      return space.size();
+    }
+  }
+  return 0;
+}
+
+std::string_view trim(std::string_view s) {
+  while (const std::size_t n = space_prefix(s)) {
+    s.remove_prefix(n);
+  }
+  while (const std::size_t n = space_suffix(s)) {
+    s.remove_suffix(n);
+  }
+  return s;
+}
+
+// Simple (one-to-one) lower-case mapping for the ranges named in email.hpp.
+char32_t lower(char32_t c) {
+  if ((c >= 0xC0 && c <= 0xDE && c != 0xD7) || (c >= 0x391 && c <= 0x3AB && c != 0x3A2) || (c >= 0x410 && c <= 0x42F)) {
+    return c + 0x20;
+  }
+  if (c >= 0x400 && c <= 0x40F) {
+    return c + 0x50;
+  }
+  if (((c >= 0x100 && c <= 0x12F) || (c >= 0x132 && c <= 0x137) || (c >= 0x14A && c <= 0x177)) && c % 2 == 0) {
+    return c + 1;
+  }
+  if (((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) && c % 2 == 1) {
+    return c + 1;
+  }
+  switch (c) {
+    case 0x178: return 0xFF;
+    case 0x212A: return U'k';
+    case 0x212B: return 0xE5;
+    default: return c;
+  }
+}
+
+void append_utf8(char32_t c, std::string& out) {
+  if (c < 0x80) {
+    out.push_back(static_cast<char>(c));
+  } else if (c < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (c >> 6)));
+    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xE0 | (c >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+  }
+}
+
+} // namespace
+
+std::string normalise_email(std::string_view email) {
+  const std::string_view s = trim(email);
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    const auto b0 = static_cast<unsigned char>(s[i]);
+    if (b0 < 0x80) {
+      out.push_back(b0 >= 'A' && b0 <= 'Z' ? static_cast<char>(b0 - 'A' + 'a') : static_cast<char>(b0));
+      ++i;
+      continue;
+    }
+    // Two- and three-byte sequences carry every character mapped here; anything else is copied.
+    if ((b0 & 0xE0U) == 0xC0U && i + 1 < s.size() && (static_cast<unsigned char>(s[i + 1]) & 0xC0U) == 0x80U) {
+      const char32_t c = (static_cast<char32_t>(b0 & 0x1FU) << 6) | (static_cast<unsigned char>(s[i + 1]) & 0x3FU);
+      if (c == 0x130) {
+        out += "i\xCC\x87"; // String.toLowerCase: U+0130 becomes i + U+0307 COMBINING DOT ABOVE
+      } else {
+        append_utf8(lower(c), out);
+      }
+      i += 2;
+      continue;
+    }
+    if ((b0 & 0xF0U) == 0xE0U && i + 2 < s.size() && (static_cast<unsigned char>(s[i + 1]) & 0xC0U) == 0x80U &&
+        (static_cast<unsigned char>(s[i + 2]) & 0xC0U) == 0x80U) {
+      const char32_t c = (static_cast<char32_t>(b0 & 0x0FU) << 12) |
+                         (static_cast<char32_t>(static_cast<unsigned char>(s[i + 1]) & 0x3FU) << 6) |
+                         (static_cast<unsigned char>(s[i + 2]) & 0x3FU);
+      append_utf8(lower(c), out);
+      i += 3;
+      continue;
+    }
+    out.push_back(s[i]);
+    ++i;
+  }
+  return out;
+}
+
+std::string email_domain(std::string_view email) {
+  std::string normalised = normalise_email(email);
+  const std::size_t at = normalised.rfind('@');
+  if (at == std::string::npos) {
+    return {};
+  }
+  std::string domain = normalised.substr(at + 1);
+  while (!domain.empty() && domain.back() == '.') {
+    domain.pop_back();
+  }
+  return domain;
+}
+
+} // namespace hubgate::hubspot

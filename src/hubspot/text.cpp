@@ -1,0 +1,136 @@
+#include "hubgate/hubspot/text.hpp"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace hubgate::hubspot {
+
+namespace {
+
+constexpr char lower_ascii(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+constexpr int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+// The non-ASCII UTF-8 sequences that Java's equalsIgnoreCase equates with an ASCII letter.
+struct fold_alias {
+  std::string_view bytes;
+  char ascii;
+};
+constexpr fold_alias fold_aliases[] = {
+    {"\xC5\xBF", 's'},     // U+017F LATIN SMALL LETTER LONG S (upper case is S)
+    {"\xE2\x84\xAA", 'k'}, // U+212A KELVIN SIGN (lower case is k)
+    {"\xC4\xB1", 'i'},     // U+0131 LATIN SMALL LETTER DOTLESS I (upper case is I)
+    {"\xC4\xB0", 'i'},     // U+0130 LATIN CAPITAL LETTER I WITH DOT ABOVE (lower case is i)
+};
+
+} // namespace
+
+bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (lower_ascii(a[i]) != lower_ascii(b[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool equals_folded(std::string_view text, std::string_view literal) noexcept {
+  std::size_t t = 0;
+  for (const char want : literal) {
+    if (t >= text.size()) {
+      return false;
+    }
+    const char got = text[t];
+    if (static_cast<unsigned char>(got) < 0x80) {
+      if (lower_ascii(got) != lower_ascii(want)) {
+        return false;
+      }
+      ++t;
+      continue;
+    }
+    bool matched = false;
+    for (const auto& alias : fold_aliases) {
+      if (alias.ascii == lower_ascii(want) && text.substr(t).starts_with(alias.bytes)) {
+        t += alias.bytes.size();
+        matched = true;
+        break;
+      }
+    }
+    if (!matched) {
+      return false;
+    }
+  }
+  return t == text.size();
+}
+
+bool percent_decode(std::string_view in, std::string& out, bool plus_as_space) {
+  out.reserve(out.size() + in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size()) {
+        return false;
+      }
+      const int hi = hex_value(in[i + 1]);
+      const int lo = hex_value(in[i + 2]);
+      if (hi < 0 || lo < 0) {
+        return false;
+      }
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (c == '+' && plus_as_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return true;
+}
+
+void percent_encode_append(std::string_view in, std::string& out) {
+  constexpr char digits[] = "0123456789ABCDEF";
+  for (const char c : in) {
+    const auto b = static_cast<unsigned char>(c);
+    const bool unreserved = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '-' ||
+                            b == '.' || b == '_' || b == '~';
+    if (unreserved) {
+      out.push_back(c);
+    } else {
+      out.push_back('%');
+      out.push_back(digits[b >> 4U]);
+      out.push_back(digits[b & 0x0FU]);
+    }
+  }
+}
+
+std::string percent_encode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size() * 3);
+  percent_encode_append(in, out);
+  return out;
+}
+
+bool has_percent_escape(std::string_view text) noexcept {
+  for (std::size_t i = 0; i + 2 < text.size(); ++i) {
+    if (text[i] == '%' && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+} // namespace hubgate::hubspot

@@ -1,0 +1,89 @@
+#pragma once
+// The compiled form of a rules.yaml, private to the engine and the loader: predicates with their
+// regexes compiled and their lists hashed, so evaluating a request only reads.
+
+#include "hubgate/rules/rule_set.hpp"
+#include "text.hpp"
+
+#include <re2/re2.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace hubgate::rules::detail {
+
+class value_predicate {
+public:
+  enum class test : std::uint8_t { one_of, regex, missing, present };
+
+  static value_predicate one_of(text_set values);
+  static value_predicate regex(std::unique_ptr<const re2::RE2> compiled);
+  static value_predicate missing();
+  static value_predicate present();
+
+  // `value` is nullopt when absent; emails come normalised, other values as sent.
+  bool matches(std::optional<std::string_view> value) const;
+
+private:
+  explicit value_predicate(test kind) : test_(kind) {}
+
+  test test_;
+  text_set values_;
+  std::unique_ptr<const re2::RE2> regex_;
+};
+
+using named_predicates = std::vector<std::pair<std::string, value_predicate>>;
+
+// A record with its email normalised once per request rather than once per rule.
+struct record_view {
+  const hubspot::contact_record* record = nullptr;
+  std::optional<std::string> email; // hubspot::normalise_email; nullopt when the record has none
+  std::string domain;               // hubspot::email_domain; empty without an `@`
+};
+
+struct conditions {
+  // About the request: hold or fail for every record alike.
+  std::vector<std::string> methods;     // empty: any
+  std::unique_ptr<const re2::RE2> path; // nullptr: any
+  named_predicates headers;             // by header name
+  std::uint8_t kinds = 0;               // bit per operation_kind; 0: any
+  std::optional<text_set> operations;   // nullopt: any
+  // About a record.
+  std::optional<value_predicate> email;
+  std::optional<text_set> email_domains; // normalised like emails
+  named_predicates properties;           // by property name
+
+  bool request_matches(const request_facts& request) const;
+  bool record_matches(const record_view& record) const;
+  bool has_record_conditions() const {
+    return email.has_value() || email_domains.has_value() || !properties.empty();
+  }
+};
+
+struct compiled_rule {
+  rule_info info;
+  conditions when;
+  // Whether the rule can decide a request outside the catalog (see rule_set.hpp).
+  bool reaches_non_catalog = false;
+};
+
+} // namespace hubgate::rules::detail
+
+namespace hubgate::rules {
+
+struct rule_set::state {
+  verdict default_verdict = verdict::allow;
+  enforcement_mode mode = enforcement_mode::enforce;
+  std::vector<detail::compiled_rule> rules;
+  std::vector<test_case> tests;
+  bool has_shadow = false;          // a shadow rule, or the file in shadow mode
+  bool reads_email = false;         // some rule has an `email` or `email_domain` condition
+  bool reaches_non_catalog = false; // any rule reaches requests outside the catalog
+};
+
+} // namespace hubgate::rules

@@ -1,0 +1,475 @@
+#include "hubgate/rules/loader.hpp"
+
+#include "compiled_rules.hpp"
+#include "hubgate/hubspot/email.hpp"
+#include "test_reader.hpp"
+#include "text.hpp"
+#include "yaml_reader.hpp"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+namespace hubgate::rules {
+
+bool operation_name_list::contains(std::string_view name) const {
+  return std::find(names_.begin(), names_.end(), name) != names_.end();
+}
+
+std::string load_error::to_string() const {
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
+}
+
+namespace {
+
+using detail::compiled_rule;
+using detail::conditions;
+using detail::diagnostics;
+using detail::field;
+using detail::keyed_mapping;
+using detail::value_predicate;
+
+constexpr std::array<std::string_view, 5> top_keys{"version", "default", "mode", "rules", "tests"};
+constexpr std::array<std::string_view, 9> rule_keys{
+    "name", "description", "match", "action", "status", "message", "set", "remove", "mode"};
+constexpr std::array<std::string_view, 8> match_keys{
+    "kind", "operations", "email", "email_domain", "properties", "header", "method", "path"};
+constexpr std::array<std::string_view, 4> predicate_keys{"in", "regex", "missing", "present"};
+constexpr std::array<std::string_view, 2> verdict_words{"allow", "block"};
+constexpr std::array<std::string_view, 3> action_words{"allow", "block", "rewrite"};
+constexpr std::array<std::string_view, 2> mode_words{"enforce", "shadow"};
+// In the order of hubspot::operation_kind.
+constexpr std::array<std::string_view, 3> kind_words{"create", "upsert", "side_effect"};
+
+std::string quote(std::string_view text) { return "'" + std::string(text) + "'"; }
+
+// RFC 9110 token: what a method or a header name may be made of.
+bool is_token(std::string_view text) {
+  constexpr std::string_view extra = "!#$%&'*+-.^_`|~";
+  return !text.empty() && std::all_of(text.begin(), text.end(), [&](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           extra.find(c) != std::string_view::npos;
+  });
+}
+
+std::unique_ptr<const re2::RE2> compile_regex(const field& f, bool fold_case, diagnostics& diag) {
+  const auto pattern = detail::read_string(f, diag);
+  if (!pattern) {
+    return nullptr;
+  }
+  re2::RE2::Options options;
+  options.set_log_errors(false); // the error goes into the report, not to stderr
+  options.set_case_sensitive(!fold_case);
+  auto compiled = std::make_unique<const re2::RE2>(*pattern, options);
+  if (!compiled->ok()) {
+    diag.error(f.mark, "invalid regex " + quote(*pattern) + ": " + compiled->error());
+    return nullptr;
+  }
+  return compiled;
+}
+
+// A string (equals), or {in: [...]}, {regex: ...}, {missing: true}, {present: true}. Email
+// predicates meet normalised addresses, so their values are normalised the same way and their
+// regexes ignore case (a pattern written `^NoReply@` still matches).
+std::optional<value_predicate> read_predicate(const field& f, bool email, diagnostics& diag) {
+  const auto literal = [email](const std::string& text) {
+    return email ? hubspot::normalise_email(text) : text;
+  };
+  if (f.value.IsScalar()) {
+    detail::text_set values;
+    values.insert(literal(f.value.Scalar()));
+    return value_predicate::one_of(std::move(values));
+  }
+  if (!f.value.IsMap()) {
+    diag.error(f.mark,
+               quote(f.key) + " must be a string or a mapping with one of " +
+                   detail::join_choices(predicate_keys) + ", got " +
+                   std::string(detail::describe(f.value)) +
+                   (f.value.IsSequence() ? " (for a list of values, write {in: [...]})" : ""));
+    return std::nullopt;
+  }
+  const keyed_mapping spec(f.value, f.mark, quote(f.key), predicate_keys, diag);
+  std::vector<const field*> given;
+  for (const auto key : predicate_keys) {
+    if (const auto& p = spec.get(key)) {
+      given.push_back(&*p);
+    }
+  }
+  if (given.empty()) {
+    if (f.value.size() == 0) { // otherwise its unknown keys were reported already
+      diag.error(f.mark, quote(f.key) + " needs one of " + detail::join_choices(predicate_keys));
+    }
+    return std::nullopt;
+  }
+  if (given.size() > 1) {
+    diag.error(given[1]->key_mark, quote(f.key) + " takes one of " +
+                                       detail::join_choices(predicate_keys) + ", not several");
+    return std::nullopt;
+  }
+  const field& p = *given.front();
+  if (p.key == "in") {
+    const auto items = detail::read_string_list(p, diag);
+    if (!items) {
+      return std::nullopt;
+    }
+    detail::text_set values;
+    for (const auto& item : *items) {
+      values.insert(literal(item.text));
+    }
+    return value_predicate::one_of(std::move(values));
+  }
+  if (p.key == "regex") {
+    auto compiled = compile_regex(p, email, diag);
+    return compiled ? std::optional(value_predicate::regex(std::move(compiled))) : std::nullopt;
+  }
+  if (p.key == "missing") {
+    return detail::read_true(p, " (to require a value, use 'present: true')", diag)
+               ? std::optional(value_predicate::missing())
+               : std::nullopt;
+  }
+  return detail::read_true(p, " (to require no value, use 'missing: true')", diag)
+             ? std::optional(value_predicate::present())
+             : std::nullopt;
+}
+
+// name -> predicate, for `properties` and `header`; names compare ignoring case.
+std::optional<detail::named_predicates> read_named_predicates(const field& f, bool header_names,
+                                                              diagnostics& diag) {
+  const auto entries = detail::read_entries(f.value, f.mark, quote(f.key), diag, true);
+  if (!entries) {
+    return std::nullopt;
+  }
+  if (entries->empty() && f.value.size() == 0) {
+    diag.error(f.mark, quote(f.key) + " must not be empty (leave it out to match any)");
+    return std::nullopt;
+  }
+  detail::named_predicates out;
+  for (const auto& entry : *entries) {
+    if (header_names && !is_token(entry.key)) {
+      diag.error(entry.key_mark, quote(entry.key) + " is not a valid header name");
+      continue;
+    }
+    if (!header_names && detail::iequals(entry.key, "email")) {
+      diag.error(entry.key_mark, "use the 'email' condition for the email address (it is "
+                                 "trimmed and compared ignoring case), not 'properties'");
+      continue;
+    }
+    if (!header_names && detail::trim(entry.key).empty()) {
+      diag.error(entry.key_mark, "property names must not be blank");
+      continue;
+    }
+    if (auto predicate = read_predicate(entry, false, diag)) {
+      out.emplace_back(entry.key, std::move(*predicate));
+    }
+  }
+  return out;
+}
+
+class rule_reader {
+public:
+  rule_reader(const known_operations& operations, diagnostics& diag)
+      : operations_(operations), diag_(diag) {}
+
+  std::optional<compiled_rule> read(const YAML::Node& node) {
+    const YAML::Mark where = node.Mark();
+    const std::size_t errors_before = diag_.count();
+    const keyed_mapping m(node, where, "a rule", rule_keys, diag_);
+    if (!m.valid()) {
+      return std::nullopt;
+    }
+    compiled_rule rule;
+    rule.info.line = static_cast<std::size_t>(std::max(where.line, 0)) + 1;
+
+    if (const auto& f = m.get("name")) {
+      if (auto name = detail::read_name(*f, diag_)) {
+        if (*name == default_rule_name) {
+          diag_.error(f->mark, "the rule name 'default' is reserved for the file's default");
+        }
+        rule.info.name = std::move(*name);
+      }
+    } else {
+      diag_.error(where, "a rule needs a 'name'");
+    }
+    if (const auto& f = m.get("description")) {
+      rule.info.description = detail::read_string(*f, diag_).value_or("");
+    }
+    if (const auto& f = m.get("mode")) {
+      if (const auto mode = detail::read_choice(*f, mode_words, diag_)) {
+        rule.info.mode = static_cast<enforcement_mode>(*mode);
+      }
+    }
+    std::optional<rule_action> action;
+    if (const auto& f = m.get("action")) {
+      if (const auto i = detail::read_choice(*f, action_words, diag_)) {
+        action = static_cast<rule_action>(*i);
+        rule.info.action = *action;
+      }
+    } else {
+      diag_.error(where, "a rule needs an 'action' (" + detail::join_choices(action_words) + ")");
+    }
+    if (const auto& f = m.get("match"); f && !f->value.IsNull()) {
+      read_match(*f, rule.when);
+    }
+    read_block_fields(m, action, rule.info);
+    read_rewrite_fields(m, action, rule.info);
+
+    if (diag_.count() != errors_before) {
+      return std::nullopt;
+    }
+    const conditions& when = rule.when;
+    rule.reaches_non_catalog = rule.info.action != rule_action::rewrite &&
+                               !when.has_record_conditions() && when.kinds == 0 &&
+                               !when.operations &&
+                               (!when.methods.empty() || when.path || !when.headers.empty());
+    return rule;
+  }
+
+private:
+  void read_match(const field& f, conditions& when) {
+    const keyed_mapping m(f.value, f.mark, quote(f.key), match_keys, diag_);
+    if (const auto& kind = m.get("kind")) {
+      for (const auto& item :
+           detail::read_string_list(*kind, diag_).value_or(std::vector<detail::located_string>{})) {
+        const auto it = std::find(kind_words.begin(), kind_words.end(), item.text);
+        if (it != kind_words.end()) {
+          when.kinds |= static_cast<std::uint8_t>(1U << (it - kind_words.begin()));
+          continue;
+        }
+        std::string message = "unknown kind " + quote(item.text);
+        if (const auto hint = detail::nearest(item.text, kind_words)) {
+          message += " (did you mean " + quote(*hint) + "?)";
+        } else {
+          message += " (expected " + detail::join_choices(kind_words) + ")";
+        }
+        diag_.error(item.mark, std::move(message));
+      }
+    }
+    if (const auto& ops = m.get("operations")) {
+      if (const auto items = detail::read_string_list(*ops, diag_)) {
+        when.operations.emplace();
+        for (const auto& item : *items) {
+          if (operations_.contains(item.text)) {
+            when.operations->insert(item.text);
+            continue;
+          }
+          std::string message = "unknown operation " + quote(item.text);
+          if (const auto hint = detail::nearest(item.text, operations_.names())) {
+            message += " (did you mean " + quote(*hint) + "?)";
+          }
+          diag_.error(item.mark, std::move(message));
+        }
+      }
+    }
+    if (const auto& email = m.get("email")) {
+      when.email = read_predicate(*email, true, diag_);
+    }
+    if (const auto& domains = m.get("email_domain")) {
+      if (const auto items = detail::read_string_list(*domains, diag_)) {
+        when.email_domains.emplace();
+        for (const auto& item : *items) {
+          const std::string domain = hubspot::normalise_email(item.text);
+          const bool valid = !domain.empty() && domain.front() != '.' && domain.back() != '.' &&
+                             std::none_of(domain.begin(), domain.end(),
+                                          [](char c) { return c == '@' || detail::is_blank(c); });
+          if (!valid) {
+            diag_.error(item.mark,
+                        "'email_domain' takes domains like example.com, got " + quote(item.text));
+            continue;
+          }
+          when.email_domains->insert(domain);
+        }
+      }
+    }
+    if (const auto& properties = m.get("properties")) {
+      when.properties =
+          read_named_predicates(*properties, false, diag_).value_or(detail::named_predicates{});
+    }
+    if (const auto& headers = m.get("header")) {
+      when.headers =
+          read_named_predicates(*headers, true, diag_).value_or(detail::named_predicates{});
+    }
+    if (const auto& methods = m.get("method")) {
+      for (const auto& item : detail::read_string_list(*methods, diag_)
+                                  .value_or(std::vector<detail::located_string>{})) {
+        if (!is_token(item.text)) {
+          diag_.error(item.mark, quote(item.text) + " is not an HTTP method");
+          continue;
+        }
+        when.methods.push_back(item.text);
+      }
+    }
+    if (const auto& path = m.get("path")) {
+      when.path = compile_regex(*path, false, diag_);
+    }
+  }
+
+  void read_block_fields(const keyed_mapping& m, std::optional<rule_action> action,
+                         rule_info& info) {
+    const auto misplaced = [&](const field& f) {
+      if (action && *action != rule_action::block) {
+        diag_.error(f.key_mark, quote(f.key) + " applies only to action 'block'");
+        return true;
+      }
+      return false;
+    };
+    if (const auto& f = m.get("status"); f && !misplaced(*f)) {
+      if (const auto status = detail::read_integer(*f, 400, 599, diag_)) {
+        info.status = static_cast<std::uint16_t>(*status);
+      }
+    }
+    if (const auto& f = m.get("message"); f && !misplaced(*f)) {
+      info.message = detail::read_string(*f, diag_).value_or("");
+    }
+  }
+
+  void read_rewrite_fields(const keyed_mapping& m, std::optional<rule_action> action,
+                           rule_info& info) {
+    const auto& set = m.get("set");
+    const auto& remove = m.get("remove");
+    if (action && *action != rule_action::rewrite) {
+      for (const auto* f : {&set, &remove}) {
+        if (*f) {
+          diag_.error((*f)->key_mark, quote((*f)->key) + " applies only to action 'rewrite'");
+        }
+      }
+      return;
+    }
+    if (action && !set && !remove) {
+      diag_.error(m.get("action")->mark, "a rewrite rule needs 'set' or 'remove'");
+      return;
+    }
+    if (set) {
+      if (const auto entries = detail::read_entries(set->value, set->mark, "'set'", diag_, true)) {
+        if (entries->empty() && set->value.size() == 0) {
+          diag_.error(set->mark, "'set' must not be empty");
+        }
+        for (const auto& entry : *entries) {
+          if (!entry.value.IsScalar()) {
+            diag_.error(entry.mark,
+                        "the value to set " + quote(entry.key) + " to must be a string, got " +
+                            std::string(detail::describe(entry.value)) +
+                            (entry.value.IsNull() ? " (to clear it, use 'remove')" : ""));
+            continue;
+          }
+          info.set.emplace_back(entry.key, entry.value.Scalar());
+        }
+      }
+    }
+    if (remove) {
+      for (const auto& item : detail::read_string_list(*remove, diag_)
+                                  .value_or(std::vector<detail::located_string>{})) {
+        const auto same = [&](std::string_view property) {
+          return detail::iequals(property, item.text);
+        };
+        if (std::any_of(info.set.begin(), info.set.end(),
+                        [&](const auto& entry) { return same(entry.first); })) {
+          diag_.error(item.mark, quote(item.text) + " is both set and removed by this rule");
+        } else if (std::any_of(info.remove.begin(), info.remove.end(), same)) {
+          diag_.error(item.mark, quote(item.text) + " is listed twice");
+        } else {
+          info.remove.push_back(item.text);
+        }
+      }
+    }
+  }
+
+  const known_operations& operations_;
+  diagnostics& diag_;
+};
+
+} // namespace
+
+load_result load_rule_set(std::string_view yaml_text, std::string_view file_name,
+                          const known_operations& operations) {
+  diagnostics diag(file_name);
+  const auto failed = [&diag] { return load_result{nullptr, diag.take()}; };
+
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(std::string(yaml_text));
+  } catch (const YAML::Exception& e) {
+    diag.error(e.mark, e.msg);
+    return failed();
+  }
+  if (documents.empty() || documents.front().IsNull()) {
+    diag.error(YAML::Mark::null_mark(), "the file is empty: it needs at least 'version: 1'");
+    return failed();
+  }
+  if (documents.size() > 1) {
+    diag.error(documents[1].Mark(), "unexpected content after the end of the document");
+  }
+
+  const YAML::Node& root = documents.front();
+  const keyed_mapping top(root, root.Mark(), "the top level", top_keys, diag);
+  if (!top.valid()) {
+    return failed();
+  }
+  auto state = std::make_unique<rule_set::state>();
+
+  if (const auto& f = top.get("version")) {
+    if (!f->value.IsScalar() || f->value.Scalar() != "1") {
+      diag.error(f->mark, "'version' must be 1, got " +
+                              (f->value.IsScalar() ? quote(f->value.Scalar())
+                                                   : std::string(detail::describe(f->value))));
+    }
+  } else {
+    diag.error(root.Mark(), "missing 'version: 1'");
+  }
+  if (const auto& f = top.get("default")) {
+    if (const auto i = detail::read_choice(*f, verdict_words, diag)) {
+      state->default_verdict = static_cast<verdict>(*i);
+    }
+  }
+  if (const auto& f = top.get("mode")) {
+    if (const auto i = detail::read_choice(*f, mode_words, diag)) {
+      state->mode = static_cast<enforcement_mode>(*i);
+    }
+  }
+
+  std::vector<std::string> rule_names;
+  if (const auto& f = top.get("rules"); f && !f->value.IsNull()) {
+    if (!f->value.IsSequence()) {
+      diag.error(f->mark, "'rules' must be a list, got " + std::string(detail::describe(f->value)));
+    } else {
+      rule_reader reader(operations, diag);
+      std::vector<std::size_t> first_lines;
+      for (const auto& node : f->value) {
+        auto rule = reader.read(node);
+        if (!rule) {
+          continue;
+        }
+        const auto same = std::find(rule_names.begin(), rule_names.end(), rule->info.name);
+        if (same != rule_names.end()) {
+          diag.error(
+              node["name"].Mark(),
+              "duplicate rule name " + quote(rule->info.name) + " (first on line " +
+                  std::to_string(first_lines[static_cast<std::size_t>(same - rule_names.begin())]) +
+                  ")");
+          continue;
+        }
+        rule_names.push_back(rule->info.name);
+        first_lines.push_back(rule->info.line);
+        state->rules.push_back(std::move(*rule));
+      }
+    }
+  }
+  if (const auto& f = top.get("tests"); f && !f->value.IsNull()) {
+    state->tests = detail::read_tests(*f, rule_names, diag);
+  }
+
+  if (diag.has_errors()) {
+    return failed();
+  }
+  state->has_shadow = state->mode == enforcement_mode::shadow ||
+                      std::any_of(state->rules.begin(), state->rules.end(), [](const auto& r) {
+                        return r.info.mode == enforcement_mode::shadow;
+                      });
+  state->reads_email = std::any_of(state->rules.begin(), state->rules.end(), [](const auto& r) {
+    return r.when.email.has_value() || r.when.email_domains.has_value();
+  });
+  state->reaches_non_catalog = std::any_of(state->rules.begin(), state->rules.end(),
+                                           [](const auto& r) { return r.reaches_non_catalog; });
+  return load_result{std::make_shared<const rule_set>(std::move(state)), {}};
+}
+
+} // namespace hubgate::rules

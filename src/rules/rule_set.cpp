@@ -1,0 +1,267 @@
+#include "hubgate/rules/rule_set.hpp"
+
+#include "compiled_rules.hpp"
+#include "hubgate/hubspot/email.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace hubgate::rules {
+namespace detail {
+
+value_predicate value_predicate::one_of(text_set values) {
+  value_predicate p(test::one_of);
+  p.values_ = std::move(values);
+  return p;
+}
+
+value_predicate value_predicate::regex(std::unique_ptr<const re2::RE2> compiled) {
+  value_predicate p(test::regex);
+  p.regex_ = std::move(compiled);
+  return p;
+}
+
+value_predicate value_predicate::missing() { return value_predicate(test::missing); }
+value_predicate value_predicate::present() { return value_predicate(test::present); }
+
+bool value_predicate::matches(std::optional<std::string_view> value) const {
+  switch (test_) {
+  case test::missing: return !value || trim(*value).empty();
+  case test::present: return value && !trim(*value).empty();
+  case test::one_of: return value && values_.contains(*value);
+  case test::regex: return value && re2::RE2::PartialMatch(*value, *regex_);
+  }
+  return false;
+}
+
+namespace {
+
+std::uint8_t kind_bit(hubspot::operation_kind kind) {
+  return static_cast<std::uint8_t>(1U << static_cast<unsigned>(kind));
+}
+
+std::optional<std::string_view> property_value(const hubspot::contact_record& record,
+                                               std::string_view name) {
+  for (const auto& [property, value] : record.properties) {
+    if (iequals(property, name)) {
+      return value;
+    }
+  }
+  return std::nullopt;
+}
+
+// The domain or any parent domain of it is listed: "a.example.com" is covered by "example.com",
+// while "notexample.com" is not, because only whole labels are stripped.
+bool domain_listed(const text_set& domains, std::string_view domain) {
+  while (true) {
+    if (domains.contains(domain)) {
+      return true;
+    }
+    const auto dot = domain.find('.');
+    if (dot == std::string_view::npos) {
+      return false;
+    }
+    domain.remove_prefix(dot + 1);
+  }
+}
+
+} // namespace
+
+bool conditions::request_matches(const request_facts& request) const {
+  if (kinds != 0 || operations) {
+    if (!request.operation) {
+      return false;
+    }
+    if (kinds != 0 && (kinds & kind_bit(request.operation->kind)) == 0) {
+      return false;
+    }
+    if (operations && !operations->contains(request.operation->name)) {
+      return false;
+    }
+  }
+  if (!methods.empty() && std::none_of(methods.begin(), methods.end(), [&](const std::string& m) {
+        return iequals(m, request.method);
+      })) {
+    return false;
+  }
+  for (const auto& [name, predicate] : headers) {
+    const auto value = request.headers != nullptr ? request.headers->header(name) : std::nullopt;
+    if (!predicate.matches(value)) {
+      return false;
+    }
+  }
+  return !path || re2::RE2::PartialMatch(request.path, *path);
+}
+
+bool conditions::record_matches(const record_view& record) const {
+  if (email && !email->matches(record.email)) {
+    return false;
+  }
+  if (email_domains && (record.domain.empty() || !domain_listed(*email_domains, record.domain))) {
+    return false;
+  }
+  for (const auto& [name, predicate] : properties) {
+    if (!predicate.matches(property_value(*record.record, name))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+} // namespace detail
+
+namespace {
+
+enum class pass : std::uint8_t { enforced, shadow };
+
+void decide(outcome& out, const rule_info& rule) {
+  out.rule = rule.name;
+  if (rule.action == rule_action::block) {
+    out.decision = verdict::block;
+    out.status = rule.status;
+    out.message = rule.message;
+    out.edits.clear();
+  } else {
+    out.decision = verdict::allow;
+  }
+}
+
+void apply_default(outcome& out, verdict fallback) {
+  out.rule = default_rule_name;
+  out.decision = fallback;
+  if (fallback == verdict::block) {
+    out.status = 403;
+    out.edits.clear();
+  }
+}
+
+void add_edits(outcome& out, const rule_info& rule) {
+  const auto put = [&](std::string_view property, std::optional<std::string_view> value) {
+    std::erase_if(out.edits, [&](const property_edit& edit) {
+      return detail::iequals(edit.property, property);
+    });
+    out.edits.push_back(property_edit{property, value, rule.name});
+  };
+  for (const auto& [property, value] : rule.set) {
+    put(property, value);
+  }
+  for (const auto& property : rule.remove) {
+    put(property, std::nullopt);
+  }
+}
+
+bool skipped(const detail::compiled_rule& rule, pass which) {
+  return which == pass::enforced && rule.info.mode == enforcement_mode::shadow;
+}
+
+// Rule-major so each rule's request conditions (a path regex, header look-ups) are checked once per
+// request rather than once per batch item; records stay independent, so the order of the loops
+// does not change any record's outcome.
+void decide_records(const rule_set::state& state, const request_facts& request,
+                    std::span<const detail::record_view> records,
+                    std::vector<record_decision>& decisions, pass which) {
+  const auto slot = [which](record_decision& d) -> outcome& {
+    return which == pass::enforced ? d.enforced : *d.shadow;
+  };
+  std::size_t undecided = records.size();
+  for (const auto& rule : state.rules) {
+    if (undecided == 0) {
+      break;
+    }
+    if (skipped(rule, which) || !rule.when.request_matches(request)) {
+      continue;
+    }
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      outcome& out = slot(decisions[i]);
+      if (!out.rule.empty() || !rule.when.record_matches(records[i])) {
+        continue;
+      }
+      if (rule.info.action == rule_action::rewrite) {
+        add_edits(out, rule.info);
+      } else {
+        decide(out, rule.info);
+        --undecided;
+      }
+    }
+  }
+  for (auto& decision : decisions) {
+    if (outcome& out = slot(decision); out.rule.empty()) {
+      apply_default(out, state.default_verdict);
+    }
+  }
+}
+
+outcome decide_request(const rule_set::state& state, const request_facts& request, pass which) {
+  outcome out;
+  for (const auto& rule : state.rules) {
+    if (rule.reaches_non_catalog && !skipped(rule, which) && rule.when.request_matches(request)) {
+      decide(out, rule.info);
+      break;
+    }
+  }
+  return out;
+}
+
+// Stands for the one record of a catalog request the extractor found none in (an import whose
+// file cannot be read, say), so such a request is still decided.
+const hubspot::contact_record no_record{};
+
+} // namespace
+
+rule_set::rule_set(std::unique_ptr<const state> compiled) : state_(std::move(compiled)) {}
+rule_set::~rule_set() = default;
+
+evaluation rule_set::evaluate(const request_facts& request) const {
+  const state& s = *state_;
+  const bool enforcing = s.mode == enforcement_mode::enforce;
+  evaluation result;
+
+  if (!request.operation) {
+    if (!s.reaches_non_catalog) {
+      return result;
+    }
+    outcome enforced = enforcing ? decide_request(s, request, pass::enforced) : outcome{};
+    std::optional<outcome> shadow;
+    if (s.has_shadow) {
+      shadow = decide_request(s, request, pass::shadow);
+    }
+    if (!enforced.rule.empty() || (shadow && !shadow->rule.empty())) {
+      result.records.push_back(record_decision{0, std::move(enforced), std::move(shadow)});
+    }
+    return result;
+  }
+
+  const std::span<const hubspot::contact_record> records =
+      request.records.empty() ? std::span<const hubspot::contact_record>(&no_record, 1)
+                              : request.records;
+  std::vector<detail::record_view> views(records.size());
+  result.records.resize(records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    views[i].record = &records[i];
+    // The same normalisation HubSpot applies before it stores an address (see email.hpp), so
+    // ` Jo@Test.COM\u00A0` meets `email_domain: test.com` as HubSpot would store it.
+    if (s.reads_email && records[i].email) {
+      views[i].email = hubspot::normalise_email(*records[i].email);
+      views[i].domain = hubspot::email_domain(*records[i].email);
+    }
+    result.records[i].index = records[i].index;
+    if (s.has_shadow) {
+      result.records[i].shadow.emplace();
+    }
+  }
+  if (enforcing) {
+    decide_records(s, request, views, result.records, pass::enforced);
+  }
+  if (s.has_shadow) {
+    decide_records(s, request, views, result.records, pass::shadow);
+  }
+  return result;
+}
+
+verdict rule_set::default_verdict() const { return state_->default_verdict; }
+enforcement_mode rule_set::mode() const { return state_->mode; }
+std::size_t rule_set::rule_count() const { return state_->rules.size(); }
+const rule_info& rule_set::rule(std::size_t index) const { return state_->rules.at(index).info; }
+std::span<const test_case> rule_set::tests() const { return state_->tests; }
+
+} // namespace hubgate::rules

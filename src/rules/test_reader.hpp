@@ -1,0 +1,16 @@
+#pragma once
+// Reads the `tests:` section of a rules.yaml (see test_case.hpp).
+
+#include "hubgate/rules/test_case.hpp"
+#include "yaml_reader.hpp"
+
+#include <string>
+#include <vector>
+
+namespace hubgate::rules::detail {
+
+// `rule_names` lets an expectation's `rule:` be checked against the file's rules.
+std::vector<test_case> read_tests(const field& tests, const std::vector<std::string>& rule_names,
+                                  diagnostics& diag);
+
+} // namespace hubgate::rules::detail

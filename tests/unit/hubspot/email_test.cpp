@@ -1,0 +1,30 @@
+#include "hubgate/hubspot/email.hpp"
+
+#include <gtest/gtest.h>
+
+namespace hubgate::hubspot {
+namespace {
+
+TEST(email, normalise_trims_and_lower_cases) {
+  EXPECT_EQ(normalise_email(" Jo@Test.COM "), "jo@test.com");
+  EXPECT_EQ(normalise_email("\t\r\nJo@Test.com\x0B"), "jo@test.com");
+  EXPECT_EQ(normalise_email("\xC2\xA0jo@test.com\xE3\x80\x80"), "jo@test.com");     // NBSP, ideographic space
+  EXPECT_EQ(normalise_email("\xEF\xBB\xBFjo@test.com\xE2\x80\x8B"), "jo@test.com"); // BOM, zero-width space
+  EXPECT_EQ(normalise_email("J o@test.com"), "j o@test.com");                       // inner spaces are data
+  EXPECT_EQ(normalise_email("\xC3\x80NNE@\xC3\x89T\xC3\x89.FR"), "\xC3\xA0nne@\xC3\xA9t\xC3\xA9.fr"); // ÀNNE@ÉTÉ.FR
+  EXPECT_EQ(normalise_email("\xD0\x98\xD0\xA0@x.ru"), "\xD0\xB8\xD1\x80@x.ru");                       // ИР -> ир
+  EXPECT_EQ(normalise_email("\xE2\x84\xAA@x.com"), "k@x.com");                                        // Kelvin sign
+  EXPECT_EQ(normalise_email(""), "");
+  EXPECT_EQ(normalise_email("   "), "");
+}
+
+TEST(email, domain_is_normalised_after_the_last_at) {
+  EXPECT_EQ(email_domain("a@Example.COM"), "example.com");
+  EXPECT_EQ(email_domain(" a@example.com. "), "example.com");
+  EXPECT_EQ(email_domain("\"a@b\"@example.org"), "example.org");
+  EXPECT_EQ(email_domain("no-at-sign"), "");
+  EXPECT_EQ(email_domain("a@"), "");
+}
+
+} // namespace
+} // namespace hubgate::hubspot

@@ -1,0 +1,435 @@
+#include "hubgate/hubspot/extract.hpp"
+
+#include "hubgate/hubspot/classify.hpp"
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace hubgate::hubspot {
+namespace {
+
+using props = std::vector<std::pair<std::string, std::string>>;
+
+constexpr std::string_view json_type = "application/json";
+
+extraction run(std::string_view method, std::string_view target, std::string_view body,
+               std::string_view content_type = json_type) {
+  const classification c = classify(method, target);
+  EXPECT_TRUE(c.ok()) << c.error;
+  EXPECT_NE(c.op, nullptr) << target;
+  return extract(c, body, content_type);
+}
+
+extraction post(std::string_view target, std::string_view body, std::string_view content_type = json_type) {
+  return run("POST", target, body, content_type);
+}
+
+// The first record's email; fails the test (instead of reading past the end) when there is none.
+std::optional<std::string> first_email(const extraction& e) {
+  EXPECT_TRUE(e.ok()) << e.error;
+  EXPECT_FALSE(e.records.empty());
+  return e.records.empty() ? std::optional<std::string>("<no record>") : e.records[0].email;
+}
+
+constexpr std::string_view create = "/crm/v3/objects/contacts";
+constexpr std::string_view batch_create = "/crm/v3/objects/contacts/batch/create";
+constexpr std::string_view batch_upsert = "/crm/v3/objects/contacts/batch/upsert";
+constexpr std::string_view v1_create = "/contacts/v1/contact";
+constexpr std::string_view v1_batch = "/contacts/v1/contact/batch";
+
+TEST(extract_v3, single_create_reads_properties_in_order_and_the_email) {
+  // Appendix A capture of crm.contacts.basicApi.create.
+  const extraction e = post(create, R"({"associations":[{"types":[{"associationCategory":"HUBSPOT_DEFINED",)"
+                                    R"("associationTypeId":279}],"to":{"id":"101"}}],)"
+                                    R"("properties":{"email":"a@b.com","firstname":"A"}})");
+  ASSERT_TRUE(e.ok()) << e.error;
+  ASSERT_EQ(e.records.size(), 1U);
+  EXPECT_EQ(e.records[0].index, 0U);
+  EXPECT_EQ(e.records[0].email, "a@b.com");
+  EXPECT_EQ(e.records[0].properties, (props{{"email", "a@b.com"}, {"firstname", "A"}}));
+}
+
+TEST(extract_v3, scalars_become_strings_and_null_is_no_email) {
+  const extraction e =
+      post(create, R"({"properties":{"age":42,"score":1.5,"big":18446744073709551615,"vip":true,"email":null}})");
+  ASSERT_TRUE(e.ok()) << e.error;
+  EXPECT_EQ(e.records[0].properties,
+            (props{{"age", "42"}, {"score", "1.5"}, {"big", "18446744073709551615"}, {"vip", "true"}, {"email", ""}}));
+  EXPECT_EQ(e.records[0].email, std::nullopt);
+}
+
+TEST(extract_v3, email_property_name_is_case_insensitive) {
+  EXPECT_EQ(first_email(post(create, R"({"properties":{"EMAIL":"X@y.com"}})")), "X@y.com");
+  EXPECT_EQ(first_email(post(create, R"({"properties":{"Email":"x@y.com","email":" X@Y.com "}})")), "x@y.com");
+  const extraction conflict = post(create, R"({"properties":{"email":"a@b.com","EMAIL":"c@d.com"}})");
+  EXPECT_FALSE(conflict.ok());
+  EXPECT_TRUE(conflict.records.empty());
+}
+
+TEST(extract_v3, a_record_without_email_is_still_a_create) {
+  const extraction e = post(create, R"({"properties":{"firstname":"A"}})");
+  ASSERT_TRUE(e.ok());
+  ASSERT_EQ(e.records.size(), 1U);
+  EXPECT_EQ(e.records[0].email, std::nullopt);
+  EXPECT_EQ(post(create, R"({"associations":[]})").records.size(), 1U);
+}
+
+TEST(extract_v3, batch_create_reads_each_input_with_its_trace_id) {
+  const extraction e = post(batch_create, R"({"inputs":[)"
+                                          R"({"properties":{"email":"a@b.com"},"objectWriteTraceId":"row-1"},)"
+                                          R"({"properties":{"firstname":"B"},"associations":[]},)"
+                                          R"({"properties":{"email":"c@d.com"},"objectWriteTraceId":7}]})");
+  ASSERT_TRUE(e.ok()) << e.error;
+  ASSERT_EQ(e.records.size(), 3U);
+  EXPECT_EQ(e.body.item_count, 3U);
+  EXPECT_EQ(e.records[0].email, "a@b.com");
+  EXPECT_EQ(e.records[0].object_write_trace_id, "row-1");
+  EXPECT_EQ(e.records[1].index, 1U);
+  EXPECT_EQ(e.records[1].email, std::nullopt);
+  EXPECT_EQ(e.records[1].object_write_trace_id, std::nullopt);
+  EXPECT_EQ(e.records[2].index, 2U);
+  EXPECT_EQ(e.records[2].object_write_trace_id, "7");
+}
+
+TEST(extract_v3, batch_upsert_takes_the_email_from_id_when_id_property_is_email) {
+  const extraction e =
+      post(batch_upsert, R"({"inputs":[)"
+                         R"({"idProperty":"email","id":"a@b.com","properties":{"firstname":"A"}},)"
+                         R"({"idProperty":"hs_object_id","id":512,"properties":{"email":"n@b.com"}}]})");
+  ASSERT_TRUE(e.ok()) << e.error;
+  ASSERT_EQ(e.records.size(), 2U);
+  EXPECT_EQ(e.records[0].email, "a@b.com");
+  EXPECT_EQ(e.records[0].id_property, "email");
+  EXPECT_EQ(e.records[0].id, "a@b.com");
+  EXPECT_EQ(e.records[1].email, "n@b.com");
+  EXPECT_EQ(e.records[1].id_property, "hs_object_id");
+  EXPECT_EQ(e.records[1].id, "512");
+}
+
+TEST(extract_v3, batch_upsert_falls_back_to_the_id_property_query_parameter) {
+  const extraction e = post(std::string(batch_upsert) + "?idProperty=email", R"({"inputs":[{"id":"q@b.com"}]})");
+  ASSERT_TRUE(e.ok()) << e.error;
+  ASSERT_EQ(e.records.size(), 1U);
+  EXPECT_EQ(first_email(e), "q@b.com");
+  EXPECT_EQ(e.records[0].id_property, "email");
+  // The body's idProperty wins over the query's.
+  const extraction body_wins =
+      post(std::string(batch_upsert) + "?idProperty=email", R"({"inputs":[{"idProperty":"domain_key","id":"k1"}]})");
+  EXPECT_EQ(first_email(body_wins), std::nullopt);
+}
+
+TEST(extract_v3, batch_upsert_with_two_emails_for_one_item_is_refused) {
+  EXPECT_FALSE(
+      post(batch_upsert, R"({"inputs":[{"idProperty":"email","id":"a@b.com","properties":{"email":"c@d.com"}}]})")
+          .ok());
+  EXPECT_TRUE(
+      post(batch_upsert, R"({"inputs":[{"idProperty":"email","id":"a@b.com","properties":{"email":"A@B.COM"}}]})")
+          .ok());
+}
+
+TEST(extract_v3, wrong_shapes_are_refused) {
+  const std::string_view bad_creates[] = {
+      R"({"properties":[{"property":"email","value":"a@b.com"}]})", // v1 shape on a v3 path
+      R"({"properties":"email=a@b.com"})",
+      R"({"properties":{"email":["a@b.com"]}})",
+      R"({"properties":{"email":{"value":"a@b.com"}}})",
+      R"({"Properties":{"email":"a@b.com"}})",
+      R"({"properties":{},"PROPERTIES":{"email":"a@b.com"}})",
+      R"(["properties"])",
+      R"("text")",
+  };
+  for (const std::string_view body : bad_creates) {
+    const extraction e = post(create, body);
+    EXPECT_FALSE(e.ok()) << body;
+    EXPECT_TRUE(e.records.empty()) << body;
+  }
+  EXPECT_FALSE(post(batch_create, R"({"properties":{"email":"a@b.com"}})").ok());
+  EXPECT_FALSE(post(batch_create, R"({"inputs":{"0":{}}})").ok());
+  EXPECT_FALSE(post(batch_create, R"({"inputs":["a@b.com"]})").ok());
+  EXPECT_FALSE(post(batch_upsert, R"({"inputs":[{"idProperty":"email","id":["a@b.com"]}]})").ok());
+  EXPECT_FALSE(post(batch_create, R"({"inputs":[{"properties":{},"objectWriteTraceId":{}}]})").ok());
+}
+
+TEST(extract_json, duplicate_keys_at_any_depth_are_refused) {
+  EXPECT_FALSE(post(create, R"({"properties":{"email":"a@b.com"},"properties":{"email":"c@d.com"}})").ok());
+  EXPECT_FALSE(post(create, R"({"properties":{"email":"a@b.com","email":"c@d.com"}})").ok());
+  EXPECT_FALSE(post(create, R"({"properties":{},"x":[{"a":1,"a":1}]})").ok());
+  // Large objects go through the hash-set path.
+  std::string many = R"({"properties":{)";
+  for (int i = 0; i < 100; ++i) {
+    many += "\"p" + std::to_string(i) + "\":\"v\",";
+  }
+  EXPECT_TRUE(post(create, many + R"("email":"a@b.com"}})").ok());
+  EXPECT_FALSE(post(create, many + R"("p7":"w"}})").ok());
+}
+
+TEST(extract_json, invalid_json_is_refused) {
+  const std::string_view bodies[] = {
+      "",
+      "{",
+      R"({"properties":{"email":"a@b.com"}} trailing)",
+      R"({"properties":{"email":"a@b.com",}})",
+      R"({'properties':{}})",
+      R"({"properties":{"email":"a@b.com"}} {"x":1})",
+      "{\"properties\":{\"email\":\"a\xFF@b.com\"}}", // not UTF-8
+      R"({/*c*/"properties":{}})",
+  };
+  for (const std::string_view body : bodies) {
+    EXPECT_FALSE(post(create, body).ok()) << body;
+  }
+  std::string deep;
+  for (int i = 0; i < 100; ++i) {
+    deep += "[";
+  }
+  EXPECT_FALSE(post(create, R"({"properties":{},"x":)" + deep).ok());
+}
+
+TEST(extract_json, content_type_must_fit_the_shape) {
+  const std::string_view body = R"({"properties":{"email":"a@b.com"}})";
+  EXPECT_TRUE(post(create, body, "application/json; charset=UTF-8").ok());
+  EXPECT_TRUE(post(create, body, "Application/JSON;charset=\"utf-8\"").ok());
+  EXPECT_TRUE(post(create, body, "application/vnd.hubspot+json").ok());
+  EXPECT_FALSE(post(create, body, "").ok());
+  EXPECT_FALSE(post(create, body, "text/plain").ok());
+  EXPECT_FALSE(post(create, body, "application/x-www-form-urlencoded").ok());
+  EXPECT_FALSE(post(create, body, "application/json; charset=ISO-8859-1").ok());
+  EXPECT_FALSE(post(create, body, "application/json; charset=utf-16").ok());
+}
+
+TEST(extract, refuses_requests_that_are_not_catalog_operations) {
+  EXPECT_FALSE(extract(classify("GET", "/crm/v3/objects/contacts"), "{}", json_type).ok());
+  EXPECT_FALSE(extract(classify("post", "/crm/v3/objects/contacts"), "{}", json_type).ok());
+}
+
+TEST(extract_v1, create_reads_the_property_array) {
+  const extraction e = post(v1_create, R"({"properties":[{"property":"email","value":"a@b.com"},)"
+                                       R"({"property":"firstname","value":"A"},{"property":"age","value":30}]})");
+  ASSERT_TRUE(e.ok()) << e.error;
+  ASSERT_EQ(e.records.size(), 1U);
+  EXPECT_EQ(e.records[0].email, "a@b.com");
+  EXPECT_EQ(e.records[0].properties, (props{{"email", "a@b.com"}, {"firstname", "A"}, {"age", "30"}}));
+}
+
+// v1 reads its array into a map, so a repeat is read by whichever entry HubSpot keeps: refused
+// unless both entries agree.
+TEST(extract_v1, repeated_email_entries_must_agree) {
+  EXPECT_TRUE(post(v1_create, R"({"properties":[{"property":"email","value":"a@b.com"},)"
+                              R"({"property":"email","value":"A@B.com"}]})")
+                  .ok());
+  EXPECT_FALSE(post(v1_create, R"({"properties":[{"property":"email","value":"a@b.com"},)"
+                               R"({"property":"EMAIL","value":"c@d.com"}]})")
+                   .ok());
+  EXPECT_FALSE(post(v1_create, R"({"properties":[{"property":"firstname","value":"A"},)"
+                               R"({"property":"firstname","value":"B"}]})")
+                   .ok());
+}
+
+TEST(extract_v1, wrong_shapes_are_refused) {
+  EXPECT_FALSE(post(v1_create, R"({"properties":{"email":"a@b.com"}})").ok());
+  EXPECT_FALSE(post(v1_create, R"({"properties":[{"name":"email","value":"a@b.com"}]})").ok());
+  EXPECT_FALSE(post(v1_create, R"({"properties":[{"property":1,"value":"a@b.com"}]})").ok());
+  EXPECT_FALSE(post(v1_create, R"({"properties":[{"property":"email","value":["a@b.com"]}]})").ok());
+  EXPECT_FALSE(post(v1_create, R"({"properties":["email"]})").ok());
+  EXPECT_FALSE(post(v1_create, R"({"properties":[{"property":"email","Property":"x","value":"a@b.com"}]})").ok());
+}
+
+TEST(extract_v1, create_or_update_takes_the_email_from_the_path) {
+  const extraction e = post("/contacts/v1/contact/createOrUpdate/email/a%40b.com",
+                            R"({"properties":[{"property":"firstname","value":"A"}]})");
+  ASSERT_TRUE(e.ok()) << e.error;
+  EXPECT_EQ(e.records[0].email, "a@b.com");
+  EXPECT_EQ(e.records[0].properties, (props{{"firstname", "A"}}));
+  EXPECT_TRUE(post("/contacts/v1/contact/createOrUpdate/email/a@b.com",
+                   R"({"properties":[{"property":"email","value":"A@b.com"}]})")
+                  .ok());
+  EXPECT_FALSE(post("/contacts/v1/contact/createOrUpdate/email/a@b.com",
+                    R"({"properties":[{"property":"email","value":"other@b.com"}]})")
+                   .ok());
+}
+
+TEST(extract_v1, batch_reads_email_and_vid_items) {
+  const extraction e = post(v1_batch, R"([{"email":"a@b.com","properties":[{"property":"firstname","value":"A"}]},)"
+                                      R"({"vid":"259429","properties":[{"property":"lastname","value":"B"}]},)"
+                                      R"({"vid":12,"properties":[{"property":"email","value":"new@b.com"}]}])");
+  ASSERT_TRUE(e.ok()) << e.error;
+  ASSERT_EQ(e.records.size(), 3U);
+  EXPECT_EQ(e.records[0].email, "a@b.com");
+  EXPECT_EQ(e.records[1].email, std::nullopt);
+  EXPECT_EQ(e.records[1].id_property, "vid");
+  EXPECT_EQ(e.records[1].id, "259429");
+  EXPECT_EQ(e.records[2].email, "new@b.com");
+  EXPECT_EQ(e.records[2].id, "12");
+  EXPECT_EQ(e.records[2].index, 2U);
+  EXPECT_FALSE(post(v1_batch, R"({"inputs":[]})").ok());
+  EXPECT_FALSE(post(v1_batch, R"([{"email":"a@b.com","properties":[{"property":"email","value":"c@d.com"}]}])").ok());
+  EXPECT_FALSE(post(v1_batch, R"(["a@b.com"])").ok());
+}
+
+constexpr std::string_view forms_v3 = "/submissions/v3/integration/submit/123/guid";
+
+TEST(extract_forms, v3_fields_with_context_and_consent) {
+  const extraction e = post(forms_v3, R"({"submittedAt":"1700000000000","fields":[)"
+                                      R"({"objectTypeId":"0-1","name":"email","value":"a@b.com"},)"
+                                      R"({"objectTypeId":"0-1","name":"firstname","value":"A"},)"
+                                      R"({"name":"interests","value":"x"},{"name":"interests","value":"y"}],)"
+                                      R"("context":{"hutk":"h","pageUri":"u"},)"
+                                      R"("legalConsentOptions":{"consent":{"consentToProcess":true}}})");
+  ASSERT_TRUE(e.ok()) << e.error;
+  ASSERT_EQ(e.records.size(), 1U);
+  EXPECT_EQ(e.records[0].email, "a@b.com");
+  // A repeated field is a multi-value field: both values are kept.
+  EXPECT_EQ(e.records[0].properties,
+            (props{{"email", "a@b.com"}, {"firstname", "A"}, {"interests", "x"}, {"interests", "y"}}));
+}
+
+TEST(extract_forms, v3_refuses_two_emails_and_non_scalar_values) {
+  EXPECT_FALSE(
+      post(forms_v3, R"({"fields":[{"name":"email","value":"a@b.com"},{"name":"email","value":"c@d.com"}]})").ok());
+  EXPECT_FALSE(post(forms_v3, R"({"fields":[{"name":"email","value":["a@b.com"]}]})").ok());
+  EXPECT_FALSE(post(forms_v3, R"({"fields":{"email":"a@b.com"}})").ok());
+  EXPECT_FALSE(post(forms_v3, R"({"fields":[{"value":"a@b.com"}]})").ok());
+  EXPECT_FALSE(post(forms_v3, "email=a%40b.com", "application/x-www-form-urlencoded").ok());
+}
+
+TEST(extract_forms, v2_urlencoded_pairs_without_hs_context) {
+  const extraction e = post("/uploads/form/v2/123/guid",
+                            "email=a%40b.com&firstname=Ann+Lee&hs_context=%7B%22hutk%22%3A%22h%22%7D&&empty=",
+                            "application/x-www-form-urlencoded; charset=utf-8");
+  ASSERT_TRUE(e.ok()) << e.error;
+  ASSERT_EQ(e.records.size(), 1U);
+  EXPECT_EQ(e.records[0].email, "a@b.com");
+  EXPECT_EQ(e.records[0].properties, (props{{"email", "a@b.com"}, {"firstname", "Ann Lee"}, {"empty", ""}}));
+  EXPECT_EQ(e.body.form.size(), 4U);
+}
+
+TEST(extract_forms, v2_refuses_bad_encoding_conflicts_and_other_content_types) {
+  constexpr std::string_view urlencoded = "application/x-www-form-urlencoded";
+  EXPECT_FALSE(post("/uploads/form/v2/1/g", "email=a%4", urlencoded).ok());
+  EXPECT_FALSE(post("/uploads/form/v2/1/g", "email=a%40b.com&EMAIL=c%40d.com", urlencoded).ok());
+  EXPECT_FALSE(post("/uploads/form/v2/1/g", R"({"email":"a@b.com"})").ok());
+  EXPECT_FALSE(post("/uploads/form/v2/1/g", "--b\r\n", "multipart/form-data; boundary=b").ok());
+  EXPECT_TRUE(post("/submissions/v2/post/upload/secure/1/g", "email=a%40b.com", urlencoded).ok());
+}
+
+TEST(extract_sends, transactional_send_reads_message_to_and_contact_properties) {
+  // Appendix A capture of marketing.transactional.singleSendApi.sendEmail.
+  const extraction e = post("/marketing/v3/transactional/single-email/send",
+                            R"({"emailId":1,"message":{"to":"new@x.com"},"contactProperties":{"firstname":"N"}})");
+  ASSERT_TRUE(e.ok()) << e.error;
+  ASSERT_EQ(e.records.size(), 1U);
+  EXPECT_EQ(e.records[0].email, "new@x.com");
+  EXPECT_EQ(e.records[0].properties, (props{{"firstname", "N"}}));
+}
+
+TEST(extract_sends, legacy_send_takes_contact_properties_as_a_name_value_array) {
+  const extraction e =
+      post("/email/public/v1/singleEmail/send",
+           R"({"emailId":1,"message":{"to":"n@x.com"},"contactProperties":[{"name":"firstname","value":"N"}]})");
+  ASSERT_TRUE(e.ok()) << e.error;
+  EXPECT_EQ(e.records[0].properties, (props{{"firstname", "N"}}));
+  EXPECT_EQ(e.body.properties, parsed_body::container::name_value_array);
+}
+
+TEST(extract_sends, marketing_send_and_refusals) {
+  EXPECT_EQ(first_email(post("/marketing/v4/email/single-send", R"({"emailId":1,"message":{"to":"m@x.com"}})")),
+            "m@x.com");
+  EXPECT_FALSE(post("/marketing/v4/email/single-send", R"({"message":{"to":["m@x.com"]}})").ok());
+  EXPECT_FALSE(post("/marketing/v4/email/single-send", R"({"message":"m@x.com"})").ok());
+  EXPECT_FALSE(
+      post("/marketing/v4/email/single-send", R"({"message":{"to":"m@x.com"},"contactProperties":{"email":"o@x.com"}})")
+          .ok());
+  EXPECT_FALSE(post("/marketing/v4/email/single-send", R"({"message":{"to":"m@x.com"},"contactProperties":"x"})").ok());
+}
+
+TEST(extract_sends, smtp_token_is_a_record_only_when_it_creates_contacts) {
+  constexpr std::string_view path = "/marketing/v3/transactional/smtp-tokens";
+  const extraction creates = post(path, R"({"createContact":true,"campaignName":"c"})");
+  ASSERT_TRUE(creates.ok()) << creates.error;
+  ASSERT_EQ(creates.records.size(), 1U);
+  EXPECT_EQ(creates.records[0].email, std::nullopt);
+  EXPECT_EQ(creates.records[0].properties, (props{{"createContact", "true"}, {"campaignName", "c"}}));
+  EXPECT_EQ(post(path, R"({"createContact":false,"campaignName":"c"})").records.size(), 0U);
+  EXPECT_EQ(post(path, R"({"campaignName":"c"})").records.size(), 0U);
+  // A JVM binder coerces these to true.
+  EXPECT_EQ(post(path, R"({"createContact":"TRUE","campaignName":"c"})").records.size(), 1U);
+  EXPECT_EQ(post(path, R"({"createContact":1,"campaignName":"c"})").records.size(), 1U);
+  EXPECT_FALSE(post(path, R"({"createContact":"yes"})").ok());
+  EXPECT_FALSE(post(path, R"({"createContact":{}})").ok());
+}
+
+TEST(extract_events, marketing_event_email_create_reads_inputs) {
+  const extraction e = post("/marketing/v3/marketing-events/attendance/ev/attend/email-create",
+                            R"({"inputs":[{"email":"a@b.com","interactionDateTime":1700000000000,"properties":{},)"
+                            R"("contactProperties":{"firstname":"A"}},{"email":"c@d.com"}]})");
+  ASSERT_TRUE(e.ok()) << e.error;
+  ASSERT_EQ(e.records.size(), 2U);
+  EXPECT_EQ(e.records[0].email, "a@b.com");
+  EXPECT_EQ(e.records[0].properties, (props{{"firstname", "A"}}));
+  EXPECT_EQ(e.records[1].email, "c@d.com");
+  EXPECT_EQ(e.records[1].index, 1U);
+  EXPECT_FALSE(
+      post("/marketing/v3/marketing-events/attendance/ev/attend/email-create", R"({"inputs":[{"email":[]}]})").ok());
+}
+
+TEST(extract_events, timeline_events_yield_a_record_only_with_an_email) {
+  const extraction one =
+      post("/integrators/timeline/v3/events", R"({"eventTemplateId":"1001298","email":"a@b.com","tokens":{"k":"v"}})");
+  ASSERT_TRUE(one.ok()) << one.error;
+  ASSERT_EQ(one.records.size(), 1U);
+  EXPECT_EQ(one.records[0].email, "a@b.com");
+  EXPECT_TRUE(one.records[0].properties.empty());
+  EXPECT_EQ(post("/integrators/timeline/v3/events", R"({"eventTemplateId":"1","objectId":"5"})").records.size(), 0U);
+
+  const extraction batch = post("/integrators/timeline/v3/events/batch/create",
+                                R"({"inputs":[{"email":"a@b.com"},{"utk":"u"},{"email":"c@d.com"}]})");
+  ASSERT_TRUE(batch.ok()) << batch.error;
+  ASSERT_EQ(batch.records.size(), 2U);
+  EXPECT_EQ(batch.records[0].index, 0U);
+  EXPECT_EQ(batch.records[1].index, 2U);
+  EXPECT_EQ(batch.body.item_count, 3U);
+
+  const extraction legacy = run("PUT", "/integrations/v1/7/timeline/event/batch",
+                                R"({"eventWrappers":[{"id":"1","eventTypeId":"2","email":"a@b.com"}]})");
+  ASSERT_TRUE(legacy.ok()) << legacy.error;
+  EXPECT_EQ(legacy.records.size(), 1U);
+  EXPECT_FALSE(run("PUT", "/integrations/v1/7/timeline/event/batch", R"({"inputs":[]})").ok());
+}
+
+TEST(extract_events, custom_event_sends) {
+  EXPECT_EQ(first_email(post("/events/v3/send", R"({"eventName":"pe123_evt","email":"new@x.com","properties":{}})")),
+            "new@x.com");
+  EXPECT_EQ(post("/events/v3/send/batch", R"({"inputs":[{"eventName":"e","email":"a@b.com"}]})").records.size(), 1U);
+  EXPECT_FALSE(post("/events/v3/send", R"({"email":{"a":1}})").ok());
+}
+
+TEST(extract_other, visitor_identification_and_meetings_read_the_flat_contact) {
+  const extraction e =
+      post("/visitor-identification/v3/tokens/create", R"({"email":"v@x.com","firstName":"V","lastName":"W"})");
+  ASSERT_TRUE(e.ok()) << e.error;
+  EXPECT_EQ(e.records[0].email, "v@x.com");
+  EXPECT_EQ(e.records[0].properties, (props{{"firstName", "V"}, {"lastName", "W"}}));
+  const extraction m = post("/scheduler/v3/meetings/meeting-links/book",
+                            R"({"slug":"s","email":"b@x.com","firstName":"B","formFields":[],"startTime":"t"})");
+  ASSERT_TRUE(m.ok()) << m.error;
+  EXPECT_EQ(m.records[0].email, "b@x.com");
+  EXPECT_FALSE(post("/visitor-identification/v3/tokens/create", R"({"Email":"v@x.com"})").ok());
+}
+
+TEST(extract_other, imports_and_opaque_bodies_have_no_visible_records) {
+  const extraction import = post("/crm/v3/imports", "--b\r\nContent-Disposition: form-data; name=\"importRequest\"\r\n",
+                                 "multipart/form-data; boundary=b");
+  ASSERT_TRUE(import.ok()) << import.error;
+  EXPECT_TRUE(import.records.empty());
+  EXPECT_FALSE(post("/crm/v3/imports", R"({"name":"imp"})").ok());
+
+  const extraction trigger = post("/automation/v4/webhook-triggers/1/2", "anything at all", "text/plain");
+  ASSERT_TRUE(trigger.ok()) << trigger.error;
+  EXPECT_TRUE(trigger.records.empty());
+}
+
+} // namespace
+} // namespace hubgate::hubspot

@@ -1,0 +1,239 @@
+#include "hubgate/hubspot/rebuild.hpp"
+
+#include "hubgate/hubspot/classify.hpp"
+#include "hubgate/hubspot/extract.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace hubgate::hubspot {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+extraction read(std::string_view method, std::string_view target, std::string_view body,
+                std::string_view content_type = "application/json") {
+  const extraction e = extract(classify(method, target), body, content_type);
+  EXPECT_TRUE(e.ok()) << e.error;
+  return e;
+}
+
+extraction read_post(std::string_view target, std::string_view body,
+                     std::string_view content_type = "application/json") {
+  return read("POST", target, body, content_type);
+}
+
+TEST(rebuild, nothing_to_change_keeps_the_original_bytes) {
+  const extraction e = read_post("/crm/v3/objects/contacts/batch/create",
+                                 R"({"inputs":[{"properties":{"email":"a@b.com"}},{"properties":{}}]})");
+  const rebuilt_body r = rebuild(e, {true, true}, std::vector<record_edit>(2));
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_TRUE(r.unchanged);
+  EXPECT_TRUE(r.body.empty());
+  EXPECT_EQ(r.kept_items, (std::vector<std::size_t>{0, 1}));
+}
+
+TEST(rebuild, v3_batch_drops_items_keeps_order_and_reports_original_positions) {
+  const extraction e = read_post("/crm/v3/objects/contacts/batch/create",
+                                 R"({"inputs":[)"
+                                 R"({"properties":{"email":"a@b.com","firstname":"A"},"objectWriteTraceId":"r0"},)"
+                                 R"({"properties":{"email":"spam@bad.com"},"objectWriteTraceId":"r1"},)"
+                                 R"({"properties":{"email":"c@d.com"},"associations":[],"objectWriteTraceId":"r2"}]})");
+  std::vector<record_edit> edits(3);
+  edits[0].set = {{"lifecyclestage", "lead"}, {"FirstName", "Ann"}};
+  edits[1].set = {{"ignored", "because dropped"}};
+  edits[2].remove = {"EMAIL"};
+  const rebuilt_body r = rebuild(e, {true, false, true}, edits);
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_FALSE(r.unchanged);
+  EXPECT_EQ(r.kept_items, (std::vector<std::size_t>{0, 2}));
+  // The sender's spelling and position of `firstname` are kept; new properties are appended.
+  EXPECT_EQ(r.body,
+            R"({"inputs":[)"
+            R"({"properties":{"email":"a@b.com","firstname":"Ann","lifecyclestage":"lead"},"objectWriteTraceId":"r0"},)"
+            R"({"properties":{},"associations":[],"objectWriteTraceId":"r2"}]})");
+}
+
+TEST(rebuild, v3_single_edits_properties_and_drops_case_variants_of_a_set_name) {
+  const extraction e =
+      read_post("/crm/v3/objects/contacts",
+                R"({"properties":{"EMAIL":"a@b.com","email":"A@B.COM","phone":"1"},"associations":[]})");
+  record_edit edit;
+  edit.set = {{"email", "a@b.com"}};
+  edit.remove = {"Phone"};
+  const rebuilt_body r = rebuild(e, {true}, std::span<const record_edit>(&edit, 1));
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.body, R"({"properties":{"EMAIL":"a@b.com"},"associations":[]})");
+  EXPECT_EQ(r.kept_items, (std::vector<std::size_t>{0}));
+
+  record_edit add;
+  add.set = {{"hs_lead_status", "NEW"}};
+  const extraction bare = read_post("/crm/v3/objects/contacts", R"({"associations":[]})");
+  EXPECT_EQ(rebuild(bare, {true}, std::span<const record_edit>(&add, 1)).body,
+            R"({"associations":[],"properties":{"hs_lead_status":"NEW"}})");
+}
+
+TEST(rebuild, v3_upsert_keeps_id_and_id_property) {
+  const extraction e = read_post("/crm/v3/objects/contacts/batch/upsert",
+                                 R"({"inputs":[{"idProperty":"email","id":"a@b.com","properties":{"firstname":"A"}},)"
+                                 R"({"idProperty":"email","id":"x@bad.com","properties":{}}]})");
+  const rebuilt_body r = rebuild(e, {false, true});
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.kept_items, (std::vector<std::size_t>{1}));
+  EXPECT_EQ(r.body, R"({"inputs":[{"idProperty":"email","id":"x@bad.com","properties":{}}]})");
+}
+
+TEST(rebuild, v1_array_replaces_appends_and_removes_entries) {
+  const extraction e =
+      read_post("/contacts/v1/contact", R"({"properties":[{"property":"email","value":"a@b.com"},)"
+                                        R"({"property":"firstname","value":"A"},{"property":"phone","value":"1"}]})");
+  record_edit edit;
+  edit.set = {{"FIRSTNAME", "Ann"}, {"lifecyclestage", "lead"}};
+  edit.remove = {"phone"};
+  const rebuilt_body r = rebuild(e, {true}, std::span<const record_edit>(&edit, 1));
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.body, R"({"properties":[{"property":"email","value":"a@b.com"},)"
+                    R"({"property":"firstname","value":"Ann"},{"property":"lifecyclestage","value":"lead"}]})");
+}
+
+TEST(rebuild, v1_batch_array_keeps_the_surviving_items) {
+  const extraction e = read_post("/contacts/v1/contact/batch",
+                                 R"([{"email":"a@b.com","properties":[]},{"email":"x@bad.com","properties":[]},)"
+                                 R"({"vid":"9","properties":[{"property":"firstname","value":"Z"}]}])");
+  std::vector<record_edit> edits(3);
+  edits[2].set = {{"firstname", "Zed"}};
+  const rebuilt_body r = rebuild(e, {true, false, true}, edits);
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.kept_items, (std::vector<std::size_t>{0, 2}));
+  EXPECT_EQ(
+      r.body,
+      R"([{"email":"a@b.com","properties":[]},{"vid":"9","properties":[{"property":"firstname","value":"Zed"}]}])");
+}
+
+TEST(rebuild, forms_v3_fields_follow_the_object_type_convention) {
+  const extraction e = read_post("/submissions/v3/integration/submit/1/g",
+                                 R"({"fields":[{"objectTypeId":"0-1","name":"email","value":"a@b.com"},)"
+                                 R"({"objectTypeId":"0-1","name":"company","value":"X"}],"context":{"hutk":"h"}})");
+  record_edit edit;
+  edit.set = {{"lifecyclestage", "lead"}};
+  edit.remove = {"company"};
+  const rebuilt_body r = rebuild(e, {true}, std::span<const record_edit>(&edit, 1));
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.body, R"({"fields":[{"objectTypeId":"0-1","name":"email","value":"a@b.com"},)"
+                    R"({"objectTypeId":"0-1","name":"lifecyclestage","value":"lead"}],"context":{"hutk":"h"}})");
+}
+
+TEST(rebuild, forms_v2_pairs_keep_untouched_bytes_and_encode_edits) {
+  const extraction e = read_post(
+      "/uploads/form/v2/1/g", "email=a%40b.com&firstname=Ann+Lee&hs_context=%7B%22hutk%22%3A%22h%22%7D&phone=1&phone=2",
+      "application/x-www-form-urlencoded");
+  record_edit edit;
+  edit.set = {{"firstname", "Ann & Co"}, {"lifecyclestage", "lead"}};
+  edit.remove = {"PHONE", "hs_context"}; // hs_context is not a contact property: left alone
+  const rebuilt_body r = rebuild(e, {true}, std::span<const record_edit>(&edit, 1));
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.body,
+            "email=a%40b.com&firstname=Ann%20%26%20Co&hs_context=%7B%22hutk%22%3A%22h%22%7D&lifecyclestage=lead");
+}
+
+TEST(rebuild, legacy_single_send_array_and_v3_send_map) {
+  const extraction legacy =
+      read_post("/email/public/v1/singleEmail/send",
+                R"({"emailId":1,"message":{"to":"n@x.com"},"contactProperties":[{"name":"firstname","value":"N"}]})");
+  record_edit edit;
+  edit.set = {{"firstname", "M"}};
+  EXPECT_EQ(rebuild(legacy, {true}, std::span<const record_edit>(&edit, 1)).body,
+            R"({"emailId":1,"message":{"to":"n@x.com"},"contactProperties":[{"name":"firstname","value":"M"}]})");
+
+  const extraction send =
+      read_post("/marketing/v3/transactional/single-email/send", R"({"emailId":1,"message":{"to":"n@x.com"}})");
+  EXPECT_EQ(rebuild(send, {true}, std::span<const record_edit>(&edit, 1)).body,
+            R"({"emailId":1,"message":{"to":"n@x.com"},"contactProperties":{"firstname":"M"}})");
+}
+
+TEST(rebuild, smtp_token_create_contact_can_be_turned_off) {
+  const extraction e =
+      read_post("/marketing/v3/transactional/smtp-tokens", R"({"createContact":true,"campaignName":"c"})");
+  record_edit off;
+  off.set = {{"createContact", "false"}};
+  const rebuilt_body r = rebuild(e, {true}, std::span<const record_edit>(&off, 1));
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.body, R"({"createContact":false,"campaignName":"c"})");
+
+  record_edit bad;
+  bad.set = {{"createContact", "no"}};
+  EXPECT_FALSE(rebuild(e, {true}, std::span<const record_edit>(&bad, 1)).ok());
+  record_edit other;
+  other.set = {{"emailId", "1"}};
+  EXPECT_FALSE(rebuild(e, {true}, std::span<const record_edit>(&other, 1)).ok());
+}
+
+TEST(rebuild, event_batches_keep_items_without_a_record) {
+  const extraction e = read_post("/integrators/timeline/v3/events/batch/create",
+                                 R"({"inputs":[{"email":"a@b.com"},{"utk":"u"},{"email":"x@bad.com"}]})");
+  ASSERT_EQ(e.records.size(), 2U);
+  const rebuilt_body r = rebuild(e, {true, false});
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.kept_items, (std::vector<std::size_t>{0, 1}));
+  EXPECT_EQ(r.body, R"({"inputs":[{"email":"a@b.com"},{"utk":"u"}]})");
+
+  record_edit edit;
+  edit.set = {{"firstname", "A"}};
+  const std::vector<record_edit> edits{edit, {}};
+  EXPECT_FALSE(rebuild(e, {true, true}, edits).ok()) << "events carry no contact properties";
+}
+
+TEST(rebuild, marketing_event_inputs_edit_contact_properties) {
+  const extraction e =
+      read_post("/marketing/v3/marketing-events/attendance/ev/attend/email-create",
+                R"({"inputs":[{"email":"a@b.com","contactProperties":{"firstname":"A"}},{"email":"c@d.com"}]})");
+  std::vector<record_edit> edits(2);
+  edits[1].set = {{"lastname", "D"}};
+  const rebuilt_body r = rebuild(e, {false, true}, edits);
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.kept_items, (std::vector<std::size_t>{1}));
+  EXPECT_EQ(r.body, R"({"inputs":[{"email":"c@d.com","contactProperties":{"lastname":"D"}}]})");
+}
+
+TEST(rebuild, dropping_everything_or_mismatched_decisions_are_errors) {
+  const extraction single = read_post("/crm/v3/objects/contacts", R"({"properties":{"email":"a@b.com"}})");
+  EXPECT_FALSE(rebuild(single, {false}).ok());
+  const extraction batch =
+      read_post("/crm/v3/objects/contacts/batch/create", R"({"inputs":[{"properties":{}},{"properties":{}}]})");
+  const rebuilt_body none = rebuild(batch, {false, false});
+  EXPECT_FALSE(none.ok());
+  EXPECT_TRUE(none.kept_items.empty());
+  EXPECT_FALSE(rebuild(batch, {true}).ok());
+  EXPECT_FALSE(rebuild(batch, {true, true}, std::vector<record_edit>(1)).ok());
+  EXPECT_FALSE(rebuild(extract(classify("GET", "/x"), "", ""), {}).ok());
+}
+
+TEST(rebuild, an_edit_value_that_is_not_utf8_is_an_error) {
+  const extraction e = read_post("/crm/v3/objects/contacts", R"({"properties":{}})");
+  record_edit edit;
+  edit.set = {{"firstname", "\xFF"}};
+  const rebuilt_body r = rebuild(e, {true}, std::span<const record_edit>(&edit, 1));
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(r.body.empty());
+}
+
+TEST(rebuild, the_rebuilt_body_extracts_to_the_edited_records) {
+  const extraction e = read_post("/crm/v3/objects/contacts/batch/upsert",
+                                 R"({"inputs":[{"idProperty":"email","id":"a@b.com","properties":{"firstname":"A"}},)"
+                                 R"({"idProperty":"email","id":"b@b.com","properties":{}}]})");
+  std::vector<record_edit> edits(2);
+  edits[1].set = {{"firstname", "B"}};
+  const rebuilt_body r = rebuild(e, {false, true}, edits);
+  ASSERT_TRUE(r.ok()) << r.error;
+  const extraction again = read_post("/crm/v3/objects/contacts/batch/upsert", r.body);
+  ASSERT_EQ(again.records.size(), 1U);
+  EXPECT_EQ(again.records[0].email, "b@b.com");
+  EXPECT_EQ(again.records[0].properties, (std::vector<std::pair<std::string, std::string>>{{"firstname", "B"}}));
+}
+
+} // namespace
+} // namespace hubgate::hubspot
