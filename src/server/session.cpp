@@ -17,9 +17,9 @@
 #include <optional>
 #include <string>
 
-#include "hubgate/hubspot/operation.hpp"
 #include "http/error_reply.hpp"
 #include "http/headers.hpp"
+#include "hubgate/hubspot/operation.hpp"
 #include "logging/log.hpp"
 #include "upstream/forward.hpp"
 
@@ -69,8 +69,8 @@ struct request_log {
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
   std::chrono::steady_clock::time_point started;
-  std::string_view correlation_id;
-  std::string_view detail;
+  std::string correlation_id;
+  std::string detail;
 };
 
 void write_access_log(const proxy_state& state, const request_log& entry) {
@@ -89,6 +89,24 @@ void write_access_log(const proxy_state& state, const request_log& entry) {
                             {"detail", entry.detail}});
 }
 
+// Answers a request hubgate itself rejects or cannot serve, and logs it. Returns whether the
+// connection may carry another request. (Callers pass named objects, never temporaries: g++ 12
+// destroys temporaries of a co_await expression twice.)
+net::awaitable<bool> send_error(beast::tcp_stream& stream, const proxy_state& state, const http::error_reply& reply,
+                                unsigned version, bool keep_alive, request_log& entry) {
+  entry.correlation_id = http::make_correlation_id();
+  auto res = http::make_error_response(reply, entry.correlation_id, version, keep_alive);
+  stream.expires_after(state.options.client_body_timeout);
+  auto [ec, n] = co_await bhttp::async_write(stream, res, use_tuple);
+  entry.status = res.result_int();
+  entry.bytes_out = res.body().size();
+  if (entry.detail.empty()) {
+    entry.detail = reply.message;
+  }
+  write_access_log(state, entry);
+  co_return !ec && keep_alive;
+}
+
 } // namespace
 
 net::awaitable<void> run_session(beast::tcp_stream stream, proxy_state& state, std::shared_ptr<session_slot> slot) {
@@ -96,23 +114,7 @@ net::awaitable<void> run_session(beast::tcp_stream stream, proxy_state& state, s
   slot->stream = &stream;
   beast::flat_buffer buffer;
   std::array<char, 16 * 1024> relay_buffer;
-
-  // Answers a request hubgate itself rejects or cannot serve, and logs it.
-  auto reply_error = [&](const http::error_reply& reply, unsigned version, bool keep_alive, request_log& entry)
-      -> net::awaitable<bool> {
-    auto correlation_id = http::make_correlation_id();
-    auto res = http::make_error_response(reply, correlation_id, version, keep_alive);
-    stream.expires_after(opts.client_body_timeout);
-    auto [ec, n] = co_await bhttp::async_write(stream, res, use_tuple);
-    entry.status = res.result_int();
-    entry.bytes_out = res.body().size();
-    entry.correlation_id = correlation_id;
-    if (entry.detail.empty()) {
-      entry.detail = reply.message;
-    }
-    write_access_log(state, entry);
-    co_return !ec && keep_alive;
-  };
+  bool unread_input = false; // the session ends with client bytes it has not read
 
   for (;;) {
     // Between requests the idle timeout applies; once a request's first byte is in, the client
@@ -139,22 +141,29 @@ net::awaitable<void> run_session(beast::tcp_stream stream, proxy_state& state, s
     stream.expires_after(opts.client_header_timeout);
     auto [hec, head_bytes] = co_await bhttp::async_read_header(stream, buffer, head_parser, use_tuple);
     if (hec) {
+      entry.method = "-";
       if (hec == beast::error::timeout) {
-        entry.method = "-";
+        // The stream closed the socket when its deadline passed: there is nobody to answer.
+        entry.status = 408;
         entry.detail = "client sent its request head too slowly";
-        co_await reply_error({bhttp::status::request_timeout, "TIMEOUT", "Request head not received in time"}, 11,
-                             false, entry);
+        write_access_log(state, entry);
       } else if (hec == bhttp::error::header_limit) {
-        entry.method = "-";
-        co_await reply_error({bhttp::status::request_header_fields_too_large, "VALIDATION_ERROR",
-                              "Request head is larger than 64 KiB"},
-                             11, false, entry);
-      } else if (hec != bhttp::error::end_of_stream && hec != net::error::eof &&
-                 hec != net::error::connection_reset && hec != net::error::operation_aborted) {
-        entry.method = "-";
+        const http::error_reply reply{bhttp::status::request_header_fields_too_large, "VALIDATION_ERROR",
+                                      "Request head is larger than 64 KiB"};
+        co_await send_error(stream, state, reply, 11, false, entry);
+        unread_input = true;
+      } else if (hec == bhttp::error::body_limit) {
+        // Content-Length above the limit, known from the head alone.
+        const http::error_reply reply{bhttp::status::payload_too_large, "VALIDATION_ERROR",
+                                      "Request body is larger than " + std::to_string(opts.max_body_bytes) + " bytes"};
+        co_await send_error(stream, state, reply, 11, false, entry);
+        unread_input = true;
+      } else if (hec != bhttp::error::end_of_stream && hec != net::error::eof && hec != net::error::connection_reset &&
+                 hec != net::error::operation_aborted) {
         entry.detail = hec.message();
-        co_await reply_error({bhttp::status::bad_request, "VALIDATION_ERROR", "Malformed HTTP request"}, 11, false,
-                             entry);
+        const http::error_reply reply{bhttp::status::bad_request, "VALIDATION_ERROR", "Malformed HTTP request"};
+        co_await send_error(stream, state, reply, 11, false, entry);
+        unread_input = true;
       }
       break;
     }
@@ -169,36 +178,41 @@ net::awaitable<void> run_session(beast::tcp_stream stream, proxy_state& state, s
     entry.bytes_in = head_bytes;
 
     if (head.method() == bhttp::verb::connect) {
-      co_await reply_error({bhttp::status::method_not_allowed, "VALIDATION_ERROR", "CONNECT is not supported"},
-                           version, false, entry);
+      const http::error_reply reply{bhttp::status::method_not_allowed, "VALIDATION_ERROR", "CONNECT is not supported"};
+      co_await send_error(stream, state, reply, version, false, entry);
+      unread_input = true;
       break;
     }
     auto target_offset = origin_form_offset(head.target());
     if (!target_offset) {
-      co_await reply_error({bhttp::status::bad_request, "VALIDATION_ERROR", "Unsupported request target"}, version,
-                           false, entry);
+      const http::error_reply reply{bhttp::status::bad_request, "VALIDATION_ERROR", "Unsupported request target"};
+      co_await send_error(stream, state, reply, version, false, entry);
+      unread_input = true;
       break;
     }
     // Bodies are framed by exactly one of Content-Length and chunked; anything else is how
     // request smuggling starts, so it is refused rather than guessed at.
     if (head.count(bhttp::field::transfer_encoding) != 0) {
       if (head.count(bhttp::field::content_length) != 0) {
-        co_await reply_error({bhttp::status::bad_request, "VALIDATION_ERROR",
-                              "Content-Length and Transfer-Encoding together are not allowed"},
-                             version, false, entry);
+        const http::error_reply reply{bhttp::status::bad_request, "VALIDATION_ERROR",
+                                      "Content-Length and Transfer-Encoding together are not allowed"};
+        co_await send_error(stream, state, reply, version, false, entry);
+        unread_input = true;
         break;
       }
       if (!head_parser.chunked() || !beast::iequals(head[bhttp::field::transfer_encoding], "chunked")) {
-        co_await reply_error({bhttp::status::not_implemented, "VALIDATION_ERROR",
-                              "Only the chunked transfer coding is supported"},
-                             version, false, entry);
+        const http::error_reply reply{bhttp::status::not_implemented, "VALIDATION_ERROR",
+                                      "Only the chunked transfer coding is supported"};
+        co_await send_error(stream, state, reply, version, false, entry);
+        unread_input = true;
         break;
       }
     }
     if (auto length = head_parser.content_length(); length && *length > opts.max_body_bytes) {
-      co_await reply_error({bhttp::status::payload_too_large, "VALIDATION_ERROR",
-                            "Request body is larger than " + std::to_string(opts.max_body_bytes) + " bytes"},
-                           version, false, entry);
+      const http::error_reply reply{bhttp::status::payload_too_large, "VALIDATION_ERROR",
+                                    "Request body is larger than " + std::to_string(opts.max_body_bytes) + " bytes"};
+      co_await send_error(stream, state, reply, version, false, entry);
+      unread_input = true;
       break;
     }
 
@@ -219,18 +233,21 @@ net::awaitable<void> run_session(beast::tcp_stream stream, proxy_state& state, s
       entry.bytes_in += body_bytes;
       if (bec) {
         if (bec == bhttp::error::body_limit) {
-          co_await reply_error({bhttp::status::payload_too_large, "VALIDATION_ERROR",
-                                "Request body is larger than " + std::to_string(opts.max_body_bytes) + " bytes"},
-                               version, false, entry);
+          const http::error_reply reply{
+              bhttp::status::payload_too_large, "VALIDATION_ERROR",
+              "Request body is larger than " + std::to_string(opts.max_body_bytes) + " bytes"};
+          co_await send_error(stream, state, reply, version, false, entry);
         } else if (bec == beast::error::timeout) {
-          co_await reply_error({bhttp::status::request_timeout, "TIMEOUT", "Request body not received in time"},
-                               version, false, entry);
+          entry.status = 408; // the socket is closed already: nobody to answer
+          entry.detail = "client sent its request body too slowly";
+          write_access_log(state, entry);
         } else if (bec != bhttp::error::end_of_stream && bec != net::error::eof &&
                    bec != net::error::connection_reset) {
           entry.detail = bec.message();
-          co_await reply_error({bhttp::status::bad_request, "VALIDATION_ERROR", "Malformed request body"}, version,
-                               false, entry);
+          const http::error_reply reply{bhttp::status::bad_request, "VALIDATION_ERROR", "Malformed request body"};
+          co_await send_error(stream, state, reply, version, false, entry);
         }
+        unread_input = true;
         break;
       }
     }
@@ -252,13 +269,13 @@ net::awaitable<void> run_session(beast::tcp_stream stream, proxy_state& state, s
     request.prepare_payload();
 
     auto outcome = co_await upstream::forward(
-        pool, request, upstream::client_side{stream, version, keep_alive, opts.client_body_timeout},
+        pool, request, upstream::client_side{stream, version, keep_alive, opts.client_body_timeout, &state.draining},
         opts.upstream_response_timeout, relay_buffer);
     entry.upstream_status = outcome.upstream_status;
     if (outcome.failure) {
       entry.detail = outcome.detail;
       logging::warn("upstream request failed", {{"upstream", pool.url().host}, {"reason", outcome.detail}});
-      if (!co_await reply_error(*outcome.failure, version, keep_alive, entry)) {
+      if (!co_await send_error(stream, state, *outcome.failure, version, keep_alive, entry)) {
         break;
       }
       continue;
@@ -275,6 +292,21 @@ net::awaitable<void> run_session(beast::tcp_stream stream, proxy_state& state, s
   // A clean close: our FIN after the last answer, so the client reads it all.
   boost::system::error_code ignored;
   stream.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+  if (unread_input && stream.socket().is_open()) {
+    // Closing with unread bytes in the receive queue makes the kernel send a reset, which can
+    // destroy our error answer before the client reads it. So read and drop what the client still
+    // sends, bounded in bytes and time, until it closes (nginx's "lingering close").
+    std::array<char, 4096> sink;
+    std::size_t dropped = 0;
+    stream.expires_after(std::chrono::seconds(2));
+    while (dropped < 1024 * 1024) {
+      auto [ec, n] = co_await stream.async_read_some(net::buffer(sink), use_tuple);
+      dropped += n;
+      if (ec) {
+        break;
+      }
+    }
+  }
   slot->stream = nullptr;
   state.leave(slot);
 }

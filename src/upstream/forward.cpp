@@ -99,7 +99,8 @@ net::awaitable<forward_outcome> forward(pool& upstream, bhttp::request<bhttp::st
 
     // Frame the answer for this client. A body whose end is the upstream closing (no length, not
     // chunked) is chunked for an HTTP/1.1 client; an HTTP/1.0 client learns its end by our close.
-    bool client_keep_alive = client.keep_alive;
+    // Read as late as possible: a drain that began while HubSpot was answering closes this one.
+    bool client_keep_alive = client.keep_alive && !(client.draining != nullptr && client.draining->load());
     if (!bodyless && !parser.content_length()) {
       if (client.version >= 11) {
         res.chunked(true);

@@ -7,6 +7,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -26,6 +27,7 @@ struct client_side {
   unsigned version;  // 10 or 11: the answer is framed for it
   bool keep_alive;   // the client wants, and the server allows, another request on this connection
   std::chrono::milliseconds write_timeout;
+  const std::atomic<bool>* draining = nullptr; // once set, the answer closes the connection
 };
 
 struct forward_outcome {

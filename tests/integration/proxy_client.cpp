@@ -121,11 +121,12 @@ running_proxy::running_proxy(std::vector<std::string> flags, const env_list& env
   std::vector<std::string> argv{hubgate_binary(), "serve"};
   argv.insert(argv.end(), flags.begin(), flags.end());
   process_ = std::make_unique<child_process>(argv, env);
-  if (!process_->wait_for_output(" listening ", std::chrono::seconds(20))) {
+  if (!process_->wait_for_output("listening", std::chrono::seconds(20))) {
     throw std::runtime_error("hubgate did not start listening; its output:\n" + process_->output());
   }
-  // The port it chose for --listen 127.0.0.1:0, from its "listening address=IP:PORT" line.
-  static const std::regex address(R"(listening address=[0-9.]+:([0-9]+))");
+  // The port it chose for --listen 127.0.0.1:0, from its "listening address=IP:PORT" line (or
+  // "address":"IP:PORT" in JSON).
+  static const std::regex address(R"(listening.*address"?[=:]"?[0-9.]+:([0-9]+))");
   std::smatch m;
   std::string out = process_->output();
   if (!std::regex_search(out, m, address)) {
