@@ -8,6 +8,9 @@ want=(g++ cmake ninja-build pkg-config ca-certificates
       libboost1.81-dev libssl-dev nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev libre2-dev)
 if [ "${1:-build}" = test ]; then
   want+=(libgtest-dev libgmock-dev openssl curl)
+  # tests/node runs the official HubSpot Node client against hubgate. A node that is already on
+  # PATH (e.g. NodeSource's, which bundles npm and conflicts with Debian's npm) is used as it is.
+  command -v node >/dev/null || want+=(nodejs npm)
 fi
 
 missing=()

@@ -13,4 +13,11 @@ fi
 jobs=$(nproc)
 cmake -S . -B "$dir" -G Ninja -DHUBGATE_WARNINGS_AS_ERRORS=ON -DHUBGATE_BUILD_TESTS=ON "${flags[@]}" >/dev/null
 cmake --build "$dir" -j "$jobs"
+# The Node SDK test (tests/node) needs its packages: install them when missing or older than the
+# lock file (npm ci writes node_modules/.package-lock.json).
+node_lock=tests/node/node_modules/.package-lock.json
+if [ ! -e "$node_lock" ] || [ tests/node/package-lock.json -nt "$node_lock" ] ||
+   [ tests/node/package.json -nt "$node_lock" ]; then
+  (cd tests/node && npm ci --no-audit --no-fund)
+fi
 ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 300

@@ -6,7 +6,9 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "hubgate/config/rules_file.hpp"
 #include "hubgate/version.hpp"
 #include "logging/log.hpp"
 #include "server/server.hpp"
@@ -19,9 +21,20 @@ struct overloaded : Ts... {
 };
 
 int serve(const hubgate::cli::serve_options& options) {
+  // An invalid rules file stops the start, with the same errors `hubgate check` prints.
+  auto loaded = hubgate::config::load_rules_file(options.rules_file);
+  if (!loaded) {
+    for (const auto& e : loaded.errors) {
+      std::cerr << e.to_string() << "\n";
+    }
+    std::cerr << "hubgate: not starting: " << options.rules_file << " has " << loaded.errors.size()
+              << (loaded.errors.size() == 1 ? " error\n" : " errors\n");
+    return 1;
+  }
   hubgate::logging::init(options.format, options.log_level);
+  hubgate::logging::info("rules loaded", {{"file", options.rules_file}, {"rules", loaded.rules->rule_count()}});
   try {
-    hubgate::server::server proxy(options);
+    hubgate::server::server proxy(options, loaded.rules);
     int code = proxy.run();
     hubgate::logging::flush();
     return code;
@@ -44,20 +57,24 @@ int main(int argc, char** argv) {
     return std::string(value);
   };
   auto command = hubgate::cli::parse_command_line(args, env);
-  return std::visit(overloaded{
-                        [](const hubgate::cli::help_request&) {
-                          std::cout << hubgate::cli::help_text();
-                          return 0;
-                        },
-                        [](const hubgate::cli::version_request&) {
-                          std::cout << "hubgate " << hubgate::version << "\n";
-                          return 0;
-                        },
-                        [](const hubgate::cli::usage_error& e) {
-                          std::cerr << "hubgate: " << e.message << "\n";
-                          return 2;
-                        },
-                        [](const hubgate::cli::serve_command& c) { return serve(c.options); },
-                    },
-                    command);
+  return std::visit(
+      overloaded{
+          [](const hubgate::cli::help_request&) {
+            std::cout << hubgate::cli::help_text();
+            return 0;
+          },
+          [](const hubgate::cli::version_request&) {
+            std::cout << "hubgate " << hubgate::version << "\n";
+            return 0;
+          },
+          [](const hubgate::cli::usage_error& e) {
+            std::cerr << "hubgate: " << e.message << "\n";
+            return 2;
+          },
+          [](const hubgate::cli::serve_command& c) { return serve(c.options); },
+          [](const hubgate::cli::check_command& c) { return hubgate::cli::run_check(c, std::cout, std::cerr); },
+          [](const hubgate::cli::test_command& c) { return hubgate::cli::run_test(c, std::cout, std::cerr); },
+          [](const hubgate::cli::explain_command& c) { return hubgate::cli::run_explain(c, std::cout, std::cerr); },
+      },
+      command);
 }

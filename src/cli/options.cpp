@@ -233,6 +233,131 @@ command parse_serve(const std::vector<std::string_view>& args, std::size_t first
   return serve_command{std::move(options)};
 }
 
+// RFC 9110 token: what an HTTP method or a header name is made of.
+bool is_token(std::string_view text) {
+  constexpr std::string_view extra = "!#$%&'*+-.^_`|~";
+  return !text.empty() && std::all_of(text.begin(), text.end(), [&](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           extra.find(c) != std::string_view::npos;
+  });
+}
+
+std::string_view trim_ows(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// `check FILE` and `test FILE`: one rules file, nothing else.
+template <class file_command>
+command parse_file_command(const std::vector<std::string_view>& args, std::size_t first, std::string_view name) {
+  file_command c;
+  for (std::size_t i = first; i < args.size(); ++i) {
+    const std::string_view arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      return help_request{};
+    }
+    if (arg.starts_with("-")) {
+      return usage_error{"unknown flag '" + std::string(arg) + "' (see hubgate --help)"};
+    }
+    if (!c.file.empty()) {
+      return usage_error{"unexpected argument '" + std::string(arg) + "' (" + std::string(name) +
+                         " takes one rules FILE)"};
+    }
+    c.file = std::string(arg);
+  }
+  if (c.file.empty()) {
+    return usage_error{std::string(name) + " needs a rules FILE (see hubgate --help)"};
+  }
+  return c;
+}
+
+command parse_explain(const std::vector<std::string_view>& args, std::size_t first) {
+  explain_command c;
+  bool have_method = false;
+  bool have_path = false;
+  for (std::size_t i = first; i < args.size(); ++i) {
+    const std::string_view arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      return help_request{};
+    }
+    if (!arg.starts_with("-")) {
+      if (!c.file.empty()) {
+        return usage_error{"unexpected argument '" + std::string(arg) + "' (explain takes one rules FILE)"};
+      }
+      c.file = std::string(arg);
+      continue;
+    }
+    std::string_view name = arg;
+    std::optional<std::string_view> value;
+    if (const auto eq = arg.find('='); eq != std::string_view::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+    }
+    if (name != "--method" && name != "--path" && name != "--body" && name != "--header") {
+      return usage_error{"unknown flag '" + std::string(name) + "' (see hubgate --help)"};
+    }
+    if (!value) {
+      if (i + 1 >= args.size()) {
+        return usage_error{"flag " + std::string(name) + " needs a value"};
+      }
+      value = args[++i];
+    }
+    const auto once = [&](bool& seen) {
+      const bool first_time = !seen;
+      seen = true;
+      return first_time;
+    };
+    if (name == "--method") {
+      if (!once(have_method)) {
+        return usage_error{"--method given twice"};
+      }
+      if (!is_token(*value)) {
+        return usage_error{"--method '" + std::string(*value) + "': expected an HTTP method like POST"};
+      }
+      c.method = std::string(*value);
+    } else if (name == "--path") {
+      if (!once(have_path)) {
+        return usage_error{"--path given twice"};
+      }
+      if (value->empty()) {
+        return usage_error{"--path: expected a request target like /crm/v3/objects/contacts"};
+      }
+      c.path = std::string(*value);
+    } else if (name == "--body") {
+      if (c.body_file) {
+        return usage_error{"--body given twice"};
+      }
+      if (value->empty()) {
+        return usage_error{"--body: expected a FILE"};
+      }
+      c.body_file = std::string(*value);
+    } else {
+      const auto colon = value->find(':');
+      const std::string_view header_name =
+          colon == std::string_view::npos ? std::string_view{} : value->substr(0, colon);
+      if (!is_token(header_name)) {
+        return usage_error{"--header '" + std::string(*value) + "': expected 'Name: value'"};
+      }
+      c.headers.emplace_back(std::string(header_name), std::string(trim_ows(value->substr(colon + 1))));
+    }
+  }
+  if (c.file.empty()) {
+    return usage_error{"explain needs a rules FILE (see hubgate --help)"};
+  }
+  if (!have_method) {
+    return usage_error{"explain needs --method"};
+  }
+  if (!have_path) {
+    return usage_error{"explain needs --path"};
+  }
+  return c;
+}
+
 } // namespace
 
 std::string upstream_url::host_header() const {
@@ -351,6 +476,15 @@ command parse_command_line(const std::vector<std::string_view>& args, const env_
   if (first == "serve") {
     return parse_serve(args, 2, env);
   }
+  if (first == "check") {
+    return parse_file_command<check_command>(args, 2, "check");
+  }
+  if (first == "test") {
+    return parse_file_command<test_command>(args, 2, "test");
+  }
+  if (first == "explain") {
+    return parse_explain(args, 2);
+  }
   if (first.starts_with("-")) {
     return usage_error{"unknown flag '" + std::string(first) + "' (see hubgate --help)"};
   }
@@ -364,8 +498,15 @@ std::string help_text() {
       "\n"
       "Usage:\n"
       "  hubgate serve [FLAGS]     run the proxy\n"
+      "  hubgate check FILE        validate a rules file: every error as FILE:LINE:COLUMN: message\n"
+      "  hubgate test FILE         run the tests: of a rules file, one PASS or FAIL line each\n"
+      "  hubgate explain FILE --method M --path P [--body FILE] [--header 'Name: value']...\n"
+      "                            show, as JSON, how the rules decide one request; without a\n"
+      "                            Content-Type header, the one the operation takes is assumed\n"
       "  hubgate --version         print the version\n"
       "  hubgate --help            print this help\n"
+      "\n"
+      "Exit status: 0 success, 1 invalid rules or a failed test, 2 a bad command line.\n"
       "\n"
       "Flags of serve (each also read from the environment variable shown):\n";
   for (const auto& f : serve_flags) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -55,8 +56,26 @@ struct serve_command {
 struct usage_error {
   std::string message;
 };
+// `hubgate check FILE`: validate a rules file.
+struct check_command {
+  std::string file;
+};
+// `hubgate test FILE`: run the `tests:` of a rules file.
+struct test_command {
+  std::string file;
+};
+// `hubgate explain FILE --method M --path P [--body FILE] [--header 'Name: value']...`: how the
+// rules decide one request.
+struct explain_command {
+  std::string file;
+  std::string method;
+  std::string path; // the request target as a client sends it: path, optional ?query
+  std::optional<std::string> body_file;
+  std::vector<std::pair<std::string, std::string>> headers; // in command-line order
+};
 
-using command = std::variant<help_request, version_request, serve_command, usage_error>;
+using command = std::variant<help_request, version_request, serve_command, usage_error, check_command, test_command,
+                             explain_command>;
 
 // Looks an environment variable up; tests pass a map, main passes getenv.
 using env_lookup = std::function<std::optional<std::string>(std::string_view)>;

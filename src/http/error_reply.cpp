@@ -1,57 +1,29 @@
 #include "http/error_reply.hpp"
 
-#include <nlohmann/json.hpp>
-
-#include <array>
-#include <random>
+#include "hubgate/hubspot/error_shape.hpp"
 
 namespace hubgate::http {
 
-std::string make_correlation_id() {
-  // One generator per thread: error replies may come from every I/O thread at once.
-  thread_local std::mt19937_64 generator{std::random_device{}()};
-  std::array<std::uint8_t, 16> bytes{};
-  for (std::size_t i = 0; i < bytes.size(); i += 8) {
-    std::uint64_t r = generator();
-    for (std::size_t j = 0; j < 8; ++j) {
-      bytes[i + j] = static_cast<std::uint8_t>(r >> (8 * j));
-    }
+bhttp::response<bhttp::string_body> make_json_response(unsigned status, std::string body,
+                                                       std::string_view correlation_id, unsigned version,
+                                                       bool keep_alive, bool retry_can_help) {
+  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), version};
+  res.set(bhttp::field::content_type, "application/json;charset=utf-8");
+  res.set("x-hubgate-correlation-id", correlation_id);
+  if (!retry_can_help) {
+    res.set("x-should-retry", "false");
   }
-  bytes[6] = static_cast<std::uint8_t>((bytes[6] & 0x0f) | 0x40); // version 4
-  bytes[8] = static_cast<std::uint8_t>((bytes[8] & 0x3f) | 0x80); // RFC 4122 variant
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) {
-      out += '-';
-    }
-    out += hex[bytes[i] >> 4];
-    out += hex[bytes[i] & 0x0f];
-  }
-  return out;
-}
-
-std::string error_body(std::string_view message, std::string_view category, std::string_view correlation_id) {
-  nlohmann::ordered_json body{{"status", "error"},
-                              {"message", message},
-                              {"correlationId", correlation_id},
-                              {"category", category}};
-  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  res.body() = std::move(body);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  return res;
 }
 
 bhttp::response<bhttp::string_body> make_error_response(const error_reply& reply, std::string_view correlation_id,
                                                         unsigned version, bool keep_alive) {
-  bhttp::response<bhttp::string_body> res{reply.status, version};
-  res.set(bhttp::field::content_type, "application/json;charset=utf-8");
-  res.set("x-hubgate-correlation-id", correlation_id);
-  if (!reply.retry_can_help) {
-    res.set("x-should-retry", "false");
-  }
-  res.body() = error_body(reply.message, reply.category, correlation_id);
-  res.keep_alive(keep_alive);
-  res.prepare_payload();
-  return res;
+  return make_json_response(static_cast<unsigned>(reply.status),
+                            hubspot::error_body(reply.message, reply.category, correlation_id), correlation_id, version,
+                            keep_alive, reply.retry_can_help);
 }
 
 } // namespace hubgate::http

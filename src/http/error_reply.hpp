@@ -22,13 +22,13 @@ struct error_reply {
   bool retry_can_help = false;
 };
 
-// A random (version 4) UUID in its canonical text form.
-std::string make_correlation_id();
+// A JSON answer of hubgate's own (`body` already in HubSpot's shape). `version` and
+// `keep_alive` follow the client's request.
+bhttp::response<bhttp::string_body> make_json_response(unsigned status, std::string body,
+                                                       std::string_view correlation_id, unsigned version,
+                                                       bool keep_alive, bool retry_can_help);
 
-// The JSON body of an error in HubSpot's shape.
-std::string error_body(std::string_view message, std::string_view category, std::string_view correlation_id);
-
-// The whole response. `version` and `keep_alive` follow the client's request.
+// The whole error response. `version` and `keep_alive` follow the client's request.
 bhttp::response<bhttp::string_body> make_error_response(const error_reply& reply, std::string_view correlation_id,
                                                         unsigned version, bool keep_alive);
 

@@ -264,4 +264,6 @@ std::size_t rule_set::rule_count() const { return state_->rules.size(); }
 const rule_info& rule_set::rule(std::size_t index) const { return state_->rules.at(index).info; }
 std::span<const test_case> rule_set::tests() const { return state_->tests; }
 
+bool rule_set::reaches_non_catalog() const { return state_->reaches_non_catalog; }
+
 } // namespace hubgate::rules

@@ -21,6 +21,7 @@ std::string_view expected_word(expected_verdict v) {
   case expected_verdict::allow: return "allow";
   case expected_verdict::block: return "block";
   case expected_verdict::rewrite: return "rewrite";
+  case expected_verdict::reject: return "reject";
   }
   return "allow";
 }
@@ -30,6 +31,7 @@ bool meets(expected_verdict want, const outcome& got) {
   case expected_verdict::allow: return got.decision == verdict::allow;
   case expected_verdict::block: return got.decision == verdict::block;
   case expected_verdict::rewrite: return got.rewritten();
+  case expected_verdict::reject: return false; // an evaluated request was read, not rejected
   }
   return false;
 }

@@ -18,8 +18,11 @@ constexpr std::array<std::string_view, 7> expect_keys{"verdict", "items",  "set"
                                                       "rule",    "status", "shadow"};
 constexpr std::array<std::string_view, 6> item_keys{"verdict", "set",    "remove",
                                                     "rule",    "status", "shadow"};
-// In the order of expected_verdict.
+// In the order of expected_verdict. A record's outcome is one of the first three; `reject` is about
+// the whole request (test_case.hpp).
 constexpr std::array<std::string_view, 3> verdict_words{"allow", "block", "rewrite"};
+constexpr std::array<std::string_view, 4> request_verdict_words{"allow", "block", "rewrite",
+                                                                  "reject"};
 
 std::string quote(std::string_view text) { return "'" + std::string(text) + "'"; }
 
@@ -200,11 +203,11 @@ private:
         return;
       }
       if (m.valid()) {
-        expect.outcomes.push_back(read_outcome_fields(m, f.mark));
+        expect.outcomes.push_back(read_outcome_fields(m, f.mark, true));
       }
       return;
     }
-    if (auto outcome = read_outcome(f)) {
+    if (auto outcome = read_outcome(f, true)) {
       expect.outcomes.push_back(std::move(*outcome));
     }
   }
@@ -218,39 +221,65 @@ private:
     }
     for (const auto& item : f.value) {
       const field entry{"item", item, item.Mark().is_null() ? f.mark : item.Mark(), f.key_mark};
-      if (auto outcome = read_outcome(entry)) {
+      if (auto outcome = read_outcome(entry, false)) {
         expect.outcomes.push_back(std::move(*outcome));
       }
     }
   }
 
+  // `whole_request`: the expectation of the whole test, where `reject` may be written, rather than
+  // one of its `items`.
+  std::optional<expected_verdict> read_verdict(const field& f, bool whole_request) {
+    if (!whole_request && f.value.IsScalar() && f.value.Scalar() == "reject") {
+      diag_.error(f.mark, "a request is rejected whole: write 'expect: reject', not per item");
+      return std::nullopt;
+    }
+    const auto i = whole_request ? read_choice(f, request_verdict_words, diag_)
+                                 : read_choice(f, verdict_words, diag_);
+    return i ? std::optional(static_cast<expected_verdict>(*i)) : std::nullopt;
+  }
+
   // `block`, or {verdict: block, status: 409, ...}
-  std::optional<expected_outcome> read_outcome(const field& f) {
+  std::optional<expected_outcome> read_outcome(const field& f, bool whole_request) {
     if (f.value.IsMap()) {
       const keyed_mapping m(f.value, f.mark, quote(f.key), item_keys, diag_);
-      return m.valid() ? std::optional(read_outcome_fields(m, f.mark)) : std::nullopt;
+      return m.valid() ? std::optional(read_outcome_fields(m, f.mark, whole_request))
+                       : std::nullopt;
     }
     if (!f.value.IsScalar()) {
-      diag_.error(f.mark, quote(f.key) + " must be one of " + join_choices(verdict_words) +
+      diag_.error(f.mark, quote(f.key) + " must be one of " +
+                              (whole_request ? join_choices(request_verdict_words)
+                                             : join_choices(verdict_words)) +
                               ", or a mapping, got " + std::string(describe(f.value)));
       return std::nullopt;
     }
     const field as_verdict{"verdict", f.value, f.mark, f.key_mark};
-    if (const auto i = read_choice(as_verdict, verdict_words, diag_)) {
+    if (const auto verdict = read_verdict(as_verdict, whole_request)) {
       expected_outcome out;
-      out.verdict = static_cast<expected_verdict>(*i);
+      out.verdict = *verdict;
       return out;
     }
     return std::nullopt;
   }
 
-  expected_outcome read_outcome_fields(const keyed_mapping& m, const YAML::Mark& where) {
+  expected_outcome read_outcome_fields(const keyed_mapping& m, const YAML::Mark& where,
+                                       bool whole_request) {
     expected_outcome out;
     const auto& set = m.get("set");
     const auto& remove = m.get("remove");
     if (const auto& f = m.get("verdict")) {
-      if (const auto i = read_choice(*f, verdict_words, diag_)) {
-        out.verdict = static_cast<expected_verdict>(*i);
+      if (const auto verdict = read_verdict(*f, whole_request)) {
+        out.verdict = *verdict;
+      }
+      if (out.verdict == expected_verdict::reject) {
+        // No rule runs on a rejected request: there is nothing else to expect of it.
+        for (const auto key : item_keys) {
+          if (const auto& other = m.get(key); other && key != "verdict") {
+            diag_.error(other->key_mark, quote(key) + " cannot be expected of a rejected request "
+                                                      "(no rule runs on it)");
+          }
+        }
+        return out;
       }
     } else if (set || remove) {
       out.verdict = expected_verdict::rewrite;

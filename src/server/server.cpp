@@ -29,7 +29,11 @@ upstream::pool_settings pool_settings_from(const cli::serve_options& o) {
 net::awaitable<void> accept_loop(net::ip::tcp::acceptor& acceptor, proxy_state& state) {
   net::steady_timer backoff(acceptor.get_executor());
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(state.ioc), use_tuple);
+    // With several I/O threads each connection gets a strand; with one, the thread is the strand
+    // and a real one would only cost (a strand hop on every completion).
+    net::any_io_executor executor = state.single_threaded ? net::any_io_executor(state.ioc.get_executor())
+                                                          : net::any_io_executor(net::make_strand(state.ioc));
+    auto [ec, socket] = co_await acceptor.async_accept(executor, use_tuple);
     if (ec == net::error::operation_aborted || !acceptor.is_open()) {
       co_return;
     }
@@ -43,7 +47,6 @@ net::awaitable<void> accept_loop(net::ip::tcp::acceptor& acceptor, proxy_state& 
     }
     boost::system::error_code ignored;
     socket.set_option(net::ip::tcp::no_delay(true), ignored);
-    auto executor = socket.get_executor();
     auto slot = state.enter(executor);
     net::co_spawn(executor, run_session(boost::beast::tcp_stream(std::move(socket)), state, std::move(slot)),
                   [](const std::exception_ptr& e) {
@@ -60,12 +63,15 @@ net::awaitable<void> accept_loop(net::ip::tcp::acceptor& acceptor, proxy_state& 
 
 } // namespace
 
-proxy_state::proxy_state(net::io_context& io, const cli::serve_options& opts)
+proxy_state::proxy_state(net::io_context& io, const cli::serve_options& opts,
+                         std::shared_ptr<const rules::rule_set> rule_set, bool one_thread)
     : ioc(io),
+      single_threaded(one_thread),
       options(opts),
       tls(upstream::make_tls_context(opts.ca_file)),
-      api(io, *tls, opts.upstream, pool_settings_from(opts)),
-      forms(io, *tls, opts.forms_upstream, pool_settings_from(opts)) {}
+      api(io, *tls, opts.upstream, pool_settings_from(opts), one_thread),
+      forms(io, *tls, opts.forms_upstream, pool_settings_from(opts), one_thread),
+      rules(std::move(rule_set)) {}
 
 std::shared_ptr<session_slot> proxy_state::enter(net::any_io_executor session_executor) {
   auto slot = std::make_shared<session_slot>(std::move(session_executor));
@@ -107,11 +113,11 @@ void proxy_state::close_idle_sessions() {
   }
 }
 
-server::server(cli::serve_options options)
+server::server(cli::serve_options options, std::shared_ptr<const rules::rule_set> rules)
     : options_(std::move(options)),
       threads_(options_.threads != 0 ? options_.threads : std::max(1u, std::thread::hardware_concurrency())),
       ioc_(static_cast<int>(threads_)),
-      state_(std::make_unique<proxy_state>(ioc_, options_)),
+      state_(std::make_unique<proxy_state>(ioc_, options_, std::move(rules), threads_ == 1)),
       acceptor_(ioc_),
       signals_(ioc_, SIGINT, SIGTERM),
       drain_timer_(ioc_) {

@@ -15,6 +15,7 @@
 #include <unordered_set>
 
 #include "cli/options.hpp"
+#include "hubgate/rules/rule_set.hpp"
 #include "upstream/pool.hpp"
 
 namespace hubgate::server {
@@ -25,14 +26,17 @@ struct session_slot; // a client connection, as the drain sees it (server.cpp)
 
 // What every session shares. Immutable after start, but for the drain flag and the session set.
 struct proxy_state {
-  proxy_state(net::io_context& ioc, const cli::serve_options& opts);
+  proxy_state(net::io_context& ioc, const cli::serve_options& opts, std::shared_ptr<const rules::rule_set> rule_set,
+              bool one_thread);
 
   net::io_context& ioc;
+  const bool single_threaded; // one I/O thread: no strands needed
   const cli::serve_options& options;
   std::unique_ptr<net::ssl::context> tls;
   upstream::pool api;
   upstream::pool forms;
   std::atomic<bool> draining{false};
+  std::shared_ptr<const rules::rule_set> rules; // each request keeps the snapshot it started with
 
   // Sessions register so that a drain can close the idle ones; the last one out ends the drain.
   std::shared_ptr<session_slot> enter(net::any_io_executor session_executor);
@@ -49,7 +53,7 @@ struct proxy_state {
 class server {
  public:
   // Binds the listener and loads the TLS trust store; throws std::runtime_error on failure.
-  explicit server(cli::serve_options options);
+  server(cli::serve_options options, std::shared_ptr<const rules::rule_set> rules);
   ~server();
 
   // Serves until SIGTERM/SIGINT, drains, and returns the exit code (0).

@@ -18,7 +18,11 @@
 #include <string>
 
 #include "http/error_reply.hpp"
+#include "http/header_lookup.hpp"
 #include "http/headers.hpp"
+#include "hubgate/gate/gate.hpp"
+#include "hubgate/hubspot/classify.hpp"
+#include "hubgate/hubspot/error_shape.hpp"
 #include "hubgate/hubspot/operation.hpp"
 #include "logging/log.hpp"
 #include "upstream/forward.hpp"
@@ -55,14 +59,24 @@ std::optional<std::size_t> origin_form_offset(std::string_view target) {
   return path;
 }
 
-// Form submissions live on their own host (reference §1).
-hubspot::upstream_id route_for(std::string_view path) {
-  return path.starts_with("/submissions/") || path.starts_with("/uploads/form/") ? hubspot::upstream_id::forms
-                                                                                 : hubspot::upstream_id::api;
+std::string_view to_string(gate::action a) {
+  switch (a) {
+    case gate::action::pass:
+      return "pass";
+    case gate::action::forward:
+      return "forward";
+    case gate::action::answer:
+      return "answer";
+    case gate::action::split:
+      return "split";
+  }
+  return "pass";
 }
 
 struct request_log {
   std::string method;
+  std::string_view operation; // the catalog's name for it, when it is a contact-creating call
+  std::string_view decision;  // what the gate did
   std::string target;
   unsigned status = 0;
   unsigned upstream_status = 0;
@@ -80,6 +94,8 @@ void write_access_log(const proxy_state& state, const request_log& entry) {
   auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - entry.started);
   logging::info("request", {{"method", entry.method},
                             {"path", entry.target},
+                            {"operation", entry.operation},
+                            {"decision", entry.decision},
                             {"status", entry.status},
                             {"upstream_status", entry.upstream_status},
                             {"bytes_in", entry.bytes_in},
@@ -92,19 +108,26 @@ void write_access_log(const proxy_state& state, const request_log& entry) {
 // Answers a request hubgate itself rejects or cannot serve, and logs it. Returns whether the
 // connection may carry another request. (Callers pass named objects, never temporaries: g++ 12
 // destroys temporaries of a co_await expression twice.)
-net::awaitable<bool> send_error(beast::tcp_stream& stream, const proxy_state& state, const http::error_reply& reply,
-                                unsigned version, bool keep_alive, request_log& entry) {
-  entry.correlation_id = http::make_correlation_id();
-  auto res = http::make_error_response(reply, entry.correlation_id, version, keep_alive);
+net::awaitable<bool> send_response(beast::tcp_stream& stream, const proxy_state& state,
+                                   bhttp::response<bhttp::string_body>& res, request_log& entry) {
   stream.expires_after(state.options.client_body_timeout);
   auto [ec, n] = co_await bhttp::async_write(stream, res, use_tuple);
   entry.status = res.result_int();
   entry.bytes_out = res.body().size();
+  write_access_log(state, entry);
+  co_return !ec && res.keep_alive();
+}
+
+net::awaitable<bool> send_error(beast::tcp_stream& stream, const proxy_state& state, const http::error_reply& reply,
+                                unsigned version, bool keep_alive, request_log& entry) {
+  if (entry.correlation_id.empty()) {
+    entry.correlation_id = hubspot::make_correlation_id();
+  }
+  auto res = http::make_error_response(reply, entry.correlation_id, version, keep_alive);
   if (entry.detail.empty()) {
     entry.detail = reply.message;
   }
-  write_access_log(state, entry);
-  co_return !ec && keep_alive;
+  co_return co_await send_response(stream, state, res, entry);
 }
 
 } // namespace
@@ -190,6 +213,21 @@ net::awaitable<void> run_session(beast::tcp_stream stream, proxy_state& state, s
       unread_input = true;
       break;
     }
+    // What the call is, from its head alone: a contact-creating HubSpot operation (whose body is
+    // then read whole and decided before a byte of it leaves) or anything else. A target that
+    // cannot be read safely is refused: hubgate forwards only what it understood.
+    auto classification = hubspot::classify(head.method_string(), head.target().substr(*target_offset));
+    if (!classification.ok()) {
+      const http::error_reply reply{bhttp::status::bad_request, "VALIDATION_ERROR",
+                                    "Request target refused: " + classification.error};
+      co_await send_error(stream, state, reply, version, false, entry);
+      unread_input = true;
+      break;
+    }
+    if (classification.op != nullptr) {
+      entry.operation = classification.op->name;
+    }
+
     // Bodies are framed by exactly one of Content-Length and chunked; anything else is how
     // request smuggling starts, so it is refused rather than guessed at.
     if (head.count(bhttp::field::transfer_encoding) != 0) {
@@ -254,12 +292,56 @@ net::awaitable<void> run_session(beast::tcp_stream stream, proxy_state& state, s
     auto request = body_parser.release();
     keep_alive = keep_alive && !state.draining.load();
 
-    // The request as it goes upstream: its own origin-form target, the upstream's Host, no
-    // hop-by-hop headers, and framing re-made for the buffered body.
     if (*target_offset != 0) {
       request.target(std::string(request.target().substr(*target_offset)));
     }
-    upstream::pool& pool = route_for(request.target()) == hubspot::upstream_id::forms ? state.forms : state.api;
+
+    // The gate. Requests outside the catalog skip it unless a rule is about such requests.
+    std::shared_ptr<const rules::rule_set> rule_snapshot = state.rules; // kept for this request
+    gate::decision decision;
+    if (classification.op != nullptr || rule_snapshot->reaches_non_catalog()) {
+      http::fields_header_lookup headers(request);
+      const gate::request_view view{request.method_string(),
+                                    request.target(),
+                                    request.body(),
+                                    request[bhttp::field::content_type],
+                                    request[bhttp::field::content_encoding],
+                                    &headers};
+      entry.correlation_id = hubspot::make_correlation_id();
+      decision = gate::decide(*rule_snapshot, classification, view, entry.correlation_id);
+      entry.decision = to_string(decision.what);
+      entry.detail = decision.reason;
+    }
+    if (decision.what == gate::action::answer) {
+      auto res = http::make_json_response(decision.answer.status, std::move(decision.answer.body), entry.correlation_id,
+                                          version, keep_alive, decision.answer.retry_can_help);
+      if (!co_await send_response(stream, state, res, entry)) {
+        break;
+      }
+      continue;
+    }
+    if (decision.what == gate::action::split && decision.kept_items.empty()) {
+      auto stitched = gate::stitch(decision, 0, {});
+      auto res = http::make_json_response(stitched.status, std::move(stitched.body), entry.correlation_id, version,
+                                          keep_alive, false);
+      if (!co_await send_response(stream, state, res, entry)) {
+        break;
+      }
+      continue;
+    }
+    if (decision.what == gate::action::forward || decision.what == gate::action::split) {
+      // What was checked is what is sent: the canonical target, and the body as decided.
+      request.target(decision.forward_target);
+      if (decision.body) {
+        request.body() = std::move(*decision.body);
+      }
+    }
+
+    // The request as it goes upstream: the upstream's Host, no hop-by-hop headers, and framing
+    // re-made for the buffered body.
+    const auto upstream_id =
+        classification.op != nullptr ? classification.op->upstream : hubspot::upstream_for_path(request.target());
+    upstream::pool& pool = upstream_id == hubspot::upstream_id::forms ? state.forms : state.api;
     http::remove_hop_by_hop(request);
     request.erase(bhttp::field::expect);
     request.erase(bhttp::field::content_length);
@@ -267,6 +349,30 @@ net::awaitable<void> run_session(beast::tcp_stream stream, proxy_state& state, s
     request.set(bhttp::field::host, pool.host_header());
     request.version(11);
     request.prepare_payload();
+
+    if (decision.what == gate::action::split) {
+      // The answer to the allowed items, merged with the blocked ones before the client sees it.
+      auto fetched = co_await upstream::fetch(pool, request, opts.upstream_response_timeout, 64 * 1024 * 1024);
+      if (fetched.failure) {
+        entry.detail = fetched.detail;
+        if (!co_await send_error(stream, state, *fetched.failure, version, keep_alive, entry)) {
+          break;
+        }
+        continue;
+      }
+      entry.upstream_status = fetched.answer.result_int();
+      auto stitched = gate::stitch(decision, fetched.answer.result_int(), fetched.answer.body());
+      auto& res = fetched.answer;
+      res.result(stitched.status);
+      res.body() = std::move(stitched.body);
+      res.version(version);
+      res.keep_alive(keep_alive && !state.draining.load());
+      res.prepare_payload();
+      if (!co_await send_response(stream, state, res, entry)) {
+        break;
+      }
+      continue;
+    }
 
     auto outcome = co_await upstream::forward(
         pool, request, upstream::client_side{stream, version, keep_alive, opts.client_body_timeout, &state.draining},

@@ -10,6 +10,8 @@
 
 #include "http/headers.hpp"
 
+#include <array>
+
 namespace hubgate::upstream {
 
 namespace {
@@ -34,12 +36,19 @@ bool has_no_body(unsigned status, bool head) {
   return head || (status >= 100 && status < 200) || status == 204 || status == 304;
 }
 
-} // namespace
+// A request sent and the head of its answer read, on a connection that is now ours.
+struct exchange_start {
+  std::unique_ptr<connection> conn;
+  std::unique_ptr<bhttp::response_parser<bhttp::buffer_body>> parser; // parsers do not move
+  std::optional<http::error_reply> failure;
+  std::string detail;
+};
 
-net::awaitable<forward_outcome> forward(pool& upstream, bhttp::request<bhttp::string_body>& request,
-                                        client_side client, std::chrono::milliseconds response_timeout,
-                                        std::span<char> relay_buffer) {
-  forward_outcome out;
+// Takes a pooled connection (or makes one), sends the request and reads the answer's head. GET
+// and HEAD that fail on a reused connection before any answer are retried once on a fresh one.
+net::awaitable<exchange_start> start_exchange(pool& upstream, bhttp::request<bhttp::string_body>& request,
+                                              std::chrono::milliseconds response_timeout) {
+  exchange_start out;
   const bool idempotent = request.method() == bhttp::verb::get || request.method() == bhttp::verb::head;
   const bool head = request.method() == bhttp::verb::head;
 
@@ -72,25 +81,45 @@ net::awaitable<forward_outcome> forward(pool& upstream, bhttp::request<bhttp::st
 
     // Re-made for each head read: an informational answer (a 100 Continue we did not ask for)
     // precedes the real one.
-    std::optional<bhttp::response_parser<bhttp::buffer_body>> parser_slot;
+    auto& parser_slot = out.parser;
     boost::system::error_code rec;
     do {
-      auto& p = parser_slot.emplace();
+      parser_slot = std::make_unique<bhttp::response_parser<bhttp::buffer_body>>();
+      auto& p = *parser_slot;
       p.body_limit(boost::none); // streamed, so no size limit applies
       p.header_limit(64 * 1024);
       p.skip(head);
       std::tie(rec, std::ignore) = co_await bhttp::async_read_header(conn->stream, conn->buffer, p, use_tuple);
     } while (!rec && parser_slot->get().result_int() / 100 == 1);
-    auto& parser = *parser_slot;
     if (rec) {
-      if (may_retry && !parser.got_some() && is_stale_connection_error(rec)) {
+      if (may_retry && !parser_slot->got_some() && is_stale_connection_error(rec)) {
         continue;
       }
       out.failure = rec == beast::error::timeout ? gateway_timeout() : bad_gateway("HubSpot's answer was unreadable");
       out.detail = "read header: " + rec.message();
       co_return out;
     }
+    out.conn = std::move(conn);
+    co_return out;
+  }
+}
 
+} // namespace
+
+net::awaitable<forward_outcome> forward(pool& upstream, bhttp::request<bhttp::string_body>& request, client_side client,
+                                        std::chrono::milliseconds response_timeout, std::span<char> relay_buffer) {
+  forward_outcome out;
+  const bool head = request.method() == bhttp::verb::head;
+  {
+    auto started = co_await start_exchange(upstream, request, response_timeout);
+    if (started.failure) {
+      out.failure = std::move(started.failure);
+      out.detail = std::move(started.detail);
+      co_return out;
+    }
+    auto conn = std::move(started.conn);
+    auto& upstream_tcp = beast::get_lowest_layer(conn->stream);
+    auto& parser = *started.parser;
     auto& res = parser.get();
     out.upstream_status = res.result_int();
     const bool upstream_keep_alive = parser.keep_alive();
@@ -169,6 +198,56 @@ net::awaitable<forward_outcome> forward(pool& upstream, bhttp::request<bhttp::st
     }
     co_return out;
   }
+}
+
+net::awaitable<fetched_answer> fetch(pool& upstream, bhttp::request<bhttp::string_body>& request,
+                                     std::chrono::milliseconds response_timeout, std::size_t max_body_bytes) {
+  fetched_answer out;
+  auto started = co_await start_exchange(upstream, request, response_timeout);
+  if (started.failure) {
+    out.failure = std::move(started.failure);
+    out.detail = std::move(started.detail);
+    co_return out;
+  }
+  auto conn = std::move(started.conn);
+  auto& parser = *started.parser;
+  const bool upstream_keep_alive = parser.keep_alive();
+  std::string body;
+  std::array<char, 16 * 1024> chunk;
+  while (!parser.is_done()) {
+    parser.get().body().data = chunk.data();
+    parser.get().body().size = chunk.size();
+    beast::get_lowest_layer(conn->stream).expires_after(response_timeout);
+    auto [ec, n] = co_await bhttp::async_read(conn->stream, conn->buffer, parser, use_tuple);
+    if (ec == bhttp::error::need_buffer) {
+      ec = {};
+    }
+    if (ec) {
+      out.failure = ec == beast::error::timeout ? gateway_timeout() : bad_gateway("HubSpot's answer broke off");
+      out.detail = "read body: " + ec.message();
+      co_return out;
+    }
+    body.append(chunk.data(), chunk.size() - parser.get().body().size);
+    if (body.size() > max_body_bytes) {
+      out.failure = bad_gateway("HubSpot's answer was too large to merge");
+      out.detail = "answer larger than " + std::to_string(max_body_bytes) + " bytes";
+      co_return out;
+    }
+  }
+  auto& res = parser.get();
+  out.answer.result(res.result_int());
+  for (const auto& f : res) {
+    out.answer.insert(f.name_string(), f.value());
+  }
+  http::remove_hop_by_hop(out.answer);
+  out.answer.erase(bhttp::field::content_length);
+  out.answer.erase(bhttp::field::transfer_encoding);
+  out.answer.body() = std::move(body);
+  if (upstream_keep_alive) {
+    ++conn->requests;
+    upstream.put_idle(std::move(conn));
+  }
+  co_return out;
 }
 
 } // namespace hubgate::upstream

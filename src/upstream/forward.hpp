@@ -46,4 +46,15 @@ net::awaitable<forward_outcome> forward(pool& upstream, bhttp::request<bhttp::st
                                         client_side client, std::chrono::milliseconds response_timeout,
                                         std::span<char> relay_buffer);
 
+struct fetched_answer {
+  bhttp::response<bhttp::string_body> answer; // hop-by-hop and framing headers removed
+  std::optional<http::error_reply> failure;   // set when there is no answer to use
+  std::string detail;
+};
+
+// Like forward(), but reads HubSpot's whole answer (up to `max_body_bytes`) instead of relaying it,
+// for answers hubgate must change before the client sees them (a split batch's).
+net::awaitable<fetched_answer> fetch(pool& upstream, bhttp::request<bhttp::string_body>& request,
+                                     std::chrono::milliseconds response_timeout, std::size_t max_body_bytes);
+
 } // namespace hubgate::upstream

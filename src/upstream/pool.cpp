@@ -65,8 +65,14 @@ std::unique_ptr<ssl::context> make_tls_context(const std::optional<std::string>&
   return ctx;
 }
 
-pool::pool(net::io_context& ioc, ssl::context& tls, cli::upstream_url url, pool_settings settings)
-    : ioc_(ioc), tls_(tls), url_(std::move(url)), host_header_(url_.host_header()), settings_(settings) {}
+pool::pool(net::io_context& ioc, ssl::context& tls, cli::upstream_url url, pool_settings settings,
+           bool single_threaded)
+    : ioc_(ioc),
+      tls_(tls),
+      url_(std::move(url)),
+      host_header_(url_.host_header()),
+      settings_(settings),
+      single_threaded_(single_threaded) {}
 
 std::unique_ptr<connection> pool::take_idle() {
   auto now = std::chrono::steady_clock::now();
@@ -97,9 +103,11 @@ std::size_t pool::idle_count() const {
 }
 
 net::awaitable<connect_result> pool::connect() {
-  // Each connection gets its own strand: its stream's timer and I/O must not run concurrently,
-  // and the connection moves between sessions over its life.
-  auto conn = std::make_unique<connection>(net::make_strand(ioc_), tls_);
+  // With several I/O threads each connection gets its own strand: its stream's timer and I/O must
+  // not run concurrently, and the connection moves between sessions over its life.
+  auto conn = std::make_unique<connection>(
+      single_threaded_ ? net::any_io_executor(ioc_.get_executor()) : net::any_io_executor(net::make_strand(ioc_)),
+      tls_);
   auto& tcp = beast::get_lowest_layer(conn->stream);
   tcp.expires_after(settings_.connect_timeout);
 

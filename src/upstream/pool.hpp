@@ -57,7 +57,9 @@ struct pool_settings {
 
 class pool {
  public:
-  pool(net::io_context& ioc, ssl::context& tls, cli::upstream_url url, pool_settings settings);
+  // `single_threaded`: the io_context runs on one thread, so connections need no strand of their own.
+  pool(net::io_context& ioc, ssl::context& tls, cli::upstream_url url, pool_settings settings,
+       bool single_threaded = false);
 
   const cli::upstream_url& url() const { return url_; }
   const std::string& host_header() const { return host_header_; }
@@ -82,6 +84,7 @@ class pool {
   cli::upstream_url url_;
   std::string host_header_;
   pool_settings settings_;
+  bool single_threaded_;
   mutable std::mutex mutex_; // guards idle_ only; never held across I/O
   std::vector<std::unique_ptr<connection>> idle_;
   std::atomic<std::uint64_t> handshakes_{0};

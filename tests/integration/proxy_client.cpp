@@ -137,8 +137,8 @@ running_proxy::running_proxy(std::vector<std::string> flags, const env_list& env
 
 std::vector<std::string> proxy_flags(const std::string& api_url, const std::string& forms_url,
                                      const std::string& ca_file) {
-  return {"--listen", "127.0.0.1:0", "--upstream", api_url, "--forms-upstream", forms_url,
-          "--ca-file", ca_file,       "--threads",  "2"};
+  return {"--listen", "127.0.0.1:0", "--upstream", api_url, "--forms-upstream", forms_url, "--ca-file", ca_file,
+          "--threads", "2", "--rules", HUBGATE_TEST_DATA_DIR "/allow_all.yaml"};
 }
 
 } // namespace hubgate::test

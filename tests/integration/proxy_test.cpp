@@ -194,7 +194,7 @@ TEST_F(proxy_test, an_upstream_signed_by_another_ca_gets_502_and_nothing_is_forw
 TEST_F(proxy_test, an_upstream_certificate_for_another_host_gets_502_and_nothing_is_forwarded) {
   fake_hubspot impostor(issue_server_cert(pki.ca, {"evil.example"}, {"10.9.8.7"}));
   auto proxy = running_proxy(proxy_flags(impostor.url(), forms.url(), pki.ca_file));
-  auto answer = exchange(proxy.port(), make_request("POST", "/crm/v3/objects/contacts", {}, "{}"));
+  auto answer = exchange(proxy.port(), make_request("POST", "/crm/v3/objects/deals", {}, "{}"));
   ASSERT_TRUE(answer);
   expect_hubspot_error_shape(*answer, 502);
   EXPECT_TRUE(impostor.requests().empty());
@@ -367,11 +367,14 @@ TEST_F(proxy_test, a_host_header_or_absolute_target_never_selects_another_host) 
 
 TEST_F(proxy_test, form_submissions_go_to_the_forms_upstream) {
   auto proxy = start();
-  const std::string body = R"({"fields":[{"name":"email","value":"jo@corp.io"}]})";
-  for (const char* target : {"/submissions/v3/integration/submit/123/abc-def", "/uploads/form/v2/123/abc-def"}) {
-    auto answer = exchange(proxy.port(), make_request("POST", target, {}, body));
+  const std::pair<const char*, const char*> submissions[] = {
+      {"/submissions/v3/integration/submit/123/abc-def", R"({"fields":[{"name":"email","value":"jo@corp.io"}]})"},
+      {"/uploads/form/v2/123/abc-def", "email=jo%40corp.io&firstname=Jo"}};
+  for (const auto& [target, body] : submissions) {
+    const char* type = body[0] == '{' ? "application/json" : "application/x-www-form-urlencoded";
+    auto answer = exchange(proxy.port(), make_request("POST", target, {{"Content-Type", type}}, body));
     ASSERT_TRUE(answer);
-    EXPECT_EQ(answer->status, 200u);
+    EXPECT_EQ(answer->status, 200u) << answer->body;
   }
   ASSERT_TRUE(exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/1")));
   auto seen = forms.requests();
@@ -466,7 +469,9 @@ TEST(cli_process, help_version_and_bad_flags) {
 
 TEST_F(proxy_test, flags_can_come_from_the_environment) {
   auto proxy = running_proxy({"--listen", "127.0.0.1:0", "--ca-file", pki.ca_file},
-                             {{"HUBGATE_UPSTREAM", api.url()}, {"HUBGATE_FORMS_UPSTREAM", forms.url()}});
+                             {{"HUBGATE_UPSTREAM", api.url()},
+                              {"HUBGATE_FORMS_UPSTREAM", forms.url()},
+                              {"HUBGATE_RULES", HUBGATE_TEST_DATA_DIR "/allow_all.yaml"}});
   auto answer = exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/1"));
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->status, 200u);

@@ -76,6 +76,9 @@ public:
   std::size_t rule_count() const;
   const rule_info& rule(std::size_t index) const; // in file order
   std::span<const test_case> tests() const;       // the file's `tests:`, for `hubgate test`
+  // Whether any rule can decide a request outside the catalog; when none can, such requests
+  // need no evaluation (and no canonical path) at all.
+  bool reaches_non_catalog() const;
 
 private:
   std::unique_ptr<const state> state_;

@@ -25,7 +25,12 @@ struct test_request {
 };
 
 // `allow` passes whether or not a rewrite edited the record; `rewrite` passes only if one did.
-enum class expected_verdict : std::uint8_t { allow, block, rewrite };
+// `reject` is about the whole request, never one record: the gate refuses it (400) before any rule
+// runs, because its target or body cannot be read safely (fail closed). It is written only as
+// `expect: reject` or `expect: {verdict: reject}`, alone. The caller, which classifies and
+// extracts, checks it; check_expectation() never sees it met, as an evaluation means the request
+// was read.
+enum class expected_verdict : std::uint8_t { allow, block, rewrite, reject };
 
 struct expected_outcome {
   expected_verdict verdict = expected_verdict::allow;

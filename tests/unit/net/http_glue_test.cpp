@@ -6,6 +6,7 @@
 
 #include <set>
 
+#include "hubgate/hubspot/error_shape.hpp"
 #include "http/error_reply.hpp"
 #include "http/headers.hpp"
 #include "logging/log.hpp"
@@ -37,8 +38,8 @@ TEST(hop_by_hop, removes_connection_named_and_standard_hop_headers) {
 }
 
 TEST(error_reply, has_hubspots_shape_and_a_fresh_uuid_v4) {
-  auto a = http::make_correlation_id();
-  auto b = http::make_correlation_id();
+  auto a = hubspot::make_correlation_id();
+  auto b = hubspot::make_correlation_id();
   EXPECT_NE(a, b);
   ASSERT_EQ(a.size(), 36u);
   EXPECT_EQ(a[14], '4');

@@ -1,0 +1,82 @@
+#pragma once
+// The gate: one request in, one decision out. It joins the catalog (what the call is and which
+// contacts it carries) and the rule set (what to do about them), and says what the session must
+// do: pass the request on untouched, forward a canonical (and maybe rewritten) request, answer it
+// itself, or forward only the allowed items of a batch and stitch HubSpot's answer back together.
+// Pure: no I/O; the session does the moving of bytes.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hubgate/hubspot/classify.hpp"
+#include "hubgate/rules/evaluation.hpp"
+#include "hubgate/rules/request_facts.hpp"
+#include "hubgate/rules/rule_set.hpp"
+
+namespace hubgate::gate {
+
+struct request_view {
+  std::string_view method;
+  std::string_view target; // origin-form, as received
+  std::string_view body;
+  std::string_view content_type;
+  std::string_view content_encoding; // empty when the request has none
+  const rules::header_lookup* headers = nullptr;
+};
+
+// An answer hubgate gives itself; the body is JSON in HubSpot's (or the forms API's) error shape.
+struct local_answer {
+  unsigned status = 403;
+  std::string body;
+  bool retry_can_help = false;
+};
+
+struct blocked_item {
+  std::size_t index = 0; // the item's position in the caller's batch
+  std::string rule;
+  std::string message;
+  unsigned status = 403;
+  std::optional<std::string> trace_id; // the input's objectWriteTraceId, echoed back
+};
+
+enum class action {
+  pass,    // not a contact-creating call (or nothing to change): forward the request as received
+  forward, // forward `forward_target` with `body` (when set) in place of the original
+  answer,  // answer with `answer`; nothing reaches HubSpot
+  split,   // forward only the kept items (`body`), then stitch() HubSpot's answer with `blocked`
+};
+
+struct decision {
+  action what = action::pass;
+  const hubspot::operation* op = nullptr;
+  std::string forward_target;          // forward, split
+  std::optional<std::string> body;     // forward, split: the body to send instead
+  local_answer answer;                 // answer
+  std::vector<std::size_t> kept_items; // split: caller's index of each forwarded item, in order
+  std::vector<blocked_item> blocked;   // split, and answer when records were blocked
+  std::size_t item_count = 0;          // items in the caller's request
+  rules::evaluation evaluation;        // what the rules said, for logs
+  std::string reason;                  // why, in a few words, for the log
+};
+
+// Decides a request whose head has been classified and whose body has been read whole (the body
+// matters only when `classification.op` is set). `correlation_id` goes into any error body.
+decision decide(const rules::rule_set& rules, const hubspot::classification& classification,
+                const request_view& request, std::string_view correlation_id);
+
+struct stitched_answer {
+  unsigned status = 0;
+  std::string body;
+};
+
+// A split batch's answer in the caller's order: HubSpot's results for the forwarded items, and one
+// error per blocked item (its input index, its objectWriteTraceId, the rule), as 207 Multi-Status
+// in the shape the official SDK accepts for batch create and upsert (reference §4.2). Answers
+// other than 2xx, or bodies that are not a batch result, are returned unchanged: the forwarded part
+// failed as a whole and the caller must see HubSpot's reason.
+stitched_answer stitch(const decision& split, unsigned upstream_status, std::string_view upstream_body);
+
+} // namespace hubgate::gate

@@ -1,0 +1,96 @@
+#include "hubgate/config/rules_file.hpp"
+
+#include "hubgate/hubspot/catalog.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <system_error>
+
+namespace hubgate::config {
+
+namespace {
+
+struct file_closer {
+  void operator()(std::FILE* file) const noexcept { std::fclose(file); }
+};
+
+// errno's text through std::error_code: thread-safe, unlike std::strerror (serve reloads rules
+// while other threads run).
+std::string errno_text(int error) {
+  return std::error_code(error, std::generic_category()).message();
+}
+
+} // namespace
+
+bool catalog_operations::contains(std::string_view name) const {
+  return hubspot::find_operation(name) != nullptr;
+}
+
+std::vector<std::string> catalog_operations::names() const {
+  std::vector<std::string> out;
+  for (const auto& op : hubspot::all_operations()) {
+    out.emplace_back(op.name);
+  }
+  return out;
+}
+
+std::optional<std::string> read_rules_text(const std::string& path, std::string& error) {
+  errno = 0;
+  const std::unique_ptr<std::FILE, file_closer> file(std::fopen(path.c_str(), "rb"));
+  if (!file) {
+    error = errno_text(errno);
+    return std::nullopt;
+  }
+  std::string text;
+  char buffer[16 * 1024];
+  while (true) {
+    const std::size_t n = std::fread(buffer, 1, sizeof buffer, file.get());
+    text.append(buffer, n);
+    if (text.size() > max_rules_file_bytes) {
+      error = "larger than " + std::to_string(max_rules_file_bytes / (1024 * 1024)) + " MiB, not a rules file";
+      return std::nullopt;
+    }
+    if (n < sizeof buffer) {
+      break;
+    }
+  }
+  // A directory opens fine on Linux; reading it is what fails (EISDIR).
+  if (std::ferror(file.get()) != 0) {
+    error = errno_text(errno != 0 ? errno : EIO);
+    return std::nullopt;
+  }
+  return text;
+}
+
+rules::load_result load_rules_text(std::string_view text, const std::string& path) {
+  static const catalog_operations operations;
+  try {
+    return rules::load_rule_set(text, path, operations);
+  } catch (const std::exception& e) { // out of memory: a reload keeps the rules it has
+    rules::load_result result;
+    result.errors.push_back(rules::load_error{path, 0, 0, std::string("cannot load the rules file: ") + e.what()});
+    return result;
+  }
+}
+
+rules::load_result load_rules_file(const std::string& path) {
+  std::string error;
+  const auto text = read_rules_text(path, error);
+  if (!text) {
+    rules::load_result result;
+    result.errors.push_back(rules::load_error{path, 0, 0, "cannot read the rules file: " + error});
+    return result;
+  }
+  return load_rules_text(*text, path);
+}
+
+std::string format_error(const rules::load_error& error) {
+  if (error.line == 0) {
+    return error.file + ": " + error.message;
+  }
+  return error.to_string();
+}
+
+} // namespace hubgate::config

@@ -1,0 +1,238 @@
+#include "hubgate/gate/gate.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+#include "hubgate/hubspot/error_shape.hpp"
+#include "hubgate/hubspot/rebuild.hpp"
+#include "hubgate/hubspot/text.hpp"
+
+namespace hubgate::gate {
+
+namespace {
+
+constexpr std::string_view policy_category = "POLICY_BLOCKED";
+
+bool is_forms(const hubspot::operation& op) {
+  return op.upstream == hubspot::upstream_id::forms;
+}
+
+std::string block_message(const blocked_item& item) {
+  if (!item.message.empty()) {
+    return item.message;
+  }
+  if (item.rule == rules::default_rule_name) {
+    return "Creating contacts through the API is not allowed here (hubgate's default rule)";
+  }
+  return "Blocked by hubgate rule '" + item.rule + "'";
+}
+
+// A request hubgate refuses to read: it is answered 400 and never forwarded (fail closed).
+decision refuse(decision d, const hubspot::operation* op, std::string reason, std::string_view correlation_id) {
+  d.what = action::answer;
+  d.answer.status = 400;
+  d.answer.body = op != nullptr && is_forms(*op) ? hubspot::forms_error_body(reason, "INVALID_REQUEST", correlation_id)
+                                                 : hubspot::error_body(reason, "VALIDATION_ERROR", correlation_id);
+  d.reason = std::move(reason);
+  return d;
+}
+
+// The whole request blocked: the first blocked record's rule speaks for it, and the context
+// names every blocked item so the caller can fix its input.
+decision block_whole(decision d, std::string_view correlation_id) {
+  const blocked_item& first = d.blocked.front();
+  d.what = action::answer;
+  d.answer.status = first.status;
+  std::string message = block_message(first);
+  if (d.op != nullptr && is_forms(*d.op)) {
+    d.answer.body = hubspot::forms_error_body(message, std::string(policy_category), correlation_id);
+  } else {
+    hubspot::error_context context{{"rule", {}}};
+    for (const auto& b : d.blocked) {
+      auto& rules_named = context[0].second;
+      if (std::find(rules_named.begin(), rules_named.end(), b.rule) == rules_named.end()) {
+        rules_named.push_back(b.rule);
+      }
+    }
+    if (d.item_count > 1) {
+      std::vector<std::string> indexes;
+      for (const auto& b : d.blocked) {
+        indexes.push_back(std::to_string(b.index));
+      }
+      context.emplace_back("inputIndex", std::move(indexes));
+      message += " (" + std::to_string(d.blocked.size()) + " of " + std::to_string(d.item_count) +
+                 " items blocked; the request is decided as a whole)";
+    }
+    d.answer.body = hubspot::error_body(message, policy_category, correlation_id, context);
+  }
+  d.reason = "blocked by " + first.rule;
+  return d;
+}
+
+nlohmann::ordered_json blocked_error(const blocked_item& b) {
+  nlohmann::ordered_json context{{"inputIndex", {std::to_string(b.index)}}, {"rule", {b.rule}}};
+  if (b.trace_id) {
+    context["objectWriteTraceId"] = {*b.trace_id};
+  }
+  // StandardError's required fields (reference §4.2): category, context, errors, links, message, status.
+  return {{"status", "error"},
+          {"category", policy_category},
+          {"message", block_message(b)},
+          {"context", std::move(context)},
+          {"errors", nlohmann::ordered_json::array()},
+          {"links", nlohmann::ordered_json::object()},
+          {"subCategory", nlohmann::ordered_json::object()}};
+}
+
+std::string now_iso8601() {
+  // The SDK requires startedAt/completedAt on a batch answer; an answer without an upstream call
+  // reports when hubgate decided it.
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buf;
+}
+
+} // namespace
+
+decision decide(const rules::rule_set& rules, const hubspot::classification& classification,
+                const request_view& request, std::string_view correlation_id) {
+  decision d;
+  if (classification.op == nullptr) {
+    // Outside the catalog: only rules about method, path or headers can apply.
+    if (!rules.reaches_non_catalog()) {
+      return d;
+    }
+    auto canonical = hubspot::canonicalise(request.target);
+    if (!canonical.error.empty()) {
+      return refuse(std::move(d), nullptr, canonical.error, correlation_id);
+    }
+    rules::request_facts facts{request.method, canonical.path, std::nullopt, {}, request.headers};
+    d.evaluation = rules.evaluate(facts);
+    for (const auto& r : d.evaluation.records) {
+      if (r.enforced.decision == rules::verdict::block) {
+        d.blocked.push_back({0, std::string(r.enforced.rule), std::string(r.enforced.message), r.enforced.status, {}});
+        return block_whole(std::move(d), correlation_id);
+      }
+    }
+    return d;
+  }
+
+  const hubspot::operation& op = *classification.op;
+  d.op = &op;
+  if (!request.content_encoding.empty() && !hubspot::iequals_ascii(request.content_encoding, "identity")) {
+    // A body hubgate cannot read is a body it cannot check.
+    return refuse(std::move(d), &op,
+                  "Content-Encoding '" + std::string(request.content_encoding) + "' is not accepted on " +
+                      std::string(op.name) + ": send the body uncompressed",
+                  correlation_id);
+  }
+  auto extraction = hubspot::extract(classification, request.body, request.content_type);
+  if (!extraction.ok()) {
+    return refuse(std::move(d), &op, "Request body refused by hubgate: " + extraction.error, correlation_id);
+  }
+  d.item_count = extraction.body.item_count;
+
+  rules::request_facts facts{request.method, classification.canonical_path, rules::operation_ref{op.name, op.kind},
+                             extraction.records, request.headers};
+  d.evaluation = rules.evaluate(facts);
+
+  const auto& records = extraction.records;
+  std::vector<bool> keep(records.size(), true);
+  std::vector<hubspot::record_edit> edits(records.size());
+  bool edited = false;
+  for (std::size_t i = 0; i < d.evaluation.records.size(); ++i) {
+    const auto& outcome = d.evaluation.records[i].enforced;
+    const hubspot::contact_record* record = i < records.size() ? &records[i] : nullptr;
+    if (outcome.decision == rules::verdict::block) {
+      blocked_item b{record != nullptr ? record->index : 0, std::string(outcome.rule), std::string(outcome.message),
+                     outcome.status, record != nullptr ? record->object_write_trace_id : std::nullopt};
+      d.blocked.push_back(std::move(b));
+      if (record != nullptr) {
+        keep[i] = false;
+      }
+    } else if (outcome.rewritten() && record != nullptr) {
+      for (const auto& e : outcome.edits) {
+        if (e.value) {
+          edits[i].set.emplace_back(e.property, *e.value);
+        } else {
+          edits[i].remove.emplace_back(e.property);
+        }
+      }
+      edited = true;
+    }
+  }
+
+  d.forward_target = classification.forward_target;
+  if (!d.blocked.empty()) {
+    // Only HubSpot's v3 batches have a per-item answer (207) to stitch blocked items into; any
+    // other shape is decided as a whole (a v1 batch answers 202 with no body, for one).
+    const bool per_item_answer =
+        op.shape == hubspot::body_shape::crm_batch_create || op.shape == hubspot::body_shape::crm_batch_upsert;
+    if (!per_item_answer || records.empty()) {
+      return block_whole(std::move(d), correlation_id);
+    }
+    d.what = action::split;
+    if (d.blocked.size() == records.size()) {
+      d.reason = "every item blocked";
+      return d; // nothing to forward: stitch() answers alone
+    }
+    auto rebuilt = hubspot::rebuild(extraction, keep, edits);
+    if (!rebuilt.ok()) {
+      return refuse(std::move(d), &op, "Request body refused by hubgate: " + rebuilt.error, correlation_id);
+    }
+    d.body = std::move(rebuilt.body);
+    d.kept_items = std::move(rebuilt.kept_items);
+    d.reason = std::to_string(d.blocked.size()) + " of " + std::to_string(d.item_count) + " items blocked";
+    return d;
+  }
+
+  d.what = action::forward;
+  if (edited) {
+    auto rebuilt = hubspot::rebuild(extraction, keep, edits);
+    if (!rebuilt.ok()) {
+      return refuse(std::move(d), &op, "Request body refused by hubgate: " + rebuilt.error, correlation_id);
+    }
+    if (!rebuilt.unchanged) {
+      d.body = std::move(rebuilt.body);
+      d.reason = "rewritten";
+    }
+  }
+  return d;
+}
+
+stitched_answer stitch(const decision& split, unsigned upstream_status, std::string_view upstream_body) {
+  nlohmann::ordered_json answer;
+  if (split.kept_items.empty()) {
+    auto now = now_iso8601();
+    answer = {
+        {"status", "COMPLETE"}, {"results", nlohmann::ordered_json::array()}, {"startedAt", now}, {"completedAt", now}};
+  } else {
+    if (upstream_status < 200 || upstream_status > 299) {
+      return {upstream_status, std::string(upstream_body)};
+    }
+    answer = nlohmann::ordered_json::parse(upstream_body, nullptr, false);
+    if (answer.is_discarded() || !answer.is_object() || !answer.contains("results") || !answer["results"].is_array()) {
+      return {upstream_status, std::string(upstream_body)};
+    }
+  }
+  auto errors =
+      answer.contains("errors") && answer["errors"].is_array() ? answer["errors"] : nlohmann::ordered_json::array();
+  for (const auto& b : split.blocked) {
+    errors.push_back(blocked_error(b));
+  }
+  answer["numErrors"] = errors.size();
+  answer["errors"] = std::move(errors);
+  return {207, answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+}
+
+} // namespace hubgate::gate

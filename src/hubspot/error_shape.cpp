@@ -1,0 +1,58 @@
+#include "hubgate/hubspot/error_shape.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdint>
+#include <random>
+
+namespace hubgate::hubspot {
+
+std::string make_correlation_id() {
+  // One generator per thread: answers may come from every I/O thread at once.
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  std::array<std::uint8_t, 16> bytes{};
+  for (std::size_t i = 0; i < bytes.size(); i += 8) {
+    std::uint64_t r = generator();
+    for (std::size_t j = 0; j < 8; ++j) {
+      bytes[i + j] = static_cast<std::uint8_t>(r >> (8 * j));
+    }
+  }
+  bytes[6] = static_cast<std::uint8_t>((bytes[6] & 0x0f) | 0x40); // version 4
+  bytes[8] = static_cast<std::uint8_t>((bytes[8] & 0x3f) | 0x80); // RFC 4122 variant
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) {
+      out += '-';
+    }
+    out += hex[bytes[i] >> 4];
+    out += hex[bytes[i] & 0x0f];
+  }
+  return out;
+}
+
+std::string error_body(std::string_view message, std::string_view category, std::string_view correlation_id,
+                       const error_context& context) {
+  // HubSpot's field order (status, message, correlationId, category), which some clients log as is.
+  nlohmann::ordered_json body{
+      {"status", "error"}, {"message", message}, {"correlationId", correlation_id}, {"category", category}};
+  if (!context.empty()) {
+    auto& ctx = body["context"] = nlohmann::ordered_json::object();
+    for (const auto& [key, values] : context) {
+      ctx[key] = values;
+    }
+  }
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string forms_error_body(std::string_view message, std::string_view error_type, std::string_view correlation_id) {
+  nlohmann::ordered_json body{{"status", "error"},
+                              {"message", "The request is not valid"},
+                              {"correlationId", correlation_id},
+                              {"errors", {{{"message", message}, {"errorType", error_type}}}}};
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+} // namespace hubgate::hubspot

@@ -1,0 +1,262 @@
+// The gate end to end: rules.yaml in force in the real binary, requests through real sockets, and
+// what reached the fake HubSpot (over TLS) checked on its side.
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "integration/proxy_client.hpp"
+#include "support/fake_hubspot.hpp"
+#include "support/process.hpp"
+#include "support/test_pki.hpp"
+
+namespace hubgate::test {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+constexpr const char* rules_yaml = R"(version: 1
+default: allow
+rules:
+  - name: no-test-domains
+    match: { kind: [create, upsert], email_domain: [example.com, test.com] }
+    action: block
+    message: Test addresses are not created through the API
+  - name: no-deletes
+    match: { method: DELETE, path: '^/crm/v3/objects/contacts/' }
+    action: block
+    status: 405
+  - name: tag-api-contacts
+    match: { operations: [contacts.create, contacts.batch_create] }
+    action: rewrite
+    set: { lifecyclestage: lead }
+    remove: [hubspot_owner_id]
+)";
+
+// Answers like HubSpot: a created contact per input, in input order.
+fake_response hubspot_like(const recorded_request& r) {
+  auto body = json::parse(r.body, nullptr, false);
+  if (r.target.find("/batch/create") != std::string::npos && body.is_object()) {
+    json results = json::array();
+    int id = 100;
+    for (const auto& input : body["inputs"]) {
+      results.push_back({{"id", std::to_string(id++)}, {"properties", input["properties"]}});
+    }
+    return json_response(201, json{{"status", "COMPLETE"},
+                                   {"results", results},
+                                   {"startedAt", "2026-11-27T10:00:00Z"},
+                                   {"completedAt", "2026-11-27T10:00:01Z"}}
+                                  .dump());
+  }
+  if (r.method == "POST" && body.is_object() && body.contains("properties")) {
+    return json_response(201, json{{"id", "51"}, {"properties", body["properties"]}}.dump());
+  }
+  return json_response(200, "{}");
+}
+
+class gate_test : public ::testing::Test {
+ protected:
+  gate_test() {
+    char dir[] = "/tmp/hubgate-gate-XXXXXX";
+    dir_ = mkdtemp(dir);
+    rules_file_ = dir_ + "/rules.yaml";
+    std::ofstream(rules_file_) << rules_yaml;
+    api.set_handler(hubspot_like);
+  }
+  ~gate_test() override { std::system(("rm -rf " + dir_).c_str()); }
+
+  running_proxy start() {
+    auto flags = proxy_flags(api.url(), forms.url(), pki.ca_file);
+    flags.insert(flags.end(), {"--rules", rules_file_});
+    return running_proxy(flags);
+  }
+
+  static std::string post(std::string_view target, std::string_view body,
+                          std::vector<std::pair<std::string, std::string>> headers = {
+                              {"Content-Type", "application/json"}}) {
+    return make_request("POST", target, headers, body);
+  }
+
+  const test_pki& pki = shared_test_pki();
+  fake_hubspot api{pki.server};
+  fake_hubspot forms{pki.server};
+  std::string dir_;
+  std::string rules_file_;
+};
+
+TEST_F(gate_test, a_blocked_create_gets_hubspots_error_shape_and_never_reaches_hubspot) {
+  auto proxy = start();
+  auto answer =
+      exchange(proxy.port(), post("/crm/v3/objects/contacts", R"({"properties":{"email":" Jo@Sub.Test.com "}})"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 403u);
+  EXPECT_EQ(answer->header("x-should-retry").value_or(""), "false");
+  EXPECT_EQ(answer->header("Content-Type").value_or(""), "application/json;charset=utf-8");
+  auto body = json::parse(answer->body);
+  EXPECT_EQ(body["status"], "error");
+  EXPECT_EQ(body["category"], "POLICY_BLOCKED");
+  EXPECT_EQ(body["message"], "Test addresses are not created through the API");
+  EXPECT_EQ(body["context"]["rule"], json::array({"no-test-domains"}));
+  EXPECT_EQ(body["correlationId"].get<std::string>().size(), 36u);
+  EXPECT_TRUE(api.requests().empty());
+}
+
+TEST_F(gate_test, an_allowed_create_is_rewritten_and_sent_to_the_canonical_path) {
+  auto proxy = start();
+  auto answer =
+      exchange(proxy.port(), post("/CRM/v3//objects/./Contacts/?archived=false",
+                                  R"({"properties":{"email":"jo@corp.io","hubspot_owner_id":"7","firstname":"Jo"}})"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 201u);
+  auto seen = api.requests();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].target, "/crm/v3/objects/contacts?archived=false");
+  auto sent = json::parse(seen[0].body);
+  EXPECT_EQ(sent["properties"]["lifecyclestage"], "lead");
+  EXPECT_EQ(sent["properties"]["firstname"], "Jo");
+  EXPECT_FALSE(sent["properties"].contains("hubspot_owner_id"));
+  EXPECT_EQ(seen[0].header("Content-Length").value_or(""), std::to_string(seen[0].body.size()));
+}
+
+TEST_F(gate_test, a_mixed_batch_is_split_and_stitched_back_in_input_order) {
+  auto proxy = start();
+  auto answer =
+      exchange(proxy.port(), post("/crm/v3/objects/contacts/batch/create",
+                                  R"({"inputs":[{"properties":{"email":"a@corp.io"}},)"
+                                  R"({"properties":{"email":"b@example.com"},"objectWriteTraceId":"t-1"},)"
+                                  R"({"properties":{"email":"c@corp.io"}},{"properties":{"email":"d@test.com"}}]})"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 207u);
+  auto seen = api.requests();
+  ASSERT_EQ(seen.size(), 1u);
+  auto sent = json::parse(seen[0].body);
+  ASSERT_EQ(sent["inputs"].size(), 2u);
+  EXPECT_EQ(sent["inputs"][0]["properties"]["email"], "a@corp.io");
+  EXPECT_EQ(sent["inputs"][1]["properties"]["email"], "c@corp.io");
+
+  auto body = json::parse(answer->body);
+  EXPECT_EQ(body["status"], "COMPLETE");
+  ASSERT_EQ(body["results"].size(), 2u);
+  EXPECT_EQ(body["results"][0]["properties"]["email"], "a@corp.io");
+  EXPECT_EQ(body["results"][1]["properties"]["email"], "c@corp.io");
+  EXPECT_EQ(body["numErrors"], 2);
+  ASSERT_EQ(body["errors"].size(), 2u);
+  EXPECT_EQ(body["errors"][0]["category"], "POLICY_BLOCKED");
+  EXPECT_EQ(body["errors"][0]["context"]["inputIndex"], json::array({"1"}));
+  EXPECT_EQ(body["errors"][0]["context"]["objectWriteTraceId"], json::array({"t-1"}));
+  EXPECT_EQ(body["errors"][0]["context"]["rule"], json::array({"no-test-domains"}));
+  EXPECT_EQ(body["errors"][1]["context"]["inputIndex"], json::array({"3"}));
+}
+
+TEST_F(gate_test, a_batch_with_every_item_blocked_makes_no_upstream_call) {
+  auto proxy = start();
+  auto answer =
+      exchange(proxy.port(), post("/crm/v3/objects/0-1/batch/upsert",
+                                  R"({"inputs":[{"idProperty":"email","id":"x@example.com","properties":{}}]})"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 207u);
+  auto body = json::parse(answer->body);
+  EXPECT_TRUE(body["results"].empty());
+  EXPECT_EQ(body["numErrors"], 1);
+  EXPECT_TRUE(api.requests().empty());
+}
+
+TEST_F(gate_test, legacy_v1_calls_are_decided_as_a_whole) {
+  auto proxy = start();
+  auto answer = exchange(proxy.port(), post("/contacts/v1/contact/createOrUpdate/email/jo@test.com/",
+                                            R"({"properties":[{"property":"firstname","value":"Jo"}]})"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 403u);
+  answer =
+      exchange(proxy.port(), post("/contacts/v1/contact/batch/", R"([{"email":"ok@corp.io","properties":[]},)"
+                                                                 R"({"email":"no@example.com","properties":[]}])"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 403u);
+  auto body = json::parse(answer->body);
+  EXPECT_EQ(body["context"]["inputIndex"], json::array({"1"}));
+  EXPECT_TRUE(api.requests().empty());
+
+  answer = exchange(proxy.port(), post("/contacts/v1/contact/createOrUpdate/email/jo@corp.io",
+                                       R"({"properties":[{"property":"firstname","value":"Jo"}]})"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 201u); // what the fake answered
+  ASSERT_EQ(api.requests().size(), 1u);
+  EXPECT_EQ(api.requests()[0].target, "/contacts/v1/contact/createOrUpdate/email/jo%40corp.io");
+}
+
+TEST_F(gate_test, form_submissions_are_gated_with_the_forms_error_shape) {
+  auto proxy = start();
+  const char* target = "/submissions/v3/integration/submit/123/11111111-2222-3333-4444-555555555555";
+  auto answer = exchange(proxy.port(), post(target, R"({"fields":[{"name":"email","value":"x@example.com"}]})"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 403u);
+  auto body = json::parse(answer->body);
+  EXPECT_EQ(body["message"], "The request is not valid");
+  EXPECT_EQ(body["errors"][0]["errorType"], "POLICY_BLOCKED");
+  EXPECT_TRUE(forms.requests().empty());
+
+  answer = exchange(proxy.port(), post(target, R"({"fields":[{"name":"email","value":"x@corp.io"}]})"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200u);
+  EXPECT_EQ(forms.requests().size(), 1u);
+  EXPECT_TRUE(api.requests().empty());
+}
+
+TEST_F(gate_test, bodies_that_cannot_be_read_are_refused_not_forwarded) {
+  auto proxy = start();
+  const std::pair<std::string, std::vector<std::pair<std::string, std::string>>> cases[] = {
+      {R"({"properties":{"email":"a@corp.io"})", {{"Content-Type", "application/json"}}}, // cut off
+      {R"({"properties":{"email":"a@corp.io","email":"b@example.com"}})", {{"Content-Type", "application/json"}}},
+      {R"({"properties":{"email":["b@example.com"]}})", {{"Content-Type", "application/json"}}},
+      {R"({"properties":{"email":"a@corp.io"}})", {{"Content-Type", "application/json"}, {"Content-Encoding", "gzip"}}},
+      {R"({"properties":{"email":"a@corp.io"}})", {{"Content-Type", "text/plain"}}},
+  };
+  for (const auto& [body, headers] : cases) {
+    auto answer = exchange(proxy.port(), post("/crm/v3/objects/contacts", body, headers));
+    ASSERT_TRUE(answer) << body;
+    EXPECT_EQ(answer->status, 400u) << body;
+    EXPECT_EQ(json::parse(answer->body)["category"], "VALIDATION_ERROR") << answer->body;
+  }
+  EXPECT_TRUE(api.requests().empty());
+}
+
+TEST_F(gate_test, calls_outside_the_catalog_pass_byte_for_byte_unless_a_rule_is_about_them) {
+  auto proxy = start();
+  auto answer = exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/5?properties=email%2Cfirstname"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200u);
+  answer =
+      exchange(proxy.port(), make_request("PATCH", "/crm/v3/objects/contacts/5", {{"Content-Type", "application/json"}},
+                                          R"({"properties":{"email":"x@example.com","a":1,"a":2}})"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200u);
+  answer = exchange(proxy.port(), make_request("DELETE", "/crm/v3/objects/contacts/5"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 405u);
+  EXPECT_EQ(json::parse(answer->body)["context"]["rule"], json::array({"no-deletes"}));
+  auto seen = api.requests();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].target, "/crm/v3/objects/contacts/5?properties=email%2Cfirstname");
+  EXPECT_EQ(seen[1].body, R"({"properties":{"email":"x@example.com","a":1,"a":2}})");
+}
+
+TEST_F(gate_test, serve_refuses_an_invalid_rules_file_with_its_position) {
+  std::ofstream(rules_file_)
+      << "version: 1\nrules:\n  - name: x\n    match: { emial_domain: [a.com] }\n    action: block\n";
+  auto flags = proxy_flags(api.url(), forms.url(), pki.ca_file);
+  flags.insert(flags.begin(), "serve");
+  flags.insert(flags.begin(), hubgate_binary());
+  flags.insert(flags.end(), {"--rules", rules_file_});
+  child_process p(flags);
+  EXPECT_EQ(p.wait_exit(10s), std::optional<int>(1));
+  EXPECT_NE(p.output().find(rules_file_ + ":4:14: unknown key 'emial_domain'"), std::string::npos) << p.output();
+}
+
+} // namespace
+} // namespace hubgate::test

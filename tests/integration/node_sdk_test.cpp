@@ -1,0 +1,189 @@
+// hubgate behind the official HubSpot Node client (@hubspot/api-client v14, tests/node): the
+// client is pointed at hubgate by `basePath`, hubgate at a fake HubSpot over TLS. The JavaScript
+// side checks what the SDK hands its caller (tests/node/sdk_test.js); this side starts everything
+// and checks what reached HubSpot.
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "integration/proxy_client.hpp"
+#include "support/fake_hubspot.hpp"
+#include "support/process.hpp"
+#include "support/test_pki.hpp"
+
+namespace hubgate::test {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+constexpr std::string_view contacts_path = "/crm/v3/objects/contacts";
+constexpr const char* timestamp = "2024-05-02T10:00:00.000Z";
+
+json contact(const std::string& id, json properties) {
+  properties["hs_object_id"] = id;
+  properties["createdate"] = timestamp;
+  properties["lastmodifieddate"] = timestamp;
+  return {{"id", id},
+          {"properties", std::move(properties)},
+          {"createdAt", timestamp},
+          {"updatedAt", timestamp},
+          {"archived", false}};
+}
+
+// HubSpot for the calls sdk_test.js makes (shapes from hubspot-api.md §4.2): a create answers 201
+// with the new contact, a batch create 201 with one result per input in input order, a read 200.
+class fake_contacts {
+ public:
+  fake_response operator()(const recorded_request& r) {
+    const std::string path = r.target.substr(0, r.target.find('?'));
+    if (r.method == "POST" && path == contacts_path) {
+      return json_response(201, contact(next_id(), json::parse(r.body).at("properties")).dump());
+    }
+    if (r.method == "POST" && path == std::string(contacts_path) + "/batch/create") {
+      const json request = json::parse(r.body);
+      json results = json::array();
+      for (const auto& input : request.at("inputs")) {
+        results.push_back(contact(next_id(), input.at("properties")));
+      }
+      return json_response(201, json{{"status", "COMPLETE"},
+                                     {"results", results},
+                                     {"startedAt", timestamp},
+                                     {"completedAt", timestamp}}
+                                    .dump());
+    }
+    if (r.method == "GET" && path == std::string(contacts_path) + "/123") {
+      return json_response(200, contact("123", {{"email", "reader@corp.io"}}).dump());
+    }
+    return json_response(404, R"({"status":"error","message":"resource not found",)"
+                              R"("correlationId":"00000000-0000-4000-8000-000000000000"})");
+  }
+
+ private:
+  std::string next_id() { return std::to_string(ids_->fetch_add(1)); }
+  // Shared, because fake_hubspot keeps a copy of the handler.
+  std::shared_ptr<std::atomic<int>> ids_ = std::make_shared<std::atomic<int>>(1001);
+};
+
+// A private directory for the rules file, removed with the object.
+class temp_dir {
+ public:
+  temp_dir() {
+    std::string pattern = (fs::temp_directory_path() / "hubgate-node-sdk-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw std::runtime_error("mkdtemp failed");
+    }
+    path_ = pattern;
+  }
+  ~temp_dir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// `node` as child_process will find it (execvp's PATH search), or empty.
+std::string find_node() {
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+  while (!dirs.empty()) {
+    const auto colon = dirs.find(':');
+    const fs::path candidate = fs::path(dirs.substr(0, colon)) / "node";
+    if (::access(candidate.c_str(), X_OK) == 0) {
+      return candidate.string();
+    }
+    dirs = colon == std::string_view::npos ? std::string_view{} : dirs.substr(colon + 1);
+  }
+  return {};
+}
+
+TEST(node_sdk, official_node_client_through_hubgate_sees_allowed_blocked_and_split_batch_calls) {
+  const fs::path node_dir = fs::path(HUBGATE_SOURCE_DIR) / "tests" / "node";
+  const std::string node = find_node();
+  ASSERT_FALSE(node.empty()) << "`node` is not on PATH: install Node.js (scripts/setup.sh test does)";
+  ASSERT_TRUE(fs::exists(node_dir / "node_modules" / "@hubspot" / "api-client" / "package.json"))
+      << node_dir / "node_modules" << " has no @hubspot/api-client: run `npm ci --no-audit --no-fund` in "
+      << node_dir << " (scripts/test.sh does)";
+
+  const test_pki& pki = shared_test_pki();
+  fake_hubspot api{pki.server};
+  fake_hubspot forms{pki.server};
+  api.set_handler(fake_contacts{});
+
+  temp_dir dir;
+  const fs::path rules = dir.path() / "rules.yaml";
+  std::ofstream out(rules);
+  out << R"yaml(version: 1
+default: allow
+rules:
+  - name: no-example-contacts
+    match:
+      kind: [create]
+      email_domain: [example.com]
+    action: block
+)yaml";
+  out.close();
+  ASSERT_TRUE(out) << "cannot write " << rules;
+
+  auto flags = proxy_flags(api.url(), forms.url(), pki.ca_file);
+  flags.insert(flags.end(), {"--rules", rules.string()});
+  running_proxy proxy(flags);
+
+  const std::string token = "pat-na1-00000000-0000-4000-8000-00000000node";
+  child_process sdk({node, (node_dir / "sdk_test.js").string()},
+                    {{"HUBGATE_URL", "http://127.0.0.1:" + std::to_string(proxy.port())},
+                     {"HUBSPOT_TOKEN", token},
+                     {"NO_COLOR", "1"}});
+  const auto exit_code = sdk.wait_exit(60s);
+  ASSERT_TRUE(exit_code) << "sdk_test.js still running after 60 s; its output:\n"
+                         << sdk.output() << "\nhubgate's log:\n"
+                         << proxy.log();
+  EXPECT_EQ(*exit_code, 0) << "sdk_test.js failed; its output:\n"
+                           << sdk.output() << "\nhubgate's log:\n"
+                           << proxy.log();
+
+  // What reached HubSpot.
+  std::vector<std::string> created;
+  std::vector<json> batches;
+  for (const auto& r : api.requests()) {
+    EXPECT_EQ(r.header("Authorization").value_or(""), "Bearer " + token) << r.method << ' ' << r.target;
+    EXPECT_EQ(r.body.find("example.com"), std::string::npos)
+        << "a blocked address reached HubSpot: " << r.method << ' ' << r.target << ' ' << r.body;
+    if (r.method == "POST" && r.target == contacts_path) {
+      created.push_back(json::parse(r.body).at("properties").at("email").get<std::string>());
+    }
+    if (r.method == "POST" && r.target == std::string(contacts_path) + "/batch/create") {
+      batches.push_back(json::parse(r.body));
+    }
+  }
+  EXPECT_EQ(created, std::vector<std::string>{"ok@corp.io"}) << "single creates that reached HubSpot";
+  ASSERT_EQ(batches.size(), 1u) << "batch creates that reached HubSpot";
+  std::vector<std::string> emails;
+  for (const auto& input : batches[0].at("inputs")) {
+    emails.push_back(input.at("properties").at("email").get<std::string>());
+  }
+  EXPECT_EQ(emails, (std::vector<std::string>{"ok1@corp.io", "ok2@corp.io"}))
+      << "the batch HubSpot got: " << batches[0].dump();
+  EXPECT_TRUE(forms.requests().empty());
+}
+
+} // namespace
+} // namespace hubgate::test
