@@ -25,7 +25,7 @@ int serve(const hubgate::cli::serve_options& options) {
   auto loaded = hubgate::config::load_rules_file(options.rules_file);
   if (!loaded) {
     for (const auto& e : loaded.errors) {
-      std::cerr << e.to_string() << "\n";
+      std::cerr << hubgate::config::format_error(e) << "\n";
     }
     std::cerr << "hubgate: not starting: " << options.rules_file << " has " << loaded.errors.size()
               << (loaded.errors.size() == 1 ? " error\n" : " errors\n");

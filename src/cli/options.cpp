@@ -1,5 +1,7 @@
 #include "cli/options.hpp"
 
+#include "hubgate/hubspot/text.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <limits>
@@ -242,16 +244,6 @@ bool is_token(std::string_view text) {
   });
 }
 
-std::string_view trim_ows(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 // `check FILE` and `test FILE`: one rules file, nothing else.
 template <class file_command>
 command parse_file_command(const std::vector<std::string_view>& args, std::size_t first, std::string_view name) {
@@ -343,7 +335,7 @@ command parse_explain(const std::vector<std::string_view>& args, std::size_t fir
       if (!is_token(header_name)) {
         return usage_error{"--header '" + std::string(*value) + "': expected 'Name: value'"};
       }
-      c.headers.emplace_back(std::string(header_name), std::string(trim_ows(value->substr(colon + 1))));
+      c.headers.emplace_back(std::string(header_name), std::string(hubspot::trim_ows(value->substr(colon + 1))));
     }
   }
   if (c.file.empty()) {

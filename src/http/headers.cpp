@@ -2,6 +2,8 @@
 
 #include <boost/beast/core/string.hpp>
 
+#include "hubgate/hubspot/text.hpp"
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -9,16 +11,6 @@
 namespace hubgate::http {
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 bool starts_with_icase(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && boost::beast::iequals(s.substr(0, prefix.size()), prefix);
@@ -34,7 +26,7 @@ void remove_hop_by_hop(boost::beast::http::fields& fields) {
     std::string_view value = range.first->value();
     while (!value.empty()) {
       auto comma = value.find(',');
-      std::string_view token = trim(value.substr(0, comma));
+      std::string_view token = hubspot::trim_ows(value.substr(0, comma));
       if (!token.empty()) {
         named.emplace_back(token);
       }

@@ -74,19 +74,6 @@ struct target_parts {
 
 constexpr bool is_control(unsigned char b) { return b < 0x20 || b == 0x7F; }
 
-constexpr int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 // Bytes the target scan must look at; everything else is skipped in one comparison.
 enum byte_class : std::uint8_t { plain = 0, refused = 1, question = 2, backslash = 3, percent = 4 };
 

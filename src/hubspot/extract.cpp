@@ -270,15 +270,6 @@ bool read_name_value_array(reader& r, const json* array, std::string_view name_k
 
 enum class media : std::uint8_t { json_text, urlencoded, multipart, other };
 
-std::string_view trim_ows(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 // The media type, refusing a charset other than UTF-8: the bytes would mean something else to a
 // server honouring it.

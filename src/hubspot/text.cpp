@@ -5,11 +5,7 @@
 
 namespace hubgate::hubspot {
 
-namespace {
-
-constexpr char lower_ascii(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-constexpr int hex_value(char c) noexcept {
+int hex_value(char c) noexcept {
   if (c >= '0' && c <= '9') {
     return c - '0';
   }
@@ -20,6 +16,22 @@ constexpr int hex_value(char c) noexcept {
     return c - 'A' + 10;
   }
   return -1;
+}
+
+std::string_view trim_ows(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+namespace {
+
+constexpr char lower_ascii(char c) noexcept {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
 // The non-ASCII UTF-8 sequences that Java's equalsIgnoreCase equates with an ASCII letter.

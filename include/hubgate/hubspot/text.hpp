@@ -11,6 +11,12 @@ namespace hubgate::hubspot {
 // True when `a` and `b` are equal ignoring ASCII case.
 bool iequals_ascii(std::string_view a, std::string_view b) noexcept;
 
+// HTTP's optional whitespace (spaces and tabs) removed from both ends.
+std::string_view trim_ows(std::string_view s) noexcept;
+
+// The value of one hex digit, or -1.
+int hex_value(char c) noexcept;
+
 // True when UTF-8 `text` equals the ASCII `literal` under Java's String.equalsIgnoreCase: ASCII
 // case is ignored, and U+017F (long s), U+212A (Kelvin sign), U+0131 (dotless i) and U+0130
 // (dotted I) also equal `s`, `k`, `i`, `i`. HubSpot runs on the JVM and whether it compares paths
