@@ -2,6 +2,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -9,6 +10,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "http/headers.hpp"
+#include "http/serialize.hpp"
 
 #include <array>
 
@@ -69,7 +71,11 @@ net::awaitable<exchange_start> start_exchange(pool& upstream, bhttp::request<bht
     const bool may_retry = reused && idempotent && attempt == 0;
 
     upstream_tcp.expires_after(response_timeout);
-    auto [wec, written] = co_await bhttp::async_write(conn->stream, request, use_tuple);
+    std::string request_head;
+    request_head.reserve(512);
+    http::append_head(request_head, request.base());
+    const std::array<net::const_buffer, 2> wire{net::buffer(request_head), net::buffer(request.body())};
+    auto [wec, written] = co_await net::async_write(conn->stream, wire, use_tuple);
     if (wec) {
       if (may_retry && is_stale_connection_error(wec)) {
         continue;
@@ -141,38 +147,67 @@ net::awaitable<forward_outcome> forward(pool& upstream, bhttp::request<bhttp::st
     res.version(client.version);
     res.keep_alive(client_keep_alive);
 
-    bhttp::serializer<false, bhttp::buffer_body> serializer{res};
     auto& client_tcp = client.stream;
-    if (bodyless) {
-      client_tcp.expires_after(client.write_timeout);
-      auto [ec, n] = co_await bhttp::async_write_header(client_tcp, serializer, use_tuple);
-      out.responded = true;
-      if (ec) {
-        co_return out;
+    // Reads the next piece of the body into the relay buffer; false when the answer broke off.
+    auto read_body = [&]() -> net::awaitable<bool> {
+      res.body().data = relay_buffer.data();
+      res.body().size = relay_buffer.size();
+      upstream_tcp.expires_after(response_timeout);
+      auto [ec, n] = co_await bhttp::async_read(conn->stream, conn->buffer, parser, use_tuple);
+      if (ec == bhttp::error::need_buffer) {
+        ec = {};
       }
-    } else {
-      do {
-        if (!parser.is_done()) {
-          res.body().data = relay_buffer.data();
-          res.body().size = relay_buffer.size();
-          upstream_tcp.expires_after(response_timeout);
-          auto [ec, n] = co_await bhttp::async_read(conn->stream, conn->buffer, parser, use_tuple);
-          if (ec == bhttp::error::need_buffer) {
-            ec = {};
-          }
-          if (ec) {
-            // The answer broke off. If nothing reached the client yet it gets an error reply;
-            // otherwise the only honest signal left is closing its connection mid-body.
-            out.detail = "read body: " + ec.message();
-            if (!out.responded) {
-              out.failure = ec == beast::error::timeout ? gateway_timeout() : bad_gateway("HubSpot's answer broke off");
-            }
+      if (ec) {
+        // If nothing reached the client yet it gets an error reply; otherwise the only honest
+        // signal left is closing its connection mid-body.
+        out.detail = "read body: " + ec.message();
+        if (!out.responded) {
+          out.failure = ec == beast::error::timeout ? gateway_timeout() : bad_gateway("HubSpot's answer broke off");
+        }
+        co_return false;
+      }
+      res.body().size = relay_buffer.size() - res.body().size;
+      res.body().data = relay_buffer.data();
+      res.body().more = !parser.is_done();
+      out.body_bytes += res.body().size;
+      co_return true;
+    };
+
+    if (bodyless || !res.chunked()) {
+      // The body goes out as it came (its length is known, or it ends with the connection): a
+      // flat head, then the bytes, the head and the first bytes in one write.
+      std::string response_head;
+      response_head.reserve(512);
+      http::append_head(response_head, res.base());
+      bool head_sent = false;
+      while (!head_sent || (!bodyless && !parser.is_done())) {
+        std::size_t data = 0;
+        if (!bodyless && !parser.is_done()) {
+          if (!co_await read_body()) {
             co_return out;
           }
-          res.body().size = relay_buffer.size() - res.body().size;
-          res.body().data = relay_buffer.data();
-          res.body().more = !parser.is_done();
-          out.body_bytes += res.body().size;
+          data = res.body().size;
+        }
+        const std::array<net::const_buffer, 2> wire{
+            net::buffer(response_head.data(), head_sent ? 0 : response_head.size()),
+            net::buffer(relay_buffer.data(), data)};
+        client_tcp.expires_after(client.write_timeout);
+        auto [ec, n] = co_await net::async_write(client_tcp, wire, use_tuple);
+        out.responded = true;
+        head_sent = true;
+        if (ec) {
+          out.detail = "write to client: " + ec.message();
+          co_return out;
+        }
+      }
+    } else {
+      // Chunked to the client: Beast's serializer writes the chunk framing.
+      bhttp::serializer<false, bhttp::buffer_body> serializer{res};
+      do {
+        if (!parser.is_done()) {
+          if (!co_await read_body()) {
+            co_return out;
+          }
         } else {
           res.body().data = nullptr;
           res.body().size = 0;
