@@ -71,11 +71,19 @@ net::awaitable<exchange_start> start_exchange(pool& upstream, bhttp::request<bht
     const bool may_retry = reused && idempotent && attempt == 0;
 
     upstream_tcp.expires_after(response_timeout);
-    std::string request_head;
-    request_head.reserve(512);
-    http::append_head(request_head, request.base());
-    const std::array<net::const_buffer, 2> wire{net::buffer(request_head), net::buffer(request.body())};
-    auto [wec, written] = co_await net::async_write(conn->stream, wire, use_tuple);
+    // A small request goes out as one flat buffer: one TLS record, one write. (A head and a large
+    // body written as two buffers through Beast's ssl_stream stalled on reused connections here,
+    // so larger requests keep Beast's own serializer.)
+    boost::system::error_code wec;
+    if (request.body().size() <= 8 * 1024) {
+      std::string wire;
+      wire.reserve(512 + request.body().size());
+      http::append_head(wire, request.base());
+      wire += request.body();
+      std::tie(wec, std::ignore) = co_await net::async_write(conn->stream, net::buffer(wire), use_tuple);
+    } else {
+      std::tie(wec, std::ignore) = co_await bhttp::async_write(conn->stream, request, use_tuple);
+    }
     if (wec) {
       if (may_retry && is_stale_connection_error(wec)) {
         continue;

@@ -130,6 +130,22 @@ TEST_F(proxy_test, reuses_pooled_upstream_connections) {
   EXPECT_EQ(api.connections(), 1u);
 }
 
+TEST_F(proxy_test, large_bodies_go_through_on_reused_connections) {
+  auto proxy = start({"--threads", "1"});
+  for (int i = 0; i < 3; ++i) {
+    const std::string body(40000 + i, static_cast<char>('a' + i));
+    auto answer = exchange(proxy.port(), make_request("POST", "/crm/v3/objects/notes", {}, body));
+    ASSERT_TRUE(answer) << i;
+    EXPECT_EQ(answer->status, 200u);
+  }
+  auto seen = api.requests();
+  ASSERT_EQ(seen.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(seen[static_cast<std::size_t>(i)].body, std::string(40000 + i, static_cast<char>('a' + i)));
+  }
+  EXPECT_EQ(api.handshakes(), 1u);
+}
+
 TEST_F(proxy_test, a_pooled_connection_the_upstream_closed_is_not_used) {
   auto proxy = start({"--threads", "1"});
   ASSERT_EQ(exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/1"))->status, 200u);
