@@ -71,7 +71,9 @@ constexpr std::array webhook_trigger_paths = {"/automation/v4/webhook-triggers/{
 constexpr auto api = upstream_id::api;
 constexpr auto forms = upstream_id::forms;
 
-// Order matters only where patterns overlap: classification takes the first entry that matches.
+// Integrity, side doors: every entry is inspected (its records read from path and body); the
+// entries whose contacts cannot be seen (imports, opaque bodies) yield none, for rules to block
+// whole. Order matters only where patterns overlap: classification takes the first entry that matches.
 constexpr operation catalog[] = {
     {"contacts.create", "POST", kind::create, api, 201, shape::crm_object, create_paths},
     {"contacts.batch_create", "POST", kind::create, api, 201, shape::crm_batch_create, batch_create_paths},

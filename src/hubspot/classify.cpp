@@ -340,11 +340,45 @@ std::string_view object_type_spelling(std::string_view seg) {
   return {};
 }
 
-bool segment_matches(const seg_matcher& m, std::string_view seg) {
+// A looser reading of a fixed segment, as a forgiving server might apply before matching: padding
+// (spaces, `+`) and trailing dots trimmed, one file suffix (`contacts.json`) cut. Only used to
+// refuse such spellings (classify), never to forward them.
+std::string_view loosen(std::string_view seg) {
+  const auto trim = [](std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '+')) {
+      s.remove_prefix(1);
+    }
+    while (!s.empty() && (s.back() == ' ' || s.back() == '+' || s.back() == '.')) {
+      s.remove_suffix(1);
+    }
+    return s;
+  };
+  seg = trim(seg);
+  const std::size_t dot = seg.rfind('.');
+  if (dot != std::string_view::npos && dot > 0 && seg.size() - dot - 1 <= 8 &&
+      std::all_of(seg.begin() + static_cast<std::ptrdiff_t>(dot) + 1, seg.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+      })) {
+    seg = trim(seg.substr(0, dot));
+  }
+  return seg;
+}
+
+// A version a lenient date parser would take: YYYY-M or YYYY-MM, then anything not a digit.
+bool is_loose_date_version(std::string_view s) {
+  if (s.size() < 6 || !is_digits(s.substr(0, 4)) || s[4] != '-' || !is_digits(s.substr(5, 1))) {
+    return false;
+  }
+  const std::size_t month_end = s.size() > 6 && is_digits(s.substr(6, 1)) ? 7 : 6;
+  return month_end == s.size() || !is_digits(s.substr(month_end, 1));
+}
+
+// `loose`: fixed segments are compared in their loosened reading (see loosen()).
+bool segment_matches(const seg_matcher& m, std::string_view seg, bool loose) {
   switch (m.kind) {
-    case seg_kind::literal: return equals_folded(seg, m.text);
-    case seg_kind::object_type: return !object_type_spelling(seg).empty();
-    case seg_kind::date_version: return is_date_version(seg);
+    case seg_kind::literal: return equals_folded(loose ? loosen(seg) : seg, m.text);
+    case seg_kind::object_type: return !object_type_spelling(loose ? loosen(seg) : seg).empty();
+    case seg_kind::date_version: return loose ? is_loose_date_version(loosen(seg)) : is_date_version(seg);
     case seg_kind::capture:
     case seg_kind::capture_tail:
     case seg_kind::any_path: return true;
@@ -352,7 +386,7 @@ bool segment_matches(const seg_matcher& m, std::string_view seg) {
   return false;
 }
 
-bool route_matches(const route& r, const segment_list& segs) {
+bool route_matches(const route& r, const segment_list& segs, bool loose) {
   const std::size_t n = segs.size();
   const std::size_t m = r.segs.size();
   if (r.tail == std::string_view::npos) {
@@ -360,7 +394,7 @@ bool route_matches(const route& r, const segment_list& segs) {
       return false;
     }
     for (std::size_t k = 0; k < n; ++k) {
-      if (!segment_matches(r.segs[k], segs[k])) {
+      if (!segment_matches(r.segs[k], segs[k], loose)) {
         return false;
       }
     }
@@ -373,28 +407,28 @@ bool route_matches(const route& r, const segment_list& segs) {
     return false;
   }
   for (std::size_t k = 0; k < prefix; ++k) {
-    if (!segment_matches(r.segs[k], segs[k])) {
+    if (!segment_matches(r.segs[k], segs[k], loose)) {
       return false;
     }
   }
   for (std::size_t j = 0; j < suffix; ++j) {
-    if (!segment_matches(r.segs[prefix + 1 + j], segs[n - suffix + j])) {
+    if (!segment_matches(r.segs[prefix + 1 + j], segs[n - suffix + j], loose)) {
       return false;
     }
   }
   return true;
 }
 
-const route* find_route(const segment_list& segs, std::string_view method) {
+const route* find_route(const segment_list& segs, std::string_view method, bool loose = false) {
   if (segs.empty()) {
     return nullptr;
   }
   for (const route_bucket& bucket : routes()) {
-    if (!equals_folded(segs[0], bucket.first)) {
+    if (!equals_folded(loose ? loosen(segs[0]) : segs[0], bucket.first)) {
       continue;
     }
     for (const route& r : bucket.routes) {
-      if (r.op->method == method && route_matches(r, segs)) {
+      if (r.op->method == method && route_matches(r, segs, loose)) {
         return &r;
       }
     }
@@ -419,7 +453,7 @@ bool fully_decoded_matches(const segment_list& once, std::string_view method, bo
       return false;
     }
     if (!again.double_encoded) {
-      return find_route(again.segments, method) != nullptr;
+      return find_route(again.segments, method) != nullptr || find_route(again.segments, method, true) != nullptr;
     }
     path.clear();
     for (std::size_t k = 0; k < again.segments.size(); ++k) {
@@ -592,6 +626,13 @@ classification classify(std::string_view method, std::string_view target) {
       }
     }
     if (matched == nullptr) {
+      // Integrity, path spellings: hubgate normalises (case, escapes, slashes, dot segments,
+      // `;params`) and inspects; the looser spellings a forgiving server might still route here
+      // (padding, trailing dots, `.json`, `2026-9`) it rejects, as it cannot know that HubSpot does.
+      if (find_route(once.segments, canonical_method, true) != nullptr) {
+        result.error = "a contact-creating path in a loose spelling (padding, trailing dot, file suffix or "
+                       "odd version segment): send the plain path";
+      }
       return result;
     }
     if (mcase == method_case::other_case) {
@@ -621,11 +662,29 @@ classification classify(std::string_view method, std::string_view target) {
   return result;
 }
 
+// The forms routes for a path with nothing to canonicalise: plain ASCII, no escapes, no empty,
+// dot or `;param` segments. Most paths are such, and this skips the canonicaliser's copy.
+std::optional<upstream_id> plain_path_upstream(std::string_view path) {
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    const auto c = static_cast<unsigned char>(path[i]);
+    if (c >= 0x80 || c == '%' || c == ';' || (c == '/' && i + 1 < path.size() && (path[i + 1] == '/' || path[i + 1] == '.'))) {
+      return std::nullopt;
+    }
+  }
+  auto under = [&](std::string_view prefix) {
+    return path.size() > prefix.size() && iequals_ascii(path.substr(0, prefix.size()), prefix);
+  };
+  return under("/submissions/") || under("/uploads/form/") ? upstream_id::forms : upstream_id::api;
+}
+
 upstream_id upstream_for_path(std::string_view target) {
   try {
     target_parts parts;
     if (split_target(target, parts) != nullptr) {
       return upstream_id::api;
+    }
+    if (auto plain = plain_path_upstream(parts.path)) {
+      return *plain;
     }
     scratch buffer(parts.path.size());
     canonical_segments canon;

@@ -1,5 +1,7 @@
 #include "hubgate/hubspot/email.hpp"
 
+#include "hubgate/hubspot/text.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -65,7 +67,14 @@ char32_t lower(char32_t c) {
   if (((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) && c % 2 == 1) {
     return c + 1;
   }
+  if (c >= 0xFF01 && c <= 0xFF5E) { // fullwidth ASCII, as NFKC (and IDNA) read it
+    const char32_t ascii = c - 0xFEE0;
+    return ascii >= U'A' && ascii <= U'Z' ? ascii + 0x20 : ascii;
+  }
   switch (c) {
+    case 0x17F: return U's'; // long s: Unicode case folding (and equalsIgnoreCase) make it `s`
+    case 0x3002:             // ideographic full stops: IDNA reads them as `.` in a domain
+    case 0xFF61: return U'.';
     case 0x178: return 0xFF;
     case 0x212A: return U'k';
     case 0x212B: return 0xE5;
@@ -73,23 +82,26 @@ char32_t lower(char32_t c) {
   }
 }
 
-void append_utf8(char32_t c, std::string& out) {
-  if (c < 0x80) {
-    out.push_back(static_cast<char>(c));
-  } else if (c < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (c >> 6)));
-    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xE0 | (c >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+// Invisible characters a normaliser (IDNA's mapping, NFKC-based cleaning) deletes: soft hyphen,
+// zero-width and bidi formatting characters, word joiners, BOM.
+bool is_ignorable(char32_t c) {
+  return c == 0xAD || (c >= 0x200B && c <= 0x200F) || (c >= 0x202A && c <= 0x202E) || (c >= 0x2060 && c <= 0x2064) ||
+         c == 0xFEFF;
+}
+
+void append_visible(char32_t c, std::string& out) {
+  if (!is_ignorable(c)) {
+    append_utf8(c, out);
   }
 }
 
 } // namespace
 
 std::string normalise_email(std::string_view email) {
-  const std::string_view s = trim(email);
+  std::string_view s = trim(email);
+  while (s.ends_with('.')) { // `a@b.com.` is the same mailbox (a fully qualified domain)
+    s = trim(s.substr(0, s.size() - 1));
+  }
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size();) {
@@ -105,7 +117,7 @@ std::string normalise_email(std::string_view email) {
       if (c == 0x130) {
         out += "i\xCC\x87"; // String.toLowerCase: U+0130 becomes i + U+0307 COMBINING DOT ABOVE
       } else {
-        append_utf8(lower(c), out);
+        append_visible(lower(c), out);
       }
       i += 2;
       continue;
@@ -115,7 +127,7 @@ std::string normalise_email(std::string_view email) {
       const char32_t c = (static_cast<char32_t>(b0 & 0x0FU) << 12) |
                          (static_cast<char32_t>(static_cast<unsigned char>(s[i + 1]) & 0x3FU) << 6) |
                          (static_cast<unsigned char>(s[i + 2]) & 0x3FU);
-      append_utf8(lower(c), out);
+      append_visible(lower(c), out);
       i += 3;
       continue;
     }

@@ -3,8 +3,11 @@
 #include "hubgate/hubspot/email.hpp"
 #include "hubgate/hubspot/text.hpp"
 
+#include <algorithm>
 #include <array>
 #include <exception>
+#include <initializer_list>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +22,9 @@ using json = nlohmann::ordered_json;
 
 constexpr std::size_t max_depth = 64;
 
+// Integrity, JSON ambiguity: a document two parsers could read differently (duplicate keys at any
+// depth, `Properties` beside `properties`, deep nesting, invalid UTF-8, comments, trailing bytes)
+// is rejected; escapes and the spellings of property names are read and inspected.
 // Builds an ordered_json like nlohmann's own DOM parser, but refuses duplicate keys (whose meaning
 // depends on the reader: first or last wins) and deep nesting.
 class strict_dom_builder {
@@ -190,7 +196,9 @@ private:
   std::string error_;
 };
 
-bool is_email_name(std::string_view name) { return equals_folded(name, "email"); }
+// Integrity, JSON ambiguity: property names are read as a forgiving deserialiser might (any case,
+// Java folding, padding trimmed) and every spelling of `email` counts, so that none hides one.
+bool is_email_name(std::string_view name) { return equals_folded(trim_ows(name), "email"); }
 
 // Adds an email the item names; two different addresses for one item are refused.
 bool add_email(reader& r, contact_record& record, const std::string& email) {
@@ -272,7 +280,7 @@ enum class media : std::uint8_t { json_text, urlencoded, multipart, other };
 
 
 // The media type, refusing a charset other than UTF-8: the bytes would mean something else to a
-// server honouring it.
+// server honouring it. (A UTF-8 BOM is skipped by the JSON parser, as a lenient server would.)
 bool read_content_type(reader& r, std::string_view header, media& out) {
   const std::size_t semi = header.find(';');
   const std::string_view type = trim_ows(header.substr(0, semi));
@@ -343,13 +351,17 @@ bool read_crm_input(reader& r, const json& input, std::size_t index, body_shape 
     if (!r.scalar_member(input, "idProperty", id_property) || !r.scalar_member(input, "id", record.id)) {
       return false;
     }
-    if (!id_property) {
-      if (const auto from_query = request.param("id_property")) {
-        id_property = std::string(*from_query);
+    if (const auto from_query = request.param("id_property")) {
+      // Which of the two a server prefers is unknown: they must agree.
+      if (id_property && !iequals_ascii(trim_ows(*id_property), trim_ows(*from_query))) {
+        return r.fail("idProperty \"" + *id_property + "\" disagrees with the query's \"" + std::string(*from_query) + "\"");
       }
+      id_property = std::string(*from_query);
     }
     record.id_property = id_property;
-    if (id_property && is_email_name(*id_property) && record.id && !add_email(r, record, *record.id)) {
+    // Without an idProperty a server might default to email: an id that looks like one is one.
+    const bool email_id = id_property ? is_email_name(*id_property) : record.id && record.id->find('@') != std::string::npos;
+    if (email_id && record.id && !add_email(r, record, *record.id)) {
       return false;
     }
   }
@@ -408,6 +420,44 @@ bool read_event(reader& r, const json& event, std::size_t index, std::vector<con
     contact_record record = new_record(index);
     record.email = std::move(email);
     records.push_back(std::move(record));
+  }
+  return true;
+}
+
+// Further recipients of one item (a send's cc and bcc, a booking's guests): each named address is
+// a record of its own, sharing the item (index 0) and carrying no properties. A member may hold one
+// address or an array of them.
+bool read_recipients(reader& r, const json& object, std::initializer_list<std::string_view> keys,
+                     std::vector<contact_record>& out) {
+  for (const std::string_view key : keys) {
+    const json* value = nullptr;
+    if (!r.member(object, key, value)) {
+      return false;
+    }
+    if (value == nullptr || value->is_null()) {
+      continue;
+    }
+    const auto add = [&](const json& item) {
+      std::optional<std::string> email;
+      if (!r.scalar(&item, "\"" + std::string(key) + "\"", email)) {
+        return false;
+      }
+      if (email && !email->empty()) {
+        contact_record record = new_record(0);
+        record.email = std::move(email);
+        out.push_back(std::move(record));
+      }
+      return true;
+    };
+    if (value->is_array()) {
+      for (const json& item : *value) {
+        if (!add(item)) {
+          return false;
+        }
+      }
+    } else if (!add(*value)) {
+      return false;
+    }
   }
   return true;
 }
@@ -495,6 +545,10 @@ bool read_json_shape(reader& r, const classification& request, extraction& out) 
       if (to) {
         record.email = std::move(to);
       }
+      std::vector<contact_record> recipients;
+      if (message != nullptr && !read_recipients(r, *message, {"cc", "bcc"}, recipients)) {
+        return false;
+      }
       // v3/v4 send a map; the legacy v1 single-send sends [{"name","value"}]: both are read.
       const json* props = nullptr;
       if (!r.member(root, "contactProperties", props)) {
@@ -517,6 +571,8 @@ bool read_json_shape(reader& r, const classification& request, extraction& out) 
         }
       }
       records.push_back(std::move(record));
+      records.insert(records.end(), std::make_move_iterator(recipients.begin()),
+                     std::make_move_iterator(recipients.end()));
       return true;
     }
     case body_shape::smtp_token: {
@@ -611,7 +667,16 @@ bool read_json_shape(reader& r, const classification& request, extraction& out) 
           record.properties.emplace_back(key, std::move(*value));
         }
       }
+      // A booking's form fields and guests name contacts too (a guest may become one).
+      const json* form_fields = nullptr;
+      std::vector<contact_record> guests;
+      if (!r.array_member(root, "formFields", form_fields, false) ||
+          !read_name_value_array(r, form_fields, "name", record, true) ||
+          !read_recipients(r, root, {"guestEmails"}, guests)) {
+        return false;
+      }
       records.push_back(std::move(record));
+      records.insert(records.end(), std::make_move_iterator(guests.begin()), std::make_move_iterator(guests.end()));
       return true;
     }
     case body_shape::form_urlencoded:
@@ -622,6 +687,13 @@ bool read_json_shape(reader& r, const classification& request, extraction& out) 
 }
 
 bool read_form(reader& r, std::string_view text, extraction& out) {
+  // Integrity, body encodings: a JSON document sent as a form is rejected, since a server that
+  // sniffs bodies would read the JSON where hubgate reads form pairs.
+  std::string_view start = text.starts_with("\xEF\xBB\xBF") ? text.substr(3) : text;
+  start = start.substr(std::min(start.find_first_not_of(" \t\r\n"), start.size()));
+  if (start.starts_with('{') || start.starts_with('[')) {
+    return r.fail("a JSON body sent as application/x-www-form-urlencoded");
+  }
   parsed_body& body = out.body;
   body.properties = container::form_pairs;
   body.item_count = 1;
@@ -651,6 +723,26 @@ bool read_form(reader& r, std::string_view text, extraction& out) {
     body.form.push_back(std::move(pair));
   }
   out.records.push_back(std::move(record));
+  return true;
+}
+
+// Integrity, email spellings: hubgate normalises what HubSpot's storage would (trimmed, lower-cased,
+// email.hpp) and inspects; an address that one reader could take as several, or as another
+// (a list, a display name `Jo <jo@x.com>`, inner spaces or control bytes), it rejects.
+bool single_addresses(reader& r, const std::vector<contact_record>& records) {
+  for (const contact_record& record : records) {
+    if (!record.email) {
+      continue;
+    }
+    const std::string email = normalise_email(*record.email);
+    const bool odd = std::any_of(email.begin(), email.end(), [](char c) {
+      const auto b = static_cast<unsigned char>(c);
+      return b <= 0x20 || b == 0x7F || c == ',' || c == ';' || c == '<' || c == '>';
+    });
+    if (odd) {
+      return r.fail("\"" + *record.email + "\" is not one plain email address");
+    }
+  }
   return true;
 }
 
@@ -687,6 +779,7 @@ extraction extract(const classification& request, std::string_view body, std::st
            (!body.empty() || r.fail("empty body")) && parse_json(r, body, out.body.json) &&
            read_json_shape(r, request, out);
     }
+    ok = ok && single_addresses(r, out.records);
     if (!ok) {
       const std::string error = r.take_error();
       out = extraction{};

@@ -268,7 +268,10 @@ rebuilt_body rebuild(const extraction& extraction, const std::vector<bool>& keep
     json root = body.json;
     editor edit(body);
     for (std::size_t r = 0; r < extraction.records.size(); ++r) {
-      if (keep[r] && !edits.empty() && !edits[r].empty() &&
+      // An item's further records (cc/bcc recipients, guests) own no properties: only the first
+      // record of an item edits it.
+      const bool first_of_item = r == 0 || extraction.records[r - 1].index != extraction.records[r].index;
+      if (keep[r] && first_of_item && !edits.empty() && !edits[r].empty() &&
           !edit.apply(*item_at(root, body, extraction.records[r].index), edits[r])) {
         out.kept_items.clear();
         out.error = edit.error;

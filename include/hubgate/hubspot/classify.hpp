@@ -15,7 +15,10 @@
 // Errors (the caller answers 400): control bytes, spaces, `#` or `\` in the target; a malformed
 // `%` escape in the path; a decoded control byte; on a catalog path, a method in the wrong case
 // (`post`) and a path that is still percent-encoded after one decoding (`%252F`), because a server
-// that decodes twice would read it differently; on batch upsert, conflicting `idProperty` queries.
+// that decodes twice would read it differently; a path that is a catalog path only in a looser
+// reading (segments padded with spaces or `+`, trailing dots, a file suffix such as
+// `contacts.json`, a version such as `2026-9`), because a forgiving server might route it there;
+// on batch upsert, conflicting `idProperty` queries.
 
 #include "hubgate/hubspot/operation.hpp"
 

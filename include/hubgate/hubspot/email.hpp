@@ -8,8 +8,11 @@
 namespace hubgate::hubspot {
 
 // Trims what a JVM `trim()`/`strip()` would (bytes <= 0x20, Unicode spaces, NEL, zero-width space,
-// BOM) and lower-cases ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic letters plus the Kelvin
-// and Angstrom signs. Other scripts are kept as they are. Never fails.
+// BOM) and trailing dots (`a@b.com.`), and lower-cases ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic letters plus the Kelvin
+// and Angstrom signs and the long s. Fullwidth ASCII (`ｂ＠ｔｅｓｔ．ｃｏｍ`) and ideographic full stops
+// read as ASCII, and invisible characters (soft hyphen, zero-width, bidi controls) are dropped
+// anywhere, as NFKC and IDNA would: spellings two systems might read as one address compare as
+// one. Other scripts are kept as they are. Never fails.
 std::string normalise_email(std::string_view email);
 
 // The normalised domain: after the last `@`, trailing dots removed (`example.com.` is

@@ -12,7 +12,13 @@
 //   * one item naming two different emails (EMAIL and email, v1 `email` twice, path email and body
 //     email, upsert id and property), compared normalised; or, outside form fields (where a
 //     repeated name is a multi-value field), the same property twice with different values.
-// Imports and opaque bodies yield no records: the caller treats them as creates it cannot see into.
+//   * an email that is not one plain address (a list, a display name, inner spaces or control
+//     bytes), and a JSON document sent as a v2 form body.
+// Property names count as `email` in any case and with padding (`EMAIL `); a batch upsert item
+// without idProperty whose id holds `@` names that email. Further recipients of one item (a
+// send's cc/bcc, a booking's guestEmails) are extra records with the item's index and no
+// properties. Imports and opaque bodies yield no records: the caller treats them as creates it
+// cannot see into.
 
 #include "hubgate/hubspot/classify.hpp"
 #include "hubgate/hubspot/operation.hpp"

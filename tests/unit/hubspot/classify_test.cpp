@@ -129,7 +129,6 @@ TEST(classify, look_alikes_are_not_catalog_operations) {
       {"POST", "/crm/v3/objects/0-10", {}, {}},
       {"POST", "/crm/v3/objects/leads", {}, {}},
       {"POST", "/crm/v3/objects/contactsx", {}, {}},
-      {"POST", "/crm/objects/2026-3/contacts", {}, {}},
       {"POST", "/crm/objects/v3/contacts", {}, {}},
       {"POST", "/crm/v4/objects/contacts", {}, {}},
       {"POST", "/contacts/v1/contact/vid/123/profile", {}, {}},
@@ -292,6 +291,24 @@ TEST(classify, double_encoding_on_catalog_paths_is_an_error) {
             "100%off@b.com");
 }
 
+// A path that is a catalog path only in a forgiving server's looser reading is refused: hubgate
+// cannot know that HubSpot does not route it there.
+TEST(classify, loose_spellings_of_catalog_paths_are_errors) {
+  for (const std::string_view target :
+       {"/crm/v3/objects/contacts.json", "/crm/v3/objects/contacts%20", "/crm/v3/objects/contacts+",
+        "/crm/v3/objects/contacts.", "/crm/v3/objects/%20contacts/batch/create", "/crm/v3/objects/0-1.xml",
+        "/crm/v3/objects/contacts/batch/upsert.json", "/crm/objects/2026-3/contacts", "/crm/objects/2026-09.1/contacts",
+        "/crm/objects/2026-09_beta/contacts", "/contacts/v1/contact.json", "/crm/v3/objects/contacts%252Ejson"}) {
+    const classification c = classify("POST", target);
+    EXPECT_FALSE(c.ok()) << target;
+    EXPECT_EQ(c.op, nullptr) << target;
+  }
+  // Captured values are not loosened: an email keeps its dots, a padded literal elsewhere is fine.
+  EXPECT_EQ(classify("POST", "/contacts/v1/contact/createOrUpdate/email/a@b.com.").param("email"), "a@b.com.");
+  EXPECT_TRUE(classify("POST", "/crm/v3/objects/companies.json").ok());
+  EXPECT_TRUE(classify("GET", "/crm/v3/objects/contacts.json").ok());
+}
+
 TEST(classify, methods_are_case_sensitive_and_lower_case_is_refused_on_catalog_paths) {
   const classification lower = classify("post", "/crm/v3/objects/contacts");
   EXPECT_FALSE(lower.ok());
@@ -319,6 +336,10 @@ TEST(classify, upstream_for_path_routes_forms_paths_after_canonicalisation) {
   EXPECT_EQ(upstream_for_path("/submissions"), upstream_id::api);
   EXPECT_EQ(upstream_for_path("/crm/v3/submissions/x"), upstream_id::api);
   EXPECT_EQ(upstream_for_path("/submissions/%zz"), upstream_id::api);
+  EXPECT_EQ(upstream_for_path("/SUBMISSIONS/v3/x"), upstream_id::forms);
+  EXPECT_EQ(upstream_for_path("/Uploads/Form/v2/1"), upstream_id::forms);
+  EXPECT_EQ(upstream_for_path("/uploads/form/"), upstream_id::api);
+  EXPECT_EQ(upstream_for_path("/submissions/"), upstream_id::api);
 }
 
 TEST(classify, canonicalise_reads_any_target_keeping_variable_spelling) {

@@ -18,6 +18,15 @@ TEST(email, normalise_trims_and_lower_cases) {
   EXPECT_EQ(normalise_email("   "), "");
 }
 
+// Spellings that NFKC, IDNA or Unicode case folding read as the same address compare as one.
+TEST(email, normalise_folds_fullwidth_invisible_and_long_s_spellings) {
+  EXPECT_EQ(normalise_email("\xEF\xBD\x82\xEF\xBC\xA0\xEF\xBD\x94.com"), "b@t.com");   // ｂ＠ｔ.com
+  EXPECT_EQ(normalise_email("b@t\xE3\x80\x82" "com"), "b@t.com");                       // ideographic full stop
+  EXPECT_EQ(normalise_email("b@te\xE2\x80\x8B" "st.c\xC2\xAD" "om"), "b@test.com");       // zero-width space, soft hyphen
+  EXPECT_EQ(normalise_email("b@te\xE2\x80\xAE" "st.com"), "b@test.com");                // bidi override
+  EXPECT_EQ(normalise_email("b@te\xC5\xBFt.com"), "b@test.com");                      // long s
+}
+
 TEST(email, domain_is_normalised_after_the_last_at) {
   EXPECT_EQ(email_domain("a@Example.COM"), "example.com");
   EXPECT_EQ(email_domain(" a@example.com. "), "example.com");
