@@ -6,11 +6,15 @@
 #include <string_view>
 #include <vector>
 
+#include "admin/control_plane.hpp"
+#include "audit/trail.hpp"
 #include "cli/commands.hpp"
+#include "cli/healthcheck.hpp"
 #include "cli/options.hpp"
 #include "hubgate/config/rules_file.hpp"
 #include "hubgate/version.hpp"
 #include "logging/log.hpp"
+#include "reload/rules_in_force.hpp"
 #include "server/server.hpp"
 
 namespace {
@@ -21,9 +25,10 @@ struct overloaded : Ts... {
 };
 
 int serve(const hubgate::cli::serve_options& options) {
+  hubgate::metrics::proxy_metrics metrics;
   // An invalid rules file stops the start, with the same errors `hubgate check` prints.
-  auto loaded = hubgate::config::load_rules_file(options.rules_file);
-  if (!loaded) {
+  auto loaded = hubgate::reload::load_rules(options.rules_file, metrics, 1);
+  if (!loaded.rules) {
     for (const auto& e : loaded.errors) {
       std::cerr << hubgate::config::format_error(e) << "\n";
     }
@@ -32,10 +37,17 @@ int serve(const hubgate::cli::serve_options& options) {
     return 1;
   }
   hubgate::logging::init(options.format, options.log_level);
-  hubgate::logging::info("rules loaded", {{"file", options.rules_file}, {"rules", loaded.rules->rule_count()}});
+  hubgate::logging::info("rules loaded", {{"file", options.rules_file},
+                                          {"rules", loaded.rules->rules->rule_count()},
+                                          {"sha256", std::string_view(loaded.rules->sha256).substr(0, 12)}});
   try {
-    hubgate::server::server proxy(options, loaded.rules);
-    int code = proxy.run();
+    hubgate::reload::rules_in_force rules(loaded.rules);
+    auto audit = hubgate::audit::open_trail(options);
+    hubgate::server::server proxy(options, rules, {metrics, audit.get()});
+    hubgate::admin::control_plane control(options, proxy.state(), rules, metrics, audit.get());
+    int code = proxy.run([&control] { control.start(); });
+    control.stop();
+    audit.reset(); // writes what is still queued
     hubgate::logging::flush();
     return code;
   } catch (const std::exception& e) {
@@ -75,6 +87,9 @@ int main(int argc, char** argv) {
           [](const hubgate::cli::check_command& c) { return hubgate::cli::run_check(c, std::cout, std::cerr); },
           [](const hubgate::cli::test_command& c) { return hubgate::cli::run_test(c, std::cout, std::cerr); },
           [](const hubgate::cli::explain_command& c) { return hubgate::cli::run_explain(c, std::cout, std::cerr); },
+          [](const hubgate::cli::healthcheck_command& c) {
+            return hubgate::cli::run_healthcheck(c, std::cout, std::cerr);
+          },
       },
       command);
 }

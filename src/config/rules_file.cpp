@@ -75,15 +75,19 @@ rules::load_result load_rules_text(std::string_view text, const std::string& pat
   }
 }
 
-rules::load_result load_rules_file(const std::string& path) {
+rules::load_result load_rules_file(const std::string& path, std::string* text) {
   std::string error;
-  const auto text = read_rules_text(path, error);
-  if (!text) {
+  auto read = read_rules_text(path, error);
+  if (!read) {
     rules::load_result result;
     result.errors.push_back(rules::load_error{path, 0, 0, "cannot read the rules file: " + error});
     return result;
   }
-  return load_rules_text(*text, path);
+  auto result = load_rules_text(*read, path);
+  if (text != nullptr) {
+    *text = std::move(*read);
+  }
+  return result;
 }
 
 std::string format_error(const rules::load_error& error) {

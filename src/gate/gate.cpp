@@ -102,46 +102,11 @@ std::string now_iso8601() {
   return buf;
 }
 
-} // namespace
-
-decision decide(const rules::rule_set& rules, const hubspot::classification& classification,
-                const request_view& request, std::string_view correlation_id) {
-  decision d;
-  if (classification.op == nullptr) {
-    // Outside the catalog: only rules about method, path or headers can apply.
-    if (!rules.reaches_non_catalog()) {
-      return d;
-    }
-    auto canonical = hubspot::canonicalise(request.target);
-    if (!canonical.error.empty()) {
-      return refuse(std::move(d), nullptr, canonical.error, correlation_id);
-    }
-    rules::request_facts facts{request.method, canonical.path, std::nullopt, {}, request.headers};
-    d.evaluation = rules.evaluate(facts);
-    for (const auto& r : d.evaluation.records) {
-      if (r.enforced.decision == rules::verdict::block) {
-        d.blocked.push_back({0, std::string(r.enforced.rule), std::string(r.enforced.message), r.enforced.status, {}});
-        return block_whole(std::move(d), correlation_id);
-      }
-    }
-    return d;
-  }
-
-  const hubspot::operation& op = *classification.op;
-  d.op = &op;
-  if (!request.content_encoding.empty() && !hubspot::iequals_ascii(request.content_encoding, "identity")) {
-    // A body hubgate cannot read is a body it cannot check.
-    return refuse(std::move(d), &op,
-                  "Content-Encoding '" + std::string(request.content_encoding) + "' is not accepted on " +
-                      std::string(op.name) + ": send the body uncompressed",
-                  correlation_id);
-  }
-  auto extraction = hubspot::extract(classification, request.body, request.content_type);
-  if (!extraction.ok()) {
-    return refuse(std::move(d), &op, "Request body refused by hubgate: " + extraction.error, correlation_id);
-  }
-  d.item_count = extraction.body.item_count;
-
+// The rules applied to the records of a catalog request whose body was read.
+decision decide_records(decision d, const rules::rule_set& rules, const hubspot::classification& classification,
+                        const request_view& request, const hubspot::extraction& extraction,
+                        std::string_view correlation_id) {
+  const hubspot::operation& op = *d.op;
   rules::request_facts facts{request.method, classification.canonical_path, rules::operation_ref{op.name, op.kind},
                              extraction.records, request.headers};
   d.evaluation = rules.evaluate(facts);
@@ -207,6 +172,51 @@ decision decide(const rules::rule_set& rules, const hubspot::classification& cla
       d.reason = "rewritten";
     }
   }
+  return d;
+}
+
+} // namespace
+
+decision decide(const rules::rule_set& rules, const hubspot::classification& classification,
+                const request_view& request, std::string_view correlation_id) {
+  decision d;
+  if (classification.op == nullptr) {
+    // Outside the catalog: only rules about method, path or headers can apply.
+    if (!rules.reaches_non_catalog()) {
+      return d;
+    }
+    auto canonical = hubspot::canonicalise(request.target);
+    if (!canonical.error.empty()) {
+      return refuse(std::move(d), nullptr, canonical.error, correlation_id);
+    }
+    rules::request_facts facts{request.method, canonical.path, std::nullopt, {}, request.headers};
+    d.evaluation = rules.evaluate(facts);
+    for (const auto& r : d.evaluation.records) {
+      if (r.enforced.decision == rules::verdict::block) {
+        d.blocked.push_back({0, std::string(r.enforced.rule), std::string(r.enforced.message), r.enforced.status, {}});
+        return block_whole(std::move(d), correlation_id);
+      }
+    }
+    return d;
+  }
+
+  const hubspot::operation& op = *classification.op;
+  d.op = &op;
+  if (!request.content_encoding.empty() && !hubspot::iequals_ascii(request.content_encoding, "identity")) {
+    // Integrity, body encodings: any Content-Encoding is rejected, since a body hubgate cannot read
+    // is a body it cannot check (charsets, BOM and media types: hubspot/extract.cpp).
+    return refuse(std::move(d), &op,
+                  "Content-Encoding '" + std::string(request.content_encoding) + "' is not accepted on " +
+                      std::string(op.name) + ": send the body uncompressed",
+                  correlation_id);
+  }
+  auto extraction = hubspot::extract(classification, request.body, request.content_type);
+  if (!extraction.ok()) {
+    return refuse(std::move(d), &op, "Request body refused by hubgate: " + extraction.error, correlation_id);
+  }
+  d.item_count = extraction.body.item_count;
+  d = decide_records(std::move(d), rules, classification, request, extraction, correlation_id);
+  d.records = std::move(extraction.records);
   return d;
 }
 

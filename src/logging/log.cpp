@@ -182,6 +182,19 @@ void write(level l, std::string_view message, std::initializer_list<field> field
   logger->log(to_spdlog(l), "{}", render(current_format, message, fields));
 }
 
+void log_exception(std::string_view message, const std::exception_ptr& e) {
+  if (!e) {
+    return;
+  }
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    error(message, {{"reason", ex.what()}});
+  } catch (...) {
+    error(message, {{"reason", "an exception of unknown type"}});
+  }
+}
+
 std::string redact_target(std::string_view target) {
   auto q = target.find('?');
   std::string out = redact_emails(target.substr(0, q));

@@ -5,6 +5,7 @@
 // Secrets never reach a field: callers pass targets through redact_target().
 
 #include <cstdint>
+#include <exception>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -48,6 +49,14 @@ inline void debug(std::string_view m, std::initializer_list<field> f = {}) { wri
 inline void info(std::string_view m, std::initializer_list<field> f = {}) { write(level::info, m, f); }
 inline void warn(std::string_view m, std::initializer_list<field> f = {}) { write(level::warn, m, f); }
 inline void error(std::string_view m, std::initializer_list<field> f = {}) { write(level::error, m, f); }
+
+// Logs the exception in `e` (if any) as an error line `message reason=...`. With a literal
+// message, log_uncaught(message) is a co_spawn completion handler that does it, so that an
+// exception ending a coroutine is reported rather than lost.
+void log_exception(std::string_view message, const std::exception_ptr& e);
+inline auto log_uncaught(std::string_view message) {
+  return [message](const std::exception_ptr& e) { log_exception(message, e); };
+}
 
 // Renders one line's message and fields (without time and level) in the given format.
 std::string render(cli::log_format format, std::string_view message, std::initializer_list<field> fields);

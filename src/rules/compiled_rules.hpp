@@ -79,6 +79,7 @@ namespace hubgate::rules {
 struct rule_set::state {
   verdict default_verdict = verdict::allow;
   enforcement_mode mode = enforcement_mode::enforce;
+  audit_pii audit = audit_pii::redacted;
   std::vector<detail::compiled_rule> rules;
   std::vector<test_case> tests;
   bool has_shadow = false;          // a shadow rule, or the file in shadow mode

@@ -29,7 +29,10 @@ using detail::field;
 using detail::keyed_mapping;
 using detail::value_predicate;
 
-constexpr std::array<std::string_view, 5> top_keys{"version", "default", "mode", "rules", "tests"};
+constexpr std::array<std::string_view, 6> top_keys{"version", "default", "mode", "rules", "tests", "audit"};
+constexpr std::array<std::string_view, 1> audit_keys{"pii"};
+// In the order of audit_pii.
+constexpr std::array<std::string_view, 2> pii_words{"redacted", "full"};
 constexpr std::array<std::string_view, 9> rule_keys{
     "name", "description", "match", "action", "status", "message", "set", "remove", "mode"};
 constexpr std::array<std::string_view, 8> match_keys{
@@ -423,6 +426,14 @@ load_result load_rule_set(std::string_view yaml_text, std::string_view file_name
   if (const auto& f = top.get("mode")) {
     if (const auto i = detail::read_choice(*f, mode_words, diag)) {
       state->mode = static_cast<enforcement_mode>(*i);
+    }
+  }
+  if (const auto& f = top.get("audit"); f && !f->value.IsNull()) {
+    const keyed_mapping audit(f->value, f->mark, "'audit'", audit_keys, diag);
+    if (const auto& pii = audit.get("pii")) {
+      if (const auto i = detail::read_choice(*pii, pii_words, diag)) {
+        state->audit = static_cast<audit_pii>(*i);
+      }
     }
   }
 

@@ -9,13 +9,6 @@ namespace hubgate::rules {
 
 namespace {
 
-std::string_view verdict_word(const outcome& o) {
-  if (o.decision == verdict::block) {
-    return "block";
-  }
-  return o.rewritten() ? "rewrite" : "allow";
-}
-
 std::string_view expected_word(expected_verdict v) {
   switch (v) {
   case expected_verdict::allow: return "allow";

@@ -63,15 +63,16 @@ net::awaitable<void> accept_loop(net::ip::tcp::acceptor& acceptor, proxy_state& 
 
 } // namespace
 
-proxy_state::proxy_state(net::io_context& io, const cli::serve_options& opts,
-                         std::shared_ptr<const rules::rule_set> rule_set, bool one_thread)
+proxy_state::proxy_state(net::io_context& io, const cli::serve_options& opts, reload::rules_in_force& rules_in_force,
+                         report_sinks report_to, bool one_thread)
     : ioc(io),
       single_threaded(one_thread),
       options(opts),
       tls(upstream::make_tls_context(opts.ca_file)),
       api(io, *tls, opts.upstream, pool_settings_from(opts), one_thread),
       forms(io, *tls, opts.forms_upstream, pool_settings_from(opts), one_thread),
-      rules(std::move(rule_set)) {}
+      rules(rules_in_force),
+      sinks(report_to) {}
 
 std::shared_ptr<session_slot> proxy_state::enter(net::any_io_executor session_executor) {
   auto slot = std::make_shared<session_slot>(std::move(session_executor));
@@ -101,6 +102,11 @@ void proxy_state::notify_if_drained() {
   }
 }
 
+std::size_t proxy_state::session_count() const {
+  std::unique_lock lock(mutex_);
+  return sessions_.size();
+}
+
 void proxy_state::close_idle_sessions() {
   std::unique_lock lock(mutex_);
   for (const auto& slot : sessions_) {
@@ -113,11 +119,11 @@ void proxy_state::close_idle_sessions() {
   }
 }
 
-server::server(cli::serve_options options, std::shared_ptr<const rules::rule_set> rules)
+server::server(cli::serve_options options, reload::rules_in_force& rules, report_sinks report_to)
     : options_(std::move(options)),
       threads_(options_.threads != 0 ? options_.threads : std::max(1u, std::thread::hardware_concurrency())),
       ioc_(static_cast<int>(threads_)),
-      state_(std::make_unique<proxy_state>(ioc_, options_, std::move(rules), threads_ == 1)),
+      state_(std::make_unique<proxy_state>(ioc_, options_, rules, report_to, threads_ == 1)),
       acceptor_(ioc_),
       signals_(ioc_, SIGINT, SIGTERM),
       drain_timer_(ioc_) {
@@ -172,7 +178,7 @@ void server::begin_drain() {
   });
 }
 
-int server::run() {
+int server::run(const std::function<void()>& on_listening) {
   auto local = acceptor_.local_endpoint();
   net::co_spawn(ioc_, accept_loop(acceptor_, *state_), net::detached);
 
@@ -196,6 +202,9 @@ int server::run() {
                               {"upstream", options_.upstream.host + ":" + options_.upstream.port},
                               {"forms_upstream", options_.forms_upstream.host + ":" + options_.forms_upstream.port},
                               {"threads", threads}});
+  if (on_listening) {
+    on_listening();
+  }
   std::vector<std::thread> workers;
   for (unsigned i = 1; i < threads; ++i) {
     workers.emplace_back([this] { ioc_.run(); });

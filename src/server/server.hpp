@@ -15,7 +15,8 @@
 #include <unordered_set>
 
 #include "cli/options.hpp"
-#include "hubgate/rules/rule_set.hpp"
+#include "reload/rules_in_force.hpp"
+#include "server/report.hpp"
 #include "upstream/pool.hpp"
 
 namespace hubgate::server {
@@ -26,8 +27,8 @@ struct session_slot; // a client connection, as the drain sees it (server.cpp)
 
 // What every session shares. Immutable after start, but for the drain flag and the session set.
 struct proxy_state {
-  proxy_state(net::io_context& ioc, const cli::serve_options& opts, std::shared_ptr<const rules::rule_set> rule_set,
-              bool one_thread);
+  proxy_state(net::io_context& ioc, const cli::serve_options& opts, reload::rules_in_force& rules_in_force,
+              report_sinks report_to, bool one_thread);
 
   net::io_context& ioc;
   const bool single_threaded; // one I/O thread: no strands needed
@@ -36,7 +37,8 @@ struct proxy_state {
   upstream::pool api;
   upstream::pool forms;
   std::atomic<bool> draining{false};
-  std::shared_ptr<const rules::rule_set> rules; // each request keeps the snapshot it started with
+  reload::rules_in_force& rules; // each request keeps the snapshot it started with
+  report_sinks sinks;            // metrics and the audit trail (server/report.hpp)
 
   // Sessions register so that a drain can close the idle ones; the last one out ends the drain.
   std::shared_ptr<session_slot> enter(net::any_io_executor session_executor);
@@ -44,20 +46,23 @@ struct proxy_state {
   void notify_if_drained();
   void close_idle_sessions();
   std::function<void()> on_last_session_left; // set while draining; called once
+  std::size_t session_count() const;          // client connections open (for /metrics)
 
  private:
-  std::mutex mutex_; // guards sessions_; never held across I/O
+  mutable std::mutex mutex_; // guards sessions_; never held across I/O
   std::unordered_set<std::shared_ptr<session_slot>> sessions_;
 };
 
 class server {
  public:
   // Binds the listener and loads the TLS trust store; throws std::runtime_error on failure.
-  server(cli::serve_options options, std::shared_ptr<const rules::rule_set> rules);
+  server(cli::serve_options options, reload::rules_in_force& rules, report_sinks report_to);
   ~server();
 
-  // Serves until SIGTERM/SIGINT, drains, and returns the exit code (0).
-  int run();
+  // Serves until SIGTERM/SIGINT, drains, and returns the exit code (0). `on_listening` runs once
+  // the "listening" line is logged, before serving starts.
+  int run(const std::function<void()>& on_listening = {});
+  const proxy_state& state() const { return *state_; }
 
  private:
   void begin_drain();

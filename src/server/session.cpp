@@ -20,11 +20,13 @@
 #include "http/error_reply.hpp"
 #include "http/header_lookup.hpp"
 #include "http/headers.hpp"
+#include "http/request_head.hpp"
 #include "hubgate/gate/gate.hpp"
 #include "hubgate/hubspot/classify.hpp"
 #include "hubgate/hubspot/error_shape.hpp"
 #include "hubgate/hubspot/operation.hpp"
 #include "logging/log.hpp"
+#include "server/report.hpp"
 #include "upstream/forward.hpp"
 
 namespace hubgate::server {
@@ -34,30 +36,6 @@ namespace {
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
-constexpr std::size_t header_limit = 64 * 1024;
-
-// Where the origin-form (path and query) of a request target starts. An absolute-form target
-// (`https://other.host/x`) keeps only its path: the authority never selects a host, so hubgate is
-// never an open proxy. Anything else (authority-form, `*`) is refused.
-std::optional<std::size_t> origin_form_offset(std::string_view target) {
-  if (target.starts_with('/')) {
-    return 0;
-  }
-  auto scheme_end = target.find("://");
-  if (scheme_end == std::string_view::npos) {
-    return std::nullopt;
-  }
-  std::string_view scheme = target.substr(0, scheme_end);
-  if (!beast::iequals(scheme, "http") && !beast::iequals(scheme, "https")) {
-    return std::nullopt;
-  }
-  std::size_t authority = scheme_end + 3;
-  auto path = target.find_first_of("/?", authority);
-  if (path == std::string_view::npos || target[path] == '?') {
-    return std::nullopt; // "http://host" or "http://host?x": no path to forward
-  }
-  return path;
-}
 
 std::string_view to_string(gate::action a) {
   switch (a) {
@@ -85,13 +63,17 @@ struct request_log {
   std::chrono::steady_clock::time_point started;
   std::string correlation_id;
   std::string detail;
+  request_report report; // for metrics and the audit trail (server/report.hpp)
 };
 
 void write_access_log(const proxy_state& state, const request_log& entry) {
+  // Every answered request comes through here exactly once: the place to count it.
+  const auto now = std::chrono::steady_clock::now();
+  report_request(state.sinks, entry.report, entry.status, entry.upstream_status, entry.correlation_id, now);
   if (!state.options.access_log) {
     return;
   }
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - entry.started);
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now - entry.started);
   logging::info("request", {{"method", entry.method},
                             {"path", entry.target},
                             {"operation", entry.operation},
@@ -138,6 +120,8 @@ net::awaitable<void> run_session(beast::tcp_stream stream, proxy_state& state, s
   beast::flat_buffer buffer;
   std::array<char, 16 * 1024> relay_buffer;
   bool unread_input = false; // the session ends with client bytes it has not read
+  // The rules in force as this session last saw them; refreshed only after a reload.
+  std::shared_ptr<const reload::loaded_rules> rules_cache;
 
   for (;;) {
     // Between requests the idle timeout applies; once a request's first byte is in, the client
@@ -159,7 +143,7 @@ net::awaitable<void> run_session(beast::tcp_stream stream, proxy_state& state, s
     entry.started = std::chrono::steady_clock::now();
 
     bhttp::request_parser<bhttp::empty_body> head_parser;
-    head_parser.header_limit(header_limit);
+    head_parser.header_limit(http::request_header_limit);
     head_parser.body_limit(opts.max_body_bytes);
     stream.expires_after(opts.client_header_timeout);
     auto [hec, head_bytes] = co_await bhttp::async_read_header(stream, buffer, head_parser, use_tuple);
@@ -200,52 +184,20 @@ net::awaitable<void> run_session(beast::tcp_stream stream, proxy_state& state, s
     }
     entry.bytes_in = head_bytes;
 
-    if (head.method() == bhttp::verb::connect) {
-      const http::error_reply reply{bhttp::status::method_not_allowed, "VALIDATION_ERROR", "CONNECT is not supported"};
-      co_await send_error(stream, state, reply, version, false, entry);
+    // What the call is, from its head alone (CONNECT, target form, classification, framing,
+    // method overrides: http/request_head.hpp, shared with the fuzz target).
+    auto checked = http::check_request_head(head, head_parser.chunked());
+    if (checked.refusal) {
+      co_await send_error(stream, state, *checked.refusal, version, false, entry);
       unread_input = true;
       break;
     }
-    auto target_offset = origin_form_offset(head.target());
-    if (!target_offset) {
-      const http::error_reply reply{bhttp::status::bad_request, "VALIDATION_ERROR", "Unsupported request target"};
-      co_await send_error(stream, state, reply, version, false, entry);
-      unread_input = true;
-      break;
-    }
-    // What the call is, from its head alone: a contact-creating HubSpot operation (whose body is
-    // then read whole and decided before a byte of it leaves) or anything else. A target that
-    // cannot be read safely is refused: hubgate forwards only what it understood.
-    auto classification = hubspot::classify(head.method_string(), head.target().substr(*target_offset));
-    if (!classification.ok()) {
-      const http::error_reply reply{bhttp::status::bad_request, "VALIDATION_ERROR",
-                                    "Request target refused: " + classification.error};
-      co_await send_error(stream, state, reply, version, false, entry);
-      unread_input = true;
-      break;
-    }
+    auto& classification = checked.classification;
+    const std::optional<std::size_t> target_offset = checked.target_offset;
     if (classification.op != nullptr) {
       entry.operation = classification.op->name;
     }
-
-    // Bodies are framed by exactly one of Content-Length and chunked; anything else is how
-    // request smuggling starts, so it is refused rather than guessed at.
-    if (head.count(bhttp::field::transfer_encoding) != 0) {
-      if (head.count(bhttp::field::content_length) != 0) {
-        const http::error_reply reply{bhttp::status::bad_request, "VALIDATION_ERROR",
-                                      "Content-Length and Transfer-Encoding together are not allowed"};
-        co_await send_error(stream, state, reply, version, false, entry);
-        unread_input = true;
-        break;
-      }
-      if (!head_parser.chunked() || !beast::iequals(head[bhttp::field::transfer_encoding], "chunked")) {
-        const http::error_reply reply{bhttp::status::not_implemented, "VALIDATION_ERROR",
-                                      "Only the chunked transfer coding is supported"};
-        co_await send_error(stream, state, reply, version, false, entry);
-        unread_input = true;
-        break;
-      }
-    }
+    entry.report.classified(classification.op, stream);
     if (auto length = head_parser.content_length(); length && *length > opts.max_body_bytes) {
       const http::error_reply reply{bhttp::status::payload_too_large, "VALIDATION_ERROR",
                                     "Request body is larger than " + std::to_string(opts.max_body_bytes) + " bytes"};
@@ -263,6 +215,7 @@ net::awaitable<void> run_session(beast::tcp_stream stream, proxy_state& state, s
         break;
       }
     }
+    const std::size_t head_fields = head_parser.chunked() ? http::field_count(head) : 0; // for trailers
     bhttp::request_parser<bhttp::string_body> body_parser{std::move(head_parser)};
     if (!body_parser.is_done()) {
       body_parser.body_limit(opts.max_body_bytes);
@@ -290,6 +243,11 @@ net::awaitable<void> run_session(beast::tcp_stream stream, proxy_state& state, s
       }
     }
     auto request = body_parser.release();
+    if (auto trailers = http::check_trailers(head_fields, request)) {
+      co_await send_error(stream, state, *trailers, version, false, entry);
+      unread_input = true;
+      break;
+    }
     keep_alive = keep_alive && !state.draining.load();
 
     if (*target_offset != 0) {
@@ -297,16 +255,13 @@ net::awaitable<void> run_session(beast::tcp_stream stream, proxy_state& state, s
     }
 
     // The gate. Requests outside the catalog skip it unless a rule is about such requests.
-    std::shared_ptr<const rules::rule_set> rule_snapshot = state.rules; // kept for this request
+    const reload::loaded_rules& rules_in_force = state.rules.refresh(rules_cache); // kept for this request
+    const auto& rule_snapshot = rules_in_force.rules;
     gate::decision decision;
+    entry.report.decided(decision, rules_in_force, request);
     if (classification.op != nullptr || rule_snapshot->reaches_non_catalog()) {
       http::fields_header_lookup headers(request);
-      const gate::request_view view{request.method_string(),
-                                    request.target(),
-                                    request.body(),
-                                    request[bhttp::field::content_type],
-                                    request[bhttp::field::content_encoding],
-                                    &headers};
+      const gate::request_view view = http::gate_view(request, headers);
       entry.correlation_id = hubspot::make_correlation_id();
       decision = gate::decide(*rule_snapshot, classification, view, entry.correlation_id);
       entry.decision = to_string(decision.what);
@@ -350,9 +305,12 @@ net::awaitable<void> run_session(beast::tcp_stream stream, proxy_state& state, s
     request.version(11);
     request.prepare_payload();
 
-    if (decision.what == gate::action::split) {
-      // The answer to the allowed items, merged with the blocked ones before the client sees it.
+    if (decision.what == gate::action::split || wants_answer(state.sinks, decision)) {
+      // The answer read whole: to merge the blocked items of a split batch into it before the
+      // client sees it, or for the audit entry to name the contacts HubSpot created.
+      entry.report.upstream_begin(upstream_id);
       auto fetched = co_await upstream::fetch(pool, request, opts.upstream_response_timeout, 64 * 1024 * 1024);
+      entry.report.upstream_end(fetched.failure);
       if (fetched.failure) {
         entry.detail = fetched.detail;
         if (!co_await send_error(stream, state, *fetched.failure, version, keep_alive, entry)) {
@@ -361,10 +319,13 @@ net::awaitable<void> run_session(beast::tcp_stream stream, proxy_state& state, s
         continue;
       }
       entry.upstream_status = fetched.answer.result_int();
-      auto stitched = gate::stitch(decision, fetched.answer.result_int(), fetched.answer.body());
       auto& res = fetched.answer;
-      res.result(stitched.status);
-      res.body() = std::move(stitched.body);
+      if (decision.what == gate::action::split) {
+        auto stitched = gate::stitch(decision, res.result_int(), res.body());
+        res.result(stitched.status);
+        res.body() = std::move(stitched.body);
+      }
+      entry.report.answered(res.body());
       res.version(version);
       res.keep_alive(keep_alive && !state.draining.load());
       res.prepare_payload();
@@ -374,9 +335,11 @@ net::awaitable<void> run_session(beast::tcp_stream stream, proxy_state& state, s
       continue;
     }
 
+    entry.report.upstream_begin(upstream_id);
     auto outcome = co_await upstream::forward(
         pool, request, upstream::client_side{stream, version, keep_alive, opts.client_body_timeout, &state.draining},
         opts.upstream_response_timeout, relay_buffer);
+    entry.report.upstream_end(outcome.failure);
     entry.upstream_status = outcome.upstream_status;
     if (outcome.failure) {
       entry.detail = outcome.detail;

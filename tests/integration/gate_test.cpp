@@ -10,6 +10,7 @@
 #include <fstream>
 #include <string>
 
+#include "integration/ops_support.hpp"
 #include "integration/proxy_client.hpp"
 #include "support/fake_hubspot.hpp"
 #include "support/process.hpp"
@@ -38,27 +39,6 @@ rules:
     set: { lifecyclestage: lead }
     remove: [hubspot_owner_id]
 )";
-
-// Answers like HubSpot: a created contact per input, in input order.
-fake_response hubspot_like(const recorded_request& r) {
-  auto body = json::parse(r.body, nullptr, false);
-  if (r.target.find("/batch/create") != std::string::npos && body.is_object()) {
-    json results = json::array();
-    int id = 100;
-    for (const auto& input : body["inputs"]) {
-      results.push_back({{"id", std::to_string(id++)}, {"properties", input["properties"]}});
-    }
-    return json_response(201, json{{"status", "COMPLETE"},
-                                   {"results", results},
-                                   {"startedAt", "2026-11-27T10:00:00Z"},
-                                   {"completedAt", "2026-11-27T10:00:01Z"}}
-                                  .dump());
-  }
-  if (r.method == "POST" && body.is_object() && body.contains("properties")) {
-    return json_response(201, json{{"id", "51"}, {"properties", body["properties"]}}.dump());
-  }
-  return json_response(200, "{}");
-}
 
 class gate_test : public ::testing::Test {
  protected:

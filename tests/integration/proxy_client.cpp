@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <algorithm>
 #include <regex>
 #include <stdexcept>
 
@@ -119,6 +120,12 @@ std::string make_request(std::string_view method, std::string_view target,
 
 running_proxy::running_proxy(std::vector<std::string> flags, const env_list& env) {
   std::vector<std::string> argv{hubgate_binary(), "serve"};
+  const bool admin_named =
+      std::any_of(flags.begin(), flags.end(), [](const std::string& f) { return f.starts_with("--admin-listen"); }) ||
+      std::any_of(env.begin(), env.end(), [](const auto& kv) { return kv.first == "HUBGATE_ADMIN_LISTEN"; });
+  if (!admin_named) {
+    argv.insert(argv.end(), {"--admin-listen", "127.0.0.1:0"});
+  }
   argv.insert(argv.end(), flags.begin(), flags.end());
   process_ = std::make_unique<child_process>(argv, env);
   if (!process_->wait_for_output("listening", std::chrono::seconds(20))) {
@@ -133,6 +140,23 @@ running_proxy::running_proxy(std::vector<std::string> flags, const env_list& env
     throw std::runtime_error("no listening address in hubgate's output:\n" + out);
   }
   port_ = static_cast<std::uint16_t>(std::stoul(m[1].str()));
+}
+
+std::uint16_t running_proxy::admin_port() {
+  if (admin_port_ != 0) {
+    return admin_port_;
+  }
+  if (!process_->wait_for_output("admin listening", std::chrono::seconds(20))) {
+    throw std::runtime_error("hubgate's admin listener did not start; its output:\n" + process_->output());
+  }
+  static const std::regex address(R"(admin listening.*address"?[=:]"?[0-9.]+:([0-9]+))");
+  std::smatch m;
+  const std::string out = process_->output();
+  if (!std::regex_search(out, m, address)) {
+    throw std::runtime_error("no admin listening address in hubgate's output:\n" + out);
+  }
+  admin_port_ = static_cast<std::uint16_t>(std::stoul(m[1].str()));
+  return admin_port_;
 }
 
 std::vector<std::string> proxy_flags(const std::string& api_url, const std::string& forms_url,

@@ -56,17 +56,22 @@ std::string make_request(std::string_view method, std::string_view target,
                          const std::vector<std::pair<std::string, std::string>>& headers = {},
                          std::string_view body = {});
 
-// A hubgate process started with the given flags, listening on a port of its own choosing.
+// A hubgate process started with the given flags, listening on a port of its own choosing. Its
+// admin listener is put on a port of its own choosing too, unless the flags or the environment
+// name one (tests never share a fixed port).
 class running_proxy {
  public:
   running_proxy(std::vector<std::string> flags, const env_list& env = {});
   std::uint16_t port() const { return port_; }
+  // The admin listener's port, from its "admin listening address=IP:PORT" line (waited for).
+  std::uint16_t admin_port();
   child_process& process() { return *process_; }
   std::string log() const { return process_->output(); }
 
  private:
   std::unique_ptr<child_process> process_;
   std::uint16_t port_ = 0;
+  std::uint16_t admin_port_ = 0;
 };
 
 // The usual flags: both upstreams, the test CA, two threads, listening on port 0.

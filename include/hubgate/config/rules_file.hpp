@@ -31,8 +31,9 @@ std::optional<std::string> read_rules_text(const std::string& path, std::string&
 rules::load_result load_rules_text(std::string_view text, const std::string& path);
 
 // read_rules_text + load_rules_text. A file that cannot be read is one load_error at line 0,
-// column 0: an error about the file as a whole.
-rules::load_result load_rules_file(const std::string& path);
+// column 0: an error about the file as a whole. `text`, when given, receives the bytes read (a
+// reload hashes them, so that what is hashed is what was loaded).
+rules::load_result load_rules_file(const std::string& path, std::string* text = nullptr);
 
 // How a load error is shown to people: "file:line:column: message", or "file: message" for an
 // error about the whole file (line 0), which editors would otherwise jump to a line that is not

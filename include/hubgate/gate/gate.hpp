@@ -59,6 +59,9 @@ struct decision {
   std::vector<blocked_item> blocked;   // split, and answer when records were blocked
   std::size_t item_count = 0;          // items in the caller's request
   rules::evaluation evaluation;        // what the rules said, for logs
+  // The contacts the extractor read (catalog requests whose body was read), parallel to
+  // evaluation.records, for the audit trail.
+  std::vector<hubspot::contact_record> records;
   std::string reason;                  // why, in a few words, for the log
 };
 

@@ -42,6 +42,15 @@ struct outcome {
   friend bool operator==(const outcome&, const outcome&) = default;
 };
 
+// "block", "rewrite" (allowed with edits) or "allow": how `test`, `explain` and the audit trail
+// name an outcome.
+inline std::string_view verdict_word(const outcome& o) {
+  if (o.decision == verdict::block) {
+    return "block";
+  }
+  return o.rewritten() ? "rewrite" : "allow";
+}
+
 struct record_decision {
   std::size_t index = 0; // the contact_record's index; 0 for a request-level decision
   outcome enforced;      // what happens

@@ -45,6 +45,15 @@ namespace hubgate::rules {
 enum class rule_action : std::uint8_t { allow, block, rewrite };
 enum class enforcement_mode : std::uint8_t { enforce, shadow };
 
+constexpr std::string_view to_string(rule_action a) {
+  return a == rule_action::block ? "block" : a == rule_action::rewrite ? "rewrite" : "allow";
+}
+constexpr std::string_view to_string(enforcement_mode m) {
+  return m == enforcement_mode::shadow ? "shadow" : "enforce";
+}
+// How the audit trail writes contacts' email addresses (`audit: {pii: redacted | full}`).
+enum class audit_pii : std::uint8_t { redacted, full };
+
 // What a rule does, as written (its conditions are compiled and stay private).
 struct rule_info {
   std::string name;
@@ -73,6 +82,7 @@ public:
 
   verdict default_verdict() const;
   enforcement_mode mode() const;
+  audit_pii audit_pii_mode() const;
   std::size_t rule_count() const;
   const rule_info& rule(std::size_t index) const; // in file order
   std::span<const test_case> tests() const;       // the file's `tests:`, for `hubgate test`

@@ -1,0 +1,230 @@
+#include "admin/admin_server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <stdexcept>
+#include <system_error>
+
+#include "hubgate/version.hpp"
+#include "logging/log.hpp"
+
+namespace hubgate::admin {
+
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+constexpr std::chrono::seconds exchange_timeout{10};
+constexpr std::size_t max_connections = 32; // scrapers and probes, not traffic
+
+constexpr std::string_view text_plain = "text/plain; charset=utf-8";
+constexpr std::string_view application_json = "application/json";
+
+double seconds_since_epoch(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+struct process_memory {
+  std::uint64_t resident = 0;
+  std::uint64_t virtual_size = 0;
+};
+
+// /proc/self/statm: sizes in pages, the first the whole address space, the second the resident set.
+process_memory read_memory() {
+  process_memory m;
+  std::ifstream statm("/proc/self/statm");
+  std::uint64_t pages = 0;
+  std::uint64_t resident = 0;
+  if (statm >> pages >> resident) {
+    const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    m.virtual_size = pages * page;
+    m.resident = resident * page;
+  }
+  return m;
+}
+
+std::uint64_t count_open_fds() {
+  std::uint64_t n = 0;
+  if (DIR* dir = ::opendir("/proc/self/fd")) {
+    while (const dirent* entry = ::readdir(dir)) {
+      n += entry->d_name[0] != '.' ? 1 : 0;
+    }
+    ::closedir(dir);
+    n -= n > 0 ? 1 : 0; // the directory stream's own descriptor
+  }
+  return n;
+}
+
+void add_gauge(metrics::exposition& out, std::string_view name, std::string_view help, std::uint64_t value) {
+  out.family(name, "gauge", help);
+  out.sample(name, {}, value);
+}
+
+net::awaitable<void> serve_connection(beast::tcp_stream stream, const sources& from) {
+  beast::flat_buffer buffer;
+  for (;;) {
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(8 * 1024);
+    parser.body_limit(4 * 1024);
+    stream.expires_after(exchange_timeout);
+    auto [rec, read] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
+    if (rec) {
+      break; // closed, too slow or malformed: nothing worth answering on an admin port
+    }
+    const auto& request = parser.get();
+    const bool head = request.method() == bhttp::verb::head;
+    auto reply = respond(from, request.method_string(), request.target());
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(reply.status), request.version()};
+    res.set(bhttp::field::server, "hubgate");
+    res.set(bhttp::field::content_type, reply.content_type);
+    res.set(bhttp::field::cache_control, "no-store");
+    if (reply.status == 405) {
+      res.set(bhttp::field::allow, "GET, HEAD");
+    }
+    res.keep_alive(request.keep_alive());
+    res.body() = std::move(reply.body);
+    res.prepare_payload();
+    if (head) {
+      const auto length = res.body().size();
+      res.body().clear();
+      res.content_length(length);
+    }
+    auto [wec, written] = co_await bhttp::async_write(stream, res, use_tuple);
+    if (wec || !res.keep_alive()) {
+      break;
+    }
+  }
+  boost::system::error_code ignored;
+  stream.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+}
+
+} // namespace
+
+std::string render_metrics(const sources& from) {
+  metrics::exposition out;
+  from.metrics.render(out);
+
+  add_gauge(out, "hubgate_client_connections", "Client connections open on the proxy port", from.proxy.session_count());
+  out.family("hubgate_upstream_pooled_connections", "gauge", "Idle keep-alive upstream connections in the pool");
+  out.sample("hubgate_upstream_pooled_connections", {{"upstream", "api"}},
+             static_cast<std::uint64_t>(from.proxy.api.idle_count()));
+  out.sample("hubgate_upstream_pooled_connections", {{"upstream", "forms"}},
+             static_cast<std::uint64_t>(from.proxy.forms.idle_count()));
+  add_gauge(out, "hubgate_draining", "1 once a drain (SIGTERM) began", from.proxy.draining.load() ? 1 : 0);
+
+  const auto in_force = from.rules.current();
+  add_gauge(out, "hubgate_rules_generation", "The rule set in force: 1 as started, +1 per reload",
+            in_force->generation);
+  out.family("hubgate_rules_loaded_timestamp_seconds", "gauge", "When the rule set in force was loaded (Unix time)");
+  out.sample("hubgate_rules_loaded_timestamp_seconds", {}, seconds_since_epoch(in_force->loaded_at));
+  add_gauge(out, "hubgate_rules", "Rules in the rule set in force", in_force->rules->rule_count());
+
+  if (from.audit != nullptr) {
+    const auto stats = from.audit->stats();
+    out.family("hubgate_audit_records_total", "counter", "Audit entries written");
+    out.sample("hubgate_audit_records_total", {}, stats.written);
+    out.family("hubgate_audit_dropped_total", "counter",
+               "Audit entries lost, by reason (queue_full: the writer fell behind; write_error: the write failed)");
+    out.sample("hubgate_audit_dropped_total", {{"reason", "queue_full"}}, stats.dropped_full);
+    out.sample("hubgate_audit_dropped_total", {{"reason", "write_error"}}, stats.dropped_failed);
+    out.family("hubgate_audit_write_errors_total", "counter", "Failed writes to the audit file (a full disk, say)");
+    out.sample("hubgate_audit_write_errors_total", {}, stats.write_errors);
+  }
+
+  out.family("hubgate_build_info", "gauge", "The running version");
+  out.sample("hubgate_build_info", {{"version", hubgate::version}}, std::uint64_t{1});
+  const auto memory = read_memory();
+  add_gauge(out, "process_resident_memory_bytes", "Resident memory size in bytes (/proc/self/statm)", memory.resident);
+  add_gauge(out, "process_virtual_memory_bytes", "Virtual memory size in bytes (/proc/self/statm)",
+            memory.virtual_size);
+  add_gauge(out, "process_open_fds", "Open file descriptors", count_open_fds());
+  out.family("process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch in seconds");
+  out.sample("process_start_time_seconds", {}, seconds_since_epoch(from.started));
+  return out.take();
+}
+
+answer respond(const sources& from, std::string_view method, std::string_view target) {
+  const std::string_view path = target.substr(0, target.find('?'));
+  const bool known = path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/rules";
+  if (!known) {
+    return {404, text_plain, "not found: try /healthz, /readyz, /metrics or /rules\n"};
+  }
+  if (method != "GET" && method != "HEAD") {
+    return {405, text_plain, "method not allowed\n"};
+  }
+  if (path == "/healthz") {
+    return {200, text_plain, "ok\n"};
+  }
+  if (path == "/readyz") {
+    if (from.proxy.draining.load()) {
+      return {503, text_plain, "draining\n"};
+    }
+    return {200, text_plain, "ready\n"};
+  }
+  if (path == "/metrics") {
+    return {200, metrics::exposition_content_type, render_metrics(from)};
+  }
+  return {200, application_json, reload::describe(*from.rules.current())};
+}
+
+admin_server::admin_server(net::io_context& ioc, const std::string& host, const std::string& port, sources from)
+    : ioc_(ioc), acceptor_(ioc), from_(from) {
+  boost::system::error_code ec;
+  const auto address = net::ip::make_address(host, ec);
+  if (ec) {
+    throw std::runtime_error("--admin-listen: '" + host + "' is not an IP address");
+  }
+  try {
+    const net::ip::tcp::endpoint endpoint(address, static_cast<unsigned short>(std::stoul(port)));
+    acceptor_ = net::ip::tcp::acceptor(ioc, endpoint, true);
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error("cannot listen on " + host + ":" + port + " (admin): " + e.code().message());
+  }
+}
+
+void admin_server::start() {
+  net::co_spawn(ioc_, accept_loop(), logging::log_uncaught("admin listener stopped by an unexpected error"));
+}
+
+net::awaitable<void> admin_server::accept_loop() {
+  net::steady_timer backoff(ioc_);
+  for (;;) {
+    auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) {
+      co_return;
+    }
+    if (ec) {
+      // Out of descriptors, say: wait a moment rather than spin on an accept that keeps failing.
+      logging::warn("admin accept failed", {{"reason", ec.message()}});
+      backoff.expires_after(std::chrono::milliseconds(50));
+      co_await backoff.async_wait(use_tuple);
+      continue;
+    }
+    if (open_.load() >= max_connections) {
+      continue; // the socket closes as it goes out of scope
+    }
+    open_.fetch_add(1);
+    net::co_spawn(ioc_, serve_connection(beast::tcp_stream(std::move(socket)), from_),
+                  [this](const std::exception_ptr& e) {
+                    open_.fetch_sub(1);
+                    logging::log_exception("admin connection ended by an unexpected error", e);
+                  });
+  }
+}
+
+} // namespace hubgate::admin

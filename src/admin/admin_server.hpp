@@ -1,0 +1,68 @@
+#pragma once
+// The admin listener: plain HTTP on its own address (never the proxy's), for operators and
+// orchestrators.
+//   GET /healthz  200 while the process serves
+//   GET /readyz   200 with rules loaded; 503 once a drain (SIGTERM) began
+//   GET /metrics  Prometheus text: proxy_metrics' counters plus the gauges read at scrape time
+//   GET /rules    the rule set in force as JSON (reload::describe)
+// Requests are small and bounded (8 KiB head, 10 s per exchange); anything but GET and HEAD is 405.
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "audit/trail.hpp"
+#include "hubgate/metrics/proxy_metrics.hpp"
+#include "reload/rules_in_force.hpp"
+#include "server/server.hpp"
+
+namespace hubgate::admin {
+
+namespace net = boost::asio;
+
+// What the endpoints read; owned elsewhere, outliving the admin server.
+struct sources {
+  const server::proxy_state& proxy;
+  const reload::rules_in_force& rules;
+  const metrics::proxy_metrics& metrics;
+  const audit::trail* audit = nullptr; // nullptr: no audit trail
+  std::chrono::system_clock::time_point started;
+};
+
+struct answer {
+  unsigned status = 200;
+  std::string_view content_type;
+  std::string body;
+};
+
+// The answer to one admin request; `target` may carry a query, which is ignored.
+answer respond(const sources& from, std::string_view method, std::string_view target);
+
+// The whole /metrics page.
+std::string render_metrics(const sources& from);
+
+class admin_server {
+ public:
+  // Binds `host:port`; throws std::runtime_error when it cannot (a start-up error).
+  admin_server(net::io_context& ioc, const std::string& host, const std::string& port, sources from);
+
+  net::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
+  // Starts accepting (on the io_context's thread).
+  void start();
+
+ private:
+  net::awaitable<void> accept_loop();
+
+  net::io_context& ioc_;
+  net::ip::tcp::acceptor acceptor_;
+  sources from_;
+  std::atomic<std::size_t> open_{0};
+};
+
+} // namespace hubgate::admin

@@ -1,0 +1,66 @@
+#pragma once
+// The rule set in force and its swap on reload. A reload builds a new snapshot (rules, where they
+// came from, their metric slots) and installs it atomically; a request keeps the snapshot it
+// started with. Sessions cache the snapshot and look at a generation number per request, so the
+// common path costs one atomic load and no reference-count traffic.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hubgate/metrics/proxy_metrics.hpp"
+#include "hubgate/rules/loader.hpp"
+#include "hubgate/rules/rule_set.hpp"
+
+namespace hubgate::reload {
+
+struct loaded_rules {
+  std::shared_ptr<const rules::rule_set> rules;
+  std::string file;
+  std::string sha256; // of the file's bytes, hex
+  std::chrono::system_clock::time_point loaded_at;
+  std::uint64_t generation = 0; // 1 for the rules loaded at start, +1 per reload
+  metrics::rule_slots slots;    // this rule set's per-rule counters
+};
+
+class rules_in_force {
+ public:
+  explicit rules_in_force(std::shared_ptr<const loaded_rules> first);
+
+  std::shared_ptr<const loaded_rules> current() const { return current_.load(std::memory_order_acquire); }
+  std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+
+  // The snapshot for a request: `cache` (the session's) when no reload happened since it was
+  // taken, else the current one, stored into `cache`. Stays valid until `cache` changes.
+  const loaded_rules& refresh(std::shared_ptr<const loaded_rules>& cache) const {
+    if (!cache || cache->generation != generation()) {
+      cache = current();
+    }
+    return *cache;
+  }
+
+  // Puts `next` in force (its generation must be the next one: loaded by load_rules with
+  // generation() + 1). Called by one thread at a time (the reloader).
+  void install(std::shared_ptr<const loaded_rules> next);
+
+ private:
+  std::atomic<std::shared_ptr<const loaded_rules>> current_;
+  std::atomic<std::uint64_t> generation_;
+};
+
+struct load_outcome {
+  std::shared_ptr<const loaded_rules> rules; // set exactly when errors is empty
+  std::vector<rules::load_error> errors;
+};
+
+// Reads and loads `path` (config::load_rules_file) and registers its rules' counters.
+load_outcome load_rules(const std::string& path, metrics::proxy_metrics& metrics, std::uint64_t generation);
+
+// The rules in force as /rules shows them: file, sha256, load time, generation, mode, default,
+// audit pii, and each rule's name, action and mode, as JSON.
+std::string describe(const loaded_rules& rules);
+
+} // namespace hubgate::reload

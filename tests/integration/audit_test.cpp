@@ -1,0 +1,183 @@
+// The audit trail of the real binary: one JSON line per contact-creating request, with what the
+// gate did to each record and the ids HubSpot gave the ones it created; emails redacted unless the
+// rules say `audit: {pii: full}`; tokens never written; a failing disk counted, not fatal.
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "hubgate/audit/redact.hpp"
+#include "integration/ops_support.hpp"
+
+namespace hubgate::test {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+constexpr const char* token = "pat-na1-aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
+constexpr const char* audit_key = "audit-test-key";
+
+class audit_test : public ops_fixture {
+ protected:
+  audit_test() { write_rules(example_rules); }
+
+  running_proxy start_audited() { return start({"--audit", audit_file}, {{"HUBGATE_AUDIT_KEY", audit_key}}); }
+
+  std::optional<http_answer> send(const std::string& target, const std::string& body) {
+    return test::exchange(proxy_port, post(target, body,
+                                           {{"Authorization", std::string("Bearer ") + token},
+                                            {"User-Agent", "hubspot-api-client-nodejs; 14.0.0"}}));
+  }
+
+  // The audit lines once there are `n` of them.
+  std::vector<json> entries(std::size_t n) {
+    EXPECT_TRUE(eventually([&] { return read_lines(audit_file).size() >= n; })) << read_lines(audit_file).size();
+    std::vector<json> out;
+    for (const auto& line : read_lines(audit_file)) {
+      out.push_back(json::parse(line));
+    }
+    return out;
+  }
+
+  std::string audit_file = dir + "/audit.jsonl";
+  std::uint16_t proxy_port = 0;
+};
+
+TEST_F(audit_test, blocked_rewritten_and_created_records_each_get_their_line) {
+  auto proxy = start_audited();
+  proxy_port = proxy.port();
+  const audit::email_redactor redactor(audit_key);
+
+  auto blocked = send("/crm/v3/objects/contacts", R"({"properties":{"email":"Jo@Test.com"}})");
+  ASSERT_TRUE(blocked);
+  EXPECT_EQ(blocked->status, 403u);
+  auto created = send("/crm/v3/objects/contacts", R"({"properties":{"email":"ann@corp.io"}})");
+  ASSERT_TRUE(created);
+  EXPECT_EQ(created->status, 201u);
+  EXPECT_EQ(json::parse(created->body)["id"], "51") << "the answer reaches the client unchanged";
+  auto batch = send("/crm/v3/objects/contacts/batch/create",
+                    R"({"inputs":[{"properties":{"email":"a@corp.io"}},{"properties":{"email":"b@example.com"}},)"
+                    R"({"properties":{"email":"c@corp.io"}}]})");
+  ASSERT_TRUE(batch);
+  EXPECT_EQ(batch->status, 207u);
+  // Not a contact-creating call: no line.
+  ASSERT_TRUE(exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/1")));
+  auto last = send("/crm/v3/objects/contacts", R"({"properties":{"email":"last@corp.io"}})");
+  ASSERT_TRUE(last);
+
+  const auto lines = entries(4);
+  ASSERT_EQ(lines.size(), 4u);
+  const std::string print = audit::sha256_hex(token).substr(0, 8);
+  for (const auto& line : lines) {
+    EXPECT_EQ(line["client"]["address"], "127.0.0.1");
+    EXPECT_EQ(line["client"]["user_agent"], "hubspot-api-client-nodejs; 14.0.0");
+    EXPECT_EQ(line["client"]["token"], print);
+    EXPECT_EQ(line["correlation_id"].get<std::string>().size(), 36u);
+    EXPECT_EQ(line["time"].get<std::string>().size(), 24u);
+  }
+
+  // Lines are written as answers end; find each by what it is about.
+  const auto line_about = [&](std::string_view email) {
+    for (const auto& line : lines) {
+      if (line["records"][0]["email"] == redactor.redact(email)) {
+        return line;
+      }
+    }
+    ADD_FAILURE() << "no line about " << email;
+    return json::object();
+  };
+  const json blocked_line = line_about("jo@test.com");
+  EXPECT_EQ(blocked_line["operation"], "contacts.create");
+  EXPECT_EQ(blocked_line["decision"], "block");
+  EXPECT_EQ(blocked_line["status"], 403);
+  EXPECT_EQ(blocked_line["correlation_id"], json::parse(blocked->body)["correlationId"]);
+  EXPECT_EQ(blocked_line["records"], json::array({{{"index", 0},
+                                                   {"email", redactor.redact("jo@test.com")},
+                                                   {"decision", "block"},
+                                                   {"rule", "no-test-domains"}}}));
+
+  const json created_line = line_about("ann@corp.io");
+  EXPECT_EQ(created_line["decision"], "rewrite");
+  EXPECT_EQ(created_line["upstream_status"], 201);
+  EXPECT_EQ(created_line["records"], json::array({{{"index", 0},
+                                                   {"email", redactor.redact("ann@corp.io")},
+                                                   {"decision", "rewrite"},
+                                                   {"rule", "default"},
+                                                   {"edited_by", {"tag-api-contacts"}},
+                                                   {"id", "51"},
+                                                   {"created", true}}}));
+
+  const json batch_line = line_about("a@corp.io");
+  EXPECT_EQ(batch_line["operation"], "contacts.batch_create");
+  EXPECT_EQ(batch_line["decision"], "partial");
+  EXPECT_EQ(batch_line["status"], 207);
+  const auto& records = batch_line["records"];
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[0]["id"], "100");
+  EXPECT_EQ(records[1]["decision"], "block");
+  EXPECT_EQ(records[1]["email"], redactor.redact("b@example.com"));
+  EXPECT_FALSE(records[1].contains("id"));
+  EXPECT_EQ(records[2]["id"], "101");
+  EXPECT_EQ(records[2]["index"], 2);
+
+  // Neither the token nor an address's local part is written anywhere.
+  std::string whole;
+  for (const auto& line : read_lines(audit_file)) {
+    whole += line;
+  }
+  for (const std::string& secret : {std::string(token), std::string("ann@"), std::string("Jo@"), std::string("jo@")}) {
+    EXPECT_EQ(whole.find(secret), std::string::npos) << secret;
+    EXPECT_EQ(proxy.log().find(secret), std::string::npos) << secret;
+  }
+  EXPECT_NE(proxy.log().find("audit trail on"), std::string::npos);
+  EXPECT_TRUE(eventually([&] { return scrape(proxy.admin_port(), "hubgate_audit_records_total") == 4; }));
+}
+
+TEST_F(audit_test, pii_full_keeps_the_addresses) {
+  write_rules(std::string(example_rules) + "audit: { pii: full }\n");
+  auto proxy = start_audited();
+  proxy_port = proxy.port();
+  ASSERT_TRUE(send("/crm/v3/objects/contacts", R"({"properties":{"email":" Ann@Corp.io"}})"));
+  const auto lines = entries(1);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["records"][0]["email"], " Ann@Corp.io");
+}
+
+TEST_F(audit_test, a_write_that_fails_is_counted_and_proxying_goes_on) {
+  // /dev/full: every write fails with ENOSPC, as on a full disk.
+  auto proxy = start({"--audit", "/dev/full"});
+  proxy_port = proxy.port();
+  for (int i = 0; i < 3; ++i) {
+    auto answer = send("/crm/v3/objects/contacts", R"({"properties":{"email":"ann@corp.io"}})");
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->status, 201u);
+  }
+  const auto admin = proxy.admin_port();
+  EXPECT_TRUE(eventually([&] { return scrape(admin, R"(hubgate_audit_dropped_total{reason="write_error"})") == 3; }));
+  EXPECT_GE(scrape(admin, "hubgate_audit_write_errors_total"), 1);
+  EXPECT_EQ(scrape(admin, "hubgate_audit_records_total"), 0);
+  EXPECT_TRUE(proxy.process().wait_for_output("audit write failed", 10s)) << proxy.log();
+  EXPECT_NE(proxy.log().find("No space left on device"), std::string::npos) << proxy.log();
+  EXPECT_TRUE(proxy.process().running());
+}
+
+TEST_F(audit_test, the_trail_can_go_to_stdout) {
+  auto proxy = start({"--audit", "stdout"});
+  proxy_port = proxy.port();
+  ASSERT_TRUE(send("/crm/v3/objects/contacts", R"({"properties":{"email":"ann@corp.io"}})"));
+  EXPECT_TRUE(proxy.process().wait_for_output(R"("operation":"contacts.create","decision":"rewrite")", 10s))
+      << proxy.log();
+}
+
+TEST_F(audit_test, an_audit_file_that_cannot_be_opened_stops_the_start) {
+  auto flags = proxy_flags(api.url(), forms.url(), pki.ca_file);
+  flags.insert(flags.begin(), {hubgate_binary(), "serve"});
+  flags.insert(flags.end(), {"--admin-listen", "off", "--audit", dir + "/no/such/dir/audit.jsonl"});
+  child_process p(flags);
+  EXPECT_EQ(p.wait_exit(10s), std::optional<int>(1));
+  EXPECT_NE(p.output().find("cannot open the audit file"), std::string::npos) << p.output();
+}
+
+} // namespace
+} // namespace hubgate::test

@@ -1,0 +1,171 @@
+// Hot reload in the real binary: the rules file replaced (rename), swapped the way Kubernetes
+// updates a ConfigMap volume, or reloaded by SIGHUP, while clients keep sending requests; none of
+// them fails and no connection is dropped. A file that does not load is refused with its
+// file:line:column errors and the rules in force stay.
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
+#include "hubgate/audit/redact.hpp"
+#include "integration/ops_support.hpp"
+
+namespace hubgate::test {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+constexpr const char* rules_a = R"(version: 1
+default: allow
+rules:
+  - name: no-test-domains
+    match: { email_domain: [test.com] }
+    action: block
+)";
+
+const std::string rules_b = std::string(rules_a) + R"(  - name: no-example-org
+    match: { email_domain: [example.org] }
+    action: block
+    status: 422
+)";
+
+class reload_test : public ops_fixture {
+ protected:
+  reload_test() { write_rules(rules_a); }
+
+  // The verdict on a create for `email` under the rules in force: its status.
+  unsigned create_status(std::uint16_t port, std::string_view email) {
+    auto answer = test::exchange(
+        port, post("/crm/v3/objects/contacts", R"({"properties":{"email":")" + std::string(email) + R"("}})"));
+    return answer ? answer->status : 0;
+  }
+
+  // Clients sending every kind of request the rules tell apart, continuously.
+  static std::unique_ptr<load_generator> load(std::uint16_t port) {
+    std::vector<std::string> requests{
+        make_request("GET", "/crm/v3/objects/contacts/1"),
+        post("/crm/v3/objects/contacts", R"({"properties":{"email":"ok@corp.io"}})"),
+        post("/crm/v3/objects/contacts", R"({"properties":{"email":"x@example.org"}})"),
+        post("/crm/v3/objects/contacts", R"({"properties":{"email":"t@test.com"}})"),
+        post("/crm/v3/objects/contacts/batch/create",
+             R"({"inputs":[{"properties":{"email":"a@corp.io"}},{"properties":{"email":"b@example.org"}}]})"),
+    };
+    // Before the reload x@example.org passes (201) and the batch is created whole (201); after it,
+    // 422 and 207. Anything else is a failure.
+    return std::make_unique<load_generator>(port, requests, 3, [](const http_answer& a) {
+      return a.status == 200 || a.status == 201 || a.status == 207 || a.status == 403 || a.status == 422;
+    });
+  }
+
+  // Runs `reload` while the load generator keeps going on both sides of it.
+  void under_load(running_proxy& proxy, const std::function<void()>& reload) {
+    auto clients = load(proxy.port());
+    ASSERT_TRUE(eventually([&] { return clients->answered() >= 50; })) << clients->failures().size();
+    reload();
+    ASSERT_TRUE(proxy.process().wait_for_output("generation=2", 15s)) << proxy.log();
+    const auto at_reload = clients->answered();
+    ASSERT_TRUE(eventually([&] { return clients->answered() >= at_reload + 50; }));
+    clients->stop();
+    std::string failures;
+    for (const auto& f : clients->failures()) {
+      failures += f + "\n";
+    }
+    EXPECT_TRUE(failures.empty()) << failures;
+    EXPECT_EQ(clients->connections(), 3u) << "a connection was dropped";
+  }
+};
+
+TEST_F(reload_test, a_rules_file_replaced_by_rename_is_put_in_force_under_load) {
+  auto proxy = start();
+  EXPECT_EQ(create_status(proxy.port(), "x@example.org"), 201u);
+  under_load(proxy, [&] { replace_rules(rules_b); });
+  EXPECT_EQ(create_status(proxy.port(), "x@example.org"), 422u);
+  EXPECT_EQ(create_status(proxy.port(), "t@test.com"), 403u);
+  EXPECT_NE(proxy.log().find("trigger=\"file change\""), std::string::npos) << proxy.log();
+
+  const auto admin = proxy.admin_port();
+  const auto described = json::parse(admin_get(admin, "/rules").value_or(http_answer{}).body);
+  EXPECT_EQ(described["generation"], 2);
+  EXPECT_EQ(described["sha256"], audit::sha256_hex(rules_b));
+  EXPECT_EQ(described["rules"].size(), 2u);
+  EXPECT_EQ(scrape(admin, "hubgate_rules_generation"), 2);
+  EXPECT_EQ(scrape(admin, R"(hubgate_rules_reloads_total{result="ok"})"), 1);
+  EXPECT_GE(scrape(admin, R"(hubgate_blocked_records_total{rule="no-example-org"})"), 1);
+}
+
+TEST_F(reload_test, sighup_reloads_under_load_and_the_watch_can_be_off) {
+  auto proxy = start({"--watch-rules", "off"});
+  write_rules(rules_b);
+  // Nobody is watching: the file changed, the rules in force did not.
+  EXPECT_EQ(create_status(proxy.port(), "x@example.org"), 201u);
+  under_load(proxy, [&] { proxy.process().send_signal(SIGHUP); });
+  EXPECT_EQ(create_status(proxy.port(), "x@example.org"), 422u);
+  EXPECT_NE(proxy.log().find("trigger=SIGHUP"), std::string::npos) << proxy.log();
+  EXPECT_TRUE(proxy.process().running());
+}
+
+TEST_F(reload_test, an_invalid_file_is_refused_with_its_errors_and_the_old_rules_stay) {
+  auto proxy = start();
+  const auto admin = proxy.admin_port();
+  write_rules("version: 1\nrules:\n  - name: x\n    match: { emial_domain: [a.com] }\n    action: block\n");
+  ASSERT_TRUE(proxy.process().wait_for_output("rules reload failed", 15s)) << proxy.log();
+  EXPECT_TRUE(proxy.process().wait_for_output(rules_file + ":4:14: unknown key 'emial_domain'", 10s)) << proxy.log();
+  EXPECT_TRUE(eventually([&] { return scrape(admin, R"(hubgate_rules_reloads_total{result="failed"})") == 1; }));
+  EXPECT_EQ(scrape(admin, "hubgate_rules_generation"), 1);
+  EXPECT_EQ(create_status(proxy.port(), "t@test.com"), 403u) << "the old rules are in force";
+  EXPECT_EQ(admin_get(admin, "/readyz").value_or(http_answer{}).status, 200u);
+
+  // Once the file is mended it loads.
+  replace_rules(rules_b);
+  ASSERT_TRUE(proxy.process().wait_for_output("generation=2", 15s)) << proxy.log();
+  EXPECT_EQ(create_status(proxy.port(), "x@example.org"), 422u);
+  EXPECT_EQ(scrape(admin, R"(hubgate_rules_reloads_total{result="ok"})"), 1);
+}
+
+TEST_F(reload_test, a_kubernetes_configmap_update_swaps_the_data_symlink) {
+  // The layout kubelet's atomic writer makes: rules.yaml -> ..data/rules.yaml, ..data -> ..<stamp>.
+  fs::remove(rules_file);
+  fs::create_directory(dir + "/..2026_01_01");
+  std::ofstream(dir + "/..2026_01_01/rules.yaml") << rules_a;
+  fs::create_directory_symlink("..2026_01_01", dir + "/..data");
+  fs::create_symlink("..data/rules.yaml", rules_file);
+  auto proxy = start();
+  EXPECT_EQ(create_status(proxy.port(), "x@example.org"), 201u);
+
+  // An update: a new stamped directory, a new ..data link renamed over the old one, the old
+  // directory removed.
+  fs::create_directory(dir + "/..2026_01_02");
+  std::ofstream(dir + "/..2026_01_02/rules.yaml") << rules_b;
+  fs::create_directory_symlink("..2026_01_02", dir + "/..data_tmp");
+  fs::rename(dir + "/..data_tmp", dir + "/..data");
+  fs::remove_all(dir + "/..2026_01_01");
+
+  ASSERT_TRUE(proxy.process().wait_for_output("generation=2", 15s)) << proxy.log();
+  EXPECT_EQ(create_status(proxy.port(), "x@example.org"), 422u);
+  EXPECT_EQ(json::parse(admin_get(proxy.admin_port(), "/rules").value_or(http_answer{}).body)["sha256"],
+            audit::sha256_hex(rules_b));
+}
+
+TEST_F(reload_test, a_change_elsewhere_in_the_directory_or_the_same_bytes_reload_nothing) {
+  auto proxy = start({"--log-level", "debug"});
+  const auto admin = proxy.admin_port();
+  std::ofstream(dir + "/notes.txt") << "not the rules";
+  write_rules(rules_a); // the same bytes again: looked at, found unchanged
+  ASSERT_TRUE(proxy.process().wait_for_output("rules file unchanged", 15s)) << proxy.log();
+  EXPECT_EQ(scrape(admin, "hubgate_rules_generation"), 1);
+  replace_rules(rules_b);
+  ASSERT_TRUE(proxy.process().wait_for_output("generation=2", 15s)) << proxy.log();
+  EXPECT_EQ(proxy.log().find("generation=3"), std::string::npos) << proxy.log();
+  EXPECT_EQ(proxy.log().find("notes.txt"), std::string::npos) << proxy.log();
+  EXPECT_EQ(scrape(admin, R"(hubgate_rules_reloads_total{result="ok"})"), 1);
+  EXPECT_EQ(scrape(admin, R"(hubgate_rules_reloads_total{result="failed"})"), 0);
+}
+
+} // namespace
+} // namespace hubgate::test
