@@ -10,6 +10,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "http/headers.hpp"
+#include "http/response_head.hpp"
 #include "http/serialize.hpp"
 
 #include <array>
@@ -38,9 +39,18 @@ bool has_no_body(unsigned status, bool head) {
   return head || (status >= 100 && status < 200) || status == 204 || status == 304;
 }
 
+constexpr std::size_t response_head_limit = 64 * 1024;
+
+std::string_view buffered(const beast::flat_buffer& buffer) {
+  return {static_cast<const char*>(buffer.data().data()), buffer.size()};
+}
+
 // A request sent and the head of its answer read, on a connection that is now ours.
 struct exchange_start {
   std::unique_ptr<connection> conn;
+  // kind::simple: the head is at the start of conn->buffer, read by the fast scan only.
+  http::response_head fast;
+  // Otherwise Beast's parser has read the head.
   std::unique_ptr<bhttp::response_parser<bhttp::buffer_body>> parser; // parsers do not move
   std::optional<http::error_reply> failure;
   std::string detail;
@@ -48,8 +58,9 @@ struct exchange_start {
 
 // Takes a pooled connection (or makes one), sends the request and reads the answer's head. GET
 // and HEAD that fail on a reused connection before any answer are retried once on a fresh one.
+// `fast_head`: try the fast scan of the answer's head first (see response_head.hpp).
 net::awaitable<exchange_start> start_exchange(pool& upstream, bhttp::request<bhttp::string_body>& request,
-                                              std::chrono::milliseconds response_timeout) {
+                                              std::chrono::milliseconds response_timeout, bool fast_head) {
   exchange_start out;
   const bool idempotent = request.method() == bhttp::verb::get || request.method() == bhttp::verb::head;
   const bool head = request.method() == bhttp::verb::head;
@@ -93,10 +104,41 @@ net::awaitable<exchange_start> start_exchange(pool& upstream, bhttp::request<bht
       co_return out;
     }
 
-    // Re-made for each head read: an informational answer (a 100 Continue we did not ask for)
-    // precedes the real one.
-    auto& parser_slot = out.parser;
+    // The common answer is read by the fast scan as the bytes arrive; an informational answer
+    // (a 100 Continue we did not ask for) precedes the real one and is skipped.
     boost::system::error_code rec;
+    while (fast_head) {
+      out.fast = http::scan_response_head(buffered(conn->buffer), head, response_head_limit);
+      if (out.fast.what == http::response_head::kind::simple && out.fast.status / 100 == 1) {
+        conn->buffer.consume(out.fast.size);
+        continue;
+      }
+      if (out.fast.what != http::response_head::kind::incomplete) {
+        break;
+      }
+      std::size_t n = 0;
+      std::tie(rec, n) = co_await conn->stream.async_read_some(conn->buffer.prepare(16 * 1024), use_tuple);
+      conn->buffer.commit(n);
+      if (rec) {
+        break;
+      }
+    }
+    if (rec) {
+      if (may_retry && conn->buffer.size() == 0 && is_stale_connection_error(rec)) {
+        continue;
+      }
+      out.failure = rec == beast::error::timeout ? gateway_timeout() : bad_gateway("HubSpot's answer was unreadable");
+      out.detail = "read header: " + rec.message();
+      co_return out;
+    }
+    if (out.fast.what == http::response_head::kind::simple) {
+      out.conn = std::move(conn);
+      co_return out;
+    }
+
+    // Beast's parser reads what the fast scan would not (from the bytes already buffered). It is
+    // re-made for each head read: an informational answer precedes the real one.
+    auto& parser_slot = out.parser;
     do {
       parser_slot = std::make_unique<bhttp::response_parser<bhttp::buffer_body>>();
       auto& p = *parser_slot;
@@ -106,7 +148,7 @@ net::awaitable<exchange_start> start_exchange(pool& upstream, bhttp::request<bht
       std::tie(rec, std::ignore) = co_await bhttp::async_read_header(conn->stream, conn->buffer, p, use_tuple);
     } while (!rec && parser_slot->get().result_int() / 100 == 1);
     if (rec) {
-      if (may_retry && !parser_slot->got_some() && is_stale_connection_error(rec)) {
+      if (may_retry && !parser_slot->got_some() && conn->buffer.size() == 0 && is_stale_connection_error(rec)) {
         continue;
       }
       out.failure = rec == beast::error::timeout ? gateway_timeout() : bad_gateway("HubSpot's answer was unreadable");
@@ -118,6 +160,64 @@ net::awaitable<exchange_start> start_exchange(pool& upstream, bhttp::request<bht
   }
 }
 
+
+// Relays an answer the fast scan read (Content-Length framed, or bodyless) from its bytes: the
+// head as the client gets it and the first body bytes in one write, then the rest as it arrives.
+net::awaitable<forward_outcome> relay_simple(pool& upstream, std::unique_ptr<connection> conn,
+                                             http::response_head fast, client_side client,
+                                             std::chrono::milliseconds response_timeout, std::span<char> relay_buffer) {
+  forward_outcome out;
+  out.upstream_status = fast.status;
+  auto& upstream_tcp = beast::get_lowest_layer(conn->stream);
+  auto& client_tcp = client.stream;
+  // Read as late as possible: a drain that began while HubSpot was answering closes this one.
+  const bool client_keep_alive = client.keep_alive && !(client.draining != nullptr && client.draining->load());
+
+  std::string response_head;
+  response_head.reserve(512);
+  const std::string_view bytes = buffered(conn->buffer);
+  http::append_client_head(response_head, bytes, fast, client.version, client_keep_alive);
+  std::uint64_t remaining = fast.has_body ? fast.content_length : 0;
+  const std::size_t first = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, bytes.size() - fast.size));
+  const std::array<net::const_buffer, 2> wire{net::buffer(response_head),
+                                              net::buffer(bytes.data() + fast.size, first)};
+  client_tcp.expires_after(client.write_timeout);
+  auto [wec, wn] = co_await net::async_write(client_tcp, wire, use_tuple);
+  out.responded = true;
+  if (wec) {
+    out.detail = "write to client: " + wec.message();
+    co_return out;
+  }
+  conn->buffer.consume(fast.size + first);
+  remaining -= first;
+  out.body_bytes = first;
+
+  while (remaining > 0) {
+    upstream_tcp.expires_after(response_timeout);
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, relay_buffer.size()));
+    auto [rec, n] = co_await conn->stream.async_read_some(net::buffer(relay_buffer.data(), want), use_tuple);
+    if (rec) {
+      // Part of the answer reached the client: closing its connection is the only honest signal.
+      out.detail = "read body: " + rec.message();
+      co_return out;
+    }
+    client_tcp.expires_after(client.write_timeout);
+    auto [ec, written] = co_await net::async_write(client_tcp, net::buffer(relay_buffer.data(), n), use_tuple);
+    if (ec) {
+      out.detail = "write to client: " + ec.message();
+      co_return out;
+    }
+    remaining -= n;
+    out.body_bytes += n;
+  }
+  out.client_reusable = client_keep_alive;
+  // Bytes past the answer would be an answer nobody asked for: such a connection is not reused.
+  if (fast.keep_alive && conn->buffer.size() == 0) {
+    ++conn->requests;
+    upstream.put_idle(std::move(conn));
+  }
+  co_return out;
+}
 } // namespace
 
 net::awaitable<forward_outcome> forward(pool& upstream, bhttp::request<bhttp::string_body>& request, client_side client,
@@ -125,11 +225,15 @@ net::awaitable<forward_outcome> forward(pool& upstream, bhttp::request<bhttp::st
   forward_outcome out;
   const bool head = request.method() == bhttp::verb::head;
   {
-    auto started = co_await start_exchange(upstream, request, response_timeout);
+    auto started = co_await start_exchange(upstream, request, response_timeout, true);
     if (started.failure) {
       out.failure = std::move(started.failure);
       out.detail = std::move(started.detail);
       co_return out;
+    }
+    if (started.fast.what == http::response_head::kind::simple) {
+      co_return co_await relay_simple(upstream, std::move(started.conn), started.fast, client, response_timeout,
+                                      relay_buffer);
     }
     auto conn = std::move(started.conn);
     auto& upstream_tcp = beast::get_lowest_layer(conn->stream);
@@ -246,7 +350,7 @@ net::awaitable<forward_outcome> forward(pool& upstream, bhttp::request<bhttp::st
 net::awaitable<fetched_answer> fetch(pool& upstream, bhttp::request<bhttp::string_body>& request,
                                      std::chrono::milliseconds response_timeout, std::size_t max_body_bytes) {
   fetched_answer out;
-  auto started = co_await start_exchange(upstream, request, response_timeout);
+  auto started = co_await start_exchange(upstream, request, response_timeout, false);
   if (started.failure) {
     out.failure = std::move(started.failure);
     out.detail = std::move(started.detail);

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Instructions per request under callgrind: steadier than time on a shared machine.
+#
+# usage: bench/callgrind.sh [--workload reads|creates|batch|mix] [--seconds S] [--conns N]
+#                           [--nginx] [--keep] [BINARY]
+#   Starts the fake HubSpot of bench/upstream (TLS, nginx + Lua) and one proxy under
+#   `valgrind --tool=callgrind`, warms it up with wrk, zeroes the counters, drives wrk for S
+#   seconds (default 5) with N connections (default 8: few enough that wrk's timeouts never fire
+#   under valgrind), dumps, and prints instructions (Ir) per request and the costliest functions
+#   (TOP=60 lines). BINARY defaults to build/release/hubgate; --nginx profiles the nginx
+#   pass-through anchor instead. --keep keeps the run folder with the callgrind files.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH=$ROOT/bench
+WORKLOAD=reads SECONDS_MEASURED=5 CONNS=8 NGINX='' KEEP='' BIN=$ROOT/build/release/hubgate
+while (($#)); do
+  case $1 in
+    --workload) WORKLOAD=$2; shift ;;
+    --seconds) SECONDS_MEASURED=$2; shift ;;
+    --nginx) NGINX=1 ;;
+    --conns) CONNS=$2; shift ;;
+    --keep) KEEP=1 ;;
+    *) BIN=$1 ;;
+  esac
+  shift
+done
+WORK=$(mktemp -d /tmp/cg.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -TERM -- "-$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ -n "$KEEP" ]; then echo "run folder kept: $WORK" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+wait_port() { for _ in {1..300}; do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+render() { sed -e "s|@DIR@|$3|g" -e "s|@LISTEN@|$4|g" -e "s|@CA@|$WORK/certs/ca.pem|g" \
+  -e "s|@CERTS@|$WORK/certs|g" -e "s|@BENCH@|$BENCH|g" "$1" >"$2"; }
+
+"$BENCH/certs.sh" "$WORK/certs" >/dev/null
+mkdir "$WORK/upstream" "$WORK/proxy"
+render "$BENCH/upstream/nginx.conf" "$WORK/upstream/nginx.conf" "$WORK/upstream" -
+setsid nginx -p "$WORK/upstream" -e "$WORK/upstream/error.log" -c "$WORK/upstream/nginx.conf" >"$WORK/upstream.log" 2>&1 &
+PIDS+=($!)
+wait_port 18443
+
+CG=(valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.out" --dump-instr=no)
+if [ -n "$NGINX" ]; then
+  render "$BENCH/nginx-passthrough.conf" "$WORK/proxy/nginx.conf" "$WORK/proxy" 127.0.0.1:8090
+  # nginx forks a worker; trace children too and read the worker's file.
+  setsid "${CG[@]}" --trace-children=yes --callgrind-out-file="$WORK/callgrind.out.%p" \
+    nginx -p "$WORK/proxy" -e "$WORK/proxy/error.log" -c "$WORK/proxy/nginx.conf" >"$WORK/proxy.log" 2>&1 &
+else
+  setsid "${CG[@]}" "$BIN" serve --threads 1 --access-log off --admin-listen off --listen 127.0.0.1:8090 \
+    --upstream https://127.0.0.1:18443 --ca-file "$WORK/certs/ca.pem" \
+    --rules "$ROOT/bench/rules.yaml" >"$WORK/proxy.log" 2>&1 &
+fi
+PIDS+=($!)
+wait_port 8090
+wrk -t1 -c"$CONNS" --timeout 30s -d3s -s "$BENCH/wrk/$WORKLOAD.lua" http://127.0.0.1:8090 >/dev/null
+touch "$WORK/mark"
+callgrind_control -z >/dev/null
+out=$(wrk -t1 -c"$CONNS" --timeout 30s -d"${SECONDS_MEASURED}s" -s "$BENCH/wrk/$WORKLOAD.lua" http://127.0.0.1:8090)
+callgrind_control -d >/dev/null
+requests=$(awk '/requests in/ {print $1}' <<<"$out")
+# The dump with the most instructions is the process that served (nginx: its worker).
+best=0 file=
+while IFS= read -r f; do
+  ir=$(callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+  if [ -n "$ir" ] && [ "$ir" -gt "$best" ]; then best=$ir file=$f; fi
+done < <(find "$WORK" -name 'callgrind.out*' -newer "$WORK/mark")
+# Upstream TLS handshakes (connections wrk's stop dropped at the end of the warm-up) are shown
+# apart: in a long run they amortise to nothing.
+hs=$(callgrind_annotate --inclusive=yes "$file" 2>/dev/null | awk "/SSL_do_handshake/ && !done {gsub(\",\", \"\", \$1); print \$1; done=1}")
+hs=${hs:-0}
+echo "workload=$WORKLOAD requests=$requests Ir=$best Ir/request=$((best / requests)) handshake-Ir/request=$((hs / requests)) rest-Ir/request=$(((best - hs) / requests))"
+callgrind_annotate --inclusive=yes "$file" >"$WORK/inclusive.txt" 2>/dev/null || true
+sed -n '/^-* *$/,$p' "$WORK/inclusive.txt" | sed -n "1,${TOP:-60}p" | cut -c1-220

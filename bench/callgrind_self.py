@@ -1,0 +1,37 @@
+#!/usr/bin/env python3
+"""Self cost per function from a callgrind output file (callgrind_annotate 3.19 misattributes
+self cost in dumps taken after `callgrind_control -z`). usage: callgrind_self.py FILE [TOP]"""
+import re, sys, collections
+names = {}
+def resolve(kind, text):
+    m = re.match(r'\((\d+)\)(?: (.*))?', text)
+    if not m:
+        return text
+    key = (kind, m.group(1))
+    if m.group(2):
+        names[key] = m.group(2)
+    return names.get(key, text)
+self_cost = collections.Counter()
+fn = None
+in_call = False
+for line in open(sys.argv[1], errors='replace'):
+    line = line.rstrip('\n')
+    if line.startswith('fn='):
+        fn = resolve('fn', line[3:]); in_call = False
+    elif line.startswith(('cfn=', 'cfi=', 'cfl=', 'cob=')):
+        if line.startswith('cfn='):
+            resolve('fn', line[4:])
+    elif line.startswith('calls='):
+        in_call = True
+    elif line and (line[0].isdigit() or line[0] in '+-*'):
+        parts = line.split()
+        if in_call:
+            in_call = False  # the line after calls= is the inclusive cost of the call
+            continue
+        if fn and len(parts) >= 2:
+            self_cost[fn] += int(parts[1])
+total = sum(self_cost.values())
+top = int(sys.argv[2]) if len(sys.argv) > 2 else 40
+print(f'total self Ir {total:,}')
+for name, c in self_cost.most_common(top):
+    print(f'{c:>14,} {100*c/total:5.1f}%  {name[:150]}')
