@@ -146,7 +146,19 @@ net::awaitable<void> run_session(beast::tcp_stream stream, proxy_state& state, s
     head_parser.header_limit(http::request_header_limit);
     head_parser.body_limit(opts.max_body_bytes);
     stream.expires_after(opts.client_header_timeout);
-    auto [hec, head_bytes] = co_await bhttp::async_read_header(stream, buffer, head_parser, use_tuple);
+    // The whole head usually came in the read above (or behind a pipelined request): parse it in
+    // place, and read only when the parser asks for more.
+    boost::system::error_code hec;
+    std::size_t head_bytes = head_parser.put(buffer.data(), hec);
+    buffer.consume(head_bytes);
+    if (hec == bhttp::error::need_more) {
+      hec = {};
+    }
+    if (!hec && !head_parser.is_header_done()) {
+      std::size_t more = 0;
+      std::tie(hec, more) = co_await bhttp::async_read_header(stream, buffer, head_parser, use_tuple);
+      head_bytes += more;
+    }
     if (hec) {
       entry.method = "-";
       if (hec == beast::error::timeout) {
