@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages hubgate needs to build and test, when any is missing.
-# Usage: scripts/setup.sh [build|test]   (test adds what the test suites use)
+# Usage: scripts/setup.sh [build|test|fuzz]   (test adds what the test suites use, fuzz clang and
+# libFuzzer for scripts/fuzz.sh)
 # Runs apt-get as root, or through sudo for a user who has it.
 set -euo pipefail
 
 want=(g++ cmake ninja-build pkg-config ca-certificates
       libboost1.81-dev libssl-dev nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev libre2-dev)
+if [ "${1:-build}" = fuzz ]; then
+  want+=(clang libclang-rt-14-dev)
+fi
 if [ "${1:-build}" = test ]; then
-  want+=(libgtest-dev libgmock-dev openssl curl)
+  want+=(libgtest-dev libgmock-dev libbenchmark-dev openssl curl zlib1g-dev)
   # tests/node runs the official HubSpot Node client against hubgate. A node that is already on
   # PATH (e.g. NodeSource's, which bundles npm and conflicts with Debian's npm) is used as it is.
   command -v node >/dev/null || want+=(nodejs npm)

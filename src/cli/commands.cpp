@@ -129,13 +129,6 @@ simulated_request simulate(std::string method, std::string target, std::string b
 
 // --- test
 
-std::string_view verdict_word(const rules::outcome& o) {
-  if (o.decision == rules::verdict::block) {
-    return "block";
-  }
-  return o.rewritten() ? "rewrite" : "allow";
-}
-
 std::string_view expected_word(rules::expected_verdict v) {
   switch (v) {
     case rules::expected_verdict::allow:
@@ -152,7 +145,7 @@ std::string_view expected_word(rules::expected_verdict v) {
 
 // "block by 'no-test-domains'", "allow by default", "rewrite by 'tag-api-contacts'"
 std::string summary(const rules::outcome& o) {
-  std::string out(verdict_word(o));
+  std::string out(rules::verdict_word(o));
   out += " by ";
   if (o.rewritten()) {
     std::vector<std::string_view> editors;
@@ -275,7 +268,7 @@ ordered_json record_json(const hubspot::contact_record& record) {
 }
 
 ordered_json outcome_json(const rules::outcome& o) {
-  ordered_json out{{"verdict", verdict_word(o)}, {"rule", nullable(o.rule)}};
+  ordered_json out{{"verdict", rules::verdict_word(o)}, {"rule", nullable(o.rule)}};
   if (o.decision == rules::verdict::block) {
     out["status"] = o.status;
     if (!o.message.empty()) {
@@ -299,18 +292,6 @@ ordered_json outcome_json(const rules::outcome& o) {
   return out;
 }
 
-std::string_view action_word(rules::rule_action action) {
-  switch (action) {
-    case rules::rule_action::allow:
-      return "allow";
-    case rules::rule_action::block:
-      return "block";
-    case rules::rule_action::rewrite:
-      return "rewrite";
-  }
-  return "allow";
-}
-
 // Every rule of the file against decision `d` (record `slot` of the evaluation): whether it
 // matched, and what that did.
 ordered_json rules_json(const rules::rule_set& rules, const std::vector<std::optional<rules::evaluation>>& probed,
@@ -326,7 +307,7 @@ ordered_json rules_json(const rules::rule_set& rules, const std::vector<std::opt
   for (std::size_t j = 0; j < count; ++j) {
     const rules::rule_info& info = rules.rule(j);
     const bool shadow = rules.mode() == rules::enforcement_mode::shadow || info.mode == rules::enforcement_mode::shadow;
-    ordered_json entry{{"name", info.name}, {"action", action_word(info.action)}};
+    ordered_json entry{{"name", info.name}, {"action", rules::to_string(info.action)}};
     if (shadow) {
       entry["mode"] = "shadow";
     }

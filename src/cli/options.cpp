@@ -60,6 +60,15 @@ bool set_duration(std::string_view v, std::chrono::milliseconds& out, std::strin
   return true;
 }
 
+bool set_switch(std::string_view v, bool& out, std::string& error) {
+  if (v != "on" && v != "off") {
+    error = "expected on or off";
+    return false;
+  }
+  out = v == "on";
+  return true;
+}
+
 // The flags of `hubgate serve`. Each one is also settable by its environment variable (Docker);
 // a flag on the command line wins over the environment.
 const flag_spec serve_flags[] = {
@@ -125,14 +134,7 @@ const flag_spec serve_flags[] = {
        return true;
      }},
     {"--access-log", "HUBGATE_ACCESS_LOG", "on|off", "one log line per request (default on)",
-     [](std::string_view v, serve_options& o, std::string& e) {
-       if (v != "on" && v != "off") {
-         e = "expected on or off";
-         return false;
-       }
-       o.access_log = v == "on";
-       return true;
-     }},
+     [](std::string_view v, serve_options& o, std::string& e) { return set_switch(v, o.access_log, e); }},
     {"--rules", "HUBGATE_RULES", "PATH", "rules file (default config/rules.yaml)",
      [](std::string_view v, serve_options& o, std::string&) {
        o.rules_file = std::string(v);
@@ -184,6 +186,35 @@ const flag_spec serve_flags[] = {
     {"--drain-timeout", "HUBGATE_DRAIN_TIMEOUT", "DURATION",
      "on SIGTERM, how long in-flight requests may take to finish (default 20s)",
      [](std::string_view v, serve_options& o, std::string& e) { return set_duration(v, o.drain_timeout, e); }},
+    {"--admin-listen", "HUBGATE_ADMIN_LISTEN", "HOST:PORT|off",
+     "address of /healthz, /readyz, /metrics and /rules, or off (default 127.0.0.1:9090)",
+     [](std::string_view v, serve_options& o, std::string& e) {
+       serve_options parsed;
+       if (v == "off") {
+         o.admin_enabled = false;
+       } else if (parse_listen(v, parsed)) {
+         o.admin_enabled = true;
+         o.admin_host = std::move(parsed.listen_host);
+         o.admin_port = std::move(parsed.listen_port);
+       } else {
+         e = "expected HOST:PORT or off";
+         return false;
+       }
+       return true;
+     }},
+    {"--audit", "HUBGATE_AUDIT", "PATH|stdout|off",
+     "audit trail of contact-creating requests, as JSON lines (default off; key: HUBGATE_AUDIT_KEY)",
+     [](std::string_view v, serve_options& o, std::string& e) {
+       if (v.empty()) {
+         e = "expected a file, stdout or off";
+         return false;
+       }
+       o.audit = v == "off" ? std::string() : std::string(v);
+       return true;
+     }},
+    {"--watch-rules", "HUBGATE_WATCH_RULES", "on|off",
+     "reload the rules file when it changes (default on; SIGHUP always reloads)",
+     [](std::string_view v, serve_options& o, std::string& e) { return set_switch(v, o.watch_rules, e); }},
 };
 
 const flag_spec* find_flag(std::string_view name) {
@@ -197,6 +228,9 @@ const flag_spec* find_flag(std::string_view name) {
 
 command parse_serve(const std::vector<std::string_view>& args, std::size_t first, const env_lookup& env) {
   serve_options options;
+  if (auto key = env("HUBGATE_AUDIT_KEY")) {
+    options.audit_key = std::move(*key);
+  }
   // The environment first, so that flags override it.
   for (const auto& f : serve_flags) {
     if (auto value = env(f.env)) {
@@ -350,6 +384,54 @@ command parse_explain(const std::vector<std::string_view>& args, std::size_t fir
   return c;
 }
 
+// The admin address as serve reads it (flag over HUBGATE_ADMIN_LISTEN); a wildcard address is
+// where serve listens, not where to connect, so it becomes loopback.
+bool set_admin_address(std::string_view text, healthcheck_command& c) {
+  serve_options parsed;
+  if (!parse_listen(text, parsed) || parse_unsigned(parsed.listen_port) == 0U) {
+    return false;
+  }
+  const std::string& host = parsed.listen_host;
+  c.host = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "::1" : host;
+  c.port = parsed.listen_port;
+  return true;
+}
+
+command parse_healthcheck(const std::vector<std::string_view>& args, std::size_t first, const env_lookup& env) {
+  constexpr std::string_view address_error = ": expected HOST:PORT with a port from 1 to 65535";
+  healthcheck_command c;
+  if (auto value = env("HUBGATE_ADMIN_LISTEN"); value && !set_admin_address(*value, c)) {
+    return usage_error{"HUBGATE_ADMIN_LISTEN='" + *value + "'" +
+                       (*value == "off" ? ": the admin listener is off, there is no /healthz to ask"
+                                        : std::string(address_error))};
+  }
+  for (std::size_t i = first; i < args.size(); ++i) {
+    const std::string_view arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      return help_request{};
+    }
+    const auto eq = arg.find('=');
+    const std::string_view name = arg.substr(0, eq);
+    if (name != "--admin-listen" && name != "--timeout") {
+      return usage_error{"unknown flag '" + std::string(name) + "' (see hubgate --help)"};
+    }
+    if (eq == std::string_view::npos && i + 1 >= args.size()) {
+      return usage_error{"flag " + std::string(name) + " needs a value"};
+    }
+    const std::string_view value = eq == std::string_view::npos ? args[++i] : arg.substr(eq + 1);
+    if (name == "--admin-listen") {
+      if (!set_admin_address(value, c)) {
+        return usage_error{"--admin-listen '" + std::string(value) + "'" + std::string(address_error)};
+      }
+    } else if (auto timeout = parse_duration(value); timeout && timeout->count() > 0) {
+      c.timeout = *timeout;
+    } else {
+      return usage_error{"--timeout '" + std::string(value) + "': expected a duration like 500ms or 2s"};
+    }
+  }
+  return c;
+}
+
 } // namespace
 
 std::string upstream_url::host_header() const {
@@ -477,6 +559,9 @@ command parse_command_line(const std::vector<std::string_view>& args, const env_
   if (first == "explain") {
     return parse_explain(args, 2);
   }
+  if (first == "healthcheck") {
+    return parse_healthcheck(args, 2, env);
+  }
   if (first.starts_with("-")) {
     return usage_error{"unknown flag '" + std::string(first) + "' (see hubgate --help)"};
   }
@@ -495,6 +580,10 @@ std::string help_text() {
       "  hubgate explain FILE --method M --path P [--body FILE] [--header 'Name: value']...\n"
       "                            show, as JSON, how the rules decide one request; without a\n"
       "                            Content-Type header, the one the operation takes is assumed\n"
+      "  hubgate healthcheck [--admin-listen HOST:PORT] [--timeout DURATION]\n"
+      "                            GET /healthz from a running hubgate's admin listener (default\n"
+      "                            127.0.0.1:9090, or HUBGATE_ADMIN_LISTEN; 0.0.0.0 is reached on\n"
+      "                            127.0.0.1) within the timeout (default 2s); exit 0 on 200, else 1\n"
       "  hubgate --version         print the version\n"
       "  hubgate --help            print this help\n"
       "\n"
@@ -506,6 +595,10 @@ std::string help_text() {
     left.resize(std::max<std::size_t>(left.size() + 1, 40), ' ');
     text += left + std::string(f.help) + "  [" + std::string(f.env) + "]\n";
   }
+  text +=
+      "\n"
+      "HUBGATE_AUDIT_KEY (environment only): the key of the hash that replaces the local part of\n"
+      "email addresses in the audit trail; without it, a random key per process.\n";
   return text;
 }
 

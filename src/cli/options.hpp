@@ -45,6 +45,13 @@ struct serve_options {
   std::chrono::milliseconds upstream_idle_timeout{30'000};
   std::size_t upstream_pool_size = 64; // idle keep-alive connections kept per upstream
   std::chrono::milliseconds drain_timeout{20'000};
+
+  bool admin_enabled = true; // --admin-listen off: no admin listener
+  std::string admin_host = "127.0.0.1";
+  std::string admin_port = "9090";
+  std::string audit;       // empty: no audit trail; "-" or "stdout": standard output; else a file
+  std::string audit_key;   // HUBGATE_AUDIT_KEY, environment only (a secret gets no flag)
+  bool watch_rules = true; // reload the rules file when it changes (SIGHUP reloads regardless)
 };
 
 struct help_request {};
@@ -74,8 +81,16 @@ struct explain_command {
   std::vector<std::pair<std::string, std::string>> headers; // in command-line order
 };
 
+// `hubgate healthcheck [--admin-listen HOST:PORT] [--timeout DURATION]`: GET /healthz from the admin
+// listener (the address serve's --admin-listen / HUBGATE_ADMIN_LISTEN gives it).
+struct healthcheck_command {
+  std::string host = "127.0.0.1"; // where to connect: a wildcard listen address becomes loopback
+  std::string port = "9090";
+  std::chrono::milliseconds timeout{2'000}; // for the whole exchange, connect included
+};
+
 using command = std::variant<help_request, version_request, serve_command, usage_error, check_command, test_command,
-                             explain_command>;
+                             explain_command, healthcheck_command>;
 
 // Looks an environment variable up; tests pass a map, main passes getenv.
 using env_lookup = std::function<std::optional<std::string>(std::string_view)>;

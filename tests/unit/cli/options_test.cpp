@@ -113,5 +113,71 @@ TEST(options, help_lists_every_flag_with_its_environment_variable) {
   }
 }
 
+healthcheck_command healthcheck_of(const command& c) {
+  EXPECT_TRUE(std::holds_alternative<healthcheck_command>(c)) << error_of(c);
+  return std::holds_alternative<healthcheck_command>(c) ? std::get<healthcheck_command>(c) : healthcheck_command{};
+}
+
+TEST(options, healthcheck_reaches_the_admin_address_serve_is_given) {
+  auto c = healthcheck_of(parse({"healthcheck"}));
+  EXPECT_EQ(c.host, "127.0.0.1");
+  EXPECT_EQ(c.port, "9090");
+  EXPECT_EQ(c.timeout, 2s);
+  // The container's HUBGATE_ADMIN_LISTEN is a wildcard: serve listens there, the check connects
+  // to loopback.
+  c = healthcheck_of(parse({"healthcheck"}, {{"HUBGATE_ADMIN_LISTEN", "0.0.0.0:9191"}}));
+  EXPECT_EQ(c.host, "127.0.0.1");
+  EXPECT_EQ(c.port, "9191");
+  c = healthcheck_of(parse({"healthcheck", "--admin-listen=[::]:9292", "--timeout", "500ms"},
+                           {{"HUBGATE_ADMIN_LISTEN", "0.0.0.0:9191"}}));
+  EXPECT_EQ(c.host, "::1");
+  EXPECT_EQ(c.port, "9292");
+  EXPECT_EQ(c.timeout, 500ms);
+  EXPECT_EQ(healthcheck_of(parse({"healthcheck", "--admin-listen", "10.1.2.3:9"})).host, "10.1.2.3");
+  EXPECT_TRUE(std::holds_alternative<help_request>(parse({"healthcheck", "--help"})));
+  EXPECT_NE(help_text().find("hubgate healthcheck"), std::string::npos);
+
+  EXPECT_EQ(error_of(parse({"healthcheck", "--admin-listen", "127.0.0.1:0"})),
+            "--admin-listen '127.0.0.1:0': expected HOST:PORT with a port from 1 to 65535");
+  EXPECT_EQ(error_of(parse({"healthcheck"}, {{"HUBGATE_ADMIN_LISTEN", "9090"}})),
+            "HUBGATE_ADMIN_LISTEN='9090': expected HOST:PORT with a port from 1 to 65535");
+  EXPECT_EQ(error_of(parse({"healthcheck"}, {{"HUBGATE_ADMIN_LISTEN", "off"}})),
+            "HUBGATE_ADMIN_LISTEN='off': the admin listener is off, there is no /healthz to ask");
+  EXPECT_EQ(error_of(parse({"healthcheck", "--timeout", "0s"})),
+            "--timeout '0s': expected a duration like 500ms or 2s");
+  EXPECT_EQ(error_of(parse({"healthcheck", "--timeout"})), "flag --timeout needs a value");
+  EXPECT_EQ(error_of(parse({"healthcheck", "--listen", "127.0.0.1:1"})), "unknown flag '--listen' (see hubgate --help)");
+}
+
+TEST(options, admin_audit_and_reload_flags) {
+  auto o = serve_of(parse({"serve"}));
+  EXPECT_TRUE(o.admin_enabled);
+  EXPECT_EQ(o.admin_host, "127.0.0.1");
+  EXPECT_EQ(o.admin_port, "9090");
+  EXPECT_EQ(o.audit, "");
+  EXPECT_EQ(o.audit_key, "");
+  EXPECT_TRUE(o.watch_rules);
+
+  o = serve_of(parse({"serve", "--admin-listen", "0.0.0.0:0", "--audit", "/var/log/hubgate/audit.jsonl",
+                      "--watch-rules=off"},
+                     {{"HUBGATE_AUDIT_KEY", "s3cret"}, {"HUBGATE_ADMIN_LISTEN", "off"}}));
+  EXPECT_TRUE(o.admin_enabled) << "the flag wins over the environment";
+  EXPECT_EQ(o.admin_host, "0.0.0.0");
+  EXPECT_EQ(o.admin_port, "0");
+  EXPECT_EQ(o.audit, "/var/log/hubgate/audit.jsonl");
+  EXPECT_EQ(o.audit_key, "s3cret");
+  EXPECT_FALSE(o.watch_rules);
+
+  o = serve_of(parse({"serve"}, {{"HUBGATE_ADMIN_LISTEN", "off"}, {"HUBGATE_AUDIT", "stdout"}}));
+  EXPECT_FALSE(o.admin_enabled);
+  EXPECT_EQ(o.audit, "stdout");
+  EXPECT_EQ(serve_of(parse({"serve", "--audit", "off"}, {{"HUBGATE_AUDIT", "stdout"}})).audit, "");
+
+  EXPECT_EQ(error_of(parse({"serve", "--admin-listen", "9090"})), "--admin-listen '9090': expected HOST:PORT or off");
+  EXPECT_EQ(error_of(parse({"serve", "--watch-rules", "yes"})), "--watch-rules 'yes': expected on or off");
+  EXPECT_EQ(error_of(parse({"serve", "--audit="})), "--audit '': expected a file, stdout or off");
+  EXPECT_NE(help_text().find("HUBGATE_AUDIT_KEY"), std::string::npos);
+}
+
 } // namespace
 } // namespace hubgate::cli

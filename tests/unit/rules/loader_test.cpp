@@ -287,6 +287,16 @@ rules:
   EXPECT_EQ(o.rule, "omitted");
 }
 
+TEST(RuleLoader, AuditSectionSaysHowEmailsAreWritten) {
+  EXPECT_EQ(load("version: 1\n")->audit_pii_mode(), audit_pii::redacted);
+  EXPECT_EQ(load("version: 1\naudit: { pii: full }\n")->audit_pii_mode(), audit_pii::full);
+  EXPECT_EQ(load("version: 1\naudit: { pii: redacted }\n")->audit_pii_mode(), audit_pii::redacted);
+  EXPECT_THAT(load_errors("version: 1\naudit:\n  pii: none\n"),
+              ElementsAre("rules.yaml:3:8: unknown pii 'none' (expected redacted or full)"));
+  EXPECT_THAT(load_errors("version: 1\naudit: { pi: full }\n"),
+              ElementsAre("rules.yaml:2:10: unknown key 'pi' (did you mean 'pii'?)"));
+}
+
 TEST(RuleLoader, ErrorsCarryTheFileName) {
   const auto result = load_rule_set("version: 1\nbogus: 1\n", "/etc/hubgate/rules.yaml",
                                     testing::fake_operations());
@@ -296,7 +306,7 @@ TEST(RuleLoader, ErrorsCarryTheFileName) {
   EXPECT_EQ(result.errors[0].line, 2U);
   EXPECT_EQ(result.errors[0].column, 1U);
   EXPECT_EQ(result.errors[0].to_string(), "/etc/hubgate/rules.yaml:2:1: unknown key 'bogus' "
-                                          "(expected version, default, mode, rules or tests)");
+                                          "(expected version, default, mode, rules, tests or audit)");
 }
 
 TEST(RuleLoader, OperationsWithoutHints) {
