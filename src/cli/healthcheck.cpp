@@ -123,19 +123,18 @@ int run_healthcheck(const healthcheck_command& check, std::ostream& out, std::os
 
   net::io_context ioc(1);
   probe_result result{false, "the check did not finish"};
-  net::co_spawn(ioc, probe(endpoint, authority, check.timeout),
-                [&result](std::exception_ptr failure, probe_result r) {
-                  if (failure) {
-                    try {
-                      std::rethrow_exception(failure);
-                    } catch (const std::exception& e) {
-                      r = {false, e.what()};
-                    } catch (...) {
-                      r = {false, "unknown error"};
-                    }
-                  }
-                  result = std::move(r);
-                });
+  net::co_spawn(ioc, probe(endpoint, authority, check.timeout), [&result](std::exception_ptr failure, probe_result r) {
+    if (failure) {
+      try {
+        std::rethrow_exception(failure);
+      } catch (const std::exception& e) {
+        r = {false, e.what()};
+      } catch (...) {
+        r = {false, "unknown error"};
+      }
+    }
+    result = std::move(r);
+  });
   ioc.run(); // returns when the probe does: every step of it has the stream's deadline
 
   (result.healthy ? out : err) << "hubgate healthcheck: " << url << ": " << result.line << "\n";

@@ -144,15 +144,16 @@ TEST(healthcheck, no_answer_within_the_timeout_is_unhealthy) {
   http_responder admin("", /*silent=*/true);
   const auto result = check(admin.port(), 200ms);
   EXPECT_EQ(result.status, 1);
-  EXPECT_EQ(result.err, "hubgate healthcheck: http://127.0.0.1:" + admin.port() + "/healthz: no answer within 200 ms\n");
+  EXPECT_EQ(result.err,
+            "hubgate healthcheck: http://127.0.0.1:" + admin.port() + "/healthz: no answer within 200 ms\n");
 }
 
 TEST(healthcheck, a_close_without_an_answer_is_unhealthy) {
   http_responder admin("");
   const auto result = check(admin.port());
   EXPECT_EQ(result.status, 1);
-  EXPECT_EQ(result.err,
-            "hubgate healthcheck: http://127.0.0.1:" + admin.port() + "/healthz: connection closed without an answer\n");
+  EXPECT_EQ(result.err, "hubgate healthcheck: http://127.0.0.1:" + admin.port() +
+                            "/healthz: connection closed without an answer\n");
 }
 
 TEST(healthcheck, an_answer_that_is_not_http_is_unhealthy) {
