@@ -93,7 +93,7 @@ void run_decision(benchmark::State& state, std::string_view method, std::string_
     auto classification = hubspot::classify(method, target);
     gate::decision decision;
     if (classification.op != nullptr || rules.reaches_non_catalog()) {
-      const gate::request_view view{method, target, body, "application/json", {}, &no_headers};
+      const gate::request_view view{method, target, body, "application/json", {}, &no_headers, {}};
       decision = gate::decide(rules, classification, view, "0b8e4c2a-7d1f-4a3b-9c5e-2f6a8b1d3e40");
     }
     if (decision.what != expected) {

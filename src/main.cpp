@@ -26,8 +26,9 @@ struct overloaded : Ts... {
 
 int serve(const hubgate::cli::serve_options& options) {
   hubgate::metrics::proxy_metrics metrics;
+  hubgate::access::client_ledger clients;
   // An invalid rules file stops the start, with the same errors `hubgate check` prints.
-  auto loaded = hubgate::reload::load_rules(options.rules_file, metrics, 1);
+  auto loaded = hubgate::reload::load_rules(options.rules_file, metrics, clients, 1);
   if (!loaded.rules) {
     for (const auto& e : loaded.errors) {
       std::cerr << hubgate::config::format_error(e) << "\n";
@@ -43,7 +44,7 @@ int serve(const hubgate::cli::serve_options& options) {
   try {
     hubgate::reload::rules_in_force rules(loaded.rules);
     auto audit = hubgate::audit::open_trail(options);
-    hubgate::server::server proxy(options, rules, {metrics, audit.get()});
+    hubgate::server::server proxy(options, rules, {metrics, clients, audit.get()});
     hubgate::admin::control_plane control(options, proxy.state(), rules, metrics, audit.get());
     int code = proxy.run([&control] { control.start(); });
     control.stop();

@@ -19,6 +19,9 @@
 #include <stdexcept>
 #include <system_error>
 
+#include <nlohmann/json.hpp>
+
+#include "hubgate/audit/record.hpp"
 #include "hubgate/version.hpp"
 #include "logging/log.hpp"
 
@@ -115,6 +118,79 @@ net::awaitable<void> serve_connection(beast::tcp_stream stream, const sources& f
 
 } // namespace
 
+namespace {
+
+// The clients of the rule set in force (auth: clients) and the callers refused before one was named.
+void render_client_metrics(metrics::exposition& out, const reload::loaded_rules& in_force,
+                           access::client_ledger& ledger) {
+  const auto& access = in_force.rules->access();
+  if (access.mode != access::auth_mode::clients) {
+    return;
+  }
+  out.family("hubgate_auth_refused_total", "counter",
+             "Requests refused before a client was named (no_credential, unknown_key, query_credential)");
+  for (const auto& [why, label] : {std::pair{access::refusal::no_credential, "no_credential"},
+                                   std::pair{access::refusal::unknown_key, "unknown_key"},
+                                   std::pair{access::refusal::query_credential, "query_credential"}}) {
+    out.sample("hubgate_auth_refused_total", {{"reason", label}}, ledger.refusals(why));
+  }
+  std::vector<access::client_ledger::usage> usage;
+  for (std::size_t i = 0; i < access.clients.size(); ++i) {
+    usage.push_back(ledger.read(*in_force.accounts[i], access.clients[i].max_new_contacts));
+  }
+  out.family("hubgate_client_requests_total", "counter", "Requests by client");
+  for (const auto& u : usage) {
+    out.sample("hubgate_client_requests_total", {{"client", u.name}}, u.requests);
+  }
+  out.family("hubgate_client_new_contacts_total", "counter", "New contacts HubSpot reported created, by client");
+  for (const auto& u : usage) {
+    out.sample("hubgate_client_new_contacts_total", {{"client", u.name}}, u.new_contacts);
+  }
+  out.family("hubgate_client_budget_refused_total", "counter",
+             "Requests refused because the client's max_new_contacts was spent");
+  for (const auto& u : usage) {
+    out.sample("hubgate_client_budget_refused_total", {{"client", u.name}}, u.budget_refusals);
+  }
+  out.family("hubgate_client_budget_remaining", "gauge",
+             "New contacts the client may still create in the current window (clients with max_new_contacts)");
+  for (std::size_t i = 0; i < usage.size(); ++i) {
+    if (const auto& budget = access.clients[i].max_new_contacts) {
+      const std::uint64_t used = usage[i].created_in_window + usage[i].reserved;
+      out.sample("hubgate_client_budget_remaining", {{"client", usage[i].name}},
+                 used >= budget->count ? 0 : budget->count - used);
+    }
+  }
+}
+
+// GET /clients: each client of the rule set in force, what it did, and its budget's window.
+std::string describe_clients(const reload::loaded_rules& in_force, access::client_ledger& ledger) {
+  const auto& access = in_force.rules->access();
+  nlohmann::ordered_json clients = nlohmann::ordered_json::array();
+  for (std::size_t i = 0; i < access.clients.size(); ++i) {
+    const auto& client = access.clients[i];
+    const auto u = ledger.read(*in_force.accounts[i], client.max_new_contacts);
+    nlohmann::ordered_json entry{{"name", client.name},
+                                 {"requests", u.requests},
+                                 {"new_contacts", u.new_contacts},
+                                 {"budget_refused", u.budget_refusals}};
+    if (const auto& budget = client.max_new_contacts) {
+      const std::uint64_t used = u.created_in_window + u.reserved;
+      entry["max_new_contacts"] = {{"per", access::to_string(budget->per)},
+                                   {"count", budget->count},
+                                   {"created", u.created_in_window},
+                                   {"in_flight", u.reserved},
+                                   {"remaining", used >= budget->count ? 0 : budget->count - used},
+                                   {"window_start", audit::format_time(u.window_start)},
+                                   {"window_end", audit::format_time(u.window_end)}};
+    }
+    clients.push_back(std::move(entry));
+  }
+  nlohmann::ordered_json out{{"auth", access::to_string(access.mode)}, {"clients", std::move(clients)}};
+  return out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+} // namespace
+
 std::string render_metrics(const sources& from) {
   metrics::exposition out;
   from.metrics.render(out);
@@ -133,6 +209,7 @@ std::string render_metrics(const sources& from) {
   out.family("hubgate_rules_loaded_timestamp_seconds", "gauge", "When the rule set in force was loaded (Unix time)");
   out.sample("hubgate_rules_loaded_timestamp_seconds", {}, seconds_since_epoch(in_force->loaded_at));
   add_gauge(out, "hubgate_rules", "Rules in the rule set in force", in_force->rules->rule_count());
+  render_client_metrics(out, *in_force, from.proxy.sinks.clients);
 
   if (from.audit != nullptr) {
     const auto stats = from.audit->stats();
@@ -160,9 +237,10 @@ std::string render_metrics(const sources& from) {
 
 answer respond(const sources& from, std::string_view method, std::string_view target) {
   const std::string_view path = target.substr(0, target.find('?'));
-  const bool known = path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/rules";
+  const bool known =
+      path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/rules" || path == "/clients";
   if (!known) {
-    return {404, text_plain, "not found: try /healthz, /readyz, /metrics or /rules\n"};
+    return {404, text_plain, "not found: try /healthz, /readyz, /metrics, /rules or /clients\n"};
   }
   if (method != "GET" && method != "HEAD") {
     return {405, text_plain, "method not allowed\n"};
@@ -178,6 +256,9 @@ answer respond(const sources& from, std::string_view method, std::string_view ta
   }
   if (path == "/metrics") {
     return {200, metrics::exposition_content_type, render_metrics(from)};
+  }
+  if (path == "/clients") {
+    return {200, application_json, describe_clients(*from.rules.current(), from.proxy.sinks.clients)};
   }
   return {200, application_json, reload::describe(*from.rules.current())};
 }

@@ -5,6 +5,7 @@
 //   GET /readyz   200 with rules loaded; 503 once a drain (SIGTERM) began
 //   GET /metrics  Prometheus text: proxy_metrics' counters plus the gauges read at scrape time
 //   GET /rules    the rule set in force as JSON (reload::describe)
+//   GET /clients  the clients of the rules in force (auth: clients): requests, new contacts, budgets
 // Requests are small and bounded (8 KiB head, 10 s per exchange); anything but GET and HEAD is 405.
 
 #include <boost/asio/awaitable.hpp>

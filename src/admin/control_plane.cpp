@@ -10,7 +10,8 @@ control_plane::control_plane(const cli::serve_options& options, const server::pr
     admin_ = std::make_unique<admin_server>(ioc_, options.admin_host, options.admin_port,
                                             sources{proxy, rules, metrics, audit, std::chrono::system_clock::now()});
   }
-  watcher_ = std::make_unique<reload::watcher>(ioc_, rules, metrics, options.rules_file, options.watch_rules, [audit] {
+  watcher_ = std::make_unique<reload::watcher>(ioc_, rules, metrics, proxy.sinks.clients, options.rules_file,
+                                               options.watch_rules, [audit] {
     if (audit != nullptr) {
       audit->reopen();
     }

@@ -170,6 +170,9 @@ std::string audit_line(const request_summary& request, const email_redactor* red
     line["correlation_id"] = request.correlation_id;
   }
   json client = json::object();
+  if (!request.client.name.empty()) {
+    client["name"] = request.client.name;
+  }
   if (!request.client.address.empty()) {
     client["address"] = request.client.address;
   }

@@ -102,6 +102,7 @@ struct simulated_request {
   header_pairs headers; // as given, plus the assumed Content-Type
   bool content_type_assumed = false;
   config::inspected_request inspected;
+  std::string client; // the client making it (auth: clients); empty: none
 
   std::string_view header(std::string_view name) const {
     const std::string* value = find_header(headers, name);
@@ -110,12 +111,14 @@ struct simulated_request {
 
   rules::evaluation evaluate(const rules::rule_set& rules) const {
     const rules::header_list lookup(headers);
-    return rules.evaluate(inspected.facts(method, &lookup));
+    return rules.evaluate(inspected.facts(method, &lookup, client));
   }
 };
 
-simulated_request simulate(std::string method, std::string target, std::string body, header_pairs headers) {
-  simulated_request r{std::move(method), std::move(target), std::move(body), std::move(headers), false, {}};
+simulated_request simulate(std::string method, std::string target, std::string body, header_pairs headers,
+                           std::string client) {
+  simulated_request r{std::move(method), std::move(target), std::move(body), std::move(headers), false, {},
+                      std::move(client)};
   // Tests and command lines leave the Content-Type out; a client sends the one the call takes.
   const hubspot::classification classified = hubspot::classify(r.method, r.target);
   if (classified.op != nullptr && find_header(r.headers, "Content-Type") == nullptr) {
@@ -350,7 +353,7 @@ ordered_json overall_json(const rules::rule_set& rules, const simulated_request&
   }
   const rules::header_list lookup(r.headers);
   const gate::request_view view{r.method, r.target, r.body, r.header("Content-Type"), r.header("Content-Encoding"),
-                                &lookup};
+                                &lookup, r.client};
   const gate::decision d = gate::decide(rules, in.classification, view, explain_correlation_id);
   ordered_json out{{"verdict", "allow"}};
   switch (d.what) {
@@ -403,6 +406,9 @@ ordered_json explain_json(const rules::rule_set& rules,
   if (r.content_type_assumed) {
     request["content_type_assumed"] = true;
   }
+  if (!r.client.empty()) {
+    request["client"] = r.client;
+  }
   ordered_json doc{{"request", std::move(request)}};
   doc["operation"] =
       op != nullptr ? ordered_json{{"name", op->name}, {"kind", hubspot::to_string(op->kind)}} : ordered_json(nullptr);
@@ -418,7 +424,7 @@ ordered_json explain_json(const rules::rule_set& rules,
       doc["records"].push_back(record_json(record));
     }
     const rules::header_list lookup(r.headers);
-    const rules::request_facts facts = in.facts(r.method, &lookup);
+    const rules::request_facts facts = in.facts(r.method, &lookup, r.client);
     const rules::evaluation result = rules.evaluate(facts);
     std::vector<std::optional<rules::evaluation>> probed(probes.size());
     for (std::size_t j = 0; j < probes.size(); ++j) {
@@ -481,7 +487,7 @@ int run_test(const test_command& test_file, std::ostream& out, std::ostream& err
     std::size_t failed = 0;
     for (const rules::test_case& test : rules.tests()) {
       const simulated_request r =
-          simulate(test.request.method, test.request.path, test.request.body, test.request.headers);
+          simulate(test.request.method, test.request.path, test.request.body, test.request.headers, test.request.client);
       std::optional<std::string> failure;
       std::string note;
       if (!r.inspected.ok()) {
@@ -527,7 +533,12 @@ int run_explain(const explain_command& explain, std::ostream& out, std::ostream&
       body = std::move(*read);
     }
     const rules::rule_set& rules = *loaded.rules;
-    const simulated_request r = simulate(explain.method, explain.path, std::move(body), explain.headers);
+    if (explain.client && rules.access().find(*explain.client) == nullptr) {
+      err << explain.file << ": --client: no client '" << *explain.client << "' in the file's clients\n";
+      return 1;
+    }
+    const simulated_request r =
+        simulate(explain.method, explain.path, std::move(body), explain.headers, explain.client.value_or(""));
     const auto probes = build_probes(*text, explain.file, rules.rule_count());
     // Invalid UTF-8 in a body or a header is shown replaced rather than failing the whole report.
     out << explain_json(rules, probes, r).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';

@@ -324,7 +324,7 @@ command parse_explain(const std::vector<std::string_view>& args, std::size_t fir
       name = arg.substr(0, eq);
       value = arg.substr(eq + 1);
     }
-    if (name != "--method" && name != "--path" && name != "--body" && name != "--header") {
+    if (name != "--method" && name != "--path" && name != "--body" && name != "--header" && name != "--client") {
       return usage_error{"unknown flag '" + std::string(name) + "' (see hubgate --help)"};
     }
     if (!value) {
@@ -354,6 +354,14 @@ command parse_explain(const std::vector<std::string_view>& args, std::size_t fir
         return usage_error{"--path: expected a request target like /crm/v3/objects/contacts"};
       }
       c.path = std::string(*value);
+    } else if (name == "--client") {
+      if (c.client) {
+        return usage_error{"--client given twice"};
+      }
+      if (value->empty()) {
+        return usage_error{"--client: expected a client NAME from the file's clients"};
+      }
+      c.client = std::string(*value);
     } else if (name == "--body") {
       if (c.body_file) {
         return usage_error{"--body given twice"};
@@ -577,7 +585,7 @@ std::string help_text() {
       "  hubgate serve [FLAGS]     run the proxy\n"
       "  hubgate check FILE        validate a rules file: every error as FILE:LINE:COLUMN: message\n"
       "  hubgate test FILE         run the tests: of a rules file, one PASS or FAIL line each\n"
-      "  hubgate explain FILE --method M --path P [--body FILE] [--header 'Name: value']...\n"
+      "  hubgate explain FILE --method M --path P [--body FILE] [--header 'Name: value']... [--client NAME]\n"
       "                            show, as JSON, how the rules decide one request; without a\n"
       "                            Content-Type header, the one the operation takes is assumed\n"
       "  hubgate healthcheck [--admin-listen HOST:PORT] [--timeout DURATION]\n"

@@ -79,6 +79,7 @@ struct explain_command {
   std::string path; // the request target as a client sends it: path, optional ?query
   std::optional<std::string> body_file;
   std::vector<std::pair<std::string, std::string>> headers; // in command-line order
+  std::optional<std::string> client; // the request as this client (auth: clients) makes it
 };
 
 // `hubgate healthcheck [--admin-listen HOST:PORT] [--timeout DURATION]`: GET /healthz from the admin

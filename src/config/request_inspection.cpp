@@ -6,10 +6,12 @@
 
 namespace hubgate::config {
 
-rules::request_facts inspected_request::facts(std::string_view method, const rules::header_lookup* headers) const {
+rules::request_facts inspected_request::facts(std::string_view method, const rules::header_lookup* headers,
+                                              std::string_view client) const {
   rules::request_facts out;
   out.method = method;
   out.headers = headers;
+  out.client = client;
   if (const hubspot::operation* op = classification.op) {
     out.path = classification.canonical_path;
     out.operation = rules::operation_ref{op->name, op->kind};

@@ -37,6 +37,11 @@ std::vector<std::string> catalog_operations::names() const {
 }
 
 std::optional<std::string> read_rules_text(const std::string& path, std::string& error) {
+  return read_small_file(path, max_rules_file_bytes, "not a rules file", error);
+}
+
+std::optional<std::string> read_small_file(const std::string& path, std::size_t max_bytes, std::string_view what_else,
+                                           std::string& error) {
   errno = 0;
   const std::unique_ptr<std::FILE, file_closer> file(std::fopen(path.c_str(), "rb"));
   if (!file) {
@@ -48,8 +53,8 @@ std::optional<std::string> read_rules_text(const std::string& path, std::string&
   while (true) {
     const std::size_t n = std::fread(buffer, 1, sizeof buffer, file.get());
     text.append(buffer, n);
-    if (text.size() > max_rules_file_bytes) {
-      error = "larger than " + std::to_string(max_rules_file_bytes / (1024 * 1024)) + " MiB, not a rules file";
+    if (text.size() > max_bytes) {
+      error = "larger than " + std::to_string(max_bytes / 1024) + " KiB, " + std::string(what_else);
       return std::nullopt;
     }
     if (n < sizeof buffer) {
@@ -64,10 +69,11 @@ std::optional<std::string> read_rules_text(const std::string& path, std::string&
   return text;
 }
 
-rules::load_result load_rules_text(std::string_view text, const std::string& path) {
+rules::load_result load_rules_text(std::string_view text, const std::string& path,
+                                   const access::secret_reader* secrets) {
   static const catalog_operations operations;
   try {
-    return rules::load_rule_set(text, path, operations);
+    return rules::load_rule_set(text, path, operations, secrets);
   } catch (const std::exception& e) { // out of memory: a reload keeps the rules it has
     rules::load_result result;
     result.errors.push_back(rules::load_error{path, 0, 0, std::string("cannot load the rules file: ") + e.what()});
@@ -75,7 +81,8 @@ rules::load_result load_rules_text(std::string_view text, const std::string& pat
   }
 }
 
-rules::load_result load_rules_file(const std::string& path, std::string* text) {
+rules::load_result load_rules_file(const std::string& path, std::string* text,
+                                   const access::secret_reader* secrets) {
   std::string error;
   auto read = read_rules_text(path, error);
   if (!read) {
@@ -83,7 +90,7 @@ rules::load_result load_rules_file(const std::string& path, std::string* text) {
     result.errors.push_back(rules::load_error{path, 0, 0, "cannot read the rules file: " + error});
     return result;
   }
-  auto result = load_rules_text(*read, path);
+  auto result = load_rules_text(*read, path, secrets);
   if (text != nullptr) {
     *text = std::move(*read);
   }

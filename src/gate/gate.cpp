@@ -108,7 +108,7 @@ decision decide_records(decision d, const rules::rule_set& rules, const hubspot:
                         std::string_view correlation_id) {
   const hubspot::operation& op = *d.op;
   rules::request_facts facts{request.method, classification.canonical_path, rules::operation_ref{op.name, op.kind},
-                             extraction.records, request.headers};
+                             extraction.records, request.headers, request.client};
   d.evaluation = rules.evaluate(facts);
 
   const auto& records = extraction.records;
@@ -189,7 +189,7 @@ decision decide(const rules::rule_set& rules, const hubspot::classification& cla
     if (!canonical.error.empty()) {
       return refuse(std::move(d), nullptr, canonical.error, correlation_id);
     }
-    rules::request_facts facts{request.method, canonical.path, std::nullopt, {}, request.headers};
+    rules::request_facts facts{request.method, canonical.path, std::nullopt, {}, request.headers, request.client};
     d.evaluation = rules.evaluate(facts);
     for (const auto& r : d.evaluation.records) {
       if (r.enforced.decision == rules::verdict::block) {

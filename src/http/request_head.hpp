@@ -41,14 +41,15 @@ std::optional<error_reply> check_trailers(std::size_t head_fields, const boost::
 // The gate's view of a request read whole (target already in origin-form): views into `request`
 // and `headers`, which must outlive it.
 inline gate::request_view gate_view(const boost::beast::http::request<boost::beast::http::string_body>& request,
-                                    const rules::header_lookup& headers) {
+                                    const rules::header_lookup& headers, std::string_view client = {}) {
   namespace bhttp = boost::beast::http;
   return {request.method_string(),
           request.target(),
           request.body(),
           request[bhttp::field::content_type],
           request[bhttp::field::content_encoding],
-          &headers};
+          &headers,
+          client};
 }
 
 } // namespace hubgate::http

@@ -5,6 +5,7 @@
 #include "hubgate/audit/record.hpp"
 #include "hubgate/audit/redact.hpp"
 #include "hubgate/config/rules_file.hpp"
+#include "hubgate/config/secrets.hpp"
 
 namespace hubgate::reload {
 
@@ -17,9 +18,11 @@ void rules_in_force::install(std::shared_ptr<const loaded_rules> next) {
   generation_.store(generation, std::memory_order_release);
 }
 
-load_outcome load_rules(const std::string& path, metrics::proxy_metrics& metrics, std::uint64_t generation) {
+load_outcome load_rules(const std::string& path, metrics::proxy_metrics& metrics, access::client_ledger& clients,
+                        std::uint64_t generation) {
+  static const config::process_secrets secrets;
   std::string text;
-  auto result = config::load_rules_file(path, &text);
+  auto result = config::load_rules_file(path, &text, &secrets);
   if (!result) {
     return {nullptr, std::move(result.errors)};
   }
@@ -30,6 +33,9 @@ load_outcome load_rules(const std::string& path, metrics::proxy_metrics& metrics
   loaded->loaded_at = std::chrono::system_clock::now();
   loaded->generation = generation;
   loaded->slots = metrics.register_rules(*loaded->rules);
+  for (const auto& client : loaded->rules->access().clients) {
+    loaded->accounts.push_back(&clients.account_for(client.name));
+  }
   return {std::move(loaded), {}};
 }
 
@@ -53,8 +59,26 @@ std::string describe(const loaded_rules& loaded) {
       {"mode", rules::to_string(set.mode())},
       {"default", rules::to_string(set.default_verdict())},
       {"audit_pii", set.audit_pii_mode() == rules::audit_pii::full ? "full" : "redacted"},
+      {"auth", access::to_string(set.access().mode)},
       {"rules", std::move(rules)},
   };
+  if (set.access().mode == access::auth_mode::clients) {
+    // Names and where keys come from; never a key.
+    nlohmann::ordered_json clients = nlohmann::ordered_json::array();
+    for (const auto& client : set.access().clients) {
+      nlohmann::ordered_json keys = nlohmann::ordered_json::array();
+      for (const auto& key : client.keys) {
+        keys.push_back(key.describe());
+      }
+      nlohmann::ordered_json entry{{"name", client.name}, {"keys", std::move(keys)}};
+      if (client.max_new_contacts) {
+        entry["max_new_contacts"] = {{"per", access::to_string(client.max_new_contacts->per)},
+                                     {"count", client.max_new_contacts->count}};
+      }
+      clients.push_back(std::move(entry));
+    }
+    out["clients"] = std::move(clients);
+  }
   return out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "hubgate/access/client_ledger.hpp"
 #include "hubgate/metrics/proxy_metrics.hpp"
 #include "hubgate/rules/loader.hpp"
 #include "hubgate/rules/rule_set.hpp"
@@ -24,6 +25,8 @@ struct loaded_rules {
   std::chrono::system_clock::time_point loaded_at;
   std::uint64_t generation = 0; // 1 for the rules loaded at start, +1 per reload
   metrics::rule_slots slots;    // this rule set's per-rule counters
+  // The ledger account of each of the rule set's clients (access().clients), in the same order.
+  std::vector<access::client_ledger::account*> accounts;
 };
 
 class rules_in_force {
@@ -56,8 +59,10 @@ struct load_outcome {
   std::vector<rules::load_error> errors;
 };
 
-// Reads and loads `path` (config::load_rules_file) and registers its rules' counters.
-load_outcome load_rules(const std::string& path, metrics::proxy_metrics& metrics, std::uint64_t generation);
+// Reads and loads `path` (config::load_rules_file) with the secrets it refers to, registers its
+// rules' counters and finds its clients' accounts in `clients`.
+load_outcome load_rules(const std::string& path, metrics::proxy_metrics& metrics, access::client_ledger& clients,
+                        std::uint64_t generation);
 
 // The rules in force as /rules shows them: file, sha256, load time, generation, mode, default,
 // audit pii, and each rule's name, action and mode, as JSON.

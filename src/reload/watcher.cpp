@@ -37,11 +37,13 @@ std::string errno_text(int error) {
 
 } // namespace
 
-watcher::watcher(net::io_context& ioc, rules_in_force& rules, metrics::proxy_metrics& metrics, std::string rules_file,
-                 bool watch_file, std::function<void()> on_sighup)
+watcher::watcher(net::io_context& ioc, rules_in_force& rules, metrics::proxy_metrics& metrics,
+                 access::client_ledger& clients, std::string rules_file, bool watch_file,
+                 std::function<void()> on_sighup)
     : ioc_(ioc),
       rules_(rules),
       metrics_(metrics),
+      clients_(clients),
       file_(std::move(rules_file)),
       on_sighup_(std::move(on_sighup)),
       signals_(ioc, SIGHUP),
@@ -138,7 +140,7 @@ net::awaitable<void> watcher::wait_for_signals() {
 
 bool watcher::reload(std::string_view trigger, bool force) {
   const auto in_force = rules_.current();
-  auto loaded = load_rules(file_, metrics_, in_force->generation + 1);
+  auto loaded = load_rules(file_, metrics_, clients_, in_force->generation + 1);
   if (!loaded.rules) {
     metrics_.count_reload(false);
     logging::error("rules reload failed: the rules in force stay", {{"file", file_},

@@ -26,7 +26,8 @@ class watcher {
  public:
   // Catches SIGHUP from construction on (so that an early one is not fatal); watches the file's
   // directory when `watch_file`. `on_sighup` runs on each SIGHUP as well (the audit file reopens).
-  watcher(net::io_context& ioc, rules_in_force& rules, metrics::proxy_metrics& metrics, std::string rules_file,
+  watcher(net::io_context& ioc, rules_in_force& rules, metrics::proxy_metrics& metrics,
+          access::client_ledger& clients, std::string rules_file,
           bool watch_file, std::function<void()> on_sighup);
   watcher(const watcher&) = delete;
   watcher& operator=(const watcher&) = delete;
@@ -49,6 +50,7 @@ class watcher {
   net::io_context& ioc_;
   rules_in_force& rules_;
   metrics::proxy_metrics& metrics_;
+  access::client_ledger& clients_;
   const std::string file_;
   std::string directory_;
   std::string base_name_;

@@ -53,6 +53,7 @@ struct conditions {
   named_predicates headers;             // by header name
   std::uint8_t kinds = 0;               // bit per operation_kind; 0: any
   std::optional<text_set> operations;   // nullopt: any
+  std::optional<text_set> clients;      // client names; nullopt: any (and requests of no client)
   // About a record.
   std::optional<value_predicate> email;
   std::optional<text_set> email_domains; // normalised like emails
@@ -80,6 +81,7 @@ struct rule_set::state {
   verdict default_verdict = verdict::allow;
   enforcement_mode mode = enforcement_mode::enforce;
   audit_pii audit = audit_pii::redacted;
+  access::access_policy access;
   std::vector<detail::compiled_rule> rules;
   std::vector<test_case> tests;
   bool has_shadow = false;          // a shadow rule, or the file in shadow mode

@@ -2,6 +2,7 @@
 
 #include "compiled_rules.hpp"
 #include "hubgate/hubspot/email.hpp"
+#include "access_reader.hpp"
 #include "test_reader.hpp"
 #include "text.hpp"
 #include "yaml_reader.hpp"
@@ -29,14 +30,15 @@ using detail::field;
 using detail::keyed_mapping;
 using detail::value_predicate;
 
-constexpr std::array<std::string_view, 6> top_keys{"version", "default", "mode", "rules", "tests", "audit"};
+constexpr std::array<std::string_view, 9> top_keys{"version",        "default", "mode",  "auth", "upstream_token",
+                                                   "clients",        "rules",   "tests", "audit"};
 constexpr std::array<std::string_view, 1> audit_keys{"pii"};
 // In the order of audit_pii.
 constexpr std::array<std::string_view, 2> pii_words{"redacted", "full"};
 constexpr std::array<std::string_view, 9> rule_keys{
     "name", "description", "match", "action", "status", "message", "set", "remove", "mode"};
-constexpr std::array<std::string_view, 8> match_keys{
-    "kind", "operations", "email", "email_domain", "properties", "header", "method", "path"};
+constexpr std::array<std::string_view, 9> match_keys{
+    "kind", "operations", "email", "email_domain", "properties", "header", "method", "path", "client"};
 constexpr std::array<std::string_view, 4> predicate_keys{"in", "regex", "missing", "present"};
 constexpr std::array<std::string_view, 2> verdict_words{"allow", "block"};
 constexpr std::array<std::string_view, 3> action_words{"allow", "block", "rewrite"};
@@ -170,8 +172,9 @@ std::optional<detail::named_predicates> read_named_predicates(const field& f, bo
 
 class rule_reader {
 public:
-  rule_reader(const known_operations& operations, diagnostics& diag)
-      : operations_(operations), diag_(diag) {}
+  rule_reader(const known_operations& operations, const std::vector<std::string>& client_names,
+              diagnostics& diag)
+      : operations_(operations), client_names_(client_names), diag_(diag) {}
 
   std::optional<compiled_rule> read(const YAML::Node& node) {
     const YAML::Mark where = node.Mark();
@@ -223,7 +226,8 @@ public:
     rule.reaches_non_catalog = rule.info.action != rule_action::rewrite &&
                                !when.has_record_conditions() && when.kinds == 0 &&
                                !when.operations &&
-                               (!when.methods.empty() || when.path || !when.headers.empty());
+                               (!when.methods.empty() || when.path || !when.headers.empty() ||
+                                when.clients);
     return rule;
   }
 
@@ -304,6 +308,20 @@ private:
     if (const auto& path = m.get("path")) {
       when.path = compile_regex(*path, false, diag_);
     }
+    if (const auto& clients = m.get("client")) {
+      if (const auto items = detail::read_string_list(*clients, diag_)) {
+        when.clients.emplace();
+        for (const auto& item : *items) {
+          if (client_names_.empty()) {
+            diag_.error(item.mark, "'client' needs the clients of 'auth: clients' (this file has no 'clients')");
+            break;
+          }
+          if (detail::check_known(item, "client", client_names_, diag_)) {
+            when.clients->insert(item.text);
+          }
+        }
+      }
+    }
   }
 
   void read_block_fields(const keyed_mapping& m, std::optional<rule_action> action,
@@ -377,13 +395,14 @@ private:
   }
 
   const known_operations& operations_;
+  const std::vector<std::string>& client_names_;
   diagnostics& diag_;
 };
 
 } // namespace
 
 load_result load_rule_set(std::string_view yaml_text, std::string_view file_name,
-                          const known_operations& operations) {
+                          const known_operations& operations, const access::secret_reader* secrets) {
   diagnostics diag(file_name);
   const auto failed = [&diag] { return load_result{nullptr, diag.take()}; };
 
@@ -437,12 +456,19 @@ load_result load_rule_set(std::string_view yaml_text, std::string_view file_name
     }
   }
 
+  state->access = detail::read_access({top.get("auth"), top.get("upstream_token"), top.get("clients")},
+                                      root.Mark(), secrets, diag);
+  std::vector<std::string> client_names;
+  for (const auto& client : state->access.clients) {
+    client_names.push_back(client.name);
+  }
+
   std::vector<std::string> rule_names;
   if (const auto& f = top.get("rules"); f && !f->value.IsNull()) {
     if (!f->value.IsSequence()) {
       diag.error(f->mark, "'rules' must be a list, got " + std::string(detail::describe(f->value)));
     } else {
-      rule_reader reader(operations, diag);
+      rule_reader reader(operations, client_names, diag);
       std::vector<std::size_t> first_lines;
       for (const auto& node : f->value) {
         auto rule = reader.read(node);
@@ -465,7 +491,7 @@ load_result load_rule_set(std::string_view yaml_text, std::string_view file_name
     }
   }
   if (const auto& f = top.get("tests"); f && !f->value.IsNull()) {
-    state->tests = detail::read_tests(*f, rule_names, diag);
+    state->tests = detail::read_tests(*f, rule_names, client_names, diag);
   }
 
   if (diag.has_errors()) {

@@ -13,7 +13,7 @@ namespace hubgate::rules::detail {
 namespace {
 
 constexpr std::array<std::string_view, 3> test_keys{"name", "request", "expect"};
-constexpr std::array<std::string_view, 4> request_keys{"method", "path", "body", "headers"};
+constexpr std::array<std::string_view, 5> request_keys{"method", "path", "body", "headers", "client"};
 constexpr std::array<std::string_view, 7> expect_keys{"verdict", "items",  "set",   "remove",
                                                       "rule",    "status", "shadow"};
 constexpr std::array<std::string_view, 6> item_keys{"verdict", "set",    "remove",
@@ -125,8 +125,9 @@ std::vector<std::pair<std::string, std::string>> read_string_map(const field& f,
 
 class test_reader {
 public:
-  test_reader(const std::vector<std::string>& rule_names, diagnostics& diag)
-      : rule_names_(rule_names), diag_(diag) {}
+  test_reader(const std::vector<std::string>& rule_names, const std::vector<std::string>& client_names,
+              diagnostics& diag)
+      : rule_names_(rule_names), client_names_(client_names), diag_(diag) {}
 
   std::optional<test_case> read(const YAML::Node& node) {
     const YAML::Mark where = node.Mark();
@@ -186,6 +187,12 @@ private:
     }
     if (const auto& headers = m.get("headers")) {
       request.headers = read_string_map(*headers, diag_);
+    }
+    if (const auto& client = m.get("client")) {
+      if (auto name = read_name(*client, diag_);
+          name && check_known({*name, client->mark}, "client", client_names_, diag_)) {
+        request.client = std::move(*name);
+      }
     }
   }
 
@@ -332,19 +339,21 @@ private:
   }
 
   const std::vector<std::string>& rule_names_;
+  const std::vector<std::string>& client_names_;
   diagnostics& diag_;
 };
 
 } // namespace
 
 std::vector<test_case> read_tests(const field& tests, const std::vector<std::string>& rule_names,
+                                  const std::vector<std::string>& client_names,
                                   diagnostics& diag) {
   std::vector<test_case> out;
   if (!tests.value.IsSequence()) {
     diag.error(tests.mark, "'tests' must be a list, got " + std::string(describe(tests.value)));
     return out;
   }
-  test_reader reader(rule_names, diag);
+  test_reader reader(rule_names, client_names, diag);
   for (const auto& node : tests.value) {
     auto test = reader.read(node);
     if (!test) {

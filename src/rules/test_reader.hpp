@@ -9,8 +9,9 @@
 
 namespace hubgate::rules::detail {
 
-// `rule_names` lets an expectation's `rule:` be checked against the file's rules.
+// `rule_names` lets an expectation's `rule:` be checked against the file's rules, `client_names` a
+// request's `client:` against its clients.
 std::vector<test_case> read_tests(const field& tests, const std::vector<std::string>& rule_names,
-                                  diagnostics& diag);
+                                  const std::vector<std::string>& client_names, diagnostics& diag);
 
 } // namespace hubgate::rules::detail

@@ -268,4 +268,17 @@ std::optional<std::vector<located_string>> read_string_list(const field& f, diag
   return items;
 }
 
+bool check_known(const located_string& item, std::string_view what, const std::vector<std::string>& known,
+                 diagnostics& diag) {
+  if (std::find(known.begin(), known.end(), item.text) != known.end()) {
+    return true;
+  }
+  std::string message = "unknown " + std::string(what) + " " + quote(item.text);
+  if (const auto hint = nearest(item.text, known)) {
+    message += " (did you mean " + quote(*hint) + "?)";
+  }
+  diag.error(item.mark, std::move(message));
+  return false;
+}
+
 } // namespace hubgate::rules::detail

@@ -90,4 +90,8 @@ struct located_string {
 // A string or a non-empty list of strings.
 std::optional<std::vector<located_string>> read_string_list(const field& f, diagnostics& diag);
 
+// Whether `item` is one of `known`; if not, reports "unknown <what> 'x'" with the nearest as a hint.
+bool check_known(const located_string& item, std::string_view what, const std::vector<std::string>& known,
+                 diagnostics& diag);
+
 } // namespace hubgate::rules::detail

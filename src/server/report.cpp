@@ -96,13 +96,15 @@ void request_report::write_audit(audit::trail& trail, metrics::request_decision 
   std::string_view user_agent;
   if (request_ != nullptr) {
     const auto& request = *request_;
-    token = audit::token_fingerprint(request[bhttp::field::authorization], request.target());
+    if (client_name_.empty()) {
+      token = audit::token_fingerprint(request[bhttp::field::authorization], request.target());
+    }
     user_agent = request[bhttp::field::user_agent];
   }
   audit::request_summary summary;
   summary.time = std::chrono::system_clock::now();
   summary.correlation_id = correlation_id;
-  summary.client = {address, user_agent, token};
+  summary.client = {client_name_, address, user_agent, token};
   summary.op = op_;
   summary.decision = metrics::to_string(decision);
   summary.status = status;

@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "audit/trail.hpp"
+#include "hubgate/access/client_ledger.hpp"
 #include "http/error_reply.hpp"
 #include "hubgate/gate/gate.hpp"
 #include "hubgate/hubspot/operation.hpp"
@@ -28,7 +29,8 @@ namespace hubgate::server {
 
 struct report_sinks {
   metrics::proxy_metrics& metrics;
-  audit::trail* audit = nullptr; // nullptr: no audit trail
+  access::client_ledger& clients; // per-client counts and budgets
+  audit::trail* audit = nullptr;  // nullptr: no audit trail
 };
 
 class request_report {
@@ -40,6 +42,9 @@ class request_report {
     op_ = op;
     client_ = &client;
   }
+  // Its key named this client (auth: clients); the audit names it rather than fingerprinting the
+  // Authorization header, which by then holds the upstream token.
+  void identified(std::string_view client_name) { client_name_ = client_name; }
   // The gate step was reached, under `rules`; `decision` says what it did with `request`.
   void decided(const gate::decision& decision, const reload::loaded_rules& rules, const request_type& request) {
     decision_ = &decision;
@@ -63,6 +68,7 @@ class request_report {
 
   const hubspot::operation* op_ = nullptr;
   const boost::beast::tcp_stream* client_ = nullptr;
+  std::string_view client_name_;
   const gate::decision* decision_ = nullptr;
   const reload::loaded_rules* rules_ = nullptr;
   const request_type* request_ = nullptr;

@@ -25,7 +25,9 @@
 #include "hubgate/hubspot/classify.hpp"
 #include "hubgate/hubspot/error_shape.hpp"
 #include "hubgate/hubspot/operation.hpp"
+#include "hubgate/access/new_contacts.hpp"
 #include "logging/log.hpp"
+#include "server/client_access.hpp"
 #include "server/report.hpp"
 #include "upstream/forward.hpp"
 
@@ -55,6 +57,7 @@ struct request_log {
   std::string method;
   std::string_view operation; // the catalog's name for it, when it is a contact-creating call
   std::string_view decision;  // what the gate did
+  std::string_view client;    // the client its key named (auth: clients)
   std::string target;
   unsigned status = 0;
   unsigned upstream_status = 0;
@@ -77,6 +80,7 @@ void write_access_log(const proxy_state& state, const request_log& entry) {
   logging::info("request", {{"method", entry.method},
                             {"path", entry.target},
                             {"operation", entry.operation},
+                            {"client", entry.client},
                             {"decision", entry.decision},
                             {"status", entry.status},
                             {"upstream_status", entry.upstream_status},
@@ -100,12 +104,17 @@ net::awaitable<bool> send_response(beast::tcp_stream& stream, const proxy_state&
   co_return !ec && res.keep_alive();
 }
 
+// `retry_after`: when waiting helps (a budget's window rolls), how long.
 net::awaitable<bool> send_error(beast::tcp_stream& stream, const proxy_state& state, const http::error_reply& reply,
-                                unsigned version, bool keep_alive, request_log& entry) {
+                                unsigned version, bool keep_alive, request_log& entry,
+                                std::chrono::seconds retry_after = std::chrono::seconds(0)) {
   if (entry.correlation_id.empty()) {
     entry.correlation_id = hubspot::make_correlation_id();
   }
   auto res = http::make_error_response(reply, entry.correlation_id, version, keep_alive);
+  if (retry_after.count() > 0) {
+    res.set(bhttp::field::retry_after, std::to_string(retry_after.count()));
+  }
   if (entry.detail.empty()) {
     entry.detail = reply.message;
   }
@@ -210,6 +219,32 @@ net::awaitable<void> run_session(beast::tcp_stream stream, proxy_state& state, s
       entry.operation = classification.op->name;
     }
     entry.report.classified(classification.op, stream);
+
+    // Who is calling. Under auth: clients an unknown caller is refused here, before its body is read.
+    const reload::loaded_rules& rules_in_force = state.rules.refresh(rules_cache); // kept for this request
+    const access::access_policy& access = rules_in_force.rules->access();
+    const access::client* client = nullptr;
+    access::client_ledger::account* account = nullptr;
+    if (access.mode == access::auth_mode::clients) {
+      const access::caller caller = access.identify(head[bhttp::field::authorization], head.target());
+      if (caller.who == nullptr) {
+        state.sinks.clients.count_refusal(caller.refused);
+        const bool body_pending = !head_parser.is_done();
+        const http::error_reply refusal = access_refusal_reply(caller.refused);
+        if (!co_await send_error(stream, state, refusal, version, keep_alive && !body_pending, entry) ||
+            body_pending) {
+          unread_input = body_pending;
+          break;
+        }
+        continue;
+      }
+      client = caller.who;
+      account = rules_in_force.accounts[static_cast<std::size_t>(client - access.clients.data())];
+      account->requests.fetch_add(1, std::memory_order_relaxed);
+      entry.client = client->name;
+      entry.report.identified(client->name);
+    }
+
     if (auto length = head_parser.content_length(); length && *length > opts.max_body_bytes) {
       const http::error_reply reply{bhttp::status::payload_too_large, "VALIDATION_ERROR",
                                     "Request body is larger than " + std::to_string(opts.max_body_bytes) + " bytes"};
@@ -267,18 +302,31 @@ net::awaitable<void> run_session(beast::tcp_stream stream, proxy_state& state, s
     }
 
     // The gate. Requests outside the catalog skip it unless a rule is about such requests.
-    const reload::loaded_rules& rules_in_force = state.rules.refresh(rules_cache); // kept for this request
     const auto& rule_snapshot = rules_in_force.rules;
     gate::decision decision;
     entry.report.decided(decision, rules_in_force, request);
     if (classification.op != nullptr || rule_snapshot->reaches_non_catalog()) {
       http::fields_header_lookup headers(request);
-      const gate::request_view view = http::gate_view(request, headers);
+      const gate::request_view view =
+          http::gate_view(request, headers, client != nullptr ? std::string_view(client->name) : std::string_view());
       entry.correlation_id = hubspot::make_correlation_id();
       decision = gate::decide(*rule_snapshot, classification, view, entry.correlation_id);
       entry.decision = to_string(decision.what);
       entry.detail = decision.reason;
     }
+    // A client's new-contact budget: reserved before anything is forwarded, settled by the answer.
+    access::client_ledger::reservation budget;
+    if (client != nullptr && client->max_new_contacts) {
+      if (auto refused = reserve_budget(state.sinks.clients, *account, *client, decision, budget)) {
+        entry.decision = "answer";
+        entry.detail = refused->reply.message;
+        if (!co_await send_error(stream, state, refused->reply, version, keep_alive, entry, refused->retry_after)) {
+          break;
+        }
+        continue;
+      }
+    }
+
     if (decision.what == gate::action::answer) {
       auto res = http::make_json_response(decision.answer.status, std::move(decision.answer.body), entry.correlation_id,
                                           version, keep_alive, decision.answer.retry_can_help);
@@ -310,6 +358,10 @@ net::awaitable<void> run_session(beast::tcp_stream stream, proxy_state& state, s
         classification.op != nullptr ? classification.op->upstream : hubspot::upstream_for_path(request.target());
     upstream::pool& pool = upstream_id == hubspot::upstream_id::forms ? state.forms : state.api;
     http::remove_hop_by_hop(request);
+    if (access.mode == access::auth_mode::clients) {
+      // The client's key stays here; HubSpot sees only the token hubgate holds.
+      request.set(bhttp::field::authorization, access.upstream_authorization);
+    }
     request.erase(bhttp::field::expect);
     request.erase(bhttp::field::content_length);
     request.erase(bhttp::field::transfer_encoding);
@@ -317,13 +369,19 @@ net::awaitable<void> run_session(beast::tcp_stream stream, proxy_state& state, s
     request.version(11);
     request.prepare_payload();
 
-    if (decision.what == gate::action::split || wants_answer(state.sinks, decision)) {
+    if (decision.what == gate::action::split || budget || wants_answer(state.sinks, decision)) {
       // The answer read whole: to merge the blocked items of a split batch into it before the
       // client sees it, or for the audit entry to name the contacts HubSpot created.
       entry.report.upstream_begin(upstream_id);
       auto fetched = co_await upstream::fetch(pool, request, opts.upstream_response_timeout, 64 * 1024 * 1024);
       entry.report.upstream_end(fetched.failure);
       if (fetched.failure) {
+        // Nothing reached HubSpot when it could not be connected to; otherwise it may have created
+        // what it was sent, and the budget says so.
+        const auto kind = metrics::classify_upstream_failure(static_cast<unsigned>(fetched.failure->status),
+                                                             fetched.failure->message);
+        const bool unsent = kind == metrics::upstream_error::connect || kind == metrics::upstream_error::tls;
+        budget.settle(unsent ? 0 : budget.contacts());
         entry.detail = fetched.detail;
         if (!co_await send_error(stream, state, *fetched.failure, version, keep_alive, entry)) {
           break;
@@ -332,6 +390,9 @@ net::awaitable<void> run_session(beast::tcp_stream stream, proxy_state& state, s
       }
       entry.upstream_status = fetched.answer.result_int();
       auto& res = fetched.answer;
+      if (budget) {
+        budget.settle(access::reported_new_contacts(decision, res.result_int(), res.body(), budget.contacts()));
+      }
       if (decision.what == gate::action::split) {
         auto stitched = gate::stitch(decision, res.result_int(), res.body());
         res.result(stitched.status);

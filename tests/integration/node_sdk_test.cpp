@@ -115,23 +115,52 @@ std::string find_node() {
   return {};
 }
 
-TEST(node_sdk, official_node_client_through_hubgate_sees_allowed_blocked_and_split_batch_calls) {
-  const fs::path node_dir = fs::path(HUBGATE_SOURCE_DIR) / "tests" / "node";
-  const std::string node = find_node();
-  ASSERT_FALSE(node.empty()) << "`node` is not on PATH: install Node.js (scripts/setup.sh test does)";
-  ASSERT_TRUE(fs::exists(node_dir / "node_modules" / "@hubspot" / "api-client" / "package.json"))
-      << node_dir / "node_modules" << " has no @hubspot/api-client: run `npm ci --no-audit --no-fund` in "
-      << node_dir << " (scripts/test.sh does)";
+// A fake HubSpot answering like fake_contacts, a rules file, hubgate started on them, and a
+// script of tests/node run against it.
+class node_sdk : public ::testing::Test {
+ protected:
+  node_sdk() { api.set_handler(fake_contacts{}); }
+
+  void start(std::string_view rules_yaml, const env_list& hubgate_env = {}) {
+    const fs::path rules = dir.path() / "rules.yaml";
+    std::ofstream out(rules);
+    out << rules_yaml;
+    out.close();
+    ASSERT_TRUE(out) << "cannot write " << rules;
+    auto flags = proxy_flags(api.url(), forms.url(), pki.ca_file);
+    flags.insert(flags.end(), {"--rules", rules.string()});
+    proxy = std::make_unique<running_proxy>(flags, hubgate_env);
+  }
+
+  // Runs tests/node/<script> with HUBGATE_URL and `env`; fails the test if any of its tests fails.
+  void run_script(std::string_view script, env_list env) {
+    const fs::path node_dir = fs::path(HUBGATE_SOURCE_DIR) / "tests" / "node";
+    const std::string node = find_node();
+    ASSERT_FALSE(node.empty()) << "`node` is not on PATH: install Node.js (scripts/setup.sh test does)";
+    ASSERT_TRUE(fs::exists(node_dir / "node_modules" / "@hubspot" / "api-client" / "package.json"))
+        << node_dir / "node_modules" << " has no @hubspot/api-client: run `npm ci --no-audit --no-fund` in "
+        << node_dir << " (scripts/test.sh does)";
+    env.emplace_back("HUBGATE_URL", "http://127.0.0.1:" + std::to_string(proxy->port()));
+    env.emplace_back("NO_COLOR", "1");
+    child_process sdk({node, (node_dir / script).string()}, env);
+    const auto exit_code = sdk.wait_exit(60s);
+    ASSERT_TRUE(exit_code) << script << " still running after 60 s; its output:\n"
+                           << sdk.output() << "\nhubgate's log:\n"
+                           << proxy->log();
+    EXPECT_EQ(*exit_code, 0) << script << " failed; its output:\n"
+                             << sdk.output() << "\nhubgate's log:\n"
+                             << proxy->log();
+  }
 
   const test_pki& pki = shared_test_pki();
   fake_hubspot api{pki.server};
   fake_hubspot forms{pki.server};
-  api.set_handler(fake_contacts{});
-
   temp_dir dir;
-  const fs::path rules = dir.path() / "rules.yaml";
-  std::ofstream out(rules);
-  out << R"yaml(version: 1
+  std::unique_ptr<running_proxy> proxy;
+};
+
+TEST_F(node_sdk, official_node_client_through_hubgate_sees_allowed_blocked_and_split_batch_calls) {
+  start(R"yaml(version: 1
 default: allow
 rules:
   - name: no-example-contacts
@@ -139,26 +168,9 @@ rules:
       kind: [create]
       email_domain: [example.com]
     action: block
-)yaml";
-  out.close();
-  ASSERT_TRUE(out) << "cannot write " << rules;
-
-  auto flags = proxy_flags(api.url(), forms.url(), pki.ca_file);
-  flags.insert(flags.end(), {"--rules", rules.string()});
-  running_proxy proxy(flags);
-
+)yaml");
   const std::string token = "pat-na1-00000000-0000-4000-8000-00000000node";
-  child_process sdk({node, (node_dir / "sdk_test.js").string()},
-                    {{"HUBGATE_URL", "http://127.0.0.1:" + std::to_string(proxy.port())},
-                     {"HUBSPOT_TOKEN", token},
-                     {"NO_COLOR", "1"}});
-  const auto exit_code = sdk.wait_exit(60s);
-  ASSERT_TRUE(exit_code) << "sdk_test.js still running after 60 s; its output:\n"
-                         << sdk.output() << "\nhubgate's log:\n"
-                         << proxy.log();
-  EXPECT_EQ(*exit_code, 0) << "sdk_test.js failed; its output:\n"
-                           << sdk.output() << "\nhubgate's log:\n"
-                           << proxy.log();
+  run_script("sdk_test.js", {{"HUBSPOT_TOKEN", token}});
 
   // What reached HubSpot.
   std::vector<std::string> created;
@@ -183,6 +195,34 @@ rules:
   EXPECT_EQ(emails, (std::vector<std::string>{"ok1@corp.io", "ok2@corp.io"}))
       << "the batch HubSpot got: " << batches[0].dump();
   EXPECT_TRUE(forms.requests().empty());
+}
+
+TEST_F(node_sdk, official_node_client_with_a_client_key_never_holds_the_hubspot_token) {
+  const std::string upstream_token = "pat-na1-00000000-0000-4000-8000-upstreamnode";
+  const std::string client_key = "node-client-key-5f0e9d8c7b6a";
+  start(R"yaml(version: 1
+auth: clients
+upstream_token: { env: NODE_TEST_HUBSPOT_TOKEN }
+clients:
+  - name: node-app
+    keys: [ { env: NODE_TEST_CLIENT_KEY } ]
+    max_new_contacts: { per: day, count: 2 }
+)yaml",
+        {{"NODE_TEST_HUBSPOT_TOKEN", upstream_token}, {"NODE_TEST_CLIENT_KEY", client_key}});
+  run_script("client_keys_test.js", {{"CLIENT_KEY", client_key}});
+
+  std::vector<std::string> created;
+  for (const auto& r : api.requests()) {
+    EXPECT_EQ(r.header_values("Authorization"), std::vector<std::string>{"Bearer " + upstream_token})
+        << r.method << ' ' << r.target;
+    if (r.method == "POST" && r.target == contacts_path) {
+      created.push_back(json::parse(r.body).at("properties").at("email").get<std::string>());
+    }
+  }
+  EXPECT_EQ(created, (std::vector<std::string>{"one@corp.io", "two@corp.io"}))
+      << "the create over budget, and any retry of it, never reached HubSpot";
+  EXPECT_EQ(proxy->log().find(upstream_token), std::string::npos);
+  EXPECT_EQ(proxy->log().find(client_key), std::string::npos);
 }
 
 } // namespace

@@ -1,12 +1,13 @@
 #pragma once
 // One audit entry: a JSON object on one line for each request that touched a contact-creating
-// operation, saying who asked (address, user agent, token fingerprint), what for (operation), what
+// operation, saying who asked (the client's name under auth: clients, else the token's fingerprint;
+// address, user agent), what for (operation), what
 // the gate did with each contact record and by which rule (shadow verdicts too), and, for records
 // HubSpot accepted, the ids its answer gave them. Pure: builds the line from values the session
 // collected; writing it is audit/trail.hpp's job.
 //
-// {"time":"2026-11-27T10:00:00.123Z","correlation_id":"…","client":{"address":"10.0.0.7",
-//  "user_agent":"hubspot-api-client-nodejs; 14.0.0","token":"3f9a2b1c"},"operation":"contacts.create",
+// {"time":"2026-11-27T10:00:00.123Z","correlation_id":"…","client":{"name":"zapier","address":"10.0.0.7",
+//  "user_agent":"hubspot-api-client-nodejs; 14.0.0"},"operation":"contacts.create",
 //  "decision":"rewrite","status":201,"upstream_status":201,"rules":"9c1e4b2a7d30",
 //  "records":[{"index":0,"email":"5b0e8f2a91c4d7e3@corp.io","decision":"rewrite","rule":"default",
 //              "edited_by":["tag-api-created-contacts"],"id":"51","created":true}]}
@@ -25,6 +26,7 @@
 namespace hubgate::audit {
 
 struct client_info {
+  std::string_view name; // the client its key named (auth: clients); empty under passthrough
   std::string_view address;
   std::string_view user_agent;
   std::string_view token; // token_fingerprint(), never the token

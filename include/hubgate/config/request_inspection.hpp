@@ -29,7 +29,8 @@ struct inspected_request {
 
   // The facts to evaluate. They point into *this, and at `method` and `headers`, all of which must
   // outlive the evaluate() call; do not move *this in between.
-  rules::request_facts facts(std::string_view method, const rules::header_lookup* headers) const;
+  rules::request_facts facts(std::string_view method, const rules::header_lookup* headers,
+                             std::string_view client = {}) const;
 };
 
 // A request as received: views the caller keeps alive for the inspect_request() call.

@@ -25,6 +25,7 @@ struct request_view {
   std::string_view content_type;
   std::string_view content_encoding; // empty when the request has none
   const rules::header_lookup* headers = nullptr;
+  std::string_view client; // the client its key named (auth: clients); empty when none
 };
 
 // An answer hubgate gives itself; the body is JSON in HubSpot's (or the forms API's) error shape.

@@ -3,6 +3,7 @@
 // reported, each as `file:line:column: message` (1-based); a rule_set is built only from a file
 // without any. No I/O: the caller reads the file and passes its name for the messages.
 
+#include "hubgate/access/policy.hpp"
 #include "hubgate/rules/rule_set.hpp"
 
 #include <cstddef>
@@ -49,7 +50,10 @@ struct load_result {
   explicit operator bool() const { return rules != nullptr; }
 };
 
+// `secrets` reads the client keys and the upstream token the file refers to; a secret that cannot
+// be read is an error at its reference. Without a reader (`check`, `test`, `explain`) the references
+// are checked for shape only and access_policy::secrets_read stays false.
 load_result load_rule_set(std::string_view yaml_text, std::string_view file_name,
-                          const known_operations& operations);
+                          const known_operations& operations, const access::secret_reader* secrets = nullptr);
 
 } // namespace hubgate::rules

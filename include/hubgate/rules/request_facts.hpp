@@ -46,6 +46,7 @@ struct request_facts {
   std::optional<operation_ref> operation;           // nullopt: the request is outside the catalog
   std::span<const hubspot::contact_record> records; // what the extractor found; may be empty
   const header_lookup* headers = nullptr;           // nullptr: the request has no headers
+  std::string_view client; // the client named by its key (auth: clients); empty when none
 };
 
 } // namespace hubgate::rules

@@ -13,12 +13,14 @@
 //   `set`/`remove` edits and goes on. A record no rule decided gets the file's `default`. Edits are
 //   reported only for records that end allowed; a later edit of a property replaces an earlier one.
 // - Requests outside the catalog are matched only by `allow`/`block` rules whose conditions are all
-//   about the request (method, path, header) and that name at least one; an empty `match`, `kind`,
+//   about the request (method, path, header, client) and that name at least one; an empty `match`, `kind`,
 //   `operations` and record conditions never match them, and `default` does not apply: they pass
 //   unless such a rule blocks them.
 // - Shadow: rules with `mode: shadow` are left out of the enforced outcome; the shadow outcome is
 //   computed with every rule enforced. A file with top-level `mode: shadow` enforces nothing (even
 //   its `default`); its rules and default show only in the shadow outcome.
+// - `client` names clients of the file's `clients:` (auth: clients); it never matches a request
+//   that no client made.
 // - Matching: method names ignore case; `path` is an RE2 regex searched in the canonical path
 //   (anchor it with ^ and $ for a whole match); header names and property names ignore case; header
 //   and property values compare exactly as sent. Emails, and the emails and domains written in the
@@ -27,6 +29,7 @@
 //   (`example.com` matches `a.example.com`, not `notexample.com`). `missing` holds when the value
 //   is absent or blank, `present` when it is not; every other predicate fails on an absent value.
 
+#include "hubgate/access/policy.hpp"
 #include "hubgate/rules/evaluation.hpp"
 #include "hubgate/rules/request_facts.hpp"
 #include "hubgate/rules/test_case.hpp"
@@ -83,6 +86,8 @@ public:
   verdict default_verdict() const;
   enforcement_mode mode() const;
   audit_pii audit_pii_mode() const;
+  // `auth`, `upstream_token` and `clients`: who may call and with which HubSpot credential.
+  const access::access_policy& access() const;
   std::size_t rule_count() const;
   const rule_info& rule(std::size_t index) const; // in file order
   std::span<const test_case> tests() const;       // the file's `tests:`, for `hubgate test`

@@ -22,6 +22,7 @@ struct test_request {
   // form-encoded body, say); empty when it gave none.
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers; // in file order
+  std::string client; // the client making the request (one of the file's `clients:`); empty: none
 };
 
 // `allow` passes whether or not a rewrite edited the record; `rewrite` passes only if one did.

@@ -23,7 +23,7 @@ decided decide(std::string_view target, std::string_view body) {
   EXPECT_NE(out.rules, nullptr);
   const auto classification = hubspot::classify("POST", target);
   EXPECT_NE(classification.op, nullptr) << target;
-  const gate::request_view view{"POST", target, body, "application/json", "", nullptr};
+  const gate::request_view view{"POST", target, body, "application/json", "", nullptr, {}};
   out.decision = gate::decide(*out.rules, classification, view, "corr-1");
   return out;
 }
@@ -33,7 +33,7 @@ json line_of(const decided& d, unsigned status, unsigned upstream_status, std::s
   request_summary s;
   s.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(1'790'000'000'123));
   s.correlation_id = "corr-1";
-  s.client = {"10.0.0.7", "hubspot-api-client-nodejs; 14.0.0", "3f9a2b1c"};
+  s.client = {"", "10.0.0.7", "hubspot-api-client-nodejs; 14.0.0", "3f9a2b1c"};
   s.op = d.decision.op;
   s.decision = "x";
   s.status = status;

@@ -150,7 +150,8 @@ TEST(CommandLine, ParsesTheRulesCommands) {
   EXPECT_EQ(std::get<test_command>(t).file, "r.yaml");
 
   const command e = parse({"explain", "--method", "POST", "r.yaml", "--path=/crm/v3/objects/contacts?a=b", "--body",
-                           "c.json", "--header", "Content-Type:  application/json ", "--header=X-App: sync"});
+                           "c.json", "--header", "Content-Type:  application/json ", "--header=X-App: sync",
+                           "--client", "zapier"});
   ASSERT_TRUE(std::holds_alternative<explain_command>(e)) << error_of(e);
   const auto& x = std::get<explain_command>(e);
   EXPECT_EQ(x.file, "r.yaml");
@@ -159,6 +160,7 @@ TEST(CommandLine, ParsesTheRulesCommands) {
   EXPECT_EQ(x.body_file, std::optional<std::string>("c.json"));
   EXPECT_EQ(x.headers, (std::vector<std::pair<std::string, std::string>>{{"Content-Type", "application/json"},
                                                                          {"X-App", "sync"}}));
+  EXPECT_EQ(x.client, std::optional<std::string>("zapier"));
   EXPECT_TRUE(std::holds_alternative<help_request>(parse({"explain", "--help"})));
   EXPECT_TRUE(std::holds_alternative<help_request>(parse({"check", "-h"})));
 }
@@ -182,6 +184,8 @@ TEST(CommandLine, BadRulesCommandLinesAreUsageErrors) {
             "unknown flag '--verbose' (see hubgate --help)");
   EXPECT_EQ(error_of(parse({"explain", "r.yaml", "s.yaml", "--method", "GET", "--path", "/"})),
             "unexpected argument 's.yaml' (explain takes one rules FILE)");
+  EXPECT_EQ(error_of(parse({"explain", "r.yaml", "--method", "GET", "--path", "/", "--client", "a", "--client=b"})),
+            "--client given twice");
 }
 
 TEST(CommandLine, HelpListsTheRulesCommands) {
@@ -340,6 +344,54 @@ tests:
                           "PASS nor a bad target", "3 passed, 3 failed"));
 }
 
+constexpr std::string_view client_rules = R"yaml(version: 1
+auth: clients
+upstream_token: { env: HUBSPOT_TOKEN }
+clients:
+  - name: zapier
+    keys: [ { env: ZAPIER_KEY } ]
+  - name: sync
+    keys: [ { env: SYNC_KEY } ]
+rules:
+  - name: zapier-updates-only
+    match: { client: zapier, kind: [create] }
+    action: block
+tests:
+  - name: zapier cannot create
+    request: { method: POST, path: /crm/v3/objects/contacts, client: zapier, body: { properties: { email: a@b.io } } }
+    expect: { verdict: block, rule: zapier-updates-only }
+  - name: sync can
+    request: { method: POST, path: /crm/v3/objects/contacts, client: sync, body: { properties: { email: a@b.io } } }
+    expect: allow
+  - name: nor can a request of no client
+    request: { method: POST, path: /crm/v3/objects/contacts, body: { properties: { email: a@b.io } } }
+    expect: block
+)yaml";
+
+TEST(Test, RequestsAreMadeAsTheClientTheyName) {
+  // The secrets are not read (nor set): `test` checks rules, not deployments.
+  const scratch_dir dir;
+  const run_result r = test(dir.write("rules.yaml", client_rules));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_THAT(r.out_lines(), ElementsAre("PASS zapier cannot create", "PASS sync can",
+                                         "FAIL nor can a request of no client: expected block, got allow (default)",
+                                         "2 passed, 1 failed"));
+}
+
+TEST(Explain, ClientNamesTheClientMakingTheRequest) {
+  const scratch_dir dir;
+  const std::string rules = dir.write("rules.yaml", client_rules);
+  const std::string body = dir.write("c.json", R"({"properties":{"email":"a@b.io"}})");
+  const json as_zapier = explain_json({rules, "POST", "/crm/v3/objects/contacts", body, {}, "zapier"});
+  EXPECT_EQ(as_zapier["request"]["client"], "zapier");
+  EXPECT_EQ(as_zapier["decision"]["verdict"], "block");
+  const json as_sync = explain_json({rules, "POST", "/crm/v3/objects/contacts", body, {}, "sync"});
+  EXPECT_EQ(as_sync["decision"]["verdict"], "allow");
+  const run_result unknown = explain({rules, "POST", "/crm/v3/objects/contacts", body, {}, "zapeir"});
+  EXPECT_EQ(unknown.status, 1);
+  EXPECT_THAT(unknown.err, ::testing::HasSubstr("--client: no client 'zapeir'"));
+}
+
 TEST(Test, InvalidFilePrintsTheCheckErrors) {
   const scratch_dir dir;
   const std::string file = dir.write("rules.yaml", "version: 2\n");
@@ -355,7 +407,7 @@ TEST(Explain, SingleCreateBlocked) {
   const scratch_dir dir;
   const std::string rules = dir.write("rules.yaml", small_rules);
   const std::string body = dir.write("c.json", R"({"properties":{"email":"Jo@Test.com","firstname":"Jo"}})");
-  const json doc = explain_json({rules, "POST", "/crm/v3/objects/contacts?validate=1", body, {}});
+  const json doc = explain_json({rules, "POST", "/crm/v3/objects/contacts?validate=1", body, {}, std::nullopt});
 
   EXPECT_EQ(doc["request"], json::parse(R"({"method":"POST","target":"/crm/v3/objects/contacts?validate=1",
       "content_type":"application/json","content_type_assumed":true})"));
@@ -392,7 +444,7 @@ TEST(Explain, BatchIsSplitAndRewritten) {
                                  "POST",
                                  "/crm/v3/objects/contacts/batch/create",
                                  body,
-                                 {{"content-type", "application/json; charset=UTF-8"}}});
+                                 {{"content-type", "application/json; charset=UTF-8"}}, std::nullopt});
   EXPECT_EQ(doc["request"]["content_type"], "application/json; charset=UTF-8");
   EXPECT_FALSE(doc["request"].contains("content_type_assumed"));
   EXPECT_EQ(doc["operation"]["name"], "contacts.batch_create");
@@ -423,7 +475,7 @@ TEST(Explain, BatchIsSplitAndRewritten) {
 TEST(Explain, RequestOutsideTheCatalog) {
   const scratch_dir dir;
   const std::string rules = dir.write("rules.yaml", small_rules);
-  const json get = explain_json({rules, "GET", "/crm/v3/objects/contacts/42?properties=email", std::nullopt, {}});
+  const json get = explain_json({rules, "GET", "/crm/v3/objects/contacts/42?properties=email", std::nullopt, {}, std::nullopt});
   EXPECT_EQ(get["request"]["content_type"], nullptr);
   EXPECT_EQ(get["operation"], nullptr);
   EXPECT_EQ(get["canonical_path"], "/crm/v3/objects/contacts/42");
@@ -431,7 +483,7 @@ TEST(Explain, RequestOutsideTheCatalog) {
   EXPECT_EQ(get["decisions"], json::array());
   EXPECT_EQ(get["decision"], json::parse(R"({"verdict":"allow","action":"pass"})"));
 
-  const json del = explain_json({rules, "DELETE", "/crm/v3/objects/contacts/42", std::nullopt, {}});
+  const json del = explain_json({rules, "DELETE", "/crm/v3/objects/contacts/42", std::nullopt, {}, std::nullopt});
   ASSERT_EQ(del["decisions"].size(), 1U);
   EXPECT_EQ(del["decisions"][0]["index"], nullptr);
   EXPECT_EQ(del["decisions"][0]["rules"][4],
@@ -445,7 +497,7 @@ TEST(Explain, UnreadableBodyIsRejected) {
   const scratch_dir dir;
   const std::string rules = dir.write("rules.yaml", small_rules);
   const std::string body = dir.write("c.json", R"({"properties":{"email":"a@corp.io","email":"b@corp.io"}})");
-  const json doc = explain_json({rules, "POST", "/crm/v3/objects/contacts", body, {}});
+  const json doc = explain_json({rules, "POST", "/crm/v3/objects/contacts", body, {}, std::nullopt});
   EXPECT_EQ(doc["operation"]["name"], "contacts.create");
   EXPECT_EQ(doc["records"], json::array());
   EXPECT_EQ(doc["decisions"], json::array());
@@ -453,7 +505,7 @@ TEST(Explain, UnreadableBodyIsRejected) {
   EXPECT_EQ(doc["decision"]["answer"]["status"], 400);
   EXPECT_THAT(doc["decision"]["reason"].get<std::string>(), HasSubstr("duplicate key \"email\""));
 
-  const json target = explain_json({rules, "POST", "/crm/v3/objects/contacts%zz", std::nullopt, {}});
+  const json target = explain_json({rules, "POST", "/crm/v3/objects/contacts%zz", std::nullopt, {}, std::nullopt});
   EXPECT_EQ(target["canonical_path"], nullptr);
   EXPECT_EQ(target["decision"], json::parse(R"({"verdict":"reject","action":"answer",
       "reason":"invalid percent-encoding in the request path","answer":{"status":400}})"));
@@ -477,7 +529,7 @@ rules:
     action: block
 )yaml");
   const std::string body = dir.write("c.json", R"({"properties":{"email":"a+x@corp.io","zip":"02134","note":"a.b"}})");
-  const json doc = explain_json({rules, "POST", "/crm/v3/objects/contacts", body, {{"X-App", "sync: v2"}}});
+  const json doc = explain_json({rules, "POST", "/crm/v3/objects/contacts", body, {{"X-App", "sync: v2"}}, std::nullopt});
   ASSERT_EQ(doc["decisions"].size(), 1U);
   const json& d = doc["decisions"][0];
   EXPECT_EQ(d["rules"], json::parse(R"([
@@ -490,18 +542,18 @@ rules:
 
 TEST(Explain, ProblemsWithTheFilesExitOne) {
   const scratch_dir dir;
-  const run_result missing = explain({dir.path("none.yaml"), "GET", "/", std::nullopt, {}});
+  const run_result missing = explain({dir.path("none.yaml"), "GET", "/", std::nullopt, {}, std::nullopt});
   EXPECT_EQ(missing.status, 1);
   EXPECT_EQ(missing.out, "");
   EXPECT_EQ(missing.err, dir.path("none.yaml") + ": cannot read the rules file: No such file or directory\n");
 
   const std::string invalid = dir.write("bad.yaml", "version: 1\nrules: 3\n");
-  const run_result bad = explain({invalid, "GET", "/", std::nullopt, {}});
+  const run_result bad = explain({invalid, "GET", "/", std::nullopt, {}, std::nullopt});
   EXPECT_EQ(bad.status, 1);
   EXPECT_EQ(bad.err, invalid + ":2:8: 'rules' must be a list, got a string\n");
 
   const std::string rules = dir.write("rules.yaml", small_rules);
-  const run_result no_body = explain({rules, "POST", "/crm/v3/objects/contacts", dir.path("none.json"), {}});
+  const run_result no_body = explain({rules, "POST", "/crm/v3/objects/contacts", dir.path("none.json"), {}, std::nullopt});
   EXPECT_EQ(no_body.status, 1);
   EXPECT_EQ(no_body.err, dir.path("none.json") + ": cannot read the body file: No such file or directory\n");
 }

@@ -306,7 +306,7 @@ TEST(RuleLoader, ErrorsCarryTheFileName) {
   EXPECT_EQ(result.errors[0].line, 2U);
   EXPECT_EQ(result.errors[0].column, 1U);
   EXPECT_EQ(result.errors[0].to_string(), "/etc/hubgate/rules.yaml:2:1: unknown key 'bogus' "
-                                          "(expected version, default, mode, rules, tests or audit)");
+                                          "(expected version, default, mode, auth, upstream_token, clients, rules, tests or audit)");
 }
 
 TEST(RuleLoader, OperationsWithoutHints) {

@@ -57,6 +57,7 @@ struct fake_request {
       operation_ref{"contacts.create", hubspot::operation_kind::create};
   std::vector<hubspot::contact_record> records;
   std::vector<std::pair<std::string, std::string>> headers;
+  std::string client; // auth: clients: the client making it
 
   static fake_request outside_catalog(std::string method, std::string path) {
     fake_request r;
@@ -85,7 +86,7 @@ struct fake_request {
 
   evaluation evaluate_with(const rule_set& rules) const {
     const header_list lookup(headers);
-    return rules.evaluate(request_facts{method, path, operation, records, &lookup});
+    return rules.evaluate(request_facts{method, path, operation, records, &lookup, client});
   }
 };
 
