@@ -62,6 +62,26 @@ TEST(extract_v3, scalars_become_strings_and_null_is_no_email) {
   EXPECT_EQ(e.records[0].email, std::nullopt);
 }
 
+TEST(extract_v3, numbers_read_as_re_serialised) {
+  const extraction e = post(create, R"({"properties":{"a":1e2,"b":-0,"c":1.50,"d":1E-400,"e":123456789012345678901}})");
+  ASSERT_TRUE(e.ok()) << e.error;
+  EXPECT_EQ(e.records[0].properties,
+            (props{{"a", "100.0"}, {"b", "0"}, {"c", "1.5"}, {"d", "0.0"}, {"e", "1.2345678901234568e+20"}}));
+  EXPECT_FALSE(post(create, R"({"properties":{"a":1e400}})").ok()) << "beyond a double";
+}
+
+TEST(extract_json, escaped_names_and_values_are_read_decoded) {
+  const extraction e = post(create, "\xEF\xBB\xBF" R"({"propert\u0069es":{"em\u0061il":"a\u0040b.com","x\/y":"\u00c9"}})");
+  ASSERT_TRUE(e.ok()) << e.error;
+  EXPECT_EQ(first_email(e), "a@b.com");
+  EXPECT_EQ(e.records[0].properties, (props{{"email", "a@b.com"}, {"x/y", "\xC3\x89"}}));
+  // Escapes hide neither a repeat nor a case variant.
+  EXPECT_FALSE(post(create, R"({"properties":{"email":"a@b.com","em\u0061il":"c@d.com"}})").ok());
+  EXPECT_FALSE(post(create, R"({"properties":{"email":"a@b.com","\u0045MAIL":"c@d.com"}})").ok());
+  EXPECT_FALSE(post(create, R"({"properties":{},"\u0050roperties":{"email":"a@b.com"}})").ok());
+  EXPECT_FALSE(post(create, R"({"properties":{"email":"a@b.com\ud800"}})").ok()) << "a lone surrogate";
+}
+
 TEST(extract_v3, email_property_name_is_case_insensitive) {
   EXPECT_EQ(first_email(post(create, R"({"properties":{"EMAIL":"X@y.com"}})")), "X@y.com");
   EXPECT_EQ(first_email(post(create, R"({"properties":{"Email":"x@y.com","email":" X@Y.com "}})")), "x@y.com");
