@@ -61,6 +61,10 @@ bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
 }
 
 bool equals_folded(std::string_view text, std::string_view literal) noexcept {
+  // Each letter of `literal` matches one byte of `text`, or an alias of at most three.
+  if (text.size() < literal.size() || text.size() > 3 * literal.size()) {
+    return false;
+  }
   std::size_t t = 0;
   for (const char want : literal) {
     if (t >= text.size()) {
