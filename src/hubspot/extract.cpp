@@ -124,7 +124,11 @@ bool check_repeats(reader& r, const contact_record& record) {
   const auto& props = record.properties;
   for (std::size_t i = 0; i < props.size(); ++i) {
     for (std::size_t j = i + 1; j < props.size(); ++j) {
-      if (props[i].first.size() != props[j].first.size() || !iequals_ascii(props[i].first, props[j].first) ||
+      const std::string& a = props[i].first;
+      const std::string& b = props[j].first;
+      // Cheap tests first: names equal in any ASCII case have one length and first bytes that
+      // differ at most in the case bit.
+      if (a.size() != b.size() || (!a.empty() && ((a[0] ^ b[0]) & ~0x20) != 0) || !iequals_ascii(a, b) ||
           props[i].second == props[j].second) {
         continue;
       }

@@ -9,8 +9,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
-#include <limits>
 #include <cstring>
+#include <limits>
 #include <system_error>
 
 #if defined(__SSE2__)
@@ -40,7 +40,7 @@ constexpr std::array<bool, 256> plain_string_bytes = [] {
 
 // The first byte from `p` on that is not plain (see above), or `end`. Strings are most of a
 // body's bytes: with SSE2, sixteen at a time.
-const char* skip_plain_string_bytes(const char* p, const char* end) noexcept {
+[[gnu::always_inline]] inline const char* skip_plain_string_bytes(const char* p, const char* end) noexcept {
 #if defined(__SSE2__)
   const __m128i quote = _mm_set1_epi8('"');
   const __m128i backslash = _mm_set1_epi8('\\');
@@ -67,9 +67,22 @@ const char* skip_plain_string_bytes(const char* p, const char* end) noexcept {
 std::uint64_t fingerprint(std::string_view key) noexcept {
   std::uint64_t head = 0;
   std::uint64_t tail = 0;
-  const std::size_t n = std::min<std::size_t>(key.size(), sizeof head);
-  std::memcpy(&head, key.data(), n);
-  std::memcpy(&tail, key.data() + key.size() - n, n);
+  if (key.size() >= 8) {
+    std::memcpy(&head, key.data(), 8);
+    std::memcpy(&tail, key.data() + key.size() - 8, 8);
+  } else if (key.size() >= 4) {
+    std::uint32_t first = 0;
+    std::uint32_t last = 0;
+    std::memcpy(&first, key.data(), 4);
+    std::memcpy(&last, key.data() + key.size() - 4, 4);
+    head = first;
+    tail = last;
+  } else {
+    for (const char c : key) {
+      head = (head << 8U) | static_cast<unsigned char>(c);
+    }
+    tail = head;
+  }
   return head ^ (tail * 0x9E3779B97F4A7C15ULL) ^ (static_cast<std::uint64_t>(key.size()) << 56U);
 }
 
@@ -94,17 +107,22 @@ struct key_ref {
   bool decoded = false;
 };
 
+// Trivial, so that the scanner's stack of 64 costs nothing until used.
 struct open_container {
-  std::uint32_t token = 0;
-  std::uint32_t first_key = 0;   // into scanner::keys_
-  std::uint32_t arena_start = 0; // into scanner::arena_
-  bool object = false;
+  std::uint32_t token;
+  std::uint32_t commas;
+  std::uint32_t first_key;   // into scanner::keys_
+  std::uint32_t arena_start; // into scanner::arena_
+  std::uint64_t key_bits;    // one bit per key fingerprint seen, while keys are checked one by one
+  bool object;
 };
 
 class scanner {
 public:
-  scanner(std::string_view text, std::vector<json_token>& tokens, std::string& error)
-      : text_(text), p_(text.data()), end_(text.data() + text.size()), tokens_(tokens), error_(error) {}
+  scanner(std::string_view text, std::unique_ptr<json_token[]>& tokens, std::uint32_t& count,
+          std::uint32_t& capacity, std::string& error)
+      : text_(text), p_(text.data()), end_(text.data() + text.size()), tokens_(tokens), count_(count),
+        capacity_(capacity), error_(error) {}
 
   bool run() {
     if (text_.size() >= std::numeric_limits<std::uint32_t>::max()) {
@@ -113,169 +131,159 @@ public:
     if (text_.starts_with("\xEF\xBB\xBF")) {
       p_ += 3;
     }
-    tokens_.clear();
-    tokens_.reserve(text_.size() / 16 + 8);
-    keys_.reserve(32);
-    // The state machine of RFC 8259's grammar, one container deep at a time.
-    enum class expect : std::uint8_t { value, key, after_value };
-    expect state = expect::value;
+    count_ = 0;
+    // Most bodies need fewer tokens than this (a key or a value is rarely under 8 bytes).
+    reserve(static_cast<std::uint32_t>(text_.size() / 8 + 16));
+    keys_.reserve(64);
     while (true) {
+      // A value is expected.
       skip_space();
-      if (state == expect::value) {
-        if (!value()) {
-          return false;
-        }
-        state = just_opened_ ? (depth_ > 0 && stack_[depth_ - 1].object ? expect::key : expect::value)
-                             : expect::after_value;
-        if (just_opened_) {
-          just_opened_ = false;
-          skip_space();
-          if (p_ != end_ && *p_ == (stack_[depth_ - 1].object ? '}' : ']')) {
-            ++p_;
-            if (!close()) {
-              return false;
-            }
-            state = expect::after_value;
-          }
-        }
-        continue;
-      }
-      if (state == expect::key) {
-        if (!key()) {
-          return false;
-        }
-        state = expect::value;
-        continue;
-      }
-      // After a value: the end of the document, or a comma or the close of the open container.
-      if (depth_ == 0) {
-        return p_ == end_ || fail("bytes after the JSON document");
-      }
       if (p_ == end_) {
-        return fail("unexpected end of the JSON document");
+        return fail("expected a value");
       }
-      const open_container& top = stack_[depth_ - 1];
-      if (*p_ == ',') {
-        ++p_;
-        state = top.object ? expect::key : expect::value;
-      } else if (*p_ == (top.object ? '}' : ']')) {
-        ++p_;
-        if (!close()) {
+      const char c = *p_;
+      if (c == '{' || c == '[') {
+        if (!open(c == '{')) {
           return false;
         }
-      } else {
-        return fail(top.object ? "expected ',' or '}' in an object" : "expected ',' or ']' in an array");
+        skip_space();
+        if (p_ == end_ || *p_ != (c == '{' ? '}' : ']')) {
+          if (c == '{' && !key()) {
+            return false;
+          }
+          continue;
+        }
+        ++p_;
+        if (!close(true)) {
+          return false;
+        }
+      } else if (!scalar(c)) {
+        return false;
+      }
+      // After a value: closing brackets, until a comma asks for the next value or the document ends.
+      while (true) {
+        skip_space();
+        if (depth_ == 0) {
+          return p_ == end_ || fail("bytes after the JSON document");
+        }
+        if (p_ == end_) {
+          return fail("unexpected end of the JSON document");
+        }
+        open_container& top = stack_[depth_ - 1];
+        if (*p_ == ',') {
+          ++p_;
+          ++top.commas;
+          if (top.object && !key()) {
+            return false;
+          }
+          break;
+        }
+        if (*p_ != (top.object ? '}' : ']')) {
+          return fail(top.object ? "expected ',' or '}' in an object" : "expected ',' or ']' in an array");
+        }
+        ++p_;
+        if (!close(false)) {
+          return false;
+        }
       }
     }
   }
 
 private:
-  bool fail(std::string_view message) {
+  [[gnu::cold]] bool fail(std::string_view message) {
     error_ = "invalid JSON at byte " + std::to_string(p_ - text_.data()) + ": ";
     error_ += message;
     return false;
   }
 
-  void skip_space() noexcept {
-    while (p_ != end_ && is_space(*p_)) {
+  [[gnu::always_inline]] void skip_space() noexcept {
+    while (p_ != end_ && static_cast<unsigned char>(*p_) <= ' ' && is_space(*p_)) {
       ++p_;
     }
   }
 
   std::uint32_t offset() const noexcept { return static_cast<std::uint32_t>(p_ - text_.data()); }
 
-  // `key`: an object's key, which counts its member (its value does not count again).
-  std::uint32_t add_token(json_kind kind, bool key = false) {
-    json_token token;
-    token.kind = kind;
-    token.begin = offset();
-    if (depth_ > 0 && (key || !stack_[depth_ - 1].object)) {
-      ++tokens_[stack_[depth_ - 1].token].count;
+  // A token starting here; a scalar's `next` is the token after it, a container's is set on close.
+  [[gnu::always_inline]] std::uint32_t push_token(json_kind kind) {
+    if (count_ == capacity_) {
+      reserve(capacity_ * 2);
     }
-    tokens_.push_back(token);
-    return static_cast<std::uint32_t>(tokens_.size() - 1);
+    tokens_[count_] = json_token{offset(), 0, count_ + 1, 0, kind, false};
+    return count_++;
   }
 
-  void finish_token(std::uint32_t index) noexcept {
-    tokens_[index].end = offset();
-    tokens_[index].next = static_cast<std::uint32_t>(tokens_.size());
+  void reserve(std::uint32_t capacity) {
+    if (capacity <= capacity_) {
+      return;
+    }
+    auto grown = std::make_unique_for_overwrite<json_token[]>(capacity);
+    std::copy(tokens_.get(), tokens_.get() + count_, grown.get());
+    tokens_ = std::move(grown);
+    capacity_ = capacity;
   }
 
-  bool value() {
-    if (p_ == end_) {
-      return fail("expected a value");
+  bool open(bool object) {
+    if (depth_ >= max_depth) {
+      return fail("nested deeper than 64 arrays and objects");
     }
-    switch (*p_) {
-      case '{':
-      case '[': {
-        if (depth_ >= max_depth) {
-          return fail("nested deeper than 64 arrays and objects");
-        }
-        const bool object = *p_ == '{';
-        const std::uint32_t index = add_token(object ? json_kind::object : json_kind::array);
-        stack_[depth_++] = open_container{index, static_cast<std::uint32_t>(keys_.size()),
-                                          static_cast<std::uint32_t>(arena_.size()), object};
-        ++p_;
-        just_opened_ = true;
-        return true;
-      }
-      case '"': {
-        const std::uint32_t index = add_token(json_kind::string);
-        bool escaped = false;
-        if (!string(escaped)) {
+    stack_[depth_++] = open_container{push_token(object ? json_kind::object : json_kind::array), 0,
+                                      static_cast<std::uint32_t>(keys_.size()),
+                                      static_cast<std::uint32_t>(arena_.size()), 0, object};
+    ++p_;
+    return true;
+  }
+
+  bool scalar(char c) {
+    const std::uint32_t index = push_token(json_kind::null);
+    json_token& token = tokens_[index];
+    switch (c) {
+      case '"':
+        token.kind = json_kind::string;
+        if (!string(token.escaped)) {
           return false;
         }
-        tokens_[index].escaped = escaped;
-        finish_token(index);
-        return true;
-      }
-      case 't': return literal("true", json_kind::boolean);
-      case 'f': return literal("false", json_kind::boolean);
-      case 'n': return literal("null", json_kind::null);
-      default: break;
+        break;
+      case 't': token.kind = json_kind::boolean; return literal("true", token);
+      case 'f': token.kind = json_kind::boolean; return literal("false", token);
+      case 'n': return literal("null", token);
+      default:
+        token.kind = json_kind::number;
+        if (!number()) {
+          return false;
+        }
+        break;
     }
-    if (*p_ == '-' || is_digit(*p_)) {
-      const std::uint32_t index = add_token(json_kind::number);
-      const char* first = p_;
-      if (!number()) {
-        return false;
-      }
-      // Normalise-or-reject: nlohmann (and a JVM binder) refuse a number beyond a double's range.
-      const std::string_view text(first, static_cast<std::size_t>(p_ - first));
-      if ((text.size() > 18 || text.find_first_of(".eE") != std::string_view::npos) &&
-          !std::isfinite(json_number_value(text))) {
-        return fail("a number beyond a double's range");
-      }
-      finish_token(index);
-      return true;
-    }
-    return fail("expected a value");
+    token.end = offset();
+    return true;
   }
 
-  bool literal(std::string_view word, json_kind kind) {
+  bool literal(std::string_view word, json_token& token) {
     if (static_cast<std::size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word) {
       return fail("expected a value");
     }
-    const std::uint32_t index = add_token(kind);
     p_ += word.size();
-    finish_token(index);
+    token.end = offset();
     return true;
   }
 
   // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
   bool number() {
+    const char* first = p_;
     if (*p_ == '-') {
       ++p_;
     }
     if (p_ == end_ || !is_digit(*p_)) {
-      return fail("a number needs a digit");
+      return fail("expected a value");
     }
     if (*p_ == '0') {
       ++p_; // a leading zero stands alone: `01` ends the number at `1`, which the grammar refuses
     } else {
       skip_digits();
     }
+    bool integer = true;
     if (p_ != end_ && *p_ == '.') {
+      integer = false;
       ++p_;
       if (p_ == end_ || !is_digit(*p_)) {
         return fail("a fraction needs a digit");
@@ -283,6 +291,7 @@ private:
       skip_digits();
     }
     if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
+      integer = false;
       ++p_;
       if (p_ != end_ && (*p_ == '+' || *p_ == '-')) {
         ++p_;
@@ -291,6 +300,11 @@ private:
         return fail("an exponent needs a digit");
       }
       skip_digits();
+    }
+    // Normalise-or-reject: nlohmann (and a JVM binder) refuse a number beyond a double's range.
+    const auto length = static_cast<std::size_t>(p_ - first);
+    if ((!integer || length > 18) && !std::isfinite(json_number_value(std::string_view(first, length)))) {
+      return fail("a number beyond a double's range");
     }
     return true;
   }
@@ -302,7 +316,7 @@ private:
   }
 
   // From the opening quote to past the closing one.
-  bool string(bool& escaped) {
+  [[gnu::always_inline]] bool string(bool& escaped) {
     ++p_;
     while (true) {
       p_ = skip_plain_string_bytes(p_, end_);
@@ -394,18 +408,20 @@ private:
     return true;
   }
 
+  // A member's key and its colon, checked against the object's other keys.
   bool key() {
+    skip_space();
     if (p_ == end_ || *p_ != '"') {
       return fail("expected a string key");
     }
-    const std::uint32_t index = add_token(json_kind::string, true);
+    const std::uint32_t index = push_token(json_kind::string);
     bool escaped = false;
     if (!string(escaped)) {
       return false;
     }
     json_token& token = tokens_[index];
     token.escaped = escaped;
-    finish_token(index);
+    token.end = offset();
     key_ref ref;
     if (escaped) {
       ref.decoded = true;
@@ -417,6 +433,19 @@ private:
       ref.length = token.end - token.begin - 2;
     }
     ref.fingerprint = fingerprint(view(ref));
+    open_container& top = stack_[depth_ - 1];
+    if (keys_.size() - top.first_key < pairwise_key_limit) {
+      // A key whose fingerprint bit is new repeats no earlier key; otherwise look.
+      const std::uint64_t bit = 1ULL << ((ref.fingerprint * 0x9E3779B97F4A7C15ULL) >> 58U);
+      if ((top.key_bits & bit) != 0) {
+        for (auto k = keys_.begin() + top.first_key; k != keys_.end(); ++k) {
+          if (same(*k, ref)) {
+            return duplicate(ref);
+          }
+        }
+      }
+      top.key_bits |= bit;
+    }
     keys_.push_back(ref);
     skip_space();
     if (p_ == end_ || *p_ != ':') {
@@ -430,41 +459,37 @@ private:
     return ref.decoded ? std::string_view(arena_).substr(ref.offset, ref.length) : text_.substr(ref.offset, ref.length);
   }
 
-  bool close() {
+  bool same(const key_ref& a, const key_ref& b) const noexcept {
+    return a.fingerprint == b.fingerprint && view(a) == view(b);
+  }
+
+  [[gnu::cold]] bool duplicate(const key_ref& key) {
+    error_ = "duplicate key \"";
+    error_ += view(key);
+    error_ += "\"";
+    return false;
+  }
+
+  bool close(bool empty) {
     const open_container top = stack_[--depth_];
-    finish_token(top.token);
+    json_token& token = tokens_[top.token];
+    token.end = offset();
+    token.next = count_;
+    token.count = empty ? 0 : top.commas + 1;
     if (!top.object) {
       return true;
     }
     const auto first = keys_.begin() + top.first_key;
-    const auto count = static_cast<std::size_t>(keys_.end() - first);
-    const key_ref* repeated = nullptr;
-    const auto same = [this](const key_ref& a, const key_ref& b) {
-      return a.fingerprint == b.fingerprint && view(a) == view(b);
-    };
-    if (count <= pairwise_key_limit) {
-      for (auto a = first; a != keys_.end() && repeated == nullptr; ++a) {
-        for (auto b = a + 1; b != keys_.end(); ++b) {
-          if (same(*a, *b)) {
-            repeated = &*a;
-            break;
-          }
-        }
-      }
-    } else {
-      // The keys are dropped below: sorting them in place is free to do. Equal keys share a
-      // fingerprint, so they end up side by side.
+    if (keys_.size() - top.first_key > pairwise_key_limit) {
+      // Past the limit, keys were not checked one by one: sort them (they are dropped below), so
+      // that equal keys, which share a fingerprint, end up side by side.
       std::sort(first, keys_.end(), [this](const key_ref& a, const key_ref& b) {
         return a.fingerprint != b.fingerprint ? a.fingerprint < b.fingerprint : view(a) < view(b);
       });
-      const auto at = std::adjacent_find(first, keys_.end(), same);
-      repeated = at == keys_.end() ? nullptr : &*at;
-    }
-    if (repeated != nullptr) {
-      error_ = "duplicate key \"";
-      error_ += view(*repeated);
-      error_ += "\"";
-      return false;
+      const auto at = std::adjacent_find(first, keys_.end(), [this](const key_ref& a, const key_ref& b) { return same(a, b); });
+      if (at != keys_.end()) {
+        return duplicate(*at);
+      }
     }
     keys_.erase(first, keys_.end());
     arena_.resize(top.arena_start);
@@ -474,11 +499,12 @@ private:
   std::string_view text_;
   const char* p_;
   const char* end_;
-  std::vector<json_token>& tokens_;
+  std::unique_ptr<json_token[]>& tokens_;
+  std::uint32_t& count_;
+  std::uint32_t& capacity_;
   std::string& error_;
-  std::array<open_container, max_depth> stack_{};
+  std::array<open_container, max_depth> stack_; // [0, depth_) is set
   std::size_t depth_ = 0;
-  bool just_opened_ = false;
   std::vector<key_ref> keys_; // the keys of every open object, innermost last
   std::string arena_;         // decoded escaped keys of every open object
 };
@@ -488,29 +514,16 @@ private:
 bool json_document::scan(std::string_view text) {
   text_ = text;
   error_.clear();
-  scanner scan(text, tokens_, error_);
+  scanner scan(text, tokens_, token_count_, token_capacity_, error_);
   if (!scan.run()) {
-    tokens_.clear();
+    token_count_ = 0;
     return false;
   }
   return true;
 }
 
-std::string_view json_value::raw() const noexcept {
-  const json_token& t = token();
-  return document_->text().substr(t.begin, t.end - t.begin);
-}
-
 bool json_value::boolean() const noexcept {
   return is_boolean() && document_->text()[token().begin] == 't';
-}
-
-std::string_view json_value::string_bytes() const noexcept {
-  if (!is_string()) {
-    return {};
-  }
-  const std::string_view text = raw();
-  return text.substr(1, text.size() - 2);
 }
 
 std::string_view json_value::string_value(std::string& scratch) const {

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -27,13 +28,14 @@ enum class json_kind : std::uint8_t { null, boolean, number, string, array, obje
 
 // One value, or one object key, in document order. An object's tokens are its key and value
 // tokens in turn; a container's tokens follow it and end at `next`.
+// Trivial, so that the scanner's token buffer is not initialised before it is written.
 struct json_token {
-  std::uint32_t begin = 0; // offset of the first byte: `"` of a string, `{` or `[` of a container
-  std::uint32_t end = 0;   // offset past the last byte
-  std::uint32_t next = 0;  // index of the first token after this value and everything it holds
-  std::uint32_t count = 0; // containers: members or elements
-  json_kind kind = json_kind::null;
-  bool escaped = false; // a string holding a backslash escape
+  std::uint32_t begin; // offset of the first byte: `"` of a string, `{` or `[` of a container
+  std::uint32_t end;   // offset past the last byte
+  std::uint32_t next;  // index of the first token after this value and everything it holds
+  std::uint32_t count; // containers: members or elements
+  json_kind kind;
+  bool escaped; // a string holding a backslash escape
 };
 
 class json_document;
@@ -129,13 +131,15 @@ public:
   std::string_view text() const noexcept { return text_; }
   // The top-level value; only after a successful scan.
   json_value root() const noexcept { return json_value(*this, 0); }
-  std::size_t token_count() const noexcept { return tokens_.size(); }
+  std::size_t token_count() const noexcept { return token_count_; }
   const json_token& token(std::uint32_t index) const noexcept { return tokens_[index]; }
 
 private:
 
   std::string_view text_;
-  std::vector<json_token> tokens_;
+  std::unique_ptr<json_token[]> tokens_;
+  std::uint32_t token_count_ = 0;
+  std::uint32_t token_capacity_ = 0;
   std::string error_;
 };
 
@@ -152,6 +156,16 @@ std::string json_number_text(std::string_view number);
 double json_number_value(std::string_view number);
 
 inline const json_token& json_value::token() const noexcept { return document_->token(index_); }
+
+inline std::string_view json_value::raw() const noexcept {
+  const json_token& t = token();
+  return document_->text().substr(t.begin, t.end - t.begin);
+}
+
+inline std::string_view json_value::string_bytes() const noexcept {
+  const json_token& t = token();
+  return t.kind == json_kind::string ? document_->text().substr(t.begin + 1, t.end - t.begin - 2) : std::string_view();
+}
 
 template <typename Item>
 Item json_iterator<Item>::operator*() const noexcept {
