@@ -75,12 +75,33 @@ public:
   bool scalar(const maybe_value& value, std::string_view label, std::string_view name,
               std::optional<std::string>& out) {
     out.reset();
-    if (!value || value->is_null()) {
+    std::string text;
+    bool present = false;
+    if (!scalar_text(value, label, name, text, present)) {
+      return false;
+    }
+    if (present) {
+      out = std::move(text);
+    }
+    return true;
+  }
+
+  // The same, written into `out` (left as it is for null/absent, when `present` is false).
+  bool scalar_text(const maybe_value& value, std::string_view label, std::string_view name, std::string& out,
+                   bool& present) {
+    present = value && !value->is_null();
+    if (!present) {
       return true;
     }
     switch (value->kind()) {
-      case json_kind::string: out = value->string_value(); return true;
-      case json_kind::boolean: out = value->boolean() ? "true" : "false"; return true;
+      case json_kind::string:
+        if (value->escaped()) {
+          json_unescape_append(value->string_bytes(), out);
+        } else {
+          out.assign(value->string_bytes());
+        }
+        return true;
+      case json_kind::boolean: out.assign(value->boolean() ? "true" : "false"); return true;
       case json_kind::number: out = json_number_text(value->raw()); return true;
       default: break;
     }
@@ -110,13 +131,22 @@ bool add_email(reader& r, contact_record& record, const std::string& email) {
          r.fail("item names two different emails: \"" + *record.email + "\" and \"" + email + "\"");
 }
 
-// Adds a property; an email property also names the record's email (null never does).
-bool add_property(reader& r, contact_record& record, std::string name, std::optional<std::string> value) {
-  if (value && is_email_name(name) && !add_email(r, record, *value)) {
+// Adds a form field; an email field also names the record's email.
+bool add_property(reader& r, contact_record& record, std::string name, std::string value) {
+  if (is_email_name(name) && !add_email(r, record, value)) {
     return false;
   }
-  record.properties.emplace_back(std::move(name), value ? std::move(*value) : std::string());
+  record.properties.emplace_back(std::move(name), std::move(value));
   return true;
+}
+
+// Reads one property straight into the record; an email property also names the record's email
+// (null never does).
+bool read_property(reader& r, contact_record& record, std::string name, const maybe_value& value) {
+  auto& [stored_name, stored_value] = record.properties.emplace_back(std::move(name), std::string());
+  bool present = false;
+  return r.scalar_text(value, "property ", stored_name, stored_value, present) &&
+         (!present || !is_email_name(stored_name) || add_email(r, record, stored_value));
 }
 
 // Refuses a property given twice (in any case) with different values.
@@ -147,9 +177,7 @@ bool read_property_map(reader& r, const maybe_value& map, contact_record& record
   }
   record.properties.reserve(record.properties.size() + map->size());
   for (const auto& [name_value, value] : map->members()) {
-    std::string name = name_value.string_value();
-    std::optional<std::string> text;
-    if (!r.scalar(value, "property ", name, text) || !add_property(r, record, std::move(name), std::move(text))) {
+    if (!read_property(r, record, name_value.string_value(), value)) {
       return false;
     }
   }
@@ -167,16 +195,15 @@ bool read_name_value_array(reader& r, const maybe_value& array, std::string_view
     if (!entry.is_object()) {
       return r.fail("property entries must be objects");
     }
-    std::optional<std::string> value;
     maybe_value name_value;
+    maybe_value value;
     if (!r.member(entry, name_key, name_value)) {
       return false;
     }
     if (!name_value || !name_value->is_string()) {
       return r.fail("property entry needs a string \"" + std::string(name_key) + "\"");
     }
-    if (!r.scalar_member(entry, "value", value) ||
-        !add_property(r, record, name_value->string_value(), std::move(value))) {
+    if (!r.member(entry, "value", value) || !read_property(r, record, name_value->string_value(), value)) {
       return false;
     }
   }
