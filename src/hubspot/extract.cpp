@@ -119,7 +119,11 @@ private:
 
 // Integrity, JSON ambiguity: property names are read as a forgiving deserialiser might (any case,
 // Java folding, padding trimmed) and every spelling of `email` counts, so that none hides one.
-bool is_email_name(std::string_view name) { return equals_folded(trim_ows(name), "email"); }
+bool is_email_name(std::string_view name) {
+  const std::string_view trimmed = trim_ows(name);
+  // `e` has no folding alias: any other first byte is not `email` (the cheap test first).
+  return !trimmed.empty() && (trimmed.front() | 0x20) == 'e' && equals_folded(trimmed, "email");
+}
 
 // Adds an email the item names; two different addresses for one item are refused.
 bool add_email(reader& r, contact_record& record, const std::string& email) {
@@ -152,14 +156,18 @@ bool read_property(reader& r, contact_record& record, std::string name, const ma
 // Refuses a property given twice (in any case) with different values.
 bool check_repeats(reader& r, const contact_record& record) {
   const auto& props = record.properties;
-  for (std::size_t i = 0; i < props.size(); ++i) {
-    for (std::size_t j = i + 1; j < props.size(); ++j) {
-      const std::string& a = props[i].first;
-      const std::string& b = props[j].first;
-      // Cheap tests first: names equal in any ASCII case have one length and first bytes that
-      // differ at most in the case bit.
-      if (a.size() != b.size() || (!a.empty() && ((a[0] ^ b[0]) & ~0x20) != 0) || !iequals_ascii(a, b) ||
-          props[i].second == props[j].second) {
+  // A name's length and ends, case bits ignored, pick one of 64 bits: names equal in any ASCII
+  // case share a bit, so only a name whose bit is taken is compared with the names before it.
+  const auto bit_of = [](const std::string& name) {
+    const auto fold = [](char c) { return static_cast<std::size_t>(static_cast<unsigned char>(c) | 0x20U); };
+    const std::size_t mix = name.size() * 31 + (name.empty() ? 0 : fold(name.front()) * 7 + fold(name.back()));
+    return std::uint64_t{1} << (mix % 64);
+  };
+  std::uint64_t taken = 0;
+  for (std::size_t j = 0; j < props.size(); ++j) {
+    const std::uint64_t bit = bit_of(props[j].first);
+    for (std::size_t i = 0; (taken & bit) != 0 && i < j; ++i) {
+      if (!iequals_ascii(props[i].first, props[j].first) || props[i].second == props[j].second) {
         continue;
       }
       // Two spellings of one address are one email (add_email has compared them normalised).
@@ -167,6 +175,7 @@ bool check_repeats(reader& r, const contact_record& record) {
         return r.fail("property \"" + props[i].first + "\" is given twice with different values");
       }
     }
+    taken |= bit;
   }
   return true;
 }

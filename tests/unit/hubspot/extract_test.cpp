@@ -82,6 +82,18 @@ TEST(extract_json, escaped_names_and_values_are_read_decoded) {
   EXPECT_FALSE(post(create, R"({"properties":{"email":"a@b.com\ud800"}})").ok()) << "a lone surrogate";
 }
 
+TEST(extract_v3, a_property_repeated_in_another_case_among_many_must_agree) {
+  std::string many = R"({"properties":{)";
+  for (int i = 0; i < 100; ++i) {
+    many += "\"p" + std::to_string(i) + "\":\"v" + std::to_string(i) + "\",";
+  }
+  EXPECT_TRUE(post(create, many + R"("P42":"v42"}})").ok());
+  EXPECT_FALSE(post(create, many + R"("P42":"other"}})").ok());
+  EXPECT_FALSE(post(create, many + R"("Q0":"x","q0":"y"}})").ok());
+  EXPECT_TRUE(post(create, many + R"("EMAIL":"a@b.com","Email":" A@B.com"}})").ok());
+  EXPECT_FALSE(post(create, many + R"("EMAIL":"a@b.com","Email":"c@b.com"}})").ok());
+}
+
 TEST(extract_v3, email_property_name_is_case_insensitive) {
   EXPECT_EQ(first_email(post(create, R"({"properties":{"EMAIL":"X@y.com"}})")), "X@y.com");
   EXPECT_EQ(first_email(post(create, R"({"properties":{"Email":"x@y.com","email":" X@Y.com "}})")), "x@y.com");
