@@ -4,7 +4,8 @@
 // JSON bodies are read by the strict scanner of json_scan.hpp, without building a DOM.
 // Fail closed: whatever HubSpot might read differently from us is an error value (the caller
 // refuses the request), never a guess:
-//   * invalid JSON, duplicate keys at any depth, nesting deeper than 64, a non-UTF-8 charset;
+//   * invalid JSON, duplicate keys at any depth (compared unescaped), nesting deeper than 64, a
+//     number beyond a double's range, a non-UTF-8 charset (json_scan.hpp has the full list);
 //   * a Content-Type the shape does not take (JSON shapes: application/json or application/*+json;
 //     forms v2: application/x-www-form-urlencoded; imports: multipart/form-data);
 //   * a structural member of the wrong type, or spelled in another case (`Properties`);
