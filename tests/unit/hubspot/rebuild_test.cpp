@@ -102,6 +102,14 @@ TEST(rebuild, dropping_items_alone_forwards_the_kept_items_as_sent) {
   EXPECT_EQ(again.records[0].properties, e.records[0].properties);
   EXPECT_EQ(again.records[1].properties, e.records[2].properties);
 
+  // An edit re-serialises the body (through a DOM built only then), BOM and all.
+  std::vector<record_edit> edits(3);
+  edits[2].set = {{"lastname", "L"}};
+  const rebuilt_body edited = rebuild(e, {true, false, true}, edits);
+  ASSERT_TRUE(edited.ok()) << edited.error;
+  EXPECT_EQ(edited.body, R"({"inputs":[{"properties":{"email":"a@b.com","n":100.0}},)"
+                         "{\"properties\":{\"firstname\":\"\xC3\x89\",\"lastname\":\"L\"}}],\"x\":1}");
+
   const rebuilt_body last = rebuild(e, {false, false, true});
   ASSERT_TRUE(last.ok()) << last.error;
   EXPECT_EQ(last.body, R"({ "inputs" : [{"properties":{"firstname":"\u00c9"}}] , "x": 1 })");
