@@ -213,6 +213,10 @@ TEST(extract_json, invalid_json_is_refused) {
   for (const std::string_view body : bodies) {
     EXPECT_FALSE(post(create, body).ok()) << body;
   }
+  // nlohmann's reader stopped at a NUL byte and forwarded whatever followed it unread.
+  using namespace std::string_view_literals;
+  EXPECT_FALSE(post(create, "{\"properties\":{\"email\":\"a@b.com\"}}\0{\"properties\":{\"email\":\"x@c.com\"}}"sv).ok());
+  EXPECT_FALSE(post(create, "{\"properties\":{\"email\":\"a@b.com\"}}\0"sv).ok());
   std::string deep;
   for (int i = 0; i < 100; ++i) {
     deep += "[";

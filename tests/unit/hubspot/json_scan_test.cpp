@@ -4,6 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
+#include <random>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -210,6 +213,86 @@ TEST(json_scan, a_failed_scan_can_be_followed_by_a_good_one) {
   ASSERT_TRUE(document.scan(R"({"a":1})"));
   EXPECT_TRUE(document.error().empty());
   EXPECT_EQ(document.root().size(), 1U);
+}
+
+// nlohmann's reader plus the refusals hubgate adds (repeated keys, nesting deeper than 64): the
+// scanner must accept exactly what this accepts.
+class reference_reader : public nlohmann::json_sax<nlohmann::json> {
+public:
+  bool null() override { return true; }
+  bool boolean(bool /*value*/) override { return true; }
+  bool number_integer(number_integer_t /*value*/) override { return true; }
+  bool number_unsigned(number_unsigned_t /*value*/) override { return true; }
+  bool number_float(number_float_t /*value*/, const string_t& /*text*/) override { return true; }
+  bool string(string_t& /*value*/) override { return true; }
+  bool binary(binary_t& /*value*/) override { return false; }
+  bool start_object(std::size_t /*elements*/) override { return open(true); }
+  bool start_array(std::size_t /*elements*/) override { return open(false); }
+  bool end_object() override { return close(); }
+  bool end_array() override { return close(); }
+  bool key(string_t& name) override { return keys_.back().insert(name).second; }
+  bool parse_error(std::size_t /*position*/, const std::string& /*token*/,
+                   const nlohmann::detail::exception& /*error*/) override {
+    return false;
+  }
+
+private:
+  bool open(bool /*object*/) {
+    keys_.emplace_back();
+    return keys_.size() <= 64;
+  }
+  bool close() {
+    keys_.pop_back();
+    return true;
+  }
+  std::vector<std::set<std::string>> keys_;
+};
+
+bool reference_accepts(std::string_view text) {
+  // nlohmann's lexer takes a NUL byte for the end of its input and ignores what follows; no JSON
+  // holds a raw NUL, and the scanner refuses it (and the bytes after it) like any stray byte.
+  if (text.find('\0') != std::string_view::npos) {
+    return false;
+  }
+  reference_reader reader;
+  return nlohmann::json::sax_parse(text.begin(), text.end(), &reader, nlohmann::json::input_format_t::json, true, false);
+}
+
+TEST(json_scan, agrees_with_nlohmann_and_the_strict_rules_on_mutated_documents) {
+  const std::string_view seeds[] = {
+      R"({"properties":{"email":"a@b.com","n":-1.5e3,"ok":true,"none":null},"associations":[{"to":{"id":"1"}}]})",
+      R"([{"email":"a\u00e9@b.com","vid":12,"properties":[{"property":"x","value":"\ud83d\ude00"}]}])",
+      "\xEF\xBB\xBF{\"a\":[[],{},\"\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\"]}",
+      R"({"a":{"b":{"c":[0,1e2,-0,0.5,"\/\b\f\n\r\t\"\\"]}},"em\u0061il":"x"})",
+  };
+  // Bytes that matter to the grammar, to UTF-8 and to escapes.
+  static constexpr char alphabet_bytes[] = "{}[],:\"\\ \t\n0123456789-+.eEtrufalsnu"
+                                           "\x00\x1F\x7F\x80\xBF\xC0\xC3\xA9\xED\xA0\xF0\xF4\x90\xFF"
+                                           "dDaA/bfx";
+  const std::string_view alphabet(alphabet_bytes, sizeof alphabet_bytes - 1);
+  std::mt19937 random(20261127);
+  const auto pick = [&](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(random); };
+  int disagreements = 0;
+  int accepted = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string text(seeds[pick(std::size(seeds))]);
+    for (std::size_t edits = 1 + pick(3); edits > 0 && !text.empty(); --edits) {
+      const std::size_t at = pick(text.size());
+      switch (pick(4)) {
+        case 0: text.insert(at, 1, alphabet[pick(alphabet.size())]); break;
+        case 1: text.erase(at, 1); break;
+        case 2: text[at] = alphabet[pick(alphabet.size())]; break;
+        default: text.insert(at, text.substr(pick(text.size()), 1 + pick(8))); break;
+      }
+    }
+    const bool expected = reference_accepts(text);
+    accepted += expected ? 1 : 0;
+    if (scans(text) != expected && ++disagreements <= 10) {
+      ADD_FAILURE() << (expected ? "refused: " : "accepted: ") << ::testing::PrintToString(text);
+    }
+  }
+  EXPECT_EQ(disagreements, 0);
+  EXPECT_GT(accepted, 1000) << "the mutations should leave many documents valid";
 }
 
 } // namespace
