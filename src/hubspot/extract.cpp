@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace hubgate::hubspot {
 
@@ -154,8 +155,54 @@ bool read_property(reader& r, contact_record& record, std::string name, const ma
 }
 
 // Refuses a property given twice (in any case) with different values.
+// Many properties: sorted by name ignoring ASCII case, so that the repeats of a name sit side by
+// side and are each compared with the first (equal values, and equal normalised emails, are
+// transitive), n log n however the body is built.
+bool check_repeats_sorted(reader& r, const contact_record& record) {
+  const auto& props = record.properties;
+  const auto fold = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  const auto name_less = [&](std::size_t a, std::size_t b) {
+    const std::string& x = props[a].first;
+    const std::string& y = props[b].first;
+    for (std::size_t i = 0; i < x.size() && i < y.size(); ++i) {
+      if (fold(x[i]) != fold(y[i])) {
+        return static_cast<unsigned char>(fold(x[i])) < static_cast<unsigned char>(fold(y[i]));
+      }
+    }
+    return x.size() != y.size() ? x.size() < y.size() : a < b;
+  };
+  std::vector<std::size_t> order(props.size());
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    order[i] = i;
+  }
+  std::sort(order.begin(), order.end(), name_less);
+  for (std::size_t run = 0; run < order.size();) {
+    const auto& [name, value] = props[order[run]];
+    std::size_t next = run + 1;
+    std::optional<std::string> normalised;
+    for (; next < order.size() && iequals_ascii(name, props[order[next]].first); ++next) {
+      const std::string& other = props[order[next]].second;
+      if (other == value) {
+        continue;
+      }
+      // Two spellings of one address are one email (add_email has compared them normalised).
+      if (!normalised) {
+        normalised = normalise_email(value);
+      }
+      if (!is_email_name(name) || *normalised != normalise_email(other)) {
+        return r.fail("property \"" + name + "\" is given twice with different values");
+      }
+    }
+    run = next;
+  }
+  return true;
+}
+
 bool check_repeats(reader& r, const contact_record& record) {
   const auto& props = record.properties;
+  if (props.size() > 64) {
+    return check_repeats_sorted(r, record);
+  }
   // A name's length and ends, case bits ignored, pick one of 64 bits: names equal in any ASCII
   // case share a bit, so only a name whose bit is taken is compared with the names before it.
   const auto bit_of = [](const std::string& name) {
