@@ -1,7 +1,8 @@
 #pragma once
 // A strict JSON scanner for request bodies: one pass validates the whole document and records
 // where each value lies, so that the extractors read a body without building a DOM. Pure and
-// I/O-free; it allocates its token list (one token per value and per key) and nothing per value.
+// I/O-free; a scan allocates its token list (one token per value and per key) and a list of the
+// open objects' keys, not one allocation per value.
 // Fail closed: everything two JSON readers could read differently is an error, never a guess:
 //   * anything outside RFC 8259's grammar: comments, single quotes, trailing commas, leading
 //     zeros, NaN, a second document or any other byte after the first;
@@ -10,7 +11,8 @@
 //   * a key given twice in one object, at any depth, compared after unescaping (`"em\u0061il"`
 //     repeats `"email"`): which one a reader keeps depends on the reader;
 //   * a number beyond a double's range (`1e400`), which nlohmann and JVM readers refuse;
-//   * nesting deeper than 64 arrays and objects.
+//   * nesting deeper than 64 arrays and objects;
+//   * a raw NUL byte anywhere (nlohmann's reader took one for the end of the input).
 // A leading UTF-8 byte order mark is skipped, as a lenient server would.
 
 #include <cstddef>
@@ -135,7 +137,6 @@ public:
   const json_token& token(std::uint32_t index) const noexcept { return tokens_[index]; }
 
 private:
-
   std::string_view text_;
   std::unique_ptr<json_token[]> tokens_;
   std::uint32_t token_count_ = 0;
