@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Self cost per function from a callgrind output file (callgrind_annotate 3.19 misattributes
-self cost in dumps taken after `callgrind_control -z`). usage: callgrind_self.py FILE [TOP]"""
+self cost in dumps taken after `callgrind_control -z`). usage: callgrind_self.py FILE [TOP]
+With --calls PATTERN...: inclusive cost per call of the functions whose name holds a pattern,
+e.g. `callgrind_self.py callgrind.out --calls 'gate::decide(' 'hubspot::extract('` on a run of
+hubgate_decision_bench gives instructions per decision."""
 import re, sys, collections
 names = {}
 def resolve(kind, text):
@@ -12,24 +15,35 @@ def resolve(kind, text):
         names[key] = m.group(2)
     return names.get(key, text)
 self_cost = collections.Counter()
+calls = collections.Counter()
+inclusive = collections.Counter()
 fn = None
-in_call = False
+callee = None
+in_call = 0
 for line in open(sys.argv[1], errors='replace'):
     line = line.rstrip('\n')
     if line.startswith('fn='):
         fn = resolve('fn', line[3:]); in_call = False
     elif line.startswith(('cfn=', 'cfi=', 'cfl=', 'cob=')):
         if line.startswith('cfn='):
-            resolve('fn', line[4:])
+            callee = resolve('fn', line[4:])
     elif line.startswith('calls='):
-        in_call = True
+        in_call = int(line[6:].split()[0])
     elif line and (line[0].isdigit() or line[0] in '+-*'):
         parts = line.split()
         if in_call:
-            in_call = False  # the line after calls= is the inclusive cost of the call
+            # the line after calls= is the inclusive cost of the call
+            calls[callee] += in_call
+            inclusive[callee] += int(parts[1]) if len(parts) >= 2 else 0
+            in_call = 0
             continue
         if fn and len(parts) >= 2:
             self_cost[fn] += int(parts[1])
+if len(sys.argv) > 2 and sys.argv[2] == '--calls':
+    for pattern in sys.argv[3:]:
+        for name in sorted(n for n in calls if pattern in n):
+            print(f'{inclusive[name] / calls[name]:>14,.0f} Ir/call {calls[name]:>9,} calls  {name[:150]}')
+    sys.exit(0)
 total = sum(self_cost.values())
 top = int(sys.argv[2]) if len(sys.argv) > 2 else 40
 print(f'total self Ir {total:,}')

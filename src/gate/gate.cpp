@@ -4,10 +4,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "hubgate/hubspot/error_shape.hpp"
+#include "hubgate/hubspot/json_scan.hpp"
 #include "hubgate/hubspot/rebuild.hpp"
 #include "hubgate/hubspot/text.hpp"
 
@@ -73,19 +78,28 @@ decision block_whole(decision d, std::string_view correlation_id) {
   return d;
 }
 
-nlohmann::ordered_json blocked_error(const blocked_item& b) {
-  nlohmann::ordered_json context{{"inputIndex", {std::to_string(b.index)}}, {"rule", {b.rule}}};
+std::string json_string_text(std::string_view text) {
+  return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// One blocked item's entry of a batch answer's `errors`, as JSON text. StandardError's required
+// fields (reference §4.2): category, context, errors, links, message, status.
+void append_blocked_error(const blocked_item& b, std::string& out) {
+  out += R"({"status":"error","category":")";
+  out += policy_category;
+  out += R"(","message":)";
+  out += json_string_text(block_message(b));
+  out += R"(,"context":{"inputIndex":[")";
+  out += std::to_string(b.index);
+  out += R"("],"rule":[)";
+  out += json_string_text(b.rule);
+  out += "]";
   if (b.trace_id) {
-    context["objectWriteTraceId"] = {*b.trace_id};
+    out += R"(,"objectWriteTraceId":[)";
+    out += json_string_text(*b.trace_id);
+    out += "]";
   }
-  // StandardError's required fields (reference §4.2): category, context, errors, links, message, status.
-  return {{"status", "error"},
-          {"category", policy_category},
-          {"message", block_message(b)},
-          {"context", std::move(context)},
-          {"errors", nlohmann::ordered_json::array()},
-          {"links", nlohmann::ordered_json::object()},
-          {"subCategory", nlohmann::ordered_json::object()}};
+  out += R"(},"errors":[],"links":{},"subCategory":{}})";
 }
 
 std::string now_iso8601() {
@@ -175,6 +189,84 @@ decision decide_records(decision d, const rules::rule_set& rules, const hubspot:
   return d;
 }
 
+std::string blocked_errors_text(const decision& split) {
+  std::string out;
+  for (const auto& b : split.blocked) {
+    if (!out.empty()) {
+      out.push_back(',');
+    }
+    append_blocked_error(b, out);
+  }
+  return out;
+}
+
+// HubSpot's answer with the blocked items' errors spliced in and `numErrors` counting them, its
+// own bytes kept: the answer is scanned, not parsed into a DOM and written again. nullopt when the
+// strict scanner refuses the answer or it has no `results` array; stitch() then goes the slow way.
+std::optional<std::string> splice_errors(const decision& split, std::string_view upstream_body) {
+  hubspot::json_document document;
+  if (!document.scan(upstream_body) || !document.root().is_object()) {
+    return std::nullopt;
+  }
+  const hubspot::json_value root = document.root();
+  std::optional<hubspot::json_value> results;
+  std::optional<hubspot::json_value> errors;
+  std::optional<hubspot::json_value> num_errors;
+  for (const auto& [key, value] : root.members()) {
+    if (key.string_equals("results")) {
+      results = value;
+    } else if (key.string_equals("errors")) {
+      errors = value;
+    } else if (key.string_equals("numErrors")) {
+      num_errors = value;
+    }
+  }
+  if (!results || !results->is_array()) {
+    return std::nullopt;
+  }
+  struct splice {
+    std::uint32_t begin;
+    std::uint32_t end;
+    std::string text;
+  };
+  const std::string added = blocked_errors_text(split);
+  const std::size_t upstream_errors = errors && errors->is_array() ? errors->size() : 0;
+  const std::string count = std::to_string(upstream_errors + split.blocked.size());
+  std::vector<splice> splices;
+  if (errors && errors->is_array()) {
+    const std::uint32_t close = errors->end_offset() - 1;
+    splices.push_back({close, close, (upstream_errors > 0 ? "," : "") + added});
+  } else if (errors) {
+    splices.push_back({errors->begin_offset(), errors->end_offset(), "[" + added + "]"});
+  }
+  if (num_errors) {
+    splices.push_back({num_errors->begin_offset(), num_errors->end_offset(), count});
+  }
+  // Members the answer lacks go last, numErrors first, where assigning them to a DOM put them.
+  std::string appended;
+  if (!num_errors) {
+    appended += ",\"numErrors\":" + count;
+  }
+  if (!errors) {
+    appended += ",\"errors\":[" + added + "]";
+  }
+  if (!appended.empty()) {
+    const std::uint32_t close = root.end_offset() - 1;
+    splices.push_back({close, close, std::move(appended)});
+  }
+  std::sort(splices.begin(), splices.end(), [](const splice& a, const splice& b) { return a.begin < b.begin; });
+  std::string out;
+  out.reserve(upstream_body.size() + added.size() + 64);
+  std::uint32_t at = 0;
+  for (const splice& s : splices) {
+    out.append(upstream_body.substr(at, s.begin - at));
+    out += s.text;
+    at = s.end;
+  }
+  out.append(upstream_body.substr(at));
+  return out;
+}
+
 } // namespace
 
 decision decide(const rules::rule_set& rules, const hubspot::classification& classification,
@@ -230,6 +322,9 @@ stitched_answer stitch(const decision& split, unsigned upstream_status, std::str
     if (upstream_status < 200 || upstream_status > 299) {
       return {upstream_status, std::string(upstream_body)};
     }
+    if (auto spliced = splice_errors(split, upstream_body)) {
+      return {207, std::move(*spliced)};
+    }
     answer = nlohmann::ordered_json::parse(upstream_body, nullptr, false);
     if (answer.is_discarded() || !answer.is_object() || !answer.contains("results") || !answer["results"].is_array()) {
       return {upstream_status, std::string(upstream_body)};
@@ -238,7 +333,9 @@ stitched_answer stitch(const decision& split, unsigned upstream_status, std::str
   auto errors =
       answer.contains("errors") && answer["errors"].is_array() ? answer["errors"] : nlohmann::ordered_json::array();
   for (const auto& b : split.blocked) {
-    errors.push_back(blocked_error(b));
+    std::string text;
+    append_blocked_error(b, text);
+    errors.push_back(nlohmann::ordered_json::parse(text));
   }
   answer["numErrors"] = errors.size();
   answer["errors"] = std::move(errors);

@@ -19,9 +19,14 @@ constexpr std::array<std::string_view, 22> unicode_spaces = {
     "\xE2\x80\xAF", "\xE2\x81\x9F", "\xE3\x80\x80", "\xEF\xBB\xBF",
 };
 
+// Every space above starts with a byte from 0xC2 and ends with one from 0x80: an ASCII letter at
+// the end need not be compared with them.
 std::size_t space_prefix(std::string_view s) {
-  if (!s.empty() && static_cast<unsigned char>(s.front()) <= 0x20) {
-    return 1;
+  if (s.empty() || static_cast<unsigned char>(s.front()) <= 0x20) {
+    return s.empty() ? 0 : 1;
+  }
+  if (static_cast<unsigned char>(s.front()) < 0x80) {
+    return 0;
   }
   for (const std::string_view space : unicode_spaces) {
     if (s.starts_with(space)) {
@@ -32,8 +37,11 @@ std::size_t space_prefix(std::string_view s) {
 }
 
 std::size_t space_suffix(std::string_view s) {
-  if (!s.empty() && static_cast<unsigned char>(s.back()) <= 0x20) {
-    return 1;
+  if (s.empty() || static_cast<unsigned char>(s.back()) <= 0x20) {
+    return s.empty() ? 0 : 1;
+  }
+  if (static_cast<unsigned char>(s.back()) < 0x80) {
+    return 0;
   }
   for (const std::string_view space : unicode_spaces) {
     if (s.ends_with(space)) {

@@ -1,6 +1,7 @@
 #include "hubgate/hubspot/extract.hpp"
 
 #include "hubgate/hubspot/email.hpp"
+#include "hubgate/hubspot/json_scan.hpp"
 #include "hubgate/hubspot/text.hpp"
 
 #include <algorithm>
@@ -8,117 +9,16 @@
 #include <exception>
 #include <initializer_list>
 #include <iterator>
-#include <memory>
 #include <optional>
 #include <string>
-#include <unordered_set>
 #include <utility>
+#include <vector>
 
 namespace hubgate::hubspot {
 
 namespace {
 
-using json = nlohmann::ordered_json;
-
-constexpr std::size_t max_depth = 64;
-
-// Integrity, JSON ambiguity: a document two parsers could read differently (duplicate keys at any
-// depth, `Properties` beside `properties`, deep nesting, invalid UTF-8, comments, trailing bytes)
-// is rejected; escapes and the spellings of property names are read and inspected.
-// Builds an ordered_json like nlohmann's own DOM parser, but refuses duplicate keys (whose meaning
-// depends on the reader: first or last wins) and deep nesting.
-class strict_dom_builder {
-public:
-  explicit strict_dom_builder(json& root) : root_(root) {}
-
-  bool null() { return put(json(nullptr)); }
-  bool boolean(bool value) { return put(json(value)); }
-  bool number_integer(json::number_integer_t value) { return put(json(value)); }
-  bool number_unsigned(json::number_unsigned_t value) { return put(json(value)); }
-  bool number_float(json::number_float_t value, const json::string_t& /*text*/) { return put(json(value)); }
-  bool string(json::string_t& value) { return put(json(std::move(value))); }
-  bool binary(json::binary_t& /*value*/) { return fail("binary values are not JSON"); }
-  bool start_object(std::size_t /*elements*/) { return open(json::object()); }
-  bool start_array(std::size_t /*elements*/) { return open(json::array()); }
-  bool end_object() { return close(); }
-  bool end_array() { return close(); }
-
-  bool key(json::string_t& name) {
-    frame& top = stack_.back();
-    // Small objects are searched directly; large ones get a hash set so that a hostile body with
-    // many keys costs linear time.
-    if (!top.keys && top.node->size() >= 32) {
-      top.keys = std::make_unique<std::unordered_set<std::string>>();
-      for (const auto& item : top.node->items()) {
-        top.keys->insert(item.key());
-      }
-    }
-    const bool duplicate = top.keys ? !top.keys->insert(name).second : top.node->contains(name);
-    if (duplicate) {
-      return fail("duplicate key \"" + name + "\"");
-    }
-    top.pending_key = std::move(name);
-    return true;
-  }
-
-  bool parse_error(std::size_t /*position*/, const std::string& /*token*/, const nlohmann::detail::exception& ex) {
-    return fail(std::string("invalid JSON: ") + ex.what());
-  }
-
-  const std::string& error() const { return error_; }
-
-private:
-  struct frame {
-    json* node = nullptr;
-    std::string pending_key;
-    std::unique_ptr<std::unordered_set<std::string>> keys;
-  };
-
-  json* insert(json&& value) {
-    if (stack_.empty()) {
-      root_ = std::move(value);
-      return &root_;
-    }
-    frame& top = stack_.back();
-    if (top.node->is_array()) {
-      top.node->push_back(std::move(value));
-      return &top.node->back();
-    }
-    json& slot = (*top.node)[std::move(top.pending_key)];
-    slot = std::move(value);
-    return &slot;
-  }
-
-  bool put(json&& value) {
-    insert(std::move(value));
-    return true;
-  }
-
-  bool open(json&& container) {
-    if (stack_.size() >= max_depth) {
-      return fail("JSON nested too deeply");
-    }
-    json* node = insert(std::move(container));
-    stack_.push_back(frame{node, {}, nullptr});
-    return true;
-  }
-
-  bool close() {
-    stack_.pop_back();
-    return true;
-  }
-
-  bool fail(std::string message) {
-    if (error_.empty()) {
-      error_ = std::move(message);
-    }
-    return false;
-  }
-
-  json& root_;
-  std::vector<frame> stack_;
-  std::string error_;
-};
+using maybe_value = std::optional<json_value>;
 
 // --- reading helpers; each returns false after recording the first error
 
@@ -133,63 +33,85 @@ public:
   bool failed() const { return !error_.empty(); }
   std::string take_error() { return std::move(error_); }
 
-  // The member named exactly `key`, nullptr when absent. Another spelling of the same name
+  // The member named exactly `key`, nullopt when absent. Another spelling of the same name
   // (`Properties`, `EMAIL`) is an error: a case-insensitive deserialiser would read it.
-  bool member(const json& object, std::string_view key, const json*& out) {
-    out = nullptr;
-    for (const auto& item : object.items()) {
-      if (item.key() == key) {
-        out = &item.value();
-      } else if (equals_folded(item.key(), key)) {
-        return fail("member \"" + item.key() + "\" is ambiguous with \"" + std::string(key) + "\"");
+  bool member(const json_value& object, std::string_view key, maybe_value& out) {
+    out.reset();
+    std::string scratch;
+    for (const auto& [name_value, value] : object.members()) {
+      const std::string_view name = name_value.string_value(scratch);
+      if (name == key) {
+        out = value;
+      } else if (equals_folded(name, key)) {
+        return fail("member \"" + std::string(name) + "\" is ambiguous with \"" + std::string(key) + "\"");
       }
     }
     return true;
   }
 
-  bool object_member(const json& object, std::string_view key, const json*& out, bool required) {
+  bool object_member(const json_value& object, std::string_view key, maybe_value& out, bool required) {
     if (!member(object, key, out)) {
       return false;
     }
-    if (out == nullptr || out->is_null()) {
-      out = nullptr;
+    if (!out || out->is_null()) {
+      out.reset();
       return !required || fail("\"" + std::string(key) + "\" is required");
     }
     return out->is_object() || fail("\"" + std::string(key) + "\" must be an object");
   }
 
-  bool array_member(const json& object, std::string_view key, const json*& out, bool required) {
+  bool array_member(const json_value& object, std::string_view key, maybe_value& out, bool required) {
     if (!member(object, key, out)) {
       return false;
     }
-    if (out == nullptr || out->is_null()) {
-      out = nullptr;
+    if (!out || out->is_null()) {
+      out.reset();
       return !required || fail("\"" + std::string(key) + "\" is required");
     }
     return out->is_array() || fail("\"" + std::string(key) + "\" must be an array");
   }
 
   // A scalar in the string form HubSpot reads into a string field; nullopt for null/absent.
-  bool scalar(const json* value, std::string_view what, std::optional<std::string>& out) {
+  // `label` and `name` name the value in the error (built only on failure).
+  bool scalar(const maybe_value& value, std::string_view label, std::string_view name,
+              std::optional<std::string>& out) {
     out.reset();
-    if (value == nullptr || value->is_null()) {
-      return true;
+    std::string text;
+    bool present = false;
+    if (!scalar_text(value, label, name, text, present)) {
+      return false;
     }
-    if (value->is_string()) {
-      out = value->get_ref<const std::string&>();
-    } else if (value->is_boolean()) {
-      out = value->get<bool>() ? "true" : "false";
-    } else if (value->is_number()) {
-      out = value->dump();
-    } else {
-      return fail(std::string(what) + " must be a string, number or boolean");
+    if (present) {
+      out = std::move(text);
     }
     return true;
   }
 
-  bool scalar_member(const json& object, std::string_view key, std::optional<std::string>& out) {
-    const json* value = nullptr;
-    return member(object, key, value) && scalar(value, "\"" + std::string(key) + "\"", out);
+  // The same, written into `out` (left as it is for null/absent, when `present` is false).
+  bool scalar_text(const maybe_value& value, std::string_view label, std::string_view name, std::string& out,
+                   bool& present) {
+    present = value && !value->is_null();
+    if (!present) {
+      return true;
+    }
+    switch (value->kind()) {
+      case json_kind::string:
+        if (value->escaped()) {
+          json_unescape_append(value->string_bytes(), out);
+        } else {
+          out.assign(value->string_bytes());
+        }
+        return true;
+      case json_kind::boolean: out.assign(value->boolean() ? "true" : "false"); return true;
+      case json_kind::number: out = json_number_text(value->raw()); return true;
+      default: break;
+    }
+    return fail(std::string(label) + "\"" + std::string(name) + "\" must be a string, number or boolean");
+  }
+
+  bool scalar_member(const json_value& object, std::string_view key, std::optional<std::string>& out) {
+    maybe_value value;
+    return member(object, key, value) && scalar(value, "", key, out);
   }
 
 private:
@@ -198,7 +120,11 @@ private:
 
 // Integrity, JSON ambiguity: property names are read as a forgiving deserialiser might (any case,
 // Java folding, padding trimmed) and every spelling of `email` counts, so that none hides one.
-bool is_email_name(std::string_view name) { return equals_folded(trim_ows(name), "email"); }
+bool is_email_name(std::string_view name) {
+  const std::string_view trimmed = trim_ows(name);
+  // `e` has no folding alias: any other first byte is not `email` (the cheap test first).
+  return !trimmed.empty() && (trimmed.front() | 0x20) == 'e' && equals_folded(trimmed, "email");
+}
 
 // Adds an email the item names; two different addresses for one item are refused.
 bool add_email(reader& r, contact_record& record, const std::string& email) {
@@ -210,17 +136,84 @@ bool add_email(reader& r, contact_record& record, const std::string& email) {
          r.fail("item names two different emails: \"" + *record.email + "\" and \"" + email + "\"");
 }
 
-// Adds a property; an email property also names the record's email (null never does).
-bool add_property(reader& r, contact_record& record, const std::string& name, const std::optional<std::string>& value) {
-  record.properties.emplace_back(name, value.value_or(std::string()));
-  return !value || !is_email_name(name) || add_email(r, record, *value);
+// Adds a form field; an email field also names the record's email.
+bool add_property(reader& r, contact_record& record, std::string name, std::string value) {
+  if (is_email_name(name) && !add_email(r, record, value)) {
+    return false;
+  }
+  record.properties.emplace_back(std::move(name), std::move(value));
+  return true;
+}
+
+// Reads one property straight into the record; an email property also names the record's email
+// (null never does).
+bool read_property(reader& r, contact_record& record, std::string name, const maybe_value& value) {
+  auto& [stored_name, stored_value] = record.properties.emplace_back(std::move(name), std::string());
+  bool present = false;
+  return r.scalar_text(value, "property ", stored_name, stored_value, present) &&
+         (!present || !is_email_name(stored_name) || add_email(r, record, stored_value));
 }
 
 // Refuses a property given twice (in any case) with different values.
+// Many properties: sorted by name ignoring ASCII case, so that the repeats of a name sit side by
+// side and are each compared with the first (equal values, and equal normalised emails, are
+// transitive), n log n however the body is built.
+bool check_repeats_sorted(reader& r, const contact_record& record) {
+  const auto& props = record.properties;
+  const auto fold = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  const auto name_less = [&](std::size_t a, std::size_t b) {
+    const std::string& x = props[a].first;
+    const std::string& y = props[b].first;
+    for (std::size_t i = 0; i < x.size() && i < y.size(); ++i) {
+      if (fold(x[i]) != fold(y[i])) {
+        return static_cast<unsigned char>(fold(x[i])) < static_cast<unsigned char>(fold(y[i]));
+      }
+    }
+    return x.size() != y.size() ? x.size() < y.size() : a < b;
+  };
+  std::vector<std::size_t> order(props.size());
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    order[i] = i;
+  }
+  std::sort(order.begin(), order.end(), name_less);
+  for (std::size_t run = 0; run < order.size();) {
+    const auto& [name, value] = props[order[run]];
+    std::size_t next = run + 1;
+    std::optional<std::string> normalised;
+    for (; next < order.size() && iequals_ascii(name, props[order[next]].first); ++next) {
+      const std::string& other = props[order[next]].second;
+      if (other == value) {
+        continue;
+      }
+      // Two spellings of one address are one email (add_email has compared them normalised).
+      if (!normalised) {
+        normalised = normalise_email(value);
+      }
+      if (!is_email_name(name) || *normalised != normalise_email(other)) {
+        return r.fail("property \"" + name + "\" is given twice with different values");
+      }
+    }
+    run = next;
+  }
+  return true;
+}
+
 bool check_repeats(reader& r, const contact_record& record) {
   const auto& props = record.properties;
-  for (std::size_t i = 0; i < props.size(); ++i) {
-    for (std::size_t j = i + 1; j < props.size(); ++j) {
+  if (props.size() > 64) {
+    return check_repeats_sorted(r, record);
+  }
+  // A name's length and ends, case bits ignored, pick one of 64 bits: names equal in any ASCII
+  // case share a bit, so only a name whose bit is taken is compared with the names before it.
+  const auto bit_of = [](const std::string& name) {
+    const auto fold = [](char c) { return static_cast<std::size_t>(static_cast<unsigned char>(c) | 0x20U); };
+    const std::size_t mix = name.size() * 31 + (name.empty() ? 0 : fold(name.front()) * 7 + fold(name.back()));
+    return std::uint64_t{1} << (mix % 64);
+  };
+  std::uint64_t taken = 0;
+  for (std::size_t j = 0; j < props.size(); ++j) {
+    const std::uint64_t bit = bit_of(props[j].first);
+    for (std::size_t i = 0; (taken & bit) != 0 && i < j; ++i) {
       if (!iequals_ascii(props[i].first, props[j].first) || props[i].second == props[j].second) {
         continue;
       }
@@ -229,18 +222,18 @@ bool check_repeats(reader& r, const contact_record& record) {
         return r.fail("property \"" + props[i].first + "\" is given twice with different values");
       }
     }
+    taken |= bit;
   }
   return true;
 }
 
-bool read_property_map(reader& r, const json* map, contact_record& record) {
-  if (map == nullptr) {
+bool read_property_map(reader& r, const maybe_value& map, contact_record& record) {
+  if (!map) {
     return true;
   }
-  for (const auto& item : map->items()) {
-    std::optional<std::string> value;
-    if (!r.scalar(&item.value(), "property \"" + item.key() + "\"", value) ||
-        !add_property(r, record, item.key(), value)) {
+  record.properties.reserve(record.properties.size() + map->size());
+  for (const auto& [name_value, value] : map->members()) {
+    if (!read_property(r, record, name_value.string_value(), value)) {
       return false;
     }
   }
@@ -248,26 +241,25 @@ bool read_property_map(reader& r, const json* map, contact_record& record) {
 }
 
 // [{name_key: name, "value": value}, ...]: v1 `property`, forms and legacy sends `name`.
-bool read_name_value_array(reader& r, const json* array, std::string_view name_key, contact_record& record,
+bool read_name_value_array(reader& r, const maybe_value& array, std::string_view name_key, contact_record& record,
                            bool repeats_allowed) {
-  if (array == nullptr) {
+  if (!array) {
     return true;
   }
-  for (const json& entry : *array) {
+  record.properties.reserve(record.properties.size() + array->size());
+  for (const json_value entry : array->elements()) {
     if (!entry.is_object()) {
       return r.fail("property entries must be objects");
     }
-    std::optional<std::string> name;
-    std::optional<std::string> value;
-    const json* name_value = nullptr;
+    maybe_value name_value;
+    maybe_value value;
     if (!r.member(entry, name_key, name_value)) {
       return false;
     }
-    if (name_value == nullptr || !name_value->is_string()) {
+    if (!name_value || !name_value->is_string()) {
       return r.fail("property entry needs a string \"" + std::string(name_key) + "\"");
     }
-    if (!r.scalar_member(entry, "value", value) ||
-        !add_property(r, record, name_value->get_ref<const std::string&>(), value)) {
+    if (!r.member(entry, "value", value) || !read_property(r, record, name_value->string_value(), value)) {
       return false;
     }
   }
@@ -280,7 +272,7 @@ enum class media : std::uint8_t { json_text, urlencoded, multipart, other };
 
 
 // The media type, refusing a charset other than UTF-8: the bytes would mean something else to a
-// server honouring it. (A UTF-8 BOM is skipped by the JSON parser, as a lenient server would.)
+// server honouring it. (A UTF-8 BOM is skipped by the JSON scanner, as a lenient server would.)
 bool read_content_type(reader& r, std::string_view header, media& out) {
   const std::size_t semi = header.find(';');
   const std::string_view type = trim_ows(header.substr(0, semi));
@@ -318,15 +310,6 @@ bool read_content_type(reader& r, std::string_view header, media& out) {
   return true;
 }
 
-bool parse_json(reader& r, std::string_view body, json& out) {
-  strict_dom_builder builder(out);
-  const bool parsed = json::sax_parse(body.begin(), body.end(), &builder, json::input_format_t::json, true, false);
-  if (!parsed) {
-    return r.fail(builder.error().empty() ? "invalid JSON" : builder.error());
-  }
-  return true;
-}
-
 // --- one reader per shape
 
 using container = parsed_body::container;
@@ -340,7 +323,7 @@ contact_record new_record(std::size_t index) {
   return record;
 }
 
-bool read_crm_input(reader& r, const json& input, std::size_t index, body_shape shape, const classification& request,
+bool read_crm_input(reader& r, const json_value& input, std::size_t index, body_shape shape, const classification& request,
                     std::vector<contact_record>& records) {
   if (!input.is_object()) {
     return r.fail("each input must be an object");
@@ -368,7 +351,7 @@ bool read_crm_input(reader& r, const json& input, std::size_t index, body_shape 
   if (shape != body_shape::crm_object && !r.scalar_member(input, "objectWriteTraceId", record.object_write_trace_id)) {
     return false;
   }
-  const json* properties = nullptr;
+  maybe_value properties;
   if (!r.object_member(input, "properties", properties, false) || !read_property_map(r, properties, record)) {
     return false;
   }
@@ -376,7 +359,7 @@ bool read_crm_input(reader& r, const json& input, std::size_t index, body_shape 
   return true;
 }
 
-bool read_v1_item(reader& r, const json& item, std::size_t index, const classification& request, bool batch,
+bool read_v1_item(reader& r, const json_value& item, std::size_t index, const classification& request, bool batch,
                   std::vector<contact_record>& records) {
   if (!item.is_object()) {
     return r.fail(batch ? "each batch item must be an object" : "the body must be a JSON object");
@@ -398,7 +381,7 @@ bool read_v1_item(reader& r, const json& item, std::size_t index, const classifi
   } else if (const auto path_email = request.param("email")) {
     record.email = std::string(*path_email); // createOrUpdate: the path names the contact (§2.3 row 12)
   }
-  const json* properties = nullptr;
+  maybe_value properties;
   if (!r.array_member(item, "properties", properties, false) ||
       !read_name_value_array(r, properties, "property", record, false)) {
     return false;
@@ -407,7 +390,7 @@ bool read_v1_item(reader& r, const json& item, std::size_t index, const classifi
   return true;
 }
 
-bool read_event(reader& r, const json& event, std::size_t index, std::vector<contact_record>& records) {
+bool read_event(reader& r, const json_value& event, std::size_t index, std::vector<contact_record>& records) {
   if (!event.is_object()) {
     return r.fail("each event must be an object");
   }
@@ -427,19 +410,19 @@ bool read_event(reader& r, const json& event, std::size_t index, std::vector<con
 // Further recipients of one item (a send's cc and bcc, a booking's guests): each named address is
 // a record of its own, sharing the item (index 0) and carrying no properties. A member may hold one
 // address or an array of them.
-bool read_recipients(reader& r, const json& object, std::initializer_list<std::string_view> keys,
+bool read_recipients(reader& r, const json_value& object, std::initializer_list<std::string_view> keys,
                      std::vector<contact_record>& out) {
   for (const std::string_view key : keys) {
-    const json* value = nullptr;
+    maybe_value value;
     if (!r.member(object, key, value)) {
       return false;
     }
-    if (value == nullptr || value->is_null()) {
+    if (!value || value->is_null()) {
       continue;
     }
-    const auto add = [&](const json& item) {
+    const auto add = [&](const json_value item) {
       std::optional<std::string> email;
-      if (!r.scalar(&item, "\"" + std::string(key) + "\"", email)) {
+      if (!r.scalar(item, "", key, email)) {
         return false;
       }
       if (email && !email->empty()) {
@@ -450,7 +433,7 @@ bool read_recipients(reader& r, const json& object, std::initializer_list<std::s
       return true;
     };
     if (value->is_array()) {
-      for (const json& item : *value) {
+      for (const json_value item : value->elements()) {
         if (!add(item)) {
           return false;
         }
@@ -462,18 +445,27 @@ bool read_recipients(reader& r, const json& object, std::initializer_list<std::s
   return true;
 }
 
-bool read_items(reader& r, const json& root, std::string_view key, parsed_body& body, const json*& items) {
+// Where each item lies, so that rebuild() can drop items by splicing the body's bytes.
+void record_items(const json_value& array, parsed_body& body) {
+  body.item_count = array.size();
+  body.item_list = {array.begin_offset(), array.end_offset()};
+  body.item_bytes.reserve(array.size());
+  for (const json_value item : array.elements()) {
+    body.item_bytes.push_back({item.begin_offset(), item.end_offset()});
+  }
+}
+
+bool read_items(reader& r, const json_value& root, std::string_view key, parsed_body& body, maybe_value& items) {
   if (!r.array_member(root, key, items, true)) {
     return false;
   }
   body.items_key = key;
-  body.item_count = items->size();
+  record_items(*items, body);
   return true;
 }
 
-bool read_json_shape(reader& r, const classification& request, extraction& out) {
+bool read_json_shape(reader& r, const classification& request, const json_value& root, extraction& out) {
   const body_shape shape = out.op->shape;
-  const json& root = out.body.json;
   parsed_body& body = out.body;
   auto& records = out.records;
   if (shape == body_shape::v1_batch) {
@@ -484,7 +476,7 @@ bool read_json_shape(reader& r, const classification& request, extraction& out) 
     return r.fail("the body must be a JSON object");
   }
   body.item_count = 1;
-  const json* items = nullptr;
+  maybe_value items;
   switch (shape) {
     case body_shape::crm_object:
       body.properties = container::object_map;
@@ -497,8 +489,8 @@ bool read_json_shape(reader& r, const classification& request, extraction& out) 
       if (!read_items(r, root, "inputs", body, items)) {
         return false;
       }
-      for (std::size_t i = 0; i < items->size(); ++i) {
-        if (!read_crm_input(r, (*items)[i], i, shape, request, records)) {
+      for (std::size_t i = 0; const json_value input : items->elements()) {
+        if (!read_crm_input(r, input, i++, shape, request, records)) {
           return false;
         }
       }
@@ -512,9 +504,9 @@ bool read_json_shape(reader& r, const classification& request, extraction& out) 
       body.properties = container::name_value_array;
       body.properties_key = "properties";
       body.entry_name_key = "property";
-      body.item_count = root.size();
-      for (std::size_t i = 0; i < root.size(); ++i) {
-        if (!read_v1_item(r, root[i], i, request, true, records)) {
+      record_items(root, body);
+      for (std::size_t i = 0; const json_value item : root.elements()) {
+        if (!read_v1_item(r, item, i++, request, true, records)) {
           return false;
         }
       }
@@ -523,7 +515,7 @@ bool read_json_shape(reader& r, const classification& request, extraction& out) 
       body.properties = container::name_value_array;
       body.properties_key = "fields";
       body.entry_name_key = "name";
-      const json* fields = nullptr;
+      maybe_value fields;
       contact_record record = new_record(0);
       // A repeated field name is a multi-value field (checkboxes), not a conflict; emails still are.
       if (!r.array_member(root, "fields", fields, false) || !read_name_value_array(r, fields, "name", record, true)) {
@@ -534,28 +526,28 @@ bool read_json_shape(reader& r, const classification& request, extraction& out) 
     }
     case body_shape::single_send: {
       contact_record record = new_record(0);
-      const json* message = nullptr;
+      maybe_value message;
       if (!r.object_member(root, "message", message, false)) {
         return false;
       }
       std::optional<std::string> to;
-      if (message != nullptr && !r.scalar_member(*message, "to", to)) {
+      if (message && !r.scalar_member(*message, "to", to)) {
         return false;
       }
       if (to) {
         record.email = std::move(to);
       }
       std::vector<contact_record> recipients;
-      if (message != nullptr && !read_recipients(r, *message, {"cc", "bcc"}, recipients)) {
+      if (message && !read_recipients(r, *message, {"cc", "bcc"}, recipients)) {
         return false;
       }
       // v3/v4 send a map; the legacy v1 single-send sends [{"name","value"}]: both are read.
-      const json* props = nullptr;
+      maybe_value props;
       if (!r.member(root, "contactProperties", props)) {
         return false;
       }
       body.properties_key = "contactProperties";
-      if (props != nullptr && props->is_array()) {
+      if (props && props->is_array()) {
         body.properties = container::name_value_array;
         body.entry_name_key = "name";
         if (!read_name_value_array(r, props, "name", record, false)) {
@@ -563,10 +555,10 @@ bool read_json_shape(reader& r, const classification& request, extraction& out) 
         }
       } else {
         body.properties = container::object_map;
-        if (props != nullptr && !props->is_null() && !props->is_object()) {
+        if (props && !props->is_null() && !props->is_object()) {
           return r.fail("\"contactProperties\" must be an object or an array");
         }
-        if (!read_property_map(r, props != nullptr && props->is_object() ? props : nullptr, record)) {
+        if (!read_property_map(r, props && props->is_object() ? props : maybe_value{}, record)) {
           return false;
         }
       }
@@ -578,24 +570,25 @@ bool read_json_shape(reader& r, const classification& request, extraction& out) 
     case body_shape::smtp_token: {
       body.properties = container::top_level;
       body.editable = smtp_editable;
-      const json* create = nullptr;
+      maybe_value create;
       if (!r.member(root, "createContact", create)) {
         return false;
       }
       // A JVM binder coerces "true" and non-zero numbers to true; so does this.
       bool creates = false;
-      if (create == nullptr || create->is_null()) {
+      if (!create || create->is_null()) {
         creates = false;
       } else if (create->is_boolean()) {
-        creates = create->get<bool>();
+        creates = create->boolean();
       } else if (create->is_string()) {
-        const auto& text = create->get_ref<const std::string&>();
+        std::string scratch;
+        const std::string_view text = create->string_value(scratch);
         if (!iequals_ascii(text, "true") && !iequals_ascii(text, "false")) {
           return r.fail("\"createContact\" must be a boolean");
         }
         creates = iequals_ascii(text, "true");
       } else if (create->is_number()) {
-        creates = create->get<double>() != 0.0;
+        creates = json_number_value(create->raw()) != 0.0;
       } else {
         return r.fail("\"createContact\" must be a boolean");
       }
@@ -619,14 +612,13 @@ bool read_json_shape(reader& r, const classification& request, extraction& out) 
       if (!read_items(r, root, "inputs", body, items)) {
         return false;
       }
-      for (std::size_t i = 0; i < items->size(); ++i) {
-        const json& input = (*items)[i];
+      for (std::size_t i = 0; const json_value input : items->elements()) {
         if (!input.is_object()) {
           return r.fail("each input must be an object");
         }
-        contact_record record = new_record(i);
+        contact_record record = new_record(i++);
         std::optional<std::string> email;
-        const json* props = nullptr;
+        maybe_value props;
         if (!r.scalar_member(input, "email", email) || !r.object_member(input, "contactProperties", props, false)) {
           return false;
         }
@@ -645,8 +637,8 @@ bool read_json_shape(reader& r, const classification& request, extraction& out) 
       if (!read_items(r, root, shape == body_shape::email_event_batch ? "inputs" : "eventWrappers", body, items)) {
         return false;
       }
-      for (std::size_t i = 0; i < items->size(); ++i) {
-        if (!read_event(r, (*items)[i], i, records)) {
+      for (std::size_t i = 0; const json_value event : items->elements()) {
+        if (!read_event(r, event, i++, records)) {
           return false;
         }
       }
@@ -668,7 +660,7 @@ bool read_json_shape(reader& r, const classification& request, extraction& out) 
         }
       }
       // A booking's form fields and guests name contacts too (a guest may become one).
-      const json* form_fields = nullptr;
+      maybe_value form_fields;
       std::vector<contact_record> guests;
       if (!r.array_member(root, "formFields", form_fields, false) ||
           !read_name_value_array(r, form_fields, "name", record, true) ||
@@ -746,6 +738,18 @@ bool single_addresses(reader& r, const std::vector<contact_record>& records) {
   return true;
 }
 
+// Integrity, JSON ambiguity: a document two parsers could read differently (duplicate keys at any
+// depth, deep nesting, invalid UTF-8, comments, trailing bytes) is rejected by the scanner
+// (json_scan.hpp); escapes and the spellings of property names are read and inspected.
+bool read_json(reader& r, const classification& request, std::string_view text, extraction& out) {
+  json_document document;
+  if (!document.scan(text)) {
+    return r.fail(document.error());
+  }
+  out.body.text = text;
+  return read_json_shape(r, request, document.root(), out);
+}
+
 } // namespace
 
 extraction extract(const classification& request, std::string_view body, std::string_view content_type) {
@@ -776,8 +780,7 @@ extraction extract(const classification& request, std::string_view body, std::st
            read_form(r, body, out);
     } else {
       ok = (type == media::json_text || r.fail("this operation takes a JSON body")) &&
-           (!body.empty() || r.fail("empty body")) && parse_json(r, body, out.body.json) &&
-           read_json_shape(r, request, out);
+           (!body.empty() || r.fail("empty body")) && read_json(r, request, body, out);
     }
     ok = ok && single_addresses(r, out.records);
     if (!ok) {

@@ -2,6 +2,8 @@
 
 #include "hubgate/hubspot/text.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <exception>
 #include <iterator>
@@ -212,6 +214,25 @@ std::string rebuild_form(const parsed_body& body, const record_edit& edit) {
   return out;
 }
 
+// The body with only the kept items, spliced from its own bytes: each kept item is forwarded
+// exactly as sent (and as extract() read it), nothing is re-serialised.
+std::string splice_kept_items(const parsed_body& body, const std::vector<std::size_t>& kept_items) {
+  std::string_view text = body.text;
+  const std::size_t start = text.starts_with("\xEF\xBB\xBF") ? 3 : 0; // the BOM is not forwarded
+  std::string out;
+  out.reserve(text.size() - start);
+  out.append(text.substr(start, body.item_list.begin + 1 - start)); // up to `[`
+  for (const std::size_t i : kept_items) {
+    if (out.back() != '[') {
+      out.push_back(',');
+    }
+    const parsed_body::byte_range item = body.item_bytes[i];
+    out.append(text.substr(item.begin, item.end - item.begin));
+  }
+  out.append(text.substr(body.item_list.end - 1)); // from `]`
+  return out;
+}
+
 json* item_at(json& root, const parsed_body& body, std::size_t index) {
   if (!body.items_key.empty()) {
     return &root[std::string(body.items_key)][index];
@@ -265,14 +286,26 @@ rebuilt_body rebuild(const extraction& extraction, const std::vector<bool>& keep
       out.body = rebuild_form(body, edits.empty() ? record_edit{} : edits.front());
       return out;
     }
-    json root = body.json;
+    // An item's further records (cc/bcc recipients, guests) own no properties: only the first
+    // record of an item edits it.
+    const auto edits_item = [&](std::size_t r) {
+      const bool first_of_item = r == 0 || extraction.records[r - 1].index != extraction.records[r].index;
+      return keep[r] && first_of_item && !edits.empty() && !edits[r].empty();
+    };
+    bool any_edit = false;
+    for (std::size_t r = 0; r < extraction.records.size() && !any_edit; ++r) {
+      any_edit = edits_item(r);
+    }
+    if (!any_edit && body.item_bytes.size() == body.item_count && out.kept_items.size() != body.item_count) {
+      out.body = splice_kept_items(body, out.kept_items);
+      return out;
+    }
+    // Edits are applied to a DOM built only now: the scan that extract() made is strict, so this
+    // parse reads the same document.
+    json root = json::parse(body.text);
     editor edit(body);
     for (std::size_t r = 0; r < extraction.records.size(); ++r) {
-      // An item's further records (cc/bcc recipients, guests) own no properties: only the first
-      // record of an item edits it.
-      const bool first_of_item = r == 0 || extraction.records[r - 1].index != extraction.records[r].index;
-      if (keep[r] && first_of_item && !edits.empty() && !edits[r].empty() &&
-          !edit.apply(*item_at(root, body, extraction.records[r].index), edits[r])) {
+      if (edits_item(r) && !edit.apply(*item_at(root, body, extraction.records[r].index), edits[r])) {
         out.kept_items.clear();
         out.error = edit.error;
         return out;

@@ -61,6 +61,10 @@ bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
 }
 
 bool equals_folded(std::string_view text, std::string_view literal) noexcept {
+  // Each letter of `literal` matches one byte of `text`, or an alias of at most three.
+  if (text.size() < literal.size() || text.size() > 3 * literal.size()) {
+    return false;
+  }
   std::size_t t = 0;
   for (const char want : literal) {
     if (t >= text.size()) {
@@ -142,8 +146,13 @@ void append_utf8(char32_t c, std::string& out) {
   } else if (c < 0x800) {
     out.push_back(static_cast<char>(0xC0 | (c >> 6)));
     out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else {
+  } else if (c < 0x10000) {
     out.push_back(static_cast<char>(0xE0 | (c >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (c >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
     out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
     out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
   }

@@ -1,9 +1,11 @@
 #pragma once
 // Extractors: read the body of a classified request (classify.hpp) into the contacts it would
-// create or update, keeping the parsed body so that rebuild.hpp can write an edited copy.
+// create or update, noting where its items lie so that rebuild.hpp can write an edited copy.
+// JSON bodies are read by the strict scanner of json_scan.hpp, without building a DOM.
 // Fail closed: whatever HubSpot might read differently from us is an error value (the caller
 // refuses the request), never a guess:
-//   * invalid JSON, duplicate keys at any depth, nesting deeper than 64, a non-UTF-8 charset;
+//   * invalid JSON, duplicate keys at any depth (compared unescaped), nesting deeper than 64, a
+//     number beyond a double's range, a non-UTF-8 charset (json_scan.hpp has the full list);
 //   * a Content-Type the shape does not take (JSON shapes: application/json or application/*+json;
 //     forms v2: application/x-www-form-urlencoded; imports: multipart/form-data);
 //   * a structural member of the wrong type, or spelled in another case (`Properties`);
@@ -22,8 +24,6 @@
 
 #include "hubgate/hubspot/classify.hpp"
 #include "hubgate/hubspot/operation.hpp"
-
-#include <nlohmann/json.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -52,11 +52,20 @@ struct parsed_body {
     form_pairs,       // `form`
   };
 
-  nlohmann::ordered_json json; // JSON shapes
+  // A range of the body's bytes, [begin, end).
+  struct byte_range {
+    std::uint32_t begin = 0;
+    std::uint32_t end = 0;
+  };
+
+  // JSON shapes: the body as extract() read it. A view: the body must outlive rebuild().
+  std::string_view text;
   std::vector<form_pair> form; // form_urlencoded
   std::size_t item_count = 0;  // wire items: batch entries, or 1 for a single-item body
   std::string_view items_key;  // member holding the items ("inputs"); empty: the body itself is
-                               // the item, or (json is an array) the array's elements are
+                               // the item, or (a v1 batch) the top-level array's elements are
+  byte_range item_list;              // batches: the array holding the items, `[` to `]`
+  std::vector<byte_range> item_bytes; // batches: each item's bytes, in order
   container properties = container::none;
   std::string_view properties_key;
   std::string_view entry_name_key;

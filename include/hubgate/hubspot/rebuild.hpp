@@ -1,6 +1,8 @@
 #pragma once
 // Rebuild: the rule engine's per-record decisions applied to an extracted body, written back in
 // the request's own wire shape (v3 map, v1 array, form fields, urlencoded pairs), item order kept.
+// Dropping batch items alone splices the body's bytes, so kept items are forwarded exactly as
+// sent; an edit re-serialises the JSON body (compact, escapes and numbers rewritten).
 
 #include "hubgate/hubspot/extract.hpp"
 

@@ -32,7 +32,7 @@ bool percent_decode(std::string_view in, std::string& out, bool plus_as_space = 
 void percent_encode_append(std::string_view in, std::string& out);
 std::string percent_encode(std::string_view in);
 
-// Appends `c` (a code point below U+10000) as UTF-8.
+// Appends `c` (a code point up to U+10FFFF) as UTF-8.
 void append_utf8(char32_t c, std::string& out);
 
 // True when `text` still contains a `%XX` escape, i.e. it would change if decoded again.

@@ -87,6 +87,34 @@ TEST(rebuild, v3_upsert_keeps_id_and_id_property) {
   EXPECT_EQ(r.body, R"({"inputs":[{"idProperty":"email","id":"x@bad.com","properties":{}}]})");
 }
 
+TEST(rebuild, dropping_items_alone_forwards_the_kept_items_as_sent) {
+  const std::string body = "\xEF\xBB\xBF"
+                           R"({ "inputs" : [ {"properties":{"email":"a@b.com","n":1e2}} ,)"
+                           R"( {"properties":{"email":"x@bad.com"}} , {"properties":{"firstname":"\u00c9"}} ] , "x": 1 })";
+  const extraction e = read_post("/crm/v3/objects/contacts/batch/create", body);
+  const rebuilt_body r = rebuild(e, {true, false, true});
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.kept_items, (std::vector<std::size_t>{0, 2}));
+  EXPECT_EQ(r.body, R"({ "inputs" : [{"properties":{"email":"a@b.com","n":1e2}},)"
+                    R"({"properties":{"firstname":"\u00c9"}}] , "x": 1 })");
+  const extraction again = read_post("/crm/v3/objects/contacts/batch/create", r.body);
+  ASSERT_EQ(again.records.size(), 2U);
+  EXPECT_EQ(again.records[0].properties, e.records[0].properties);
+  EXPECT_EQ(again.records[1].properties, e.records[2].properties);
+
+  // An edit re-serialises the body (through a DOM built only then), BOM and all.
+  std::vector<record_edit> edits(3);
+  edits[2].set = {{"lastname", "L"}};
+  const rebuilt_body edited = rebuild(e, {true, false, true}, edits);
+  ASSERT_TRUE(edited.ok()) << edited.error;
+  EXPECT_EQ(edited.body, R"({"inputs":[{"properties":{"email":"a@b.com","n":100.0}},)"
+                         "{\"properties\":{\"firstname\":\"\xC3\x89\",\"lastname\":\"L\"}}],\"x\":1}");
+
+  const rebuilt_body last = rebuild(e, {false, false, true});
+  ASSERT_TRUE(last.ok()) << last.error;
+  EXPECT_EQ(last.body, R"({ "inputs" : [{"properties":{"firstname":"\u00c9"}}] , "x": 1 })");
+}
+
 TEST(rebuild, v1_array_replaces_appends_and_removes_entries) {
   const extraction e =
       read_post("/contacts/v1/contact", R"({"properties":[{"property":"email","value":"a@b.com"},)"

@@ -1,0 +1,299 @@
+#include "hubgate/hubspot/json_scan.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <random>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hubgate::hubspot {
+namespace {
+
+bool scans(std::string_view text) {
+  json_document document;
+  return document.scan(text);
+}
+
+std::string scan_error(std::string_view text) {
+  json_document document;
+  EXPECT_FALSE(document.scan(text)) << text;
+  return document.error();
+}
+
+// The decoded value of the only string in `["..."]`.
+std::string decoded(std::string_view array_text) {
+  json_document document;
+  EXPECT_TRUE(document.scan(array_text)) << array_text << ": " << document.error();
+  if (document.token_count() < 2) {
+    return "<none>";
+  }
+  return (*document.root().elements().begin()).string_value();
+}
+
+std::string nested(int depth) { return std::string(static_cast<std::size_t>(depth), '[') + std::string(static_cast<std::size_t>(depth), ']'); }
+
+TEST(json_scan, accepts_the_grammar) {
+  const std::string_view documents[] = {
+      "{}",  "[]",   "0",    "-0",       "1.5e-3", "1E+2", "-12.0", "true", "false", "null", R"("")",
+      R"({"a":[1,{"b":null}],"c":"d"})", " \t\r\n{ \"a\" : [ 1 , 2 ] } \n", "\xEF\xBB\xBF{}", R"(["\u00e9\ud83d\ude00"])",
+  };
+  for (const std::string_view text : documents) {
+    EXPECT_TRUE(scans(text)) << text;
+  }
+}
+
+TEST(json_scan, refuses_what_is_not_json) {
+  const std::string_view documents[] = {
+      "",          " ",          "{",          "}",       "[1,]",       R"({"a":1,})", R"({'a':1})",   "{a:1}",
+      R"({"a" 1})", R"({"a":})",  "[01]",       "[1.]",    "[.5]",       "[1e]",        "[1e+]",       "[-]",
+      "[+1]",      "[NaN]",      "[Infinity]", "[tru]",   "[nul]",      "[True]",      "[0x10]",      "{} {}",
+      "{} x",      "[1] ]",      "/*c*/{}",    "{}//c",   "[\"a\"\"b\"]", "[1 2]",      "{\"a\":1 \"b\":2}",
+      "\xEF\xBB{}", "\xEF\xBB\xBF\xEF\xBB\xBF{}", "[\"unterminated]", "[\"a\\\"]",
+  };
+  for (const std::string_view text : documents) {
+    EXPECT_FALSE(scans(text)) << text;
+  }
+}
+
+TEST(json_scan, refuses_duplicate_keys_at_any_depth) {
+  EXPECT_EQ(scan_error(R"({"email":"a","email":"b"})"), "duplicate key \"email\"");
+  EXPECT_FALSE(scans(R"({"a":{"b":{"c":[{"d":1,"d":1}]}}})"));
+  EXPECT_FALSE(scans(R"([[[{"x":{},"y":[],"x":null}]]])"));
+  // Compared decoded: an escaped spelling repeats the plain one, in either order.
+  EXPECT_EQ(scan_error(R"({"email":"a","em\u0061il":"b"})"), "duplicate key \"email\"");
+  EXPECT_FALSE(scans(R"({"em\u0061il":"a","email":"b"})"));
+  EXPECT_FALSE(scans(R"({"\/":1,"/":2})"));
+  EXPECT_FALSE(scans(R"({"\u00e9":1,"é":2})"));
+  // Keys of sibling and nested objects are separate; case differs is a different key here.
+  EXPECT_TRUE(scans(R"({"a":{"a":{"a":1}},"b":{"a":2},"A":3})"));
+  EXPECT_TRUE(scans(R"([{"a":1},{"a":1}])"));
+  EXPECT_TRUE(scans(R"({"em\u0061il":{"email":1}})"));
+  // Large objects (checked by sorting) too, wherever the repeat sits.
+  std::string many = "{";
+  for (int i = 0; i < 200; ++i) {
+    many += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+  }
+  EXPECT_TRUE(scans(many + "\"last\":0}"));
+  EXPECT_EQ(scan_error(many + "\"k199\":0}"), "duplicate key \"k199\"");
+  EXPECT_FALSE(scans(many + "\"k\\u0030\":0}")) << "k\\u0030 is k0";
+  EXPECT_FALSE(scans("[" + many + "\"x\":{\"y\":1,\"y\":2}}]"));
+}
+
+TEST(json_scan, nests_at_most_64_deep) {
+  EXPECT_TRUE(scans(nested(64)));
+  EXPECT_FALSE(scans(nested(65)));
+  std::string objects;
+  for (int i = 0; i < 64; ++i) {
+    objects += "{\"a\":";
+  }
+  objects += "1" + std::string(64, '}');
+  EXPECT_TRUE(scans(objects));
+  EXPECT_FALSE(scans("[" + objects + "]"));
+  // Depth is how many are open at once, not how many there are.
+  std::string siblings = "[";
+  for (int i = 0; i < 100; ++i) {
+    siblings += (i == 0 ? "" : ",") + nested(60);
+  }
+  EXPECT_TRUE(scans(siblings + "]"));
+}
+
+TEST(json_scan, refuses_invalid_utf8) {
+  const std::string_view strings[] = {
+      "[\"\xFF\"]",             // never UTF-8
+      "[\"\x80\"]",             // a continuation byte alone
+      "[\"\xC3\"]",             // a truncated sequence
+      "[\"\xC0\xAF\"]",         // overlong `/`
+      "[\"\xC1\xBF\"]",         // overlong
+      "[\"\xE0\x80\xAF\"]",     // overlong `/` in three bytes
+      "[\"\xF0\x80\x80\xAF\"]", // overlong in four
+      "[\"\xED\xA0\x80\"]",     // U+D800 encoded
+      "[\"\xED\xBF\xBF\"]",     // U+DFFF encoded
+      "[\"\xF4\x90\x80\x80\"]", // above U+10FFFF
+      "[\"\xF5\x80\x80\x80\"]",
+      "[\"\xE2\x82\"]",         // truncated inside the string
+      "{\"\xFF\":1}",           // in a key
+      "[\xC3\xA9]",             // outside a string
+  };
+  for (const std::string_view text : strings) {
+    EXPECT_FALSE(scans(text)) << ::testing::PrintToString(std::string(text));
+  }
+  EXPECT_TRUE(scans("[\"\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\xED\x9F\xBF\xEE\x80\x80\xF4\x8F\xBF\xBF\x7F\"]"));
+}
+
+TEST(json_scan, refuses_raw_control_bytes_and_bad_escapes) {
+  EXPECT_FALSE(scans("[\"a\nb\"]"));
+  EXPECT_FALSE(scans(std::string_view("[\"a\0b\"]", 7)));
+  EXPECT_FALSE(scans("[\"\x1F\"]"));
+  const std::string_view escapes[] = {
+      R"(["\a"])",      R"(["\x41"])",   R"(["\u12"])",   R"(["\u12G4"])",        R"(["\U0041"])",
+      R"(["\ud800"])",  R"(["\udc00"])", R"(["\ud800x"])", R"(["\ud800\u0041"])", R"(["\ud800\ud800"])",
+      R"(["\udfff\ud800"])", R"(["\'"])", "[\"\\",
+  };
+  for (const std::string_view text : escapes) {
+    EXPECT_FALSE(scans(text)) << text;
+  }
+}
+
+TEST(json_scan, decodes_every_escape) {
+  EXPECT_EQ(decoded(R"(["\"\\\/\b\f\n\r\t"])"), "\"\\/\b\f\n\r\t");
+  EXPECT_EQ(decoded(R"(["\u0041\u00e9\u20AC\uD83D\uDE00"])"), "A\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80");
+  EXPECT_EQ(decoded(R"(["a\u0000b"])"), std::string("a\0b", 3));
+  EXPECT_EQ(decoded(R"(["plain"])"), "plain");
+  EXPECT_EQ(decoded(R"(["\u0040"])"), "@");
+  // The same as nlohmann's reading, for a mixed string.
+  const std::string text = R"(["x\u00e9\"y\ud834\udd1e\/z\n"])";
+  EXPECT_EQ(decoded(text), nlohmann::json::parse(text)[0].get<std::string>());
+}
+
+TEST(json_scan, records_spans_kinds_and_sizes) {
+  json_document document;
+  const std::string_view text = R"( {"a" : [1, "two", {"x":true}], "b":"\u0041", "c":{}} )";
+  ASSERT_TRUE(document.scan(text)) << document.error();
+  const json_value root = document.root();
+  ASSERT_TRUE(root.is_object());
+  EXPECT_EQ(root.size(), 3U);
+  EXPECT_EQ(root.raw(), text.substr(1, text.size() - 2));
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : root.members()) {
+    keys.push_back(key.string_value());
+  }
+  EXPECT_EQ(keys, (std::vector<std::string>{"a", "b", "c"}));
+  const json_value a = (*root.members().begin()).value;
+  ASSERT_TRUE(a.is_array());
+  EXPECT_EQ(a.size(), 3U);
+  EXPECT_EQ(a.raw(), R"([1, "two", {"x":true}])");
+  std::vector<std::string_view> raws;
+  for (const json_value element : a.elements()) {
+    raws.push_back(element.raw());
+  }
+  EXPECT_EQ(raws, (std::vector<std::string_view>{"1", R"("two")", R"({"x":true})"}));
+  const json_value b = (*++root.members().begin()).value;
+  EXPECT_TRUE(b.escaped());
+  EXPECT_EQ(b.string_bytes(), R"(\u0041)");
+  EXPECT_TRUE(b.string_equals("A"));
+  EXPECT_FALSE(b.string_equals(R"(\u0041)"));
+  EXPECT_EQ(root.elements().begin(), root.elements().end()) << "an object has no elements";
+}
+
+TEST(json_scan, numbers_read_as_nlohmann_writes_them) {
+  const std::string_view numbers[] = {
+      "0",      "-0",     "7",       "-7",      "9223372036854775807", "-9223372036854775808", "18446744073709551615",
+      "18446744073709551616", "-9223372036854775809", "1e2", "1E2",      "1.50",  "-0.0", "0.1",   "1e-7",
+      "123456789012345678901234567890", "1e-400", "2.5e+3", "100.0", "1.7976931348623157e308",
+  };
+  for (const std::string_view number : numbers) {
+    EXPECT_EQ(json_number_text(number), nlohmann::json::parse(number).dump()) << number;
+  }
+  EXPECT_EQ(json_number_text("1e2"), "100.0");
+  EXPECT_EQ(json_number_text("-0"), "0");
+  EXPECT_EQ(json_number_text("1e-400"), "0.0");
+  EXPECT_EQ(json_number_value("0.0"), 0.0);
+  EXPECT_EQ(json_number_value("-2.5e1"), -25.0);
+}
+
+TEST(json_scan, refuses_numbers_beyond_a_double) {
+  EXPECT_FALSE(scans("[1e400]"));
+  EXPECT_FALSE(scans("[-1e400]"));
+  EXPECT_FALSE(scans("[1.8e308]"));
+  EXPECT_FALSE(scans("[" + std::string(400, '9') + "]"));
+  EXPECT_TRUE(scans("[" + std::string(300, '9') + "]"));
+  EXPECT_TRUE(scans("[1e-400]"));
+  EXPECT_TRUE(scans("[1.7976931348623157e308]"));
+}
+
+TEST(json_scan, a_failed_scan_can_be_followed_by_a_good_one) {
+  json_document document;
+  EXPECT_FALSE(document.scan(R"({"a":1,"a":2})"));
+  EXPECT_FALSE(document.error().empty());
+  ASSERT_TRUE(document.scan(R"({"a":1})"));
+  EXPECT_TRUE(document.error().empty());
+  EXPECT_EQ(document.root().size(), 1U);
+}
+
+// nlohmann's reader plus the refusals hubgate adds (repeated keys, nesting deeper than 64): the
+// scanner must accept exactly what this accepts.
+class reference_reader : public nlohmann::json_sax<nlohmann::json> {
+public:
+  bool null() override { return true; }
+  bool boolean(bool /*value*/) override { return true; }
+  bool number_integer(number_integer_t /*value*/) override { return true; }
+  bool number_unsigned(number_unsigned_t /*value*/) override { return true; }
+  bool number_float(number_float_t /*value*/, const string_t& /*text*/) override { return true; }
+  bool string(string_t& /*value*/) override { return true; }
+  bool binary(binary_t& /*value*/) override { return false; }
+  bool start_object(std::size_t /*elements*/) override { return open(true); }
+  bool start_array(std::size_t /*elements*/) override { return open(false); }
+  bool end_object() override { return close(); }
+  bool end_array() override { return close(); }
+  bool key(string_t& name) override { return keys_.back().insert(name).second; }
+  bool parse_error(std::size_t /*position*/, const std::string& /*token*/,
+                   const nlohmann::detail::exception& /*error*/) override {
+    return false;
+  }
+
+private:
+  bool open(bool /*object*/) {
+    keys_.emplace_back();
+    return keys_.size() <= 64;
+  }
+  bool close() {
+    keys_.pop_back();
+    return true;
+  }
+  std::vector<std::set<std::string>> keys_;
+};
+
+bool reference_accepts(std::string_view text) {
+  // nlohmann's lexer takes a NUL byte for the end of its input and ignores what follows; no JSON
+  // holds a raw NUL, and the scanner refuses it (and the bytes after it) like any stray byte.
+  if (text.find('\0') != std::string_view::npos) {
+    return false;
+  }
+  reference_reader reader;
+  return nlohmann::json::sax_parse(text.begin(), text.end(), &reader, nlohmann::json::input_format_t::json, true, false);
+}
+
+TEST(json_scan, agrees_with_nlohmann_and_the_strict_rules_on_mutated_documents) {
+  const std::string_view seeds[] = {
+      R"({"properties":{"email":"a@b.com","n":-1.5e3,"ok":true,"none":null},"associations":[{"to":{"id":"1"}}]})",
+      R"([{"email":"a\u00e9@b.com","vid":12,"properties":[{"property":"x","value":"\ud83d\ude00"}]}])",
+      "\xEF\xBB\xBF{\"a\":[[],{},\"\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\"]}",
+      R"({"a":{"b":{"c":[0,1e2,-0,0.5,"\/\b\f\n\r\t\"\\"]}},"em\u0061il":"x"})",
+  };
+  // Bytes that matter to the grammar, to UTF-8 and to escapes.
+  static constexpr char alphabet_bytes[] = "{}[],:\"\\ \t\n0123456789-+.eEtrufalsnu"
+                                           "\x00\x1F\x7F\x80\xBF\xC0\xC3\xA9\xED\xA0\xF0\xF4\x90\xFF"
+                                           "dDaA/bfx";
+  const std::string_view alphabet(alphabet_bytes, sizeof alphabet_bytes - 1);
+  std::mt19937 random(20261127);
+  const auto pick = [&](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(random); };
+  int disagreements = 0;
+  int accepted = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string text(seeds[pick(std::size(seeds))]);
+    for (std::size_t edits = 1 + pick(3); edits > 0 && !text.empty(); --edits) {
+      const std::size_t at = pick(text.size());
+      switch (pick(4)) {
+        case 0: text.insert(at, 1, alphabet[pick(alphabet.size())]); break;
+        case 1: text.erase(at, 1); break;
+        case 2: text[at] = alphabet[pick(alphabet.size())]; break;
+        default: text.insert(at, text.substr(pick(text.size()), 1 + pick(8))); break;
+      }
+    }
+    const bool expected = reference_accepts(text);
+    accepted += expected ? 1 : 0;
+    if (scans(text) != expected && ++disagreements <= 10) {
+      ADD_FAILURE() << (expected ? "refused: " : "accepted: ") << ::testing::PrintToString(text);
+    }
+  }
+  EXPECT_EQ(disagreements, 0);
+  EXPECT_GT(accepted, 1000) << "the mutations should leave many documents valid";
+}
+
+} // namespace
+} // namespace hubgate::hubspot
