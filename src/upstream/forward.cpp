@@ -1,7 +1,5 @@
 #include "upstream/forward.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -19,7 +17,7 @@ namespace hubgate::upstream {
 
 namespace {
 
-constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+using io::use_tuple;
 
 // Errors that mean a reused connection had been closed by the upstream before our request arrived.
 bool is_stale_connection_error(const boost::system::error_code& ec) {
@@ -59,8 +57,8 @@ struct exchange_start {
 // Takes a pooled connection (or makes one), sends the request and reads the answer's head. GET
 // and HEAD that fail on a reused connection before any answer are retried once on a fresh one.
 // `fast_head`: try the fast scan of the answer's head first (see response_head.hpp).
-net::awaitable<exchange_start> start_exchange(pool& upstream, bhttp::request<bhttp::string_body>& request,
-                                              std::chrono::milliseconds response_timeout, bool fast_head) {
+io::awaitable<exchange_start> start_exchange(pool& upstream, bhttp::request<bhttp::string_body>& request,
+                                             std::chrono::milliseconds response_timeout, bool fast_head) {
   exchange_start out;
   const bool idempotent = request.method() == bhttp::verb::get || request.method() == bhttp::verb::head;
   const bool head = request.method() == bhttp::verb::head;
@@ -163,9 +161,9 @@ net::awaitable<exchange_start> start_exchange(pool& upstream, bhttp::request<bht
 
 // Relays an answer the fast scan read (Content-Length framed, or bodyless) from its bytes: the
 // head as the client gets it and the first body bytes in one write, then the rest as it arrives.
-net::awaitable<forward_outcome> relay_simple(pool& upstream, std::unique_ptr<connection> conn,
-                                             http::response_head fast, client_side client,
-                                             std::chrono::milliseconds response_timeout, std::span<char> relay_buffer) {
+io::awaitable<forward_outcome> relay_simple(pool& upstream, std::unique_ptr<connection> conn,
+                                            http::response_head fast, client_side client,
+                                            std::chrono::milliseconds response_timeout, std::span<char> relay_buffer) {
   forward_outcome out;
   out.upstream_status = fast.status;
   auto& upstream_tcp = beast::get_lowest_layer(conn->stream);
@@ -220,8 +218,8 @@ net::awaitable<forward_outcome> relay_simple(pool& upstream, std::unique_ptr<con
 }
 } // namespace
 
-net::awaitable<forward_outcome> forward(pool& upstream, bhttp::request<bhttp::string_body>& request, client_side client,
-                                        std::chrono::milliseconds response_timeout, std::span<char> relay_buffer) {
+io::awaitable<forward_outcome> forward(pool& upstream, bhttp::request<bhttp::string_body>& request, client_side client,
+                                       std::chrono::milliseconds response_timeout, std::span<char> relay_buffer) {
   forward_outcome out;
   const bool head = request.method() == bhttp::verb::head;
   {
@@ -261,7 +259,7 @@ net::awaitable<forward_outcome> forward(pool& upstream, bhttp::request<bhttp::st
 
     auto& client_tcp = client.stream;
     // Reads the next piece of the body into the relay buffer; false when the answer broke off.
-    auto read_body = [&]() -> net::awaitable<bool> {
+    auto read_body = [&]() -> io::awaitable<bool> {
       res.body().data = relay_buffer.data();
       res.body().size = relay_buffer.size();
       upstream_tcp.expires_after(response_timeout);
@@ -347,8 +345,8 @@ net::awaitable<forward_outcome> forward(pool& upstream, bhttp::request<bhttp::st
   }
 }
 
-net::awaitable<fetched_answer> fetch(pool& upstream, bhttp::request<bhttp::string_body>& request,
-                                     std::chrono::milliseconds response_timeout, std::size_t max_body_bytes) {
+io::awaitable<fetched_answer> fetch(pool& upstream, bhttp::request<bhttp::string_body>& request,
+                                    std::chrono::milliseconds response_timeout, std::size_t max_body_bytes) {
   fetched_answer out;
   auto started = co_await start_exchange(upstream, request, response_timeout, false);
   if (started.failure) {
