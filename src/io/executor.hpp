@@ -12,7 +12,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/basic_stream.hpp>
 
 #include <chrono>
 
@@ -28,7 +27,6 @@ inline constexpr auto use_tuple = boost::asio::as_tuple(boost::asio::use_awaitab
 
 using tcp_socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, executor>;
 using tcp_acceptor = boost::asio::basic_socket_acceptor<boost::asio::ip::tcp, executor>;
-using tcp_stream = boost::beast::basic_stream<boost::asio::ip::tcp, executor>;
 using steady_timer = boost::asio::basic_waitable_timer<std::chrono::steady_clock,
                                                        boost::asio::wait_traits<std::chrono::steady_clock>, executor>;
 

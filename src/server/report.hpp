@@ -22,6 +22,7 @@
 #include "hubgate/hubspot/operation.hpp"
 #include "hubgate/metrics/proxy_metrics.hpp"
 #include "io/executor.hpp"
+#include "io/tcp_stream.hpp"
 #include "reload/rules_in_force.hpp"
 
 namespace hubgate::server {

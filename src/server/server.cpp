@@ -165,10 +165,16 @@ void server::begin_drain() {
     net::post(main_ioc_, [this] {
       drain_timer_.cancel();
       signals_.cancel();
-      for (auto& guard : keep_running_) {
-        guard.reset();
-      }
     });
+    // Each thread ends once it has nothing left to do: no session, and no pooled connection
+    // whose deadline timer is still armed.
+    for (std::size_t i = 0; i < state_->threads.size(); ++i) {
+      net::post(state_->threads[i]->ioc, [this, i] {
+        state_->threads[i]->api.close_idle();
+        state_->threads[i]->forms.close_idle();
+        keep_running_[i].reset();
+      });
+    }
   };
   state_->close_idle_sessions();
   // With no session open, nobody else would end the drain.

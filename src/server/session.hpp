@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "io/executor.hpp"
+#include "io/tcp_stream.hpp"
 #include "server/server.hpp"
 
 namespace hubgate::server {

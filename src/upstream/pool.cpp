@@ -88,6 +88,11 @@ void pool::put_idle(std::unique_ptr<connection> conn) {
   }
 }
 
+void pool::close_idle() {
+  idle_.clear();
+  idle_count_.store(0, std::memory_order_relaxed);
+}
+
 io::awaitable<connect_result> pool::connect() {
   auto conn = std::make_unique<connection>(ioc_.get_executor(), tls_);
   auto& tcp = beast::get_lowest_layer(conn->stream);

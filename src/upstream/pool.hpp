@@ -18,6 +18,7 @@
 
 #include "cli/options.hpp"
 #include "io/executor.hpp"
+#include "io/tcp_stream.hpp"
 
 namespace hubgate::upstream {
 
@@ -69,6 +70,9 @@ class pool {
 
   // Returns a connection whose last exchange ended cleanly; dropped when the pool is full.
   void put_idle(std::unique_ptr<connection> conn);
+
+  // Closes the idle connections (the process is about to stop).
+  void close_idle();
 
   // Resolves, connects and completes a verified TLS handshake (SNI + host name check), all within
   // the connect timeout.
