@@ -19,8 +19,11 @@ namespace {
 
 using io::use_tuple;
 
-upstream::pool_settings pool_settings_from(const cli::serve_options& o) {
-  return {o.upstream_pool_size, o.upstream_idle_timeout, o.upstream_connect_timeout};
+// --upstream-pool-size bounds the idle connections of the whole process: each thread keeps its
+// share (rounded up).
+upstream::pool_settings pool_settings_from(const cli::serve_options& o, unsigned thread_count) {
+  const std::size_t per_thread = (o.upstream_pool_size + thread_count - 1) / thread_count;
+  return {per_thread, o.upstream_idle_timeout, o.upstream_connect_timeout};
 }
 
 io::awaitable<void> accept_loop(io::tcp_acceptor& acceptor, proxy_state& state) {
@@ -52,15 +55,15 @@ io::awaitable<void> accept_loop(io::tcp_acceptor& acceptor, proxy_state& state) 
 
 } // namespace
 
-io_thread::io_thread(const cli::serve_options& opts, net::ssl::context& tls)
-    : api(ioc, tls, opts.upstream, pool_settings_from(opts)),
-      forms(ioc, tls, opts.forms_upstream, pool_settings_from(opts)) {}
+io_thread::io_thread(const cli::serve_options& opts, net::ssl::context& tls, upstream::pool_settings pools)
+    : api(ioc, tls, opts.upstream, pools), forms(ioc, tls, opts.forms_upstream, pools) {}
 
 proxy_state::proxy_state(unsigned thread_count, const cli::serve_options& opts, reload::rules_in_force& rules_in_force,
                          report_sinks report_to)
     : options(opts), tls(upstream::make_tls_context(opts.ca_file)), rules(rules_in_force), sinks(report_to) {
-  for (unsigned i = 0; i < std::max(1u, thread_count); ++i) {
-    threads.push_back(std::make_unique<io_thread>(opts, *tls));
+  thread_count = std::max(1u, thread_count);
+  for (unsigned i = 0; i < thread_count; ++i) {
+    threads.push_back(std::make_unique<io_thread>(opts, *tls, pool_settings_from(opts, thread_count)));
   }
 }
 

@@ -32,7 +32,7 @@ struct session_slot; // a client connection, as the drain sees it (server.cpp)
 
 // One I/O thread: its io_context, and the upstream connections that only its sessions use.
 struct io_thread {
-  io_thread(const cli::serve_options& opts, net::ssl::context& tls);
+  io_thread(const cli::serve_options& opts, net::ssl::context& tls, upstream::pool_settings pools);
 
   net::io_context ioc{1}; // first: destroyed last
   upstream::pool api;
