@@ -198,9 +198,9 @@ std::string render_metrics(const sources& from) {
   add_gauge(out, "hubgate_client_connections", "Client connections open on the proxy port", from.proxy.session_count());
   out.family("hubgate_upstream_pooled_connections", "gauge", "Idle keep-alive upstream connections in the pool");
   out.sample("hubgate_upstream_pooled_connections", {{"upstream", "api"}},
-             static_cast<std::uint64_t>(from.proxy.api.idle_count()));
+             static_cast<std::uint64_t>(from.proxy.pooled_connections(hubspot::upstream_id::api)));
   out.sample("hubgate_upstream_pooled_connections", {{"upstream", "forms"}},
-             static_cast<std::uint64_t>(from.proxy.forms.idle_count()));
+             static_cast<std::uint64_t>(from.proxy.pooled_connections(hubspot::upstream_id::forms)));
   add_gauge(out, "hubgate_draining", "1 once a drain (SIGTERM) began", from.proxy.draining.load() ? 1 : 0);
 
   const auto in_force = from.rules.current();

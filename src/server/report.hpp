@@ -8,7 +8,6 @@
 // A request_report only points at what the session holds for the request (its decision, rules
 // snapshot, message, stream): valid until the request is answered, which is when it is read.
 
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -23,6 +22,8 @@
 #include "hubgate/gate/gate.hpp"
 #include "hubgate/hubspot/operation.hpp"
 #include "hubgate/metrics/proxy_metrics.hpp"
+#include "io/executor.hpp"
+#include "io/tcp_stream.hpp"
 #include "reload/rules_in_force.hpp"
 
 namespace hubgate::server {
@@ -38,7 +39,7 @@ class request_report {
   using request_type = boost::beast::http::request<boost::beast::http::string_body>;
 
   // The head named a catalog operation (nullptr: not a contact-creating call).
-  void classified(const hubspot::operation* op, const boost::beast::tcp_stream& client) {
+  void classified(const hubspot::operation* op, const io::tcp_stream& client) {
     op_ = op;
     client_ = &client;
   }
@@ -67,7 +68,7 @@ class request_report {
                    std::string_view correlation_id) const;
 
   const hubspot::operation* op_ = nullptr;
-  const boost::beast::tcp_stream* client_ = nullptr;
+  const io::tcp_stream* client_ = nullptr;
   std::string_view client_name_;
   const gate::decision* decision_ = nullptr;
   const reload::loaded_rules* rules_ = nullptr;

@@ -1,12 +1,9 @@
 #include "server/server.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <csignal>
 #include <stdexcept>
@@ -20,19 +17,22 @@ namespace hubgate::server {
 
 namespace {
 
-constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+using io::use_tuple;
 
-upstream::pool_settings pool_settings_from(const cli::serve_options& o) {
-  return {o.upstream_pool_size, o.upstream_idle_timeout, o.upstream_connect_timeout};
+// --upstream-pool-size bounds the idle connections of the whole process: each thread keeps its
+// share (rounded up).
+upstream::pool_settings pool_settings_from(const cli::serve_options& o, unsigned thread_count) {
+  const std::size_t per_thread = (o.upstream_pool_size + thread_count - 1) / thread_count;
+  return {per_thread, o.upstream_idle_timeout, o.upstream_connect_timeout};
 }
 
-net::awaitable<void> accept_loop(net::ip::tcp::acceptor& acceptor, proxy_state& state) {
-  net::steady_timer backoff(acceptor.get_executor());
+io::awaitable<void> accept_loop(io::tcp_acceptor& acceptor, proxy_state& state) {
+  io::steady_timer backoff(acceptor.get_executor());
+  std::size_t next_thread = 0;
   for (;;) {
-    // With several I/O threads each connection gets a strand; with one, the thread is the strand
-    // and a real one would only cost (a strand hop on every completion).
-    net::any_io_executor executor = state.single_threaded ? net::any_io_executor(state.ioc.get_executor())
-                                                          : net::any_io_executor(net::make_strand(state.ioc));
+    io_thread& thread = *state.threads[next_thread];
+    next_thread = (next_thread + 1) % state.threads.size();
+    const io::executor executor = thread.ioc.get_executor();
     auto [ec, socket] = co_await acceptor.async_accept(executor, use_tuple);
     if (ec == net::error::operation_aborted || !acceptor.is_open()) {
       co_return;
@@ -48,34 +48,27 @@ net::awaitable<void> accept_loop(net::ip::tcp::acceptor& acceptor, proxy_state& 
     boost::system::error_code ignored;
     socket.set_option(net::ip::tcp::no_delay(true), ignored);
     auto slot = state.enter(executor);
-    net::co_spawn(executor, run_session(boost::beast::tcp_stream(std::move(socket)), state, std::move(slot)),
-                  [](const std::exception_ptr& e) {
-                    if (e) {
-                      try {
-                        std::rethrow_exception(e);
-                      } catch (const std::exception& ex) {
-                        logging::error("session ended by an unexpected error", {{"reason", ex.what()}});
-                      }
-                    }
-                  });
+    net::co_spawn(executor, run_session(io::tcp_stream(std::move(socket)), state, thread, std::move(slot)),
+                  logging::log_uncaught("session ended by an unexpected error"));
   }
 }
 
 } // namespace
 
-proxy_state::proxy_state(net::io_context& io, const cli::serve_options& opts, reload::rules_in_force& rules_in_force,
-                         report_sinks report_to, bool one_thread)
-    : ioc(io),
-      single_threaded(one_thread),
-      options(opts),
-      tls(upstream::make_tls_context(opts.ca_file)),
-      api(io, *tls, opts.upstream, pool_settings_from(opts), one_thread),
-      forms(io, *tls, opts.forms_upstream, pool_settings_from(opts), one_thread),
-      rules(rules_in_force),
-      sinks(report_to) {}
+io_thread::io_thread(const cli::serve_options& opts, net::ssl::context& tls, upstream::pool_settings pools)
+    : api(ioc, tls, opts.upstream, pools), forms(ioc, tls, opts.forms_upstream, pools) {}
 
-std::shared_ptr<session_slot> proxy_state::enter(net::any_io_executor session_executor) {
-  auto slot = std::make_shared<session_slot>(std::move(session_executor));
+proxy_state::proxy_state(unsigned thread_count, const cli::serve_options& opts, reload::rules_in_force& rules_in_force,
+                         report_sinks report_to)
+    : options(opts), tls(upstream::make_tls_context(opts.ca_file)), rules(rules_in_force), sinks(report_to) {
+  thread_count = std::max(1u, thread_count);
+  for (unsigned i = 0; i < thread_count; ++i) {
+    threads.push_back(std::make_unique<io_thread>(opts, *tls, pool_settings_from(opts, thread_count)));
+  }
+}
+
+std::shared_ptr<session_slot> proxy_state::enter(io::executor session_executor) {
+  auto slot = std::make_shared<session_slot>(session_executor);
   std::unique_lock lock(mutex_);
   sessions_.insert(slot);
   return slot;
@@ -107,10 +100,18 @@ std::size_t proxy_state::session_count() const {
   return sessions_.size();
 }
 
+std::size_t proxy_state::pooled_connections(hubspot::upstream_id upstream) const {
+  std::size_t idle = 0;
+  for (const auto& thread : threads) {
+    idle += (upstream == hubspot::upstream_id::forms ? thread->forms : thread->api).idle_count();
+  }
+  return idle;
+}
+
 void proxy_state::close_idle_sessions() {
   std::unique_lock lock(mutex_);
   for (const auto& slot : sessions_) {
-    // On the session's own strand, where its stream may be touched.
+    // On the session's own thread, where its stream may be touched.
     net::post(slot->executor, [slot] {
       if (slot->stream != nullptr && slot->idle) {
         slot->stream->cancel();
@@ -121,12 +122,16 @@ void proxy_state::close_idle_sessions() {
 
 server::server(cli::serve_options options, reload::rules_in_force& rules, report_sinks report_to)
     : options_(std::move(options)),
-      threads_(options_.threads != 0 ? options_.threads : std::max(1u, std::thread::hardware_concurrency())),
-      ioc_(static_cast<int>(threads_)),
-      state_(std::make_unique<proxy_state>(ioc_, options_, rules, report_to, threads_ == 1)),
-      acceptor_(ioc_),
-      signals_(ioc_, SIGINT, SIGTERM),
-      drain_timer_(ioc_) {
+      state_(std::make_unique<proxy_state>(
+          options_.threads != 0 ? options_.threads : std::max(1u, std::thread::hardware_concurrency()), options_,
+          rules, report_to)),
+      main_ioc_(state_->threads.front()->ioc),
+      acceptor_(main_ioc_.get_executor()),
+      signals_(main_ioc_, SIGINT, SIGTERM),
+      drain_timer_(main_ioc_.get_executor()) {
+  for (const auto& thread : state_->threads) {
+    keep_running_.emplace_back(thread->ioc.get_executor());
+  }
   boost::system::error_code ec;
   auto address = net::ip::make_address(options_.listen_host, ec);
   if (ec) {
@@ -160,10 +165,19 @@ void server::begin_drain() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
   state_->on_last_session_left = [this] {
-    net::post(ioc_, [this] {
+    net::post(main_ioc_, [this] {
       drain_timer_.cancel();
       signals_.cancel();
     });
+    // Each thread ends once it has nothing left to do: no session, and no pooled connection
+    // whose deadline timer is still armed.
+    for (std::size_t i = 0; i < state_->threads.size(); ++i) {
+      net::post(state_->threads[i]->ioc, [this, i] {
+        state_->threads[i]->api.close_idle();
+        state_->threads[i]->forms.close_idle();
+        keep_running_[i].reset();
+      });
+    }
   };
   state_->close_idle_sessions();
   // With no session open, nobody else would end the drain.
@@ -173,14 +187,20 @@ void server::begin_drain() {
   drain_timer_.async_wait([this](boost::system::error_code ec) {
     if (!ec) {
       logging::warn("drain timeout: closing the connections still open");
-      ioc_.stop();
+      stop_all_threads();
     }
   });
 }
 
+void server::stop_all_threads() {
+  for (const auto& thread : state_->threads) {
+    thread->ioc.stop();
+  }
+}
+
 int server::run(const std::function<void()>& on_listening) {
   auto local = acceptor_.local_endpoint();
-  net::co_spawn(ioc_, accept_loop(acceptor_, *state_), net::detached);
+  net::co_spawn(main_ioc_, accept_loop(acceptor_, *state_), net::detached);
 
   std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int signo) {
     if (ec) {
@@ -188,7 +208,7 @@ int server::run(const std::function<void()>& on_listening) {
     }
     if (state_->draining.load()) {
       logging::warn("second signal: stopping now", {{"signal", signo}});
-      ioc_.stop();
+      stop_all_threads();
       return;
     }
     logging::info("signal received", {{"signal", signo}});
@@ -197,7 +217,7 @@ int server::run(const std::function<void()>& on_listening) {
   };
   signals_.async_wait(on_signal);
 
-  const unsigned threads = threads_;
+  const auto threads = static_cast<unsigned>(state_->threads.size());
   logging::info("listening", {{"address", local.address().to_string() + ":" + std::to_string(local.port())},
                               {"upstream", options_.upstream.host + ":" + options_.upstream.port},
                               {"forms_upstream", options_.forms_upstream.host + ":" + options_.forms_upstream.port},
@@ -207,9 +227,9 @@ int server::run(const std::function<void()>& on_listening) {
   }
   std::vector<std::thread> workers;
   for (unsigned i = 1; i < threads; ++i) {
-    workers.emplace_back([this] { ioc_.run(); });
+    workers.emplace_back([&ioc = state_->threads[i]->ioc] { ioc.run(); });
   }
-  ioc_.run();
+  main_ioc_.run();
   for (auto& t : workers) {
     t.join();
   }

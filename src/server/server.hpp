@@ -1,20 +1,25 @@
 #pragma once
 // The proxy process: an acceptor, one coroutine per client connection, pooled upstreams, and the
 // drain on SIGTERM/SIGINT. main() builds one and runs it; tests run the binary.
+//
+// Each I/O thread runs an io_context of its own with upstream pools of its own; the acceptor hands
+// connections to the threads in turn, and a session stays on its thread for its whole life.
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <unordered_set>
+#include <vector>
 
 #include "cli/options.hpp"
+#include "hubgate/hubspot/operation.hpp"
+#include "io/executor.hpp"
 #include "reload/rules_in_force.hpp"
 #include "server/report.hpp"
 #include "upstream/pool.hpp"
@@ -25,28 +30,35 @@ namespace net = boost::asio;
 
 struct session_slot; // a client connection, as the drain sees it (server.cpp)
 
-// What every session shares. Immutable after start, but for the drain flag and the session set.
-struct proxy_state {
-  proxy_state(net::io_context& ioc, const cli::serve_options& opts, reload::rules_in_force& rules_in_force,
-              report_sinks report_to, bool one_thread);
+// One I/O thread: its io_context, and the upstream connections that only its sessions use.
+struct io_thread {
+  io_thread(const cli::serve_options& opts, net::ssl::context& tls, upstream::pool_settings pools);
 
-  net::io_context& ioc;
-  const bool single_threaded; // one I/O thread: no strands needed
-  const cli::serve_options& options;
-  std::unique_ptr<net::ssl::context> tls;
+  net::io_context ioc{1}; // first: destroyed last
   upstream::pool api;
   upstream::pool forms;
+};
+
+// What every session shares. Immutable after start, but for the drain flag and the session set.
+struct proxy_state {
+  proxy_state(unsigned thread_count, const cli::serve_options& opts, reload::rules_in_force& rules_in_force,
+              report_sinks report_to);
+
+  const cli::serve_options& options;
+  std::unique_ptr<net::ssl::context> tls;
+  std::vector<std::unique_ptr<io_thread>> threads; // at least one; the first also runs the acceptor
   std::atomic<bool> draining{false};
   reload::rules_in_force& rules; // each request keeps the snapshot it started with
   report_sinks sinks;            // metrics and the audit trail (server/report.hpp)
 
   // Sessions register so that a drain can close the idle ones; the last one out ends the drain.
-  std::shared_ptr<session_slot> enter(net::any_io_executor session_executor);
+  std::shared_ptr<session_slot> enter(io::executor session_executor);
   void leave(const std::shared_ptr<session_slot>& slot);
   void notify_if_drained();
   void close_idle_sessions();
   std::function<void()> on_last_session_left; // set while draining; called once
   std::size_t session_count() const;          // client connections open (for /metrics)
+  std::size_t pooled_connections(hubspot::upstream_id upstream) const; // idle, all threads (for /metrics)
 
  private:
   mutable std::mutex mutex_; // guards sessions_; never held across I/O
@@ -67,13 +79,16 @@ class server {
  private:
   void begin_drain();
 
+  void stop_all_threads();
+
   cli::serve_options options_;
-  unsigned threads_;
-  net::io_context ioc_;
   std::unique_ptr<proxy_state> state_;
-  net::ip::tcp::acceptor acceptor_;
+  net::io_context& main_ioc_; // the first I/O thread's: the acceptor, the signals and the drain run there
+  io::tcp_acceptor acceptor_;
   net::signal_set signals_;
-  net::steady_timer drain_timer_;
+  io::steady_timer drain_timer_;
+  // Each io_context runs until the drain ends, though it may have no connection for a while.
+  std::vector<net::executor_work_guard<io::executor>> keep_running_;
 };
 
 } // namespace hubgate::server

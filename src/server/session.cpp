@@ -1,8 +1,6 @@
 #include "server/session.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
@@ -37,7 +35,7 @@ namespace {
 
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
-constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+using io::use_tuple;
 
 std::string_view to_string(gate::action a) {
   switch (a) {
@@ -94,8 +92,8 @@ void write_access_log(const proxy_state& state, const request_log& entry) {
 // Answers a request hubgate itself rejects or cannot serve, and logs it. Returns whether the
 // connection may carry another request. (Callers pass named objects, never temporaries: g++ 12
 // destroys temporaries of a co_await expression twice.)
-net::awaitable<bool> send_response(beast::tcp_stream& stream, const proxy_state& state,
-                                   bhttp::response<bhttp::string_body>& res, request_log& entry) {
+io::awaitable<bool> send_response(io::tcp_stream& stream, const proxy_state& state,
+                                  bhttp::response<bhttp::string_body>& res, request_log& entry) {
   stream.expires_after(state.options.client_body_timeout);
   auto [ec, n] = co_await bhttp::async_write(stream, res, use_tuple);
   entry.status = res.result_int();
@@ -105,9 +103,9 @@ net::awaitable<bool> send_response(beast::tcp_stream& stream, const proxy_state&
 }
 
 // `retry_after`: when waiting helps (a budget's window rolls), how long.
-net::awaitable<bool> send_error(beast::tcp_stream& stream, const proxy_state& state, const http::error_reply& reply,
-                                unsigned version, bool keep_alive, request_log& entry,
-                                std::chrono::seconds retry_after = std::chrono::seconds(0)) {
+io::awaitable<bool> send_error(io::tcp_stream& stream, const proxy_state& state, const http::error_reply& reply,
+                               unsigned version, bool keep_alive, request_log& entry,
+                               std::chrono::seconds retry_after = std::chrono::seconds(0)) {
   if (entry.correlation_id.empty()) {
     entry.correlation_id = hubspot::make_correlation_id();
   }
@@ -123,7 +121,8 @@ net::awaitable<bool> send_error(beast::tcp_stream& stream, const proxy_state& st
 
 } // namespace
 
-net::awaitable<void> run_session(beast::tcp_stream stream, proxy_state& state, std::shared_ptr<session_slot> slot) {
+io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_thread& thread,
+                                std::shared_ptr<session_slot> slot) {
   const auto& opts = state.options;
   slot->stream = &stream;
   beast::flat_buffer buffer;
@@ -356,7 +355,7 @@ net::awaitable<void> run_session(beast::tcp_stream stream, proxy_state& state, s
     // re-made for the buffered body.
     const auto upstream_id =
         classification.op != nullptr ? classification.op->upstream : hubspot::upstream_for_path(request.target());
-    upstream::pool& pool = upstream_id == hubspot::upstream_id::forms ? state.forms : state.api;
+    upstream::pool& pool = upstream_id == hubspot::upstream_id::forms ? thread.forms : thread.api;
     http::remove_hop_by_hop(request);
     if (access.mode == access::auth_mode::clients) {
       // The client's key stays here; HubSpot sees only the token hubgate holds.

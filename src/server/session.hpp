@@ -3,24 +3,24 @@
 // goes, forward it, relay the answer; repeat while the connection is kept alive. Requests on one
 // connection are handled one after the other, so pipelined requests are answered in order.
 
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-
 #include <memory>
 
+#include "io/executor.hpp"
+#include "io/tcp_stream.hpp"
 #include "server/server.hpp"
 
 namespace hubgate::server {
 
-// A session as the drain sees it. Touched only on the session's strand.
+// A session as the drain sees it. Touched only on the session's I/O thread.
 struct session_slot {
-  explicit session_slot(net::any_io_executor ex) : executor(std::move(ex)) {}
-  net::any_io_executor executor;
-  boost::beast::tcp_stream* stream = nullptr; // null once the session has ended
+  explicit session_slot(io::executor ex) : executor(ex) {}
+  io::executor executor;
+  io::tcp_stream* stream = nullptr; // null once the session has ended
   bool idle = false;                          // waiting for the next request's first byte
 };
 
-net::awaitable<void> run_session(boost::beast::tcp_stream stream, proxy_state& state, std::shared_ptr<session_slot> slot);
+// `thread`: the I/O thread the session runs on, whose upstream pools it uses.
+io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_thread& thread,
+                                std::shared_ptr<session_slot> slot);
 
 } // namespace hubgate::server

@@ -1,7 +1,5 @@
 #include "upstream/forward.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -19,7 +17,7 @@ namespace hubgate::upstream {
 
 namespace {
 
-constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+using io::use_tuple;
 
 // Errors that mean a reused connection had been closed by the upstream before our request arrived.
 bool is_stale_connection_error(const boost::system::error_code& ec) {
@@ -59,9 +57,10 @@ struct exchange_start {
 // Takes a pooled connection (or makes one), sends the request and reads the answer's head. GET
 // and HEAD that fail on a reused connection before any answer are retried once on a fresh one.
 // `fast_head`: try the fast scan of the answer's head first (see response_head.hpp).
-net::awaitable<exchange_start> start_exchange(pool& upstream, bhttp::request<bhttp::string_body>& request,
-                                              std::chrono::milliseconds response_timeout, bool fast_head) {
-  exchange_start out;
+// (`out` is the caller's: a coroutine's result is held in its caller's frame as well, and forward()'s
+// frame must stay small; see relay_parsed.)
+io::awaitable<void> start_exchange(pool& upstream, bhttp::request<bhttp::string_body>& request,
+                                   std::chrono::milliseconds response_timeout, bool fast_head, exchange_start& out) {
   const bool idempotent = request.method() == bhttp::verb::get || request.method() == bhttp::verb::head;
   const bool head = request.method() == bhttp::verb::head;
 
@@ -74,7 +73,7 @@ net::awaitable<exchange_start> start_exchange(pool& upstream, bhttp::request<bht
         out.failure = bad_gateway(made.failure == connect_failure::tls ? "TLS handshake with HubSpot failed"
                                                                        : "HubSpot could not be reached");
         out.detail = std::move(made.detail);
-        co_return out;
+        co_return;
       }
       conn = std::move(made.conn);
     }
@@ -87,7 +86,8 @@ net::awaitable<exchange_start> start_exchange(pool& upstream, bhttp::request<bht
     // so larger requests keep Beast's own serializer.)
     boost::system::error_code wec;
     if (request.body().size() <= 8 * 1024) {
-      std::string wire;
+      std::string& wire = conn->request_bytes;
+      wire.clear();
       wire.reserve(512 + request.body().size());
       http::append_head(wire, request.base());
       wire += request.body();
@@ -101,7 +101,7 @@ net::awaitable<exchange_start> start_exchange(pool& upstream, bhttp::request<bht
       }
       out.failure = wec == beast::error::timeout ? gateway_timeout() : bad_gateway("sending to HubSpot failed");
       out.detail = "write: " + wec.message();
-      co_return out;
+      co_return;
     }
 
     // The common answer is read by the fast scan as the bytes arrive; an informational answer
@@ -129,11 +129,11 @@ net::awaitable<exchange_start> start_exchange(pool& upstream, bhttp::request<bht
       }
       out.failure = rec == beast::error::timeout ? gateway_timeout() : bad_gateway("HubSpot's answer was unreadable");
       out.detail = "read header: " + rec.message();
-      co_return out;
+      co_return;
     }
     if (out.fast.what == http::response_head::kind::simple) {
       out.conn = std::move(conn);
-      co_return out;
+      co_return;
     }
 
     // Beast's parser reads what the fast scan would not (from the bytes already buffered). It is
@@ -153,20 +153,21 @@ net::awaitable<exchange_start> start_exchange(pool& upstream, bhttp::request<bht
       }
       out.failure = rec == beast::error::timeout ? gateway_timeout() : bad_gateway("HubSpot's answer was unreadable");
       out.detail = "read header: " + rec.message();
-      co_return out;
+      co_return;
     }
     out.conn = std::move(conn);
-    co_return out;
+    co_return;
   }
 }
 
 
 // Relays an answer the fast scan read (Content-Length framed, or bodyless) from its bytes: the
 // head as the client gets it and the first body bytes in one write, then the rest as it arrives.
-net::awaitable<forward_outcome> relay_simple(pool& upstream, std::unique_ptr<connection> conn,
-                                             http::response_head fast, client_side client,
-                                             std::chrono::milliseconds response_timeout, std::span<char> relay_buffer) {
+io::awaitable<forward_outcome> relay_simple(pool& upstream, exchange_start& started, client_side client,
+                                            std::chrono::milliseconds response_timeout, std::span<char> relay_buffer) {
   forward_outcome out;
+  auto conn = std::move(started.conn);
+  const http::response_head& fast = started.fast;
   out.upstream_status = fast.status;
   auto& upstream_tcp = beast::get_lowest_layer(conn->stream);
   auto& client_tcp = client.stream;
@@ -218,23 +219,15 @@ net::awaitable<forward_outcome> relay_simple(pool& upstream, std::unique_ptr<con
   }
   co_return out;
 }
-} // namespace
 
-net::awaitable<forward_outcome> forward(pool& upstream, bhttp::request<bhttp::string_body>& request, client_side client,
-                                        std::chrono::milliseconds response_timeout, std::span<char> relay_buffer) {
+// Relays an answer whose head Beast's parser read (chunked, delimited by the upstream's close, or a
+// head the fast scan leaves to Beast), framed anew for the client. A coroutine of its own so that
+// forward()'s frame stays under the size asio recycles per thread (about 1 KB) instead of going
+// to malloc on every request.
+io::awaitable<forward_outcome> relay_parsed(pool& upstream, exchange_start& started, bool head, client_side client,
+                                            std::chrono::milliseconds response_timeout, std::span<char> relay_buffer) {
   forward_outcome out;
-  const bool head = request.method() == bhttp::verb::head;
   {
-    auto started = co_await start_exchange(upstream, request, response_timeout, true);
-    if (started.failure) {
-      out.failure = std::move(started.failure);
-      out.detail = std::move(started.detail);
-      co_return out;
-    }
-    if (started.fast.what == http::response_head::kind::simple) {
-      co_return co_await relay_simple(upstream, std::move(started.conn), started.fast, client, response_timeout,
-                                      relay_buffer);
-    }
     auto conn = std::move(started.conn);
     auto& upstream_tcp = beast::get_lowest_layer(conn->stream);
     auto& parser = *started.parser;
@@ -261,7 +254,7 @@ net::awaitable<forward_outcome> forward(pool& upstream, bhttp::request<bhttp::st
 
     auto& client_tcp = client.stream;
     // Reads the next piece of the body into the relay buffer; false when the answer broke off.
-    auto read_body = [&]() -> net::awaitable<bool> {
+    auto read_body = [&]() -> io::awaitable<bool> {
       res.body().data = relay_buffer.data();
       res.body().size = relay_buffer.size();
       upstream_tcp.expires_after(response_timeout);
@@ -347,10 +340,30 @@ net::awaitable<forward_outcome> forward(pool& upstream, bhttp::request<bhttp::st
   }
 }
 
-net::awaitable<fetched_answer> fetch(pool& upstream, bhttp::request<bhttp::string_body>& request,
-                                     std::chrono::milliseconds response_timeout, std::size_t max_body_bytes) {
+} // namespace
+
+io::awaitable<forward_outcome> forward(pool& upstream, bhttp::request<bhttp::string_body>& request, client_side client,
+                                       std::chrono::milliseconds response_timeout, std::span<char> relay_buffer) {
+  const bool head = request.method() == bhttp::verb::head;
+  exchange_start started;
+  co_await start_exchange(upstream, request, response_timeout, true, started);
+  if (started.failure) {
+    forward_outcome out;
+    out.failure = std::move(started.failure);
+    out.detail = std::move(started.detail);
+    co_return out;
+  }
+  if (started.fast.what == http::response_head::kind::simple) {
+    co_return co_await relay_simple(upstream, started, client, response_timeout, relay_buffer);
+  }
+  co_return co_await relay_parsed(upstream, started, head, client, response_timeout, relay_buffer);
+}
+
+io::awaitable<fetched_answer> fetch(pool& upstream, bhttp::request<bhttp::string_body>& request,
+                                    std::chrono::milliseconds response_timeout, std::size_t max_body_bytes) {
   fetched_answer out;
-  auto started = co_await start_exchange(upstream, request, response_timeout, false);
+  exchange_start started;
+  co_await start_exchange(upstream, request, response_timeout, false, started);
   if (started.failure) {
     out.failure = std::move(started.failure);
     out.detail = std::move(started.detail);

@@ -2,8 +2,6 @@
 // Sends one request upstream over a pooled connection and relays the answer to the client as it
 // arrives: the response body is streamed, never held whole.
 
-#include <boost/asio/awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -23,7 +21,7 @@ namespace hubgate::upstream {
 namespace bhttp = boost::beast::http;
 
 struct client_side {
-  beast::tcp_stream& stream;
+  io::tcp_stream& stream;
   unsigned version;  // 10 or 11: the answer is framed for it
   bool keep_alive;   // the client wants, and the server allows, another request on this connection
   std::chrono::milliseconds write_timeout;
@@ -42,9 +40,9 @@ struct forward_outcome {
 // `request` must be ready to send: origin-form target, Host set, hop-by-hop headers removed, body
 // framed. GET and HEAD that fail on a reused connection before any answer are retried once on a
 // fresh one; other methods never are (a POST is never sent twice).
-net::awaitable<forward_outcome> forward(pool& upstream, bhttp::request<bhttp::string_body>& request,
-                                        client_side client, std::chrono::milliseconds response_timeout,
-                                        std::span<char> relay_buffer);
+io::awaitable<forward_outcome> forward(pool& upstream, bhttp::request<bhttp::string_body>& request,
+                                       client_side client, std::chrono::milliseconds response_timeout,
+                                       std::span<char> relay_buffer);
 
 struct fetched_answer {
   bhttp::response<bhttp::string_body> answer; // hop-by-hop and framing headers removed
@@ -54,7 +52,7 @@ struct fetched_answer {
 
 // Like forward(), but reads HubSpot's whole answer (up to `max_body_bytes`) instead of relaying it,
 // for answers hubgate must change before the client sees them (a split batch's).
-net::awaitable<fetched_answer> fetch(pool& upstream, bhttp::request<bhttp::string_body>& request,
-                                     std::chrono::milliseconds response_timeout, std::size_t max_body_bytes);
+io::awaitable<fetched_answer> fetch(pool& upstream, bhttp::request<bhttp::string_body>& request,
+                                    std::chrono::milliseconds response_timeout, std::size_t max_body_bytes);
 
 } // namespace hubgate::upstream

@@ -1,11 +1,8 @@
 #include "upstream/pool.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -18,7 +15,7 @@ namespace hubgate::upstream {
 
 namespace {
 
-constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+using io::use_tuple;
 
 bool is_ip_literal(const std::string& host) {
   boost::system::error_code ec;
@@ -65,21 +62,15 @@ std::unique_ptr<ssl::context> make_tls_context(const std::optional<std::string>&
   return ctx;
 }
 
-pool::pool(net::io_context& ioc, ssl::context& tls, cli::upstream_url url, pool_settings settings,
-           bool single_threaded)
-    : ioc_(ioc),
-      tls_(tls),
-      url_(std::move(url)),
-      host_header_(url_.host_header()),
-      settings_(settings),
-      single_threaded_(single_threaded) {}
+pool::pool(net::io_context& ioc, ssl::context& tls, cli::upstream_url url, pool_settings settings)
+    : ioc_(ioc), tls_(tls), url_(std::move(url)), host_header_(url_.host_header()), settings_(settings) {}
 
 std::unique_ptr<connection> pool::take_idle() {
   auto now = std::chrono::steady_clock::now();
-  std::unique_lock lock(mutex_);
   while (!idle_.empty()) {
     auto conn = std::move(idle_.back());
     idle_.pop_back();
+    idle_count_.store(idle_.size(), std::memory_order_relaxed);
     if (now - conn->idle_since < settings_.idle_timeout && still_open(*conn)) {
       return conn;
     }
@@ -91,27 +82,23 @@ std::unique_ptr<connection> pool::take_idle() {
 
 void pool::put_idle(std::unique_ptr<connection> conn) {
   conn->idle_since = std::chrono::steady_clock::now();
-  std::unique_lock lock(mutex_);
   if (idle_.size() < settings_.max_idle) {
     idle_.push_back(std::move(conn));
+    idle_count_.store(idle_.size(), std::memory_order_relaxed);
   }
 }
 
-std::size_t pool::idle_count() const {
-  std::unique_lock lock(mutex_);
-  return idle_.size();
+void pool::close_idle() {
+  idle_.clear();
+  idle_count_.store(0, std::memory_order_relaxed);
 }
 
-net::awaitable<connect_result> pool::connect() {
-  // With several I/O threads each connection gets its own strand: its stream's timer and I/O must
-  // not run concurrently, and the connection moves between sessions over its life.
-  auto conn = std::make_unique<connection>(
-      single_threaded_ ? net::any_io_executor(ioc_.get_executor()) : net::any_io_executor(net::make_strand(ioc_)),
-      tls_);
+io::awaitable<connect_result> pool::connect() {
+  auto conn = std::make_unique<connection>(ioc_.get_executor(), tls_);
   auto& tcp = beast::get_lowest_layer(conn->stream);
   tcp.expires_after(settings_.connect_timeout);
 
-  net::ip::tcp::resolver resolver(conn->stream.get_executor());
+  net::ip::basic_resolver<net::ip::tcp, io::executor> resolver(conn->stream.get_executor());
   auto [rec, endpoints] = co_await resolver.async_resolve(url_.host, url_.port, use_tuple);
   if (rec) {
     co_return connect_result{nullptr, connect_failure::resolve, "resolving " + url_.host + ": " + rec.message()};

@@ -1,23 +1,24 @@
 #pragma once
 // Verified TLS connections to one upstream (api.hubapi.com or api.hsforms.com), and a bounded
-// pool of idle keep-alive connections to it.
+// pool of idle keep-alive connections to it. Each I/O thread has pools of its own: a pool and its
+// connections are used on its io_context's thread only, so it takes no lock.
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/options.hpp"
+#include "io/executor.hpp"
+#include "io/tcp_stream.hpp"
 
 namespace hubgate::upstream {
 
@@ -33,9 +34,10 @@ std::unique_ptr<ssl::context> make_tls_context(const std::optional<std::string>&
 // One TLS connection to an upstream. The buffer travels with it: bytes read past one response
 // belong to the next.
 struct connection {
-  connection(const net::any_io_executor& executor, ssl::context& context) : stream(executor, context) {}
-  beast::ssl_stream<beast::tcp_stream> stream;
+  connection(const io::executor& executor, ssl::context& context) : stream(executor, context) {}
+  beast::ssl_stream<io::tcp_stream> stream;
   beast::flat_buffer buffer;
+  std::string request_bytes; // a small request as it is written, kept to reuse its allocation
   std::chrono::steady_clock::time_point idle_since{};
   std::uint64_t requests = 0; // answered on this connection; 0 for a fresh one
 };
@@ -57,9 +59,8 @@ struct pool_settings {
 
 class pool {
  public:
-  // `single_threaded`: the io_context runs on one thread, so connections need no strand of their own.
-  pool(net::io_context& ioc, ssl::context& tls, cli::upstream_url url, pool_settings settings,
-       bool single_threaded = false);
+  // Connections are made on `ioc`, which one thread runs: the thread that uses this pool.
+  pool(net::io_context& ioc, ssl::context& tls, cli::upstream_url url, pool_settings settings);
 
   const cli::upstream_url& url() const { return url_; }
   const std::string& host_header() const { return host_header_; }
@@ -71,11 +72,14 @@ class pool {
   // Returns a connection whose last exchange ended cleanly; dropped when the pool is full.
   void put_idle(std::unique_ptr<connection> conn);
 
+  // Closes the idle connections (the process is about to stop).
+  void close_idle();
+
   // Resolves, connects and completes a verified TLS handshake (SNI + host name check), all within
   // the connect timeout.
-  net::awaitable<connect_result> connect();
+  io::awaitable<connect_result> connect();
 
-  std::size_t idle_count() const;
+  std::size_t idle_count() const { return idle_count_.load(std::memory_order_relaxed); } // any thread
   std::uint64_t handshakes() const { return handshakes_.load(std::memory_order_relaxed); }
 
  private:
@@ -84,9 +88,8 @@ class pool {
   cli::upstream_url url_;
   std::string host_header_;
   pool_settings settings_;
-  bool single_threaded_;
-  mutable std::mutex mutex_; // guards idle_ only; never held across I/O
   std::vector<std::unique_ptr<connection>> idle_;
+  std::atomic<std::size_t> idle_count_{0}; // idle_.size(), for /metrics on the control plane's thread
   std::atomic<std::uint64_t> handshakes_{0};
 };
 
