@@ -73,7 +73,9 @@ std::optional<bool> created_flag(const json& object, hubspot::operation_kind kin
 
 // The result a batch answer gives `record`, by trace id or email; nullptr when none says.
 const json* result_naming(const json& results, const hubspot::contact_record& record, std::vector<bool>& taken) {
-  const std::string email = record.email ? hubspot::normalise_email(*record.email) : std::string{};
+  const std::string email = record.normalised_email ? std::string(*record.normalised_email)
+                            : record.email           ? hubspot::normalise_email(*record.email)
+                                                     : std::string{};
   for (std::size_t i = 0; i < results.size(); ++i) {
     if (taken[i]) {
       continue;
@@ -204,7 +206,7 @@ std::string audit_line(const request_summary& request, const email_redactor* red
       json entry;
       entry["index"] = record != nullptr ? record->index : decided.index;
       if (record != nullptr && record->email && !record->email->empty()) {
-        entry["email"] = redactor != nullptr ? redactor->redact(*record->email) : *record->email;
+        entry["email"] = redactor != nullptr ? redactor->redact(*record->email) : std::string(*record->email);
       }
       describe_outcome(entry, decided.enforced);
       if (decided.shadow && *decided.shadow != decided.enforced) {

@@ -28,12 +28,12 @@ bool is_forms(const hubspot::operation& op) {
 
 std::string block_message(const blocked_item& item) {
   if (!item.message.empty()) {
-    return item.message;
+    return std::string(item.message);
   }
   if (item.rule == rules::default_rule_name) {
     return "Creating contacts through the API is not allowed here (hubgate's default rule)";
   }
-  return "Blocked by hubgate rule '" + item.rule + "'";
+  return "Blocked by hubgate rule '" + std::string(item.rule) + "'";
 }
 
 // A request hubgate refuses to read: it is answered 400 and never forwarded (fail closed).
@@ -60,7 +60,7 @@ decision block_whole(decision d, std::string_view correlation_id) {
     for (const auto& b : d.blocked) {
       auto& rules_named = context[0].second;
       if (std::find(rules_named.begin(), rules_named.end(), b.rule) == rules_named.end()) {
-        rules_named.push_back(b.rule);
+        rules_named.emplace_back(b.rule);
       }
     }
     if (d.item_count > 1) {
@@ -74,7 +74,7 @@ decision block_whole(decision d, std::string_view correlation_id) {
     }
     d.answer.body = hubspot::error_body(message, policy_category, correlation_id, context);
   }
-  d.reason = "blocked by " + first.rule;
+  d.reason = "blocked by " + std::string(first.rule);
   return d;
 }
 
@@ -133,9 +133,8 @@ decision decide_records(decision d, const rules::rule_set& rules, const hubspot:
     const auto& outcome = d.evaluation.records[i].enforced;
     const hubspot::contact_record* record = i < records.size() ? &records[i] : nullptr;
     if (outcome.decision == rules::verdict::block) {
-      blocked_item b{record != nullptr ? record->index : 0, std::string(outcome.rule), std::string(outcome.message),
-                     outcome.status, record != nullptr ? record->object_write_trace_id : std::nullopt};
-      d.blocked.push_back(std::move(b));
+      d.blocked.push_back({record != nullptr ? record->index : 0, outcome.rule, outcome.message, outcome.status,
+                           record != nullptr ? record->object_write_trace_id : std::nullopt});
       if (record != nullptr) {
         keep[i] = false;
       }
@@ -285,7 +284,7 @@ decision decide(const rules::rule_set& rules, const hubspot::classification& cla
     d.evaluation = rules.evaluate(facts);
     for (const auto& r : d.evaluation.records) {
       if (r.enforced.decision == rules::verdict::block) {
-        d.blocked.push_back({0, std::string(r.enforced.rule), std::string(r.enforced.message), r.enforced.status, {}});
+        d.blocked.push_back({0, r.enforced.rule, r.enforced.message, r.enforced.status, {}});
         return block_whole(std::move(d), correlation_id);
       }
     }
@@ -309,6 +308,7 @@ decision decide(const rules::rule_set& rules, const hubspot::classification& cla
   d.item_count = extraction.body.item_count;
   d = decide_records(std::move(d), rules, classification, request, extraction, correlation_id);
   d.records = std::move(extraction.records);
+  d.record_texts = std::move(extraction.texts);
   return d;
 }
 

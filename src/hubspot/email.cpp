@@ -145,17 +145,38 @@ std::string normalise_email(std::string_view email) {
   return out;
 }
 
-std::string email_domain(std::string_view email) {
-  std::string normalised = normalise_email(email);
+bool is_normalised_email(std::string_view email) noexcept {
+  if (email.empty()) {
+    return true;
+  }
+  // Trimming looks only at the ends; lower-casing and dropping invisible characters touch only
+  // upper-case ASCII and non-ASCII bytes.
+  const auto last = static_cast<unsigned char>(email.back());
+  if (static_cast<unsigned char>(email.front()) <= 0x20 || last <= 0x20 || last == '.') {
+    return false;
+  }
+  for (const char c : email) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b >= 0x80 || (b >= 'A' && b <= 'Z')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string_view normalised_domain(std::string_view normalised) noexcept {
   const std::size_t at = normalised.rfind('@');
-  if (at == std::string::npos) {
+  if (at == std::string_view::npos) {
     return {};
   }
-  std::string domain = normalised.substr(at + 1);
-  while (!domain.empty() && domain.back() == '.') {
-    domain.pop_back();
+  std::string_view domain = normalised.substr(at + 1);
+  // A dot left before a dropped invisible character (`b.com.\u00AD`) is still a trailing dot.
+  while (domain.ends_with('.')) {
+    domain.remove_suffix(1);
   }
   return domain;
 }
+
+std::string email_domain(std::string_view email) { return std::string(normalised_domain(normalise_email(email))); }
 
 } // namespace hubgate::hubspot

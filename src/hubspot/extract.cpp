@@ -24,6 +24,16 @@ using maybe_value = std::optional<json_value>;
 
 class reader {
 public:
+  explicit reader(record_texts& texts) : texts_(texts) {}
+
+  // Text a record points at that is not in the body as sent.
+  std::string_view keep(std::string text) { return texts_.keep(std::move(text)); }
+
+  // A string's decoded value: a view of the body when it has no escapes, else a kept copy.
+  std::string_view text(const json_value& string) {
+    return string.escaped() ? keep(string.string_value()) : string.string_bytes();
+  }
+
   bool fail(std::string message) {
     if (error_.empty()) {
       error_ = std::move(message);
@@ -74,47 +84,51 @@ public:
   // A scalar in the string form HubSpot reads into a string field; nullopt for null/absent.
   // `label` and `name` name the value in the error (built only on failure).
   bool scalar(const maybe_value& value, std::string_view label, std::string_view name,
-              std::optional<std::string>& out) {
+              std::optional<std::string_view>& out) {
     out.reset();
-    std::string text;
+    std::string_view text;
     bool present = false;
     if (!scalar_text(value, label, name, text, present)) {
       return false;
     }
     if (present) {
-      out = std::move(text);
+      out = text;
     }
     return true;
   }
 
   // The same, written into `out` (left as it is for null/absent, when `present` is false).
-  bool scalar_text(const maybe_value& value, std::string_view label, std::string_view name, std::string& out,
+  bool scalar_text(const maybe_value& value, std::string_view label, std::string_view name, std::string_view& out,
                    bool& present) {
     present = value && !value->is_null();
     if (!present) {
       return true;
     }
     switch (value->kind()) {
-      case json_kind::string:
-        if (value->escaped()) {
-          json_unescape_append(value->string_bytes(), out);
-        } else {
-          out.assign(value->string_bytes());
-        }
-        return true;
-      case json_kind::boolean: out.assign(value->boolean() ? "true" : "false"); return true;
-      case json_kind::number: out = json_number_text(value->raw()); return true;
+      case json_kind::string: out = text(*value); return true;
+      case json_kind::boolean: out = value->boolean() ? "true" : "false"; return true;
+      case json_kind::number: out = number_text(value->raw()); return true;
       default: break;
     }
     return fail(std::string(label) + "\"" + std::string(name) + "\" must be a string, number or boolean");
   }
 
-  bool scalar_member(const json_value& object, std::string_view key, std::optional<std::string>& out) {
+  bool scalar_member(const json_value& object, std::string_view key, std::optional<std::string_view>& out) {
     maybe_value value;
     return member(object, key, value) && scalar(value, "", key, out);
   }
 
 private:
+  // A number as json_number_text reads it. A short integer reads as sent (the scanner has refused
+  // leading zeros), so only other numbers need a text of their own.
+  std::string_view number_text(std::string_view raw) {
+    const std::string_view digits = raw.starts_with('-') ? raw.substr(1) : raw;
+    const bool plain = !digits.empty() && digits.size() <= 18 && raw != "-0" &&
+                       std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return plain ? raw : keep(json_number_text(raw));
+  }
+
+  record_texts& texts_;
   std::string error_;
 };
 
@@ -127,31 +141,35 @@ bool is_email_name(std::string_view name) {
 }
 
 // Adds an email the item names; two different addresses for one item are refused.
-bool add_email(reader& r, contact_record& record, const std::string& email) {
+bool add_email(reader& r, contact_record& record, std::string_view email) {
   if (!record.email) {
     record.email = email;
     return true;
   }
-  return normalise_email(*record.email) == normalise_email(email) ||
-         r.fail("item names two different emails: \"" + *record.email + "\" and \"" + email + "\"");
+  return *record.email == email || normalise_email(*record.email) == normalise_email(email) ||
+         r.fail("item names two different emails: \"" + std::string(*record.email) + "\" and \"" + std::string(email) +
+                "\"");
 }
 
 // Adds a form field; an email field also names the record's email.
-bool add_property(reader& r, contact_record& record, std::string name, std::string value) {
+bool add_property(reader& r, contact_record& record, std::string_view name, std::string_view value) {
   if (is_email_name(name) && !add_email(r, record, value)) {
     return false;
   }
-  record.properties.emplace_back(std::move(name), std::move(value));
+  record.properties.emplace_back(name, value);
   return true;
 }
 
 // Reads one property straight into the record; an email property also names the record's email
 // (null never does).
-bool read_property(reader& r, contact_record& record, std::string name, const maybe_value& value) {
-  auto& [stored_name, stored_value] = record.properties.emplace_back(std::move(name), std::string());
+bool read_property(reader& r, contact_record& record, std::string_view name, const maybe_value& value) {
+  std::string_view text;
   bool present = false;
-  return r.scalar_text(value, "property ", stored_name, stored_value, present) &&
-         (!present || !is_email_name(stored_name) || add_email(r, record, stored_value));
+  if (!r.scalar_text(value, "property ", name, text, present)) {
+    return false;
+  }
+  record.properties.emplace_back(name, text);
+  return !present || !is_email_name(name) || add_email(r, record, text);
 }
 
 // Refuses a property given twice (in any case) with different values.
@@ -162,8 +180,8 @@ bool check_repeats_sorted(reader& r, const contact_record& record) {
   const auto& props = record.properties;
   const auto fold = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
   const auto name_less = [&](std::size_t a, std::size_t b) {
-    const std::string& x = props[a].first;
-    const std::string& y = props[b].first;
+    const std::string_view x = props[a].first;
+    const std::string_view y = props[b].first;
     for (std::size_t i = 0; i < x.size() && i < y.size(); ++i) {
       if (fold(x[i]) != fold(y[i])) {
         return static_cast<unsigned char>(fold(x[i])) < static_cast<unsigned char>(fold(y[i]));
@@ -181,7 +199,7 @@ bool check_repeats_sorted(reader& r, const contact_record& record) {
     std::size_t next = run + 1;
     std::optional<std::string> normalised;
     for (; next < order.size() && iequals_ascii(name, props[order[next]].first); ++next) {
-      const std::string& other = props[order[next]].second;
+      const std::string_view other = props[order[next]].second;
       if (other == value) {
         continue;
       }
@@ -190,7 +208,7 @@ bool check_repeats_sorted(reader& r, const contact_record& record) {
         normalised = normalise_email(value);
       }
       if (!is_email_name(name) || *normalised != normalise_email(other)) {
-        return r.fail("property \"" + name + "\" is given twice with different values");
+        return r.fail("property \"" + std::string(name) + "\" is given twice with different values");
       }
     }
     run = next;
@@ -205,7 +223,7 @@ bool check_repeats(reader& r, const contact_record& record) {
   }
   // A name's length and ends, case bits ignored, pick one of 64 bits: names equal in any ASCII
   // case share a bit, so only a name whose bit is taken is compared with the names before it.
-  const auto bit_of = [](const std::string& name) {
+  const auto bit_of = [](std::string_view name) {
     const auto fold = [](char c) { return static_cast<std::size_t>(static_cast<unsigned char>(c) | 0x20U); };
     const std::size_t mix = name.size() * 31 + (name.empty() ? 0 : fold(name.front()) * 7 + fold(name.back()));
     return std::uint64_t{1} << (mix % 64);
@@ -219,7 +237,7 @@ bool check_repeats(reader& r, const contact_record& record) {
       }
       // Two spellings of one address are one email (add_email has compared them normalised).
       if (!is_email_name(props[i].first) || normalise_email(props[i].second) != normalise_email(props[j].second)) {
-        return r.fail("property \"" + props[i].first + "\" is given twice with different values");
+        return r.fail("property \"" + std::string(props[i].first) + "\" is given twice with different values");
       }
     }
     taken |= bit;
@@ -233,7 +251,7 @@ bool read_property_map(reader& r, const maybe_value& map, contact_record& record
   }
   record.properties.reserve(record.properties.size() + map->size());
   for (const auto& [name_value, value] : map->members()) {
-    if (!read_property(r, record, name_value.string_value(), value)) {
+    if (!read_property(r, record, r.text(name_value), value)) {
       return false;
     }
   }
@@ -259,7 +277,7 @@ bool read_name_value_array(reader& r, const maybe_value& array, std::string_view
     if (!name_value || !name_value->is_string()) {
       return r.fail("property entry needs a string \"" + std::string(name_key) + "\"");
     }
-    if (!r.member(entry, "value", value) || !read_property(r, record, name_value->string_value(), value)) {
+    if (!r.member(entry, "value", value) || !read_property(r, record, r.text(*name_value), value)) {
       return false;
     }
   }
@@ -330,20 +348,21 @@ bool read_crm_input(reader& r, const json_value& input, std::size_t index, body_
   }
   contact_record record = new_record(index);
   if (shape == body_shape::crm_batch_upsert) {
-    std::optional<std::string> id_property;
+    std::optional<std::string_view> id_property;
     if (!r.scalar_member(input, "idProperty", id_property) || !r.scalar_member(input, "id", record.id)) {
       return false;
     }
     if (const auto from_query = request.param("id_property")) {
       // Which of the two a server prefers is unknown: they must agree.
       if (id_property && !iequals_ascii(trim_ows(*id_property), trim_ows(*from_query))) {
-        return r.fail("idProperty \"" + *id_property + "\" disagrees with the query's \"" + std::string(*from_query) + "\"");
+        return r.fail("idProperty \"" + std::string(*id_property) + "\" disagrees with the query's \"" +
+                      std::string(*from_query) + "\"");
       }
-      id_property = std::string(*from_query);
+      id_property = r.keep(std::string(*from_query));
     }
     record.id_property = id_property;
     // Without an idProperty a server might default to email: an id that looks like one is one.
-    const bool email_id = id_property ? is_email_name(*id_property) : record.id && record.id->find('@') != std::string::npos;
+    const bool email_id = id_property ? is_email_name(*id_property) : record.id && record.id->find('@') != std::string_view::npos;
     if (email_id && record.id && !add_email(r, record, *record.id)) {
       return false;
     }
@@ -366,8 +385,8 @@ bool read_v1_item(reader& r, const json_value& item, std::size_t index, const cl
   }
   contact_record record = new_record(index);
   if (batch) {
-    std::optional<std::string> email;
-    std::optional<std::string> vid;
+    std::optional<std::string_view> email;
+    std::optional<std::string_view> vid;
     if (!r.scalar_member(item, "email", email) || !r.scalar_member(item, "vid", vid)) {
       return false;
     }
@@ -376,10 +395,10 @@ bool read_v1_item(reader& r, const json_value& item, std::size_t index, const cl
     }
     if (vid) {
       record.id_property = "vid";
-      record.id = std::move(vid);
+      record.id = vid;
     }
   } else if (const auto path_email = request.param("email")) {
-    record.email = std::string(*path_email); // createOrUpdate: the path names the contact (§2.3 row 12)
+    record.email = r.keep(std::string(*path_email)); // createOrUpdate: the path names the contact (§2.3 row 12)
   }
   maybe_value properties;
   if (!r.array_member(item, "properties", properties, false) ||
@@ -394,14 +413,14 @@ bool read_event(reader& r, const json_value& event, std::size_t index, std::vect
   if (!event.is_object()) {
     return r.fail("each event must be an object");
   }
-  std::optional<std::string> email;
+  std::optional<std::string_view> email;
   if (!r.scalar_member(event, "email", email)) {
     return false;
   }
   // Without an email the event names an existing contact (objectId, utk) and creates none.
   if (email) {
     contact_record record = new_record(index);
-    record.email = std::move(email);
+    record.email = email;
     records.push_back(std::move(record));
   }
   return true;
@@ -421,13 +440,13 @@ bool read_recipients(reader& r, const json_value& object, std::initializer_list<
       continue;
     }
     const auto add = [&](const json_value item) {
-      std::optional<std::string> email;
+      std::optional<std::string_view> email;
       if (!r.scalar(item, "", key, email)) {
         return false;
       }
       if (email && !email->empty()) {
         contact_record record = new_record(0);
-        record.email = std::move(email);
+        record.email = email;
         out.push_back(std::move(record));
       }
       return true;
@@ -489,6 +508,7 @@ bool read_json_shape(reader& r, const classification& request, const json_value&
       if (!read_items(r, root, "inputs", body, items)) {
         return false;
       }
+      records.reserve(items->size());
       for (std::size_t i = 0; const json_value input : items->elements()) {
         if (!read_crm_input(r, input, i++, shape, request, records)) {
           return false;
@@ -530,12 +550,12 @@ bool read_json_shape(reader& r, const classification& request, const json_value&
       if (!r.object_member(root, "message", message, false)) {
         return false;
       }
-      std::optional<std::string> to;
+      std::optional<std::string_view> to;
       if (message && !r.scalar_member(*message, "to", to)) {
         return false;
       }
       if (to) {
-        record.email = std::move(to);
+        record.email = to;
       }
       std::vector<contact_record> recipients;
       if (message && !read_recipients(r, *message, {"cc", "bcc"}, recipients)) {
@@ -592,7 +612,7 @@ bool read_json_shape(reader& r, const classification& request, const json_value&
       } else {
         return r.fail("\"createContact\" must be a boolean");
       }
-      std::optional<std::string> campaign;
+      std::optional<std::string_view> campaign;
       if (!r.scalar_member(root, "campaignName", campaign)) {
         return false;
       }
@@ -617,13 +637,13 @@ bool read_json_shape(reader& r, const classification& request, const json_value&
           return r.fail("each input must be an object");
         }
         contact_record record = new_record(i++);
-        std::optional<std::string> email;
+        std::optional<std::string_view> email;
         maybe_value props;
         if (!r.scalar_member(input, "email", email) || !r.object_member(input, "contactProperties", props, false)) {
           return false;
         }
         if (email) {
-          record.email = std::move(email);
+          record.email = email;
         }
         if (!read_property_map(r, props, record)) {
           return false;
@@ -651,12 +671,12 @@ bool read_json_shape(reader& r, const classification& request, const json_value&
         return false;
       }
       for (const std::string_view key : flat_editable) {
-        std::optional<std::string> value;
+        std::optional<std::string_view> value;
         if (!r.scalar_member(root, key, value)) {
           return false;
         }
         if (value) {
-          record.properties.emplace_back(key, std::move(*value));
+          record.properties.emplace_back(key, *value);
         }
       }
       // A booking's form fields and guests name contacts too (a guest may become one).
@@ -709,7 +729,7 @@ bool read_form(reader& r, std::string_view text, extraction& out) {
       return r.fail("invalid percent-encoding in the form body");
     }
     // hs_context is submission metadata (hutk, page), not a contact property (§2.4 row 17).
-    if (!iequals_ascii(pair.name, "hs_context") && !add_property(r, record, pair.name, pair.value)) {
+    if (!iequals_ascii(pair.name, "hs_context") && !add_property(r, record, r.keep(pair.name), r.keep(pair.value))) {
       return false;
     }
     body.form.push_back(std::move(pair));
@@ -721,19 +741,22 @@ bool read_form(reader& r, std::string_view text, extraction& out) {
 // Integrity, email spellings: hubgate normalises what HubSpot's storage would (trimmed, lower-cased,
 // email.hpp) and inspects; an address that one reader could take as several, or as another
 // (a list, a display name `Jo <jo@x.com>`, inner spaces or control bytes), it rejects.
-bool single_addresses(reader& r, const std::vector<contact_record>& records) {
-  for (const contact_record& record : records) {
+// Each record's email is normalised here, once, for the rules and the audit trail to share.
+bool normalise_addresses(reader& r, std::vector<contact_record>& records) {
+  for (contact_record& record : records) {
     if (!record.email) {
       continue;
     }
-    const std::string email = normalise_email(*record.email);
+    const std::string_view email =
+        is_normalised_email(*record.email) ? *record.email : r.keep(normalise_email(*record.email));
     const bool odd = std::any_of(email.begin(), email.end(), [](char c) {
       const auto b = static_cast<unsigned char>(c);
       return b <= 0x20 || b == 0x7F || c == ',' || c == ';' || c == '<' || c == '>';
     });
     if (odd) {
-      return r.fail("\"" + *record.email + "\" is not one plain email address");
+      return r.fail("\"" + std::string(*record.email) + "\" is not one plain email address");
     }
+    record.normalised_email = email;
   }
   return true;
 }
@@ -756,7 +779,7 @@ extraction extract(const classification& request, std::string_view body, std::st
   extraction out;
   out.op = request.op;
   try {
-    reader r;
+    reader r(out.texts);
     if (!request.ok() || request.op == nullptr) {
       out.error = "the request is not a catalog operation";
       return out;
@@ -782,7 +805,7 @@ extraction extract(const classification& request, std::string_view body, std::st
       ok = (type == media::json_text || r.fail("this operation takes a JSON body")) &&
            (!body.empty() || r.fail("empty body")) && read_json(r, request, body, out);
     }
-    ok = ok && single_addresses(r, out.records);
+    ok = ok && normalise_addresses(r, out.records);
     if (!ok) {
       const std::string error = r.take_error();
       out = extraction{};

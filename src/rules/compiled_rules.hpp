@@ -42,8 +42,9 @@ using named_predicates = std::vector<std::pair<std::string, value_predicate>>;
 // A record with its email normalised once per request rather than once per rule.
 struct record_view {
   const hubspot::contact_record* record = nullptr;
-  std::optional<std::string> email; // hubspot::normalise_email; nullopt when the record has none
-  std::string domain;               // hubspot::email_domain; empty without an `@`
+  std::optional<std::string_view> email; // hubspot::normalise_email; nullopt when the record has none
+  std::string_view domain;               // hubspot::normalised_domain; empty without an `@`
+  std::string normalised;                // holds `email` when the record did not carry it normalised
 };
 
 struct conditions {

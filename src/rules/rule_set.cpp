@@ -244,8 +244,13 @@ evaluation rule_set::evaluate(const request_facts& request) const {
     // The same normalisation HubSpot applies before it stores an address (see email.hpp), so
     // ` Jo@Test.COM\u00A0` meets `email_domain: test.com` as HubSpot would store it.
     if (s.reads_email && records[i].email) {
-      views[i].email = hubspot::normalise_email(*records[i].email);
-      views[i].domain = hubspot::email_domain(*records[i].email);
+      if (records[i].normalised_email) {
+        views[i].email = *records[i].normalised_email; // the extractor's
+      } else {
+        views[i].normalised = hubspot::normalise_email(*records[i].email);
+        views[i].email = views[i].normalised;
+      }
+      views[i].domain = hubspot::normalised_domain(*views[i].email);
     }
     result.records[i].index = records[i].index;
     if (s.has_shadow) {

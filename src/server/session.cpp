@@ -347,7 +347,9 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
       // What was checked is what is sent: the canonical target, and the body as decided.
       request.target(decision.forward_target);
       if (decision.body) {
-        request.body() = std::move(*decision.body);
+        // Swapped, not assigned: the decision's records point into the body as received, and the
+        // audit entry reads them after the answer.
+        request.body().swap(*decision.body);
       }
     }
 

@@ -35,12 +35,14 @@ struct local_answer {
   bool retry_can_help = false;
 };
 
+// Views into the rule set (rule, message) and the request's records (trace_id): the decision
+// that holds it lives no longer than those.
 struct blocked_item {
   std::size_t index = 0; // the item's position in the caller's batch
-  std::string rule;
-  std::string message;
+  std::string_view rule;
+  std::string_view message;
   unsigned status = 403;
-  std::optional<std::string> trace_id; // the input's objectWriteTraceId, echoed back
+  std::optional<std::string_view> trace_id; // the input's objectWriteTraceId, echoed back
 };
 
 enum class action {
@@ -61,13 +63,16 @@ struct decision {
   std::size_t item_count = 0;          // items in the caller's request
   rules::evaluation evaluation;        // what the rules said, for logs
   // The contacts the extractor read (catalog requests whose body was read), parallel to
-  // evaluation.records, for the audit trail.
+  // evaluation.records, for the audit trail. They point into the request body as received and into
+  // `record_texts`: whoever forwards a rebuilt body keeps the received one alive too.
   std::vector<hubspot::contact_record> records;
+  hubspot::record_texts record_texts;
   std::string reason;                  // why, in a few words, for the log
 };
 
 // Decides a request whose head has been classified and whose body has been read whole (the body
 // matters only when `classification.op` is set). `correlation_id` goes into any error body.
+// The decision points into `rules` and `request.body`: keep both alive as long as it.
 decision decide(const rules::rule_set& rules, const hubspot::classification& classification,
                 const request_view& request, std::string_view correlation_id);
 

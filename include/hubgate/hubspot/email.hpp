@@ -15,6 +15,14 @@ namespace hubgate::hubspot {
 // one. Other scripts are kept as they are. Never fails.
 std::string normalise_email(std::string_view email);
 
+// True when normalise_email(email) == email, checked without building it: the common case of a
+// plain lower-case ASCII address with nothing to trim.
+bool is_normalised_email(std::string_view email) noexcept;
+
+// The domain of an already normalised address: after the last `@`, trailing dots removed; empty
+// without an `@`.
+std::string_view normalised_domain(std::string_view normalised) noexcept;
+
 // The normalised domain: after the last `@`, trailing dots removed (`example.com.` is
 // `example.com`). Empty when there is no `@`. IDNA is not applied.
 std::string email_domain(std::string_view email);

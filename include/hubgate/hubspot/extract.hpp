@@ -74,7 +74,9 @@ struct parsed_body {
 
 struct extraction {
   const operation* op = nullptr;
-  std::vector<contact_record> records; // in item order; record.index is the item's position
+  // In item order; record.index is the item's position. Views into the body and into `texts`.
+  std::vector<contact_record> records;
+  record_texts texts;
   std::string error;                   // non-empty: refuse the request
   parsed_body body;
 

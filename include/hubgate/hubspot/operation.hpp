@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <forward_list>
 #include <optional>
 #include <span>
 #include <string>
@@ -29,16 +30,34 @@ constexpr std::string_view to_string(operation_kind kind) {
   return "create";
 }
 
-// One contact a request would create or update, as read from its body (or path).
+// Text a record's views point at when it is not in the request body as sent: strings whose
+// escapes were decoded, numbers as re-serialised, decoded form fields, normalised emails. It is
+// node-based, so moving it (with the records) keeps every view valid.
+class record_texts {
+public:
+  std::string_view keep(std::string text) { return texts_.emplace_front(std::move(text)); }
+
+private:
+  std::forward_list<std::string> texts_;
+};
+
+// One contact a request would create or update, as read from its body (or path). Views only: they
+// point into the request body, into a record_texts the extraction (and then the gate's decision)
+// owns, or at static text. Keep both alive as long as the record.
 struct contact_record {
-  std::size_t index = 0;            // position among the request's records (batch input index)
-  std::optional<std::string> email; // as sent, not normalised; nullopt when the record has none
-  std::vector<std::pair<std::string, std::string>> properties; // wire names and values as sent
-  std::optional<std::string> object_write_trace_id;            // v3 batch inputs may carry one
+  using property = std::pair<std::string_view, std::string_view>;
+
+  std::size_t index = 0;                 // position among the request's records (batch input index)
+  std::optional<std::string_view> email; // as sent, not normalised; nullopt when the record has none
+  // The email as HubSpot stores it (normalise_email), computed once by the extractor; nullopt when
+  // the record has none or its maker did not compute it (then readers normalise `email` themselves).
+  std::optional<std::string_view> normalised_email;
+  std::vector<property> properties;                 // wire names and values as sent
+  std::optional<std::string_view> object_write_trace_id; // v3 batch inputs may carry one
   // How an upsert item names the contact it targets when not (only) by email: v3 `idProperty`/`id`,
   // v1 batch `vid`. nullopt when the item does not say.
-  std::optional<std::string> id_property;
-  std::optional<std::string> id;
+  std::optional<std::string_view> id_property;
+  std::optional<std::string_view> id;
 };
 
 // The wire shape of an operation's request body. Each shape has exactly one extractor (extract.hpp)

@@ -15,7 +15,7 @@ decision split_with_two_blocked() {
   decision d;
   d.what = action::split;
   d.kept_items = {0, 2};
-  d.blocked = {{1, "no-test-domains", "", 403, std::string("t-1")}, {3, "no-test-domains", "", 403, std::nullopt}};
+  d.blocked = {{1, "no-test-domains", "", 403, std::string_view("t-1")}, {3, "no-test-domains", "", 403, std::nullopt}};
   return d;
 }
 

@@ -13,7 +13,7 @@
 namespace hubgate::hubspot {
 namespace {
 
-using props = std::vector<std::pair<std::string, std::string>>;
+using props = std::vector<std::pair<std::string_view, std::string_view>>;
 
 constexpr std::string_view json_type = "application/json";
 
@@ -33,7 +33,10 @@ extraction post(std::string_view target, std::string_view body, std::string_view
 std::optional<std::string> first_email(const extraction& e) {
   EXPECT_TRUE(e.ok()) << e.error;
   EXPECT_FALSE(e.records.empty());
-  return e.records.empty() ? std::optional<std::string>("<no record>") : e.records[0].email;
+  if (e.records.empty()) {
+    return "<no record>";
+  }
+  return e.records[0].email ? std::optional<std::string>(*e.records[0].email) : std::nullopt;
 }
 
 constexpr std::string_view create = "/crm/v3/objects/contacts";

@@ -260,7 +260,7 @@ TEST(rebuild, the_rebuilt_body_extracts_to_the_edited_records) {
   const extraction again = read_post("/crm/v3/objects/contacts/batch/upsert", r.body);
   ASSERT_EQ(again.records.size(), 1U);
   EXPECT_EQ(again.records[0].email, "b@b.com");
-  EXPECT_EQ(again.records[0].properties, (std::vector<std::pair<std::string, std::string>>{{"firstname", "B"}}));
+  EXPECT_EQ(again.records[0].properties, (std::vector<hubspot::contact_record::property>{{"firstname", "B"}}));
 }
 
 } // namespace

@@ -39,13 +39,20 @@ inline std::vector<std::string> load_errors(std::string_view yaml) {
   return out;
 }
 
+// A record as the extractor would make it. Records are views: the text they point at is kept for
+// the whole test program.
 inline hubspot::contact_record
 contact(std::optional<std::string> email,
         std::vector<std::pair<std::string, std::string>> properties = {}, std::size_t index = 0) {
+  static hubspot::record_texts texts;
   hubspot::contact_record record;
   record.index = index;
-  record.email = std::move(email);
-  record.properties = std::move(properties);
+  if (email) {
+    record.email = texts.keep(std::move(*email));
+  }
+  for (auto& [name, value] : properties) {
+    record.properties.emplace_back(texts.keep(std::move(name)), texts.keep(std::move(value)));
+  }
   return record;
 }
 
