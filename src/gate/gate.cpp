@@ -78,25 +78,21 @@ decision block_whole(decision d, std::string_view correlation_id) {
   return d;
 }
 
-std::string json_string_text(std::string_view text) {
-  return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 // One blocked item's entry of a batch answer's `errors`, as JSON text. StandardError's required
 // fields (reference §4.2): category, context, errors, links, message, status.
 void append_blocked_error(const blocked_item& b, std::string& out) {
   out += R"({"status":"error","category":")";
   out += policy_category;
   out += R"(","message":)";
-  out += json_string_text(block_message(b));
+  hubspot::append_json_string(out, block_message(b));
   out += R"(,"context":{"inputIndex":[")";
   out += std::to_string(b.index);
   out += R"("],"rule":[)";
-  out += json_string_text(b.rule);
+  hubspot::append_json_string(out, b.rule);
   out += "]";
   if (b.trace_id) {
     out += R"(,"objectWriteTraceId":[)";
-    out += json_string_text(*b.trace_id);
+    hubspot::append_json_string(out, *b.trace_id);
     out += "]";
   }
   out += R"(},"errors":[],"links":{},"subCategory":{}})";

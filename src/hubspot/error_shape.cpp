@@ -1,6 +1,6 @@
 #include "hubgate/hubspot/error_shape.hpp"
 
-#include <nlohmann/json.hpp>
+#include "hubgate/hubspot/text.hpp"
 
 #include <array>
 #include <cstdint>
@@ -33,26 +33,47 @@ std::string make_correlation_id() {
   return out;
 }
 
+// Written by hand rather than through a JSON DOM: every blocked create is answered with one, and
+// the DOM cost more than deciding the create did.
 std::string error_body(std::string_view message, std::string_view category, std::string_view correlation_id,
                        const error_context& context) {
   // HubSpot's field order (status, message, correlationId, category), which some clients log as is.
-  nlohmann::ordered_json body{
-      {"status", "error"}, {"message", message}, {"correlationId", correlation_id}, {"category", category}};
+  std::string body;
+  body.reserve(128 + message.size());
+  body += R"({"status":"error","message":)";
+  append_json_string(body, message);
+  body += R"(,"correlationId":)";
+  append_json_string(body, correlation_id);
+  body += R"(,"category":)";
+  append_json_string(body, category);
   if (!context.empty()) {
-    auto& ctx = body["context"] = nlohmann::ordered_json::object();
-    for (const auto& [key, values] : context) {
-      ctx[key] = values;
+    body += R"(,"context":{)";
+    for (std::size_t i = 0; i < context.size(); ++i) {
+      const auto& [key, values] = context[i];
+      body += i == 0 ? "" : ",";
+      append_json_string(body, key);
+      body += ":[";
+      for (std::size_t j = 0; j < values.size(); ++j) {
+        body += j == 0 ? "" : ",";
+        append_json_string(body, values[j]);
+      }
+      body += ']';
     }
+    body += '}';
   }
-  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  body += '}';
+  return body;
 }
 
 std::string forms_error_body(std::string_view message, std::string_view error_type, std::string_view correlation_id) {
-  nlohmann::ordered_json body{{"status", "error"},
-                              {"message", "The request is not valid"},
-                              {"correlationId", correlation_id},
-                              {"errors", {{{"message", message}, {"errorType", error_type}}}}};
-  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string body = R"({"status":"error","message":"The request is not valid","correlationId":)";
+  append_json_string(body, correlation_id);
+  body += R"(,"errors":[{"message":)";
+  append_json_string(body, message);
+  body += R"(,"errorType":)";
+  append_json_string(body, error_type);
+  body += "}]}";
+  return body;
 }
 
 } // namespace hubgate::hubspot

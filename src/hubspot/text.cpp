@@ -167,4 +167,76 @@ bool has_percent_escape(std::string_view text) noexcept {
   return false;
 }
 
+std::size_t utf8_sequence_length(std::string_view s) noexcept {
+  if (s.empty()) {
+    return 0;
+  }
+  const auto lead = static_cast<unsigned char>(s.front());
+  unsigned char low = 0x80;
+  unsigned char high = 0xBF;
+  std::size_t continuation = 0;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    continuation = 1;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    continuation = 2;
+    low = lead == 0xE0 ? 0xA0 : 0x80;
+    high = lead == 0xED ? 0x9F : 0xBF;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    continuation = 3;
+    low = lead == 0xF0 ? 0x90 : 0x80;
+    high = lead == 0xF4 ? 0x8F : 0xBF;
+  } else {
+    return 0;
+  }
+  if (s.size() <= continuation) {
+    return 0;
+  }
+  for (std::size_t i = 1; i <= continuation; ++i) {
+    const auto byte = static_cast<unsigned char>(s[i]);
+    if (byte < (i == 1 ? low : 0x80) || byte > (i == 1 ? high : 0xBF)) {
+      return 0;
+    }
+  }
+  return continuation + 1;
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t plain_from = 0; // bytes that need no escape are appended a run at a time
+  const auto flush = [&](std::size_t to) { out.append(s.substr(plain_from, to - plain_from)); };
+  for (std::size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b >= 0x20 && b != '"' && b != '\\' && b != 0x7F && b < 0x80) {
+      ++i;
+      continue;
+    }
+    if (b >= 0x80) {
+      if (const std::size_t n = utf8_sequence_length(s.substr(i))) {
+        i += n;
+        continue;
+      }
+      flush(i);
+      out += "\xEF\xBF\xBD";
+      plain_from = ++i;
+      continue;
+    }
+    flush(i);
+    switch (b) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        out += "\\u00";
+        out += hex[b >> 4];
+        out += hex[b & 0xF];
+    }
+    plain_from = ++i;
+  }
+  flush(s.size());
+  out += '"';
+}
+
 } // namespace hubgate::hubspot

@@ -7,9 +7,13 @@
 #include <array>
 #include <charconv>
 
+#include "hubgate/hubspot/text.hpp"
+
 namespace hubgate::logging {
 
 namespace {
+
+using hubspot::append_json_string;
 
 cli::log_format current_format = cli::log_format::text;
 std::shared_ptr<spdlog::logger> logger;
@@ -22,30 +26,6 @@ spdlog::level::level_enum to_spdlog(level l) {
     case level::error: return spdlog::level::err;
   }
   return spdlog::level::info;
-}
-
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (u < 0x20 || u == 0x7f) {
-          static constexpr char hex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += hex[u >> 4];
-          out += hex[u & 0xf];
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
 }
 
 // Text values are quoted when they hold spaces or quotes, so a line splits unambiguously.

@@ -19,6 +19,7 @@ namespace hubgate::test {
 namespace {
 
 using json = nlohmann::json;
+using namespace std::chrono_literals;
 
 // Secrets as long and random-looking as real ones, each easy to search for in logs.
 constexpr const char* upstream_token = "pat-na1-UPSTREAM-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
@@ -219,8 +220,10 @@ TEST_F(client_auth_test, both_keys_of_a_client_work_and_a_rotated_key_file_takes
   // A reload whose secret cannot be read is refused, and the keys in force stay.
   std::filesystem::remove(zapier_next_file);
   proxy.process().send_signal(SIGHUP);
-  ASSERT_TRUE(eventually([&] { return proxy.log().find("rules reload failed") != std::string::npos; }));
-  EXPECT_NE(proxy.log().find("zapier_key_next"), std::string::npos) << "the error names the secret's file";
+  // The failure is logged first, then each error on a line of its own.
+  ASSERT_TRUE(eventually([&] { return proxy.log().find("rules file error") != std::string::npos; }));
+  EXPECT_TRUE(proxy.process().wait_for_output("zapier_key_next", 10s)) << "the error names the secret's file";
+  EXPECT_NE(proxy.log().find("rules reload failed"), std::string::npos);
   auto still = call(rotated, "GET", "/crm/v3/objects/contacts/1");
   ASSERT_TRUE(still);
   EXPECT_EQ(still->status, 200u);

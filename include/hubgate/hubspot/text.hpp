@@ -3,6 +3,7 @@
 // same way: ASCII/Java-style case folding and the percent codec. Pure functions, no allocation
 // except where a std::string is returned.
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -37,5 +38,14 @@ void append_utf8(char32_t c, std::string& out);
 
 // True when `text` still contains a `%XX` escape, i.e. it would change if decoded again.
 bool has_percent_escape(std::string_view text) noexcept;
+
+// The length of the well-formed multi-byte UTF-8 sequence `s` starts with (RFC 3629: no overlong
+// forms, no surrogates, nothing above U+10FFFF), or 0 when it does not start with one.
+std::size_t utf8_sequence_length(std::string_view s) noexcept;
+
+// Appends `s` as a JSON string, quotes included: `"` `\` and control bytes escaped, and each byte
+// that is not part of well-formed UTF-8 replaced by U+FFFD, so that the text is always valid JSON
+// whatever a caller or a rule wrote.
+void append_json_string(std::string& out, std::string_view s);
 
 } // namespace hubgate::hubspot

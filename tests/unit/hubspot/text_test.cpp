@@ -2,6 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "hubgate/hubspot/error_shape.hpp"
+
 namespace hubgate::hubspot {
 namespace {
 
@@ -33,6 +39,46 @@ TEST(text, percent_codec_round_trips_and_rejects_bad_escapes) {
   EXPECT_TRUE(has_percent_escape("a%2Fb"));
   EXPECT_FALSE(has_percent_escape("100%"));
   EXPECT_FALSE(has_percent_escape("100%zz"));
+}
+
+// What a JSON reader makes of append_json_string's output.
+std::string read_back(std::string_view s) {
+  std::string text;
+  append_json_string(text, s);
+  return nlohmann::json::parse(text).get<std::string>();
+}
+
+TEST(text, json_strings_escape_what_json_requires_and_keep_utf8) {
+  std::string out;
+  append_json_string(out, "say \"hi\"\\\n\t\x01\x7F");
+  EXPECT_EQ(out, R"("say \"hi\"\\\n\t\u0001\u007f")");
+  EXPECT_EQ(read_back("\xC3\xA9t\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"), "\xC3\xA9t\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80");
+  EXPECT_EQ(read_back(""), "");
+}
+
+TEST(text, json_strings_replace_bytes_that_are_not_utf8) {
+  // A lone continuation byte, a truncated sequence, an overlong `/`, an encoded surrogate.
+  EXPECT_EQ(read_back("a\x80" "b"), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(read_back("a\xE2\x82"), "a\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(read_back("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(read_back("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(utf8_sequence_length("\xF4\x8F\xBF\xBF"), 4u);
+  EXPECT_EQ(utf8_sequence_length("\xF4\x90\x80\x80"), 0u) << "above U+10FFFF";
+}
+
+TEST(error_shape, bodies_are_hubspots_shape_in_its_field_order) {
+  const std::string body =
+      error_body("Blocked by \"x\"", "POLICY_BLOCKED", "c-1", {{"rule", {"a", "b"}}, {"inputIndex", {"3"}}});
+  EXPECT_EQ(body, R"({"status":"error","message":"Blocked by \"x\"","correlationId":"c-1","category":"POLICY_BLOCKED",)"
+                  R"("context":{"rule":["a","b"],"inputIndex":["3"]}})");
+  EXPECT_EQ(nlohmann::json::parse(error_body("m", "VALIDATION_ERROR", "c-2")),
+            nlohmann::json::parse(R"({"status":"error","message":"m","correlationId":"c-2","category":"VALIDATION_ERROR"})"));
+  // A message quoting a form field hubgate could not decode is still valid JSON.
+  const auto forms = nlohmann::json::parse(forms_error_body("bad \xFF field", "INVALID_REQUEST", "c-3"));
+  EXPECT_EQ(forms["message"], "The request is not valid");
+  EXPECT_EQ(forms["correlationId"], "c-3");
+  EXPECT_EQ(forms["errors"][0]["message"], "bad \xEF\xBF\xBD field");
+  EXPECT_EQ(forms["errors"][0]["errorType"], "INVALID_REQUEST");
 }
 
 } // namespace
