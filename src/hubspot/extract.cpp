@@ -135,8 +135,12 @@ private:
 // Integrity, JSON ambiguity: property names are read as a forgiving deserialiser might (any case,
 // Java folding, padding trimmed) and every spelling of `email` counts, so that none hides one.
 bool is_email_name(std::string_view name) {
+  // `e` has no folding alias: a name that starts with any byte but `e`, `E` or padding is not
+  // `email` (the cheap test first: it is made for every property of every item).
+  if (name.empty() || ((name.front() | 0x20) != 'e' && name.front() != ' ' && name.front() != '\t')) {
+    return false;
+  }
   const std::string_view trimmed = trim_ows(name);
-  // `e` has no folding alias: any other first byte is not `email` (the cheap test first).
   return !trimmed.empty() && (trimmed.front() | 0x20) == 'e' && equals_folded(trimmed, "email");
 }
 
@@ -226,13 +230,15 @@ bool check_repeats(reader& r, const contact_record& record) {
   const auto bit_of = [](std::string_view name) {
     const auto fold = [](char c) { return static_cast<std::size_t>(static_cast<unsigned char>(c) | 0x20U); };
     const std::size_t mix = name.size() * 31 + (name.empty() ? 0 : fold(name.front()) * 7 + fold(name.back()));
-    return std::uint64_t{1} << (mix % 64);
+    return static_cast<std::uint8_t>(mix % 64);
   };
+  std::array<std::uint8_t, 64> bits{}; // each name's bit, so that only names sharing it are compared
   std::uint64_t taken = 0;
   for (std::size_t j = 0; j < props.size(); ++j) {
-    const std::uint64_t bit = bit_of(props[j].first);
+    bits[j] = bit_of(props[j].first);
+    const std::uint64_t bit = std::uint64_t{1} << bits[j];
     for (std::size_t i = 0; (taken & bit) != 0 && i < j; ++i) {
-      if (!iequals_ascii(props[i].first, props[j].first) || props[i].second == props[j].second) {
+      if (bits[i] != bits[j] || !iequals_ascii(props[i].first, props[j].first) || props[i].second == props[j].second) {
         continue;
       }
       // Two spellings of one address are one email (add_email has compared them normalised).
