@@ -37,18 +37,19 @@ std::string block_message(const blocked_item& item) {
 }
 
 // A request hubgate refuses to read: it is answered 400 and never forwarded (fail closed).
-decision refuse(decision d, const hubspot::operation* op, std::string reason, std::string_view correlation_id) {
+// The helpers below fill in the caller's decision: it is a large value, and moving it in and out
+// of each helper cost more than some decisions did.
+void refuse(decision& d, const hubspot::operation* op, std::string reason, std::string_view correlation_id) {
   d.what = action::answer;
   d.answer.status = 400;
   d.answer.body = op != nullptr && is_forms(*op) ? hubspot::forms_error_body(reason, "INVALID_REQUEST", correlation_id)
                                                  : hubspot::error_body(reason, "VALIDATION_ERROR", correlation_id);
   d.reason = std::move(reason);
-  return d;
 }
 
 // The whole request blocked: the first blocked record's rule speaks for it, and the context
 // names every blocked item so the caller can fix its input.
-decision block_whole(decision d, std::string_view correlation_id) {
+void block_whole(decision& d, std::string_view correlation_id) {
   const blocked_item& first = d.blocked.front();
   d.what = action::answer;
   d.answer.status = first.status;
@@ -75,7 +76,6 @@ decision block_whole(decision d, std::string_view correlation_id) {
     d.answer.body = hubspot::error_body(message, policy_category, correlation_id, context);
   }
   d.reason = "blocked by " + std::string(first.rule);
-  return d;
 }
 
 // One blocked item's entry of a batch answer's `errors`, as JSON text. StandardError's required
@@ -113,7 +113,7 @@ std::string now_iso8601() {
 }
 
 // The rules applied to the records of a catalog request whose body was read.
-decision decide_records(decision d, const rules::rule_set& rules, const hubspot::classification& classification,
+void decide_records(decision& d, const rules::rule_set& rules, const hubspot::classification& classification,
                         const request_view& request, const hubspot::extraction& extraction,
                         std::string_view correlation_id) {
   const hubspot::operation& op = *d.op;
@@ -153,35 +153,37 @@ decision decide_records(decision d, const rules::rule_set& rules, const hubspot:
     const bool per_item_answer =
         op.shape == hubspot::body_shape::crm_batch_create || op.shape == hubspot::body_shape::crm_batch_upsert;
     if (!per_item_answer || records.empty()) {
-      return block_whole(std::move(d), correlation_id);
+      block_whole(d, correlation_id);
+      return;
     }
     d.what = action::split;
     if (d.blocked.size() == records.size()) {
       d.reason = "every item blocked";
-      return d; // nothing to forward: stitch() answers alone
+      return; // nothing to forward: stitch() answers alone
     }
     auto rebuilt = hubspot::rebuild(extraction, keep, edits);
     if (!rebuilt.ok()) {
-      return refuse(std::move(d), &op, "Request body refused by hubgate: " + rebuilt.error, correlation_id);
+      refuse(d, &op, "Request body refused by hubgate: " + rebuilt.error, correlation_id);
+      return;
     }
     d.body = std::move(rebuilt.body);
     d.kept_items = std::move(rebuilt.kept_items);
     d.reason = std::to_string(d.blocked.size()) + " of " + std::to_string(d.item_count) + " items blocked";
-    return d;
+    return;
   }
 
   d.what = action::forward;
   if (edited) {
     auto rebuilt = hubspot::rebuild(extraction, keep, edits);
     if (!rebuilt.ok()) {
-      return refuse(std::move(d), &op, "Request body refused by hubgate: " + rebuilt.error, correlation_id);
+      refuse(d, &op, "Request body refused by hubgate: " + rebuilt.error, correlation_id);
+      return;
     }
     if (!rebuilt.unchanged) {
       d.body = std::move(rebuilt.body);
       d.reason = "rewritten";
     }
   }
-  return d;
 }
 
 std::string blocked_errors_text(const decision& split) {
@@ -274,14 +276,16 @@ decision decide(const rules::rule_set& rules, const hubspot::classification& cla
     }
     auto canonical = hubspot::canonicalise(request.target);
     if (!canonical.error.empty()) {
-      return refuse(std::move(d), nullptr, canonical.error, correlation_id);
+      refuse(d, nullptr, canonical.error, correlation_id);
+      return d;
     }
     rules::request_facts facts{request.method, canonical.path, std::nullopt, {}, request.headers, request.client};
     d.evaluation = rules.evaluate(facts);
     for (const auto& r : d.evaluation.records) {
       if (r.enforced.decision == rules::verdict::block) {
         d.blocked.push_back({0, r.enforced.rule, r.enforced.message, r.enforced.status, {}});
-        return block_whole(std::move(d), correlation_id);
+        block_whole(d, correlation_id);
+        return d;
       }
     }
     return d;
@@ -292,17 +296,19 @@ decision decide(const rules::rule_set& rules, const hubspot::classification& cla
   if (!request.content_encoding.empty() && !hubspot::iequals_ascii(request.content_encoding, "identity")) {
     // Integrity, body encodings: any Content-Encoding is rejected, since a body hubgate cannot read
     // is a body it cannot check (charsets, BOM and media types: hubspot/extract.cpp).
-    return refuse(std::move(d), &op,
-                  "Content-Encoding '" + std::string(request.content_encoding) + "' is not accepted on " +
-                      std::string(op.name) + ": send the body uncompressed",
-                  correlation_id);
+    refuse(d, &op,
+           "Content-Encoding '" + std::string(request.content_encoding) + "' is not accepted on " +
+               std::string(op.name) + ": send the body uncompressed",
+           correlation_id);
+    return d;
   }
   auto extraction = hubspot::extract(classification, request.body, request.content_type);
   if (!extraction.ok()) {
-    return refuse(std::move(d), &op, "Request body refused by hubgate: " + extraction.error, correlation_id);
+    refuse(d, &op, "Request body refused by hubgate: " + extraction.error, correlation_id);
+    return d;
   }
   d.item_count = extraction.body.item_count;
-  d = decide_records(std::move(d), rules, classification, request, extraction, correlation_id);
+  decide_records(d, rules, classification, request, extraction, correlation_id);
   d.records = std::move(extraction.records);
   d.record_texts = std::move(extraction.texts);
   return d;
