@@ -45,6 +45,19 @@ constexpr std::string_view batch_upsert = "/crm/v3/objects/contacts/batch/upsert
 constexpr std::string_view v1_create = "/contacts/v1/contact";
 constexpr std::string_view v1_batch = "/contacts/v1/contact/batch";
 
+TEST(extract_v3, each_email_is_normalised_once_and_decoded_text_moves_with_the_records) {
+  extraction e = post(create, R"({"properties":{"email":" Jo@Test.COM ","firstname":"J\u00f6rg","age":1e2}})");
+  ASSERT_TRUE(e.ok()) << e.error;
+  EXPECT_EQ(e.records[0].email, " Jo@Test.COM ");
+  EXPECT_EQ(e.records[0].normalised_email, "jo@test.com");
+  EXPECT_EQ(post(create, R"({"properties":{"email":"jo@test.com"}})").records[0].normalised_email, "jo@test.com");
+  // Records point at the body and at text the extraction keeps (decoded escapes, numbers): a moved
+  // extraction takes that text along.
+  const extraction moved = std::move(e);
+  EXPECT_EQ(moved.records[0].properties,
+            (props{{"email", " Jo@Test.COM "}, {"firstname", "J\xC3\xB6rg"}, {"age", "100.0"}}));
+}
+
 TEST(extract_v3, single_create_reads_properties_in_order_and_the_email) {
   // Appendix A capture of crm.contacts.basicApi.create.
   const extraction e = post(create, R"({"associations":[{"types":[{"associationCategory":"HUBSPOT_DEFINED",)"
