@@ -64,7 +64,7 @@ constexpr std::array<bool, 256> plain_string_bytes = [] {
 }
 
 // Equal keys have equal fingerprints; keys of up to 16 bytes with equal fingerprints are equal.
-std::uint64_t fingerprint(std::string_view key) noexcept {
+[[gnu::always_inline]] inline std::uint64_t fingerprint(std::string_view key) noexcept {
   std::uint64_t head = 0;
   std::uint64_t tail = 0;
   if (key.size() >= 8) {
@@ -100,11 +100,12 @@ int hex4(const char* p) noexcept {
 }
 
 // A key of an open object: its bytes in the text, or (escaped keys) decoded in the key arena.
+// Trivial, so that the scanner's inline key buffer costs nothing until used.
 struct key_ref {
-  std::uint64_t fingerprint = 0;
-  std::uint32_t offset = 0;
-  std::uint32_t length = 0;
-  bool decoded = false;
+  std::uint64_t fingerprint;
+  std::uint32_t offset;
+  std::uint32_t length;
+  bool decoded;
 };
 
 // Trivial, so that the scanner's stack of 64 costs nothing until used.
@@ -113,7 +114,9 @@ struct open_container {
   std::uint32_t commas;
   std::uint32_t first_key;   // into scanner::keys_
   std::uint32_t arena_start; // into scanner::arena_
-  std::uint64_t key_bits;    // one bit per key fingerprint seen, while keys are checked one by one
+  // One bit per key fingerprint seen, while keys are checked one by one: 128, so that an object of
+  // 16 to 32 keys rarely finds a bit already set and compares keys.
+  std::array<std::uint64_t, 2> key_bits;
   bool object;
 };
 
@@ -131,7 +134,8 @@ public:
     if (text_.size() >= std::numeric_limits<std::uint32_t>::max()) {
       return fail(text_.data(), "JSON body too large");
     }
-    const char* p = text_.data();
+    const char* const base = text_.data();
+    const char* p = base;
     const char* const end = p + text_.size();
     if (text_.starts_with("\xEF\xBB\xBF")) {
       p += 3;
@@ -140,7 +144,9 @@ public:
     json_token* tokens = reserve(static_cast<std::uint32_t>(text_.size() / 8 + 16), 0);
     std::uint32_t capacity = capacity_;
     std::uint32_t count = 0;
-    keys_.reserve(64);
+    // A local copy of the base: the tokens' json_kind and bool fields are bytes, which may alias
+    // anything, so a member would be reloaded after each token written.
+    const auto offset = [base](const char* at) { return static_cast<std::uint32_t>(at - base); };
     const auto push_token = [&](json_kind kind, const char* at) __attribute__((always_inline)) -> std::uint32_t {
       if (count == capacity) [[unlikely]] {
         tokens = reserve(capacity * 2, count);
@@ -169,6 +175,7 @@ public:
         return nullptr;
       }
       const std::uint32_t index = push_token(json_kind::string, at);
+      const char* const first = at + 1;
       bool escaped = false;
       at = string(at, end, escaped);
       if (at == nullptr) {
@@ -177,7 +184,8 @@ public:
       json_token& token = tokens[index];
       token.escaped = escaped;
       token.end = offset(at);
-      if (!new_key(stack[depth - 1], token)) {
+      if (!new_key(stack[depth - 1], std::string_view(first, static_cast<std::size_t>(at - 1 - first)), offset(first),
+                   escaped)) {
         return nullptr;
       }
       if (at != end && *at != ':') {
@@ -212,8 +220,8 @@ public:
         }
         const bool object = c == '{';
         stack[depth++] = open_container{push_token(object ? json_kind::object : json_kind::array, p), 0,
-                                        static_cast<std::uint32_t>(keys_.size()),
-                                        static_cast<std::uint32_t>(arena_.size()), 0, object};
+                                        key_count_,
+                                        static_cast<std::uint32_t>(arena_.size()), {}, object};
         p = skip_space(p + 1, end);
         if (p == end || *p != (object ? '}' : ']')) {
           if (object && (p = key(p)) == nullptr) {
@@ -228,6 +236,9 @@ public:
       } else {
         const std::uint32_t index = push_token(json_kind::null, p);
         p = scalar(p, end, tokens[index]);
+        if (p != nullptr) {
+          tokens[index].end = offset(p);
+        }
         if (p == nullptr) {
           return false;
         }
@@ -279,8 +290,6 @@ private:
     return p;
   }
 
-  std::uint32_t offset(const char* p) const noexcept { return static_cast<std::uint32_t>(p - text_.data()); }
-
   // The token buffer, grown to `capacity` keeping its first `count` tokens.
   [[gnu::noinline]] json_token* reserve(std::uint32_t capacity, std::uint32_t count) {
     if (capacity > capacity_) {
@@ -292,19 +301,14 @@ private:
     return tokens_.get();
   }
 
-  // A literal or a number starting at `p`, into `token` (pushed as null).
+  // A literal or a number starting at `p`, whose kind goes to `token` (pushed as null).
   const char* scalar(const char* p, const char* end, json_token& token) {
-    const char* after = nullptr;
     switch (*p) {
-      case 't': token.kind = json_kind::boolean; after = literal(p, end, "true"); break;
-      case 'f': token.kind = json_kind::boolean; after = literal(p, end, "false"); break;
-      case 'n': after = literal(p, end, "null"); break;
-      default: token.kind = json_kind::number; after = number(p, end); break;
+      case 't': token.kind = json_kind::boolean; return literal(p, end, "true");
+      case 'f': token.kind = json_kind::boolean; return literal(p, end, "false");
+      case 'n': return literal(p, end, "null");
+      default: token.kind = json_kind::number; return number(p, end);
     }
-    if (after != nullptr) {
-      token.end = offset(after);
-    }
-    return after;
   }
 
   const char* literal(const char* p, const char* end, std::string_view word) {
@@ -393,7 +397,7 @@ private:
     }
   }
 
-  const char* escape(const char* p, const char* end) {
+  [[gnu::noinline]] const char* escape(const char* p, const char* end) {
     if (end - p < 2) {
       fail(p, "unterminated escape");
       return nullptr;
@@ -433,7 +437,7 @@ private:
 
   // One multi-byte UTF-8 sequence, by RFC 3629's table: no overlong forms, no surrogates, nothing
   // above U+10FFFF.
-  const char* utf8_sequence(const char* p, const char* end) {
+  [[gnu::noinline]] const char* utf8_sequence(const char* p, const char* end) {
     const auto lead = static_cast<unsigned char>(*p);
     unsigned char low = 0x80;
     unsigned char high = 0xBF;
@@ -466,33 +470,47 @@ private:
     return p + continuation + 1;
   }
 
-  // Records the key `token` of the object `top`, refusing it if it repeats an earlier key there.
-  bool new_key(open_container& top, const json_token& token) {
-    key_ref ref;
-    if (token.escaped) {
-      ref.decoded = true;
-      ref.offset = static_cast<std::uint32_t>(arena_.size());
-      json_unescape_append(text_.substr(token.begin + 1, token.end - token.begin - 2), arena_);
-      ref.length = static_cast<std::uint32_t>(arena_.size() - ref.offset);
-    } else {
-      ref.offset = token.begin + 1;
-      ref.length = token.end - token.begin - 2;
-    }
-    ref.fingerprint = fingerprint(view(ref));
-    if (keys_.size() - top.first_key < pairwise_key_limit) {
+  // Records the key `bytes` (as sent, at `offset` in the text) of the object `top`, refusing it if
+  // it repeats an earlier key there. Most keys are plain and their fingerprint bit is new: that
+  // path copies and compares nothing.
+  [[gnu::always_inline]] bool new_key(open_container& top, std::string_view bytes, std::uint32_t offset, bool escaped) {
+    const key_ref ref = escaped ? decoded_key(bytes)
+                                : key_ref{fingerprint(bytes), offset, static_cast<std::uint32_t>(bytes.size()), false};
+    if (key_count_ - top.first_key < pairwise_key_limit) {
       // A key whose fingerprint bit is new repeats no earlier key; otherwise look.
-      const std::uint64_t bit = 1ULL << ((ref.fingerprint * 0x9E3779B97F4A7C15ULL) >> 58U);
-      if ((top.key_bits & bit) != 0) {
-        for (auto k = keys_.begin() + top.first_key; k != keys_.end(); ++k) {
-          if (same(*k, ref)) {
-            return duplicate(ref);
-          }
-        }
+      // The shift folds the high half in first: a fingerprint of ASCII bytes has every eighth bit clear.
+      const std::uint64_t mixed = (ref.fingerprint ^ (ref.fingerprint >> 31U)) * 0x9E3779B97F4A7C15ULL;
+      std::uint64_t& bits = top.key_bits[mixed >> 63U];
+      const std::uint64_t bit = 1ULL << ((mixed >> 57U) & 63U);
+      if ((bits & bit) != 0 && repeats_earlier_key(top, ref)) {
+        return duplicate(ref);
       }
-      top.key_bits |= bit;
+      bits |= bit;
     }
-    keys_.push_back(ref);
+    if (key_count_ == key_capacity_) [[unlikely]] {
+      grow_keys();
+    }
+    keys_[key_count_++] = ref;
     return true;
+  }
+
+  [[gnu::noinline]] key_ref decoded_key(std::string_view bytes) {
+    const auto start = static_cast<std::uint32_t>(arena_.size());
+    json_unescape_append(bytes, arena_);
+    const auto length = static_cast<std::uint32_t>(arena_.size() - start);
+    return key_ref{fingerprint(std::string_view(arena_).substr(start, length)), start, length, true};
+  }
+
+  [[gnu::noinline]] bool repeats_earlier_key(const open_container& top, const key_ref& ref) const noexcept {
+    return std::any_of(keys_ + top.first_key, keys_ + key_count_, [&](const key_ref& earlier) { return same(earlier, ref); });
+  }
+
+  [[gnu::noinline]] void grow_keys() {
+    auto grown = std::make_unique_for_overwrite<key_ref[]>(key_capacity_ * 2);
+    std::copy(keys_, keys_ + key_count_, grown.get());
+    spilled_keys_ = std::move(grown);
+    keys_ = spilled_keys_.get();
+    key_capacity_ *= 2;
   }
 
   std::string_view view(const key_ref& ref) const noexcept {
@@ -511,20 +529,21 @@ private:
   }
 
   // Drops the keys of a closed object, checking them first if there were too many to check one by one.
-  bool close_object(const open_container& top) {
-    const auto first = keys_.begin() + top.first_key;
-    if (keys_.size() - top.first_key > pairwise_key_limit) {
+  [[gnu::noinline]] bool close_object(const open_container& top) {
+    key_ref* const first = keys_ + top.first_key;
+    key_ref* const last = keys_ + key_count_;
+    if (key_count_ - top.first_key > pairwise_key_limit) {
       // Past the limit, keys were not checked one by one: sort them (they are dropped below), so
       // that equal keys, which share a fingerprint, end up side by side.
-      std::sort(first, keys_.end(), [this](const key_ref& a, const key_ref& b) {
+      std::sort(first, last, [this](const key_ref& a, const key_ref& b) {
         return a.fingerprint != b.fingerprint ? a.fingerprint < b.fingerprint : view(a) < view(b);
       });
-      const auto at = std::adjacent_find(first, keys_.end(), [this](const key_ref& a, const key_ref& b) { return same(a, b); });
-      if (at != keys_.end()) {
+      const key_ref* const at = std::adjacent_find(first, last, [this](const key_ref& a, const key_ref& b) { return same(a, b); });
+      if (at != last) {
         return duplicate(*at);
       }
     }
-    keys_.erase(first, keys_.end());
+    key_count_ = top.first_key;
     arena_.resize(top.arena_start);
     return true;
   }
@@ -533,8 +552,13 @@ private:
   std::unique_ptr<json_token[]>& tokens_;
   std::uint32_t& capacity_;
   std::string& error_;
-  std::vector<key_ref> keys_; // the keys of every open object, innermost last
-  std::string arena_;         // decoded escaped keys of every open object
+  // The keys of every open object, innermost last: in the inline buffer until they outgrow it.
+  std::array<key_ref, 64> inline_keys_;
+  std::unique_ptr<key_ref[]> spilled_keys_;
+  key_ref* keys_ = inline_keys_.data();
+  std::uint32_t key_count_ = 0;
+  std::uint32_t key_capacity_ = inline_keys_.size();
+  std::string arena_; // decoded escaped keys of every open object
 };
 
 } // namespace

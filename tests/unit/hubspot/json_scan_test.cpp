@@ -316,7 +316,7 @@ TEST(json_scan, agrees_with_nlohmann_and_the_strict_rules_on_mutated_documents) 
 
 // Documents that probe where a fast scanner cuts corners: strings whose escapes, quotes and
 // multi-byte characters fall on every offset of a 16- or 64-byte block, backslash runs, keys past
-// the one-by-one limit, repeats spelled with escapes, and nesting at the limit.
+// the one-by-one limit, repeats spelled with escapes, nesting at the limit and long arrays.
 std::vector<std::string> block_edge_seeds() {
   std::vector<std::string> seeds;
   const std::string_view pieces[] = {R"(\")", R"(\\)", R"(\\\")", R"(\u00e9)", R"(\ud83d\ude00)", "\xC3\xA9",
@@ -333,6 +333,11 @@ std::vector<std::string> block_edge_seeds() {
             std::to_string(i);
   }
   seeds.push_back(many + "}");
+  std::string long_array = "[";
+  for (int i = 0; i < 100; ++i) {
+    long_array += (i == 0 ? "" : ",") + std::string(i % 3 == 0 ? "\"s\"" : i % 3 == 1 ? "{}" : "-1.5");
+  }
+  seeds.push_back(long_array + "]");
   seeds.push_back(std::string(63, '[') + R"({"a":1,"\u0061":2})" + std::string(63, ']'));
   seeds.push_back(R"({"a":{"b":"c","\u0062":"d"},"a ":[true,false,null,-0.5e-3]})");
   return seeds;
