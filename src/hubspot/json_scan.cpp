@@ -156,16 +156,19 @@ public:
       tokens[count] = json_token{offset(at), 0, count + 1, 0, kind, false};
       return count++;
     };
-    std::array<open_container, max_depth> stack; // [0, depth) is set
-    std::size_t depth = 0;
+    // The open containers are [stack, open_end), the innermost last. A pointer rather than a
+    // depth, which every member would scale by the element size.
+    std::array<open_container, max_depth> stack_storage;
+    open_container* const stack = stack_storage.data();
+    open_container* open_end = stack;
     // Closes the innermost container; `p` is past its closing bracket.
     const auto close = [&](const char* past_bracket, bool empty) __attribute__((always_inline)) {
-      const open_container& top = stack[--depth];
-      json_token& token = tokens[top.token];
+      const open_container& closed = *--open_end;
+      json_token& token = tokens[closed.token];
       token.end = offset(past_bracket);
       token.next = count;
-      token.count = empty ? 0 : top.commas + 1;
-      return !top.object || close_object(top);
+      token.count = empty ? 0 : closed.commas + 1;
+      return !closed.object || close_object(closed);
     };
     // A member's key and its colon, checked against the object's other keys.
     const auto key = [&](const char* at) __attribute__((always_inline)) -> const char* {
@@ -184,7 +187,7 @@ public:
       json_token& token = tokens[index];
       token.escaped = escaped;
       token.end = offset(at);
-      if (!new_key(stack[depth - 1], std::string_view(first, static_cast<std::size_t>(at - 1 - first)), offset(first),
+      if (!new_key(open_end[-1], std::string_view(first, static_cast<std::size_t>(at - 1 - first)), offset(first),
                    escaped)) {
         return nullptr;
       }
@@ -215,13 +218,12 @@ public:
         tokens[index].escaped = escaped;
         tokens[index].end = offset(p);
       } else if (c == '{' || c == '[') {
-        if (depth >= max_depth) {
+        if (open_end == stack + max_depth) {
           return fail(p, "nested deeper than 64 arrays and objects");
         }
         const bool object = c == '{';
-        stack[depth++] = open_container{push_token(object ? json_kind::object : json_kind::array, p), 0,
-                                        key_count_,
-                                        static_cast<std::uint32_t>(arena_.size()), {}, object};
+        *open_end++ = open_container{push_token(object ? json_kind::object : json_kind::array, p), 0, key_count_,
+                                     static_cast<std::uint32_t>(arena_.size()), {}, object};
         p = skip_space(p + 1, end);
         if (p == end || *p != (object ? '}' : ']')) {
           if (object && (p = key(p)) == nullptr) {
@@ -246,7 +248,7 @@ public:
       // After a value: closing brackets, until a comma asks for the next value or the document ends.
       while (true) {
         p = skip_space(p, end);
-        if (depth == 0) {
+        if (open_end == stack) {
           if (p != end) {
             return fail(p, "bytes after the JSON document");
           }
@@ -256,7 +258,7 @@ public:
         if (p == end) {
           return fail(p, "unexpected end of the JSON document");
         }
-        open_container& top = stack[depth - 1];
+        open_container& top = open_end[-1];
         if (*p == ',') {
           ++top.commas;
           ++p;
