@@ -147,14 +147,24 @@ public:
     // A local copy of the base: the tokens' json_kind and bool fields are bytes, which may alias
     // anything, so a member would be reloaded after each token written.
     const auto offset = [base](const char* at) { return static_cast<std::uint32_t>(at - base); };
-    const auto push_token = [&](json_kind kind, const char* at) __attribute__((always_inline)) -> std::uint32_t {
+    // A token from `at` to `past` (a container's end is set on close, a number's or a literal's
+    // once read); a scalar's `next` is the token after it, a container's is set on close.
+    const auto push_token = [&](json_kind kind, const char* at, const char* past = nullptr,
+                                bool escaped = false) __attribute__((always_inline)) -> std::uint32_t {
       if (count == capacity) [[unlikely]] {
         tokens = reserve(capacity * 2, count);
         capacity = capacity_;
       }
-      // A scalar's `next` is the token after it; a container's is set on close.
-      tokens[count] = json_token{offset(at), 0, count + 1, 0, kind, false};
+      tokens[count] = json_token{offset(at), past != nullptr ? offset(past) : 0, count + 1, 0, kind, escaped};
       return count++;
+    };
+    // A string from its opening quote `at`: scanned first, so that its token is written once.
+    const auto push_string = [&](const char* at, bool& escaped) __attribute__((always_inline)) -> const char* {
+      const char* const past = string(at, end, escaped);
+      if (past != nullptr) {
+        push_token(json_kind::string, at, past, escaped);
+      }
+      return past;
     };
     // The open containers are [stack, open_end), the innermost last. A pointer rather than a
     // depth, which every member would scale by the element size.
@@ -177,16 +187,12 @@ public:
         fail(at, "expected a string key");
         return nullptr;
       }
-      const std::uint32_t index = push_token(json_kind::string, at);
       const char* const first = at + 1;
       bool escaped = false;
-      at = string(at, end, escaped);
+      at = push_string(at, escaped);
       if (at == nullptr) {
         return nullptr;
       }
-      json_token& token = tokens[index];
-      token.escaped = escaped;
-      token.end = offset(at);
       if (!new_key(open_end[-1], std::string_view(first, static_cast<std::size_t>(at - 1 - first)), offset(first),
                    escaped)) {
         return nullptr;
@@ -209,14 +215,11 @@ public:
       }
       const char c = *p;
       if (c == '"') {
-        const std::uint32_t index = push_token(json_kind::string, p);
         bool escaped = false;
-        p = string(p, end, escaped);
+        p = push_string(p, escaped);
         if (p == nullptr) {
           return false;
         }
-        tokens[index].escaped = escaped;
-        tokens[index].end = offset(p);
       } else if (c == '{' || c == '[') {
         if (open_end == stack + max_depth) {
           return fail(p, "nested deeper than 64 arrays and objects");
