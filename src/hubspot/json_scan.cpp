@@ -147,8 +147,8 @@ public:
     // A local copy of the base: the tokens' json_kind and bool fields are bytes, which may alias
     // anything, so a member would be reloaded after each token written.
     const auto offset = [base](const char* at) { return static_cast<std::uint32_t>(at - base); };
-    // A token from `at` to `past` (a container's end is set on close, a number's or a literal's
-    // once read); a scalar's `next` is the token after it, a container's is set on close.
+    // A token from `at` to `past`, which a container (set on close) and a number or a literal (set
+    // once read) leave out; a scalar's `next` is the token after it, a container's is set on close.
     const auto push_token = [&](json_kind kind, const char* at, const char* past = nullptr,
                                 bool escaped = false) __attribute__((always_inline)) -> std::uint32_t {
       if (count == capacity) [[unlikely]] {
@@ -171,7 +171,7 @@ public:
     std::array<open_container, max_depth> stack_storage;
     open_container* const stack = stack_storage.data();
     open_container* open_end = stack;
-    // Closes the innermost container; `p` is past its closing bracket.
+    // Closes the innermost container, whose closing bracket ends before `past_bracket`.
     const auto close = [&](const char* past_bracket, bool empty) __attribute__((always_inline)) {
       const open_container& closed = *--open_end;
       json_token& token = tokens[closed.token];
@@ -241,12 +241,10 @@ public:
       } else {
         const std::uint32_t index = push_token(json_kind::null, p);
         p = scalar(p, end, tokens[index]);
-        if (p != nullptr) {
-          tokens[index].end = offset(p);
-        }
         if (p == nullptr) {
           return false;
         }
+        tokens[index].end = offset(p);
       }
       // After a value: closing brackets, until a comma asks for the next value or the document ends.
       while (true) {
