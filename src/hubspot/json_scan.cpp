@@ -64,7 +64,7 @@ constexpr std::array<bool, 256> plain_string_bytes = [] {
 }
 
 // Equal keys have equal fingerprints; keys of up to 16 bytes with equal fingerprints are equal.
-std::uint64_t fingerprint(std::string_view key) noexcept {
+[[gnu::always_inline]] inline std::uint64_t fingerprint(std::string_view key) noexcept {
   std::uint64_t head = 0;
   std::uint64_t tail = 0;
   if (key.size() >= 8) {
@@ -100,11 +100,12 @@ int hex4(const char* p) noexcept {
 }
 
 // A key of an open object: its bytes in the text, or (escaped keys) decoded in the key arena.
+// Trivial, so that the scanner's inline key buffer costs nothing until used.
 struct key_ref {
-  std::uint64_t fingerprint = 0;
-  std::uint32_t offset = 0;
-  std::uint32_t length = 0;
-  bool decoded = false;
+  std::uint64_t fingerprint;
+  std::uint32_t offset;
+  std::uint32_t length;
+  bool decoded;
 };
 
 // Trivial, so that the scanner's stack of 64 costs nothing until used.
@@ -113,76 +114,165 @@ struct open_container {
   std::uint32_t commas;
   std::uint32_t first_key;   // into scanner::keys_
   std::uint32_t arena_start; // into scanner::arena_
-  std::uint64_t key_bits;    // one bit per key fingerprint seen, while keys are checked one by one
+  // One bit per key fingerprint seen, while keys are checked one by one: 128, so that an object of
+  // 16 to 32 keys rarely finds a bit already set and compares keys.
+  std::array<std::uint64_t, 2> key_bits;
   bool object;
 };
 
+// One pass over the text. The position, the token buffer and the token count live in run()'s
+// locals rather than in members: a member would alias the tokens' uint32 fields, and the compiler
+// would reload it after every token written. The helpers take a position and return the one
+// after what they read, or nullptr once they have set the error.
 class scanner {
 public:
-  scanner(std::string_view text, std::unique_ptr<json_token[]>& tokens, std::uint32_t& count,
-          std::uint32_t& capacity, std::string& error)
-      : text_(text), p_(text.data()), end_(text.data() + text.size()), tokens_(tokens), count_(count),
-        capacity_(capacity), error_(error) {}
+  scanner(std::string_view text, std::unique_ptr<json_token[]>& tokens, std::uint32_t& capacity, std::string& error)
+      : text_(text), tokens_(tokens), capacity_(capacity), error_(error) {}
 
-  bool run() {
+  // True with the number of tokens in `token_count`.
+  bool run(std::uint32_t& token_count) {
     if (text_.size() >= std::numeric_limits<std::uint32_t>::max()) {
-      return fail("JSON body too large");
+      return fail(text_.data(), "JSON body too large");
     }
+    const char* const base = text_.data();
+    const char* p = base;
+    const char* const end = p + text_.size();
     if (text_.starts_with("\xEF\xBB\xBF")) {
-      p_ += 3;
+      p += 3;
     }
-    count_ = 0;
     // Most bodies need fewer tokens than this (a key or a value is rarely under 8 bytes).
-    reserve(static_cast<std::uint32_t>(text_.size() / 8 + 16));
-    keys_.reserve(64);
+    json_token* tokens = reserve(static_cast<std::uint32_t>(text_.size() / 8 + 16), 0);
+    std::uint32_t capacity = capacity_;
+    std::uint32_t count = 0;
+    // A local copy of the base: the tokens' json_kind and bool fields are bytes, which may alias
+    // anything, so a member would be reloaded after each token written.
+    const auto offset = [base](const char* at) { return static_cast<std::uint32_t>(at - base); };
+    // A token from `at` to `past`, which a container (set on close) and a number or a literal (set
+    // once read) leave out; a scalar's `next` is the token after it, a container's is set on close.
+    const auto push_token = [&](json_kind kind, const char* at, const char* past = nullptr,
+                                bool escaped = false) __attribute__((always_inline)) -> std::uint32_t {
+      if (count == capacity) [[unlikely]] {
+        tokens = reserve(capacity * 2, count);
+        capacity = capacity_;
+      }
+      tokens[count] = json_token{offset(at), past != nullptr ? offset(past) : 0, count + 1, 0, kind, escaped};
+      return count++;
+    };
+    // A string from its opening quote `at`: scanned first, so that its token is written once.
+    const auto push_string = [&](const char* at, bool& escaped) __attribute__((always_inline)) -> const char* {
+      const char* const past = string(at, end, escaped);
+      if (past != nullptr) {
+        push_token(json_kind::string, at, past, escaped);
+      }
+      return past;
+    };
+    // The open containers are [stack, open_end), the innermost last. A pointer rather than a
+    // depth, which every member would scale by the element size.
+    std::array<open_container, max_depth> stack_storage;
+    open_container* const stack = stack_storage.data();
+    open_container* open_end = stack;
+    // Closes the innermost container, whose closing bracket ends before `past_bracket`.
+    const auto close = [&](const char* past_bracket, bool empty) __attribute__((always_inline)) {
+      const open_container& closed = *--open_end;
+      json_token& token = tokens[closed.token];
+      token.end = offset(past_bracket);
+      token.next = count;
+      token.count = empty ? 0 : closed.commas + 1;
+      return !closed.object || close_object(closed);
+    };
+    // A member's key and its colon, checked against the object's other keys.
+    const auto key = [&](const char* at) __attribute__((always_inline)) -> const char* {
+      at = skip_space(at, end);
+      if (at == end || *at != '"') {
+        fail(at, "expected a string key");
+        return nullptr;
+      }
+      const char* const first = at + 1;
+      bool escaped = false;
+      at = push_string(at, escaped);
+      if (at == nullptr) {
+        return nullptr;
+      }
+      if (!new_key(open_end[-1], std::string_view(first, static_cast<std::size_t>(at - 1 - first)), offset(first),
+                   escaped)) {
+        return nullptr;
+      }
+      if (at != end && *at != ':') {
+        at = skip_space(at, end);
+      }
+      if (at == end || *at != ':') {
+        fail(at, "expected ':' after a key");
+        return nullptr;
+      }
+      return at + 1;
+    };
+
     while (true) {
       // A value is expected.
-      skip_space();
-      if (p_ == end_) {
-        return fail("expected a value");
+      p = skip_space(p, end);
+      if (p == end) {
+        return fail(p, "expected a value");
       }
-      const char c = *p_;
-      if (c == '{' || c == '[') {
-        if (!open(c == '{')) {
+      const char c = *p;
+      if (c == '"') {
+        bool escaped = false;
+        p = push_string(p, escaped);
+        if (p == nullptr) {
           return false;
         }
-        skip_space();
-        if (p_ == end_ || *p_ != (c == '{' ? '}' : ']')) {
-          if (c == '{' && !key()) {
+      } else if (c == '{' || c == '[') {
+        if (open_end == stack + max_depth) {
+          return fail(p, "nested deeper than 64 arrays and objects");
+        }
+        const bool object = c == '{';
+        *open_end++ = open_container{push_token(object ? json_kind::object : json_kind::array, p), 0, key_count_,
+                                     static_cast<std::uint32_t>(arena_.size()), {}, object};
+        p = skip_space(p + 1, end);
+        if (p == end || *p != (object ? '}' : ']')) {
+          if (object && (p = key(p)) == nullptr) {
             return false;
           }
           continue;
         }
-        ++p_;
-        if (!close(true)) {
+        ++p;
+        if (!close(p, true)) {
           return false;
         }
-      } else if (!scalar(c)) {
-        return false;
+      } else {
+        const std::uint32_t index = push_token(json_kind::null, p);
+        p = scalar(p, end, tokens[index]);
+        if (p == nullptr) {
+          return false;
+        }
+        tokens[index].end = offset(p);
       }
       // After a value: closing brackets, until a comma asks for the next value or the document ends.
       while (true) {
-        skip_space();
-        if (depth_ == 0) {
-          return p_ == end_ || fail("bytes after the JSON document");
+        p = skip_space(p, end);
+        if (open_end == stack) {
+          if (p != end) {
+            return fail(p, "bytes after the JSON document");
+          }
+          token_count = count;
+          return true;
         }
-        if (p_ == end_) {
-          return fail("unexpected end of the JSON document");
+        if (p == end) {
+          return fail(p, "unexpected end of the JSON document");
         }
-        open_container& top = stack_[depth_ - 1];
-        if (*p_ == ',') {
-          ++p_;
+        open_container& top = open_end[-1];
+        if (*p == ',') {
           ++top.commas;
-          if (top.object && !key()) {
+          ++p;
+          if (top.object && (p = key(p)) == nullptr) {
             return false;
           }
           break;
         }
-        if (*p_ != (top.object ? '}' : ']')) {
-          return fail(top.object ? "expected ',' or '}' in an object" : "expected ',' or ']' in an array");
+        if (*p != (top.object ? '}' : ']')) {
+          return fail(p, top.object ? "expected ',' or '}' in an object" : "expected ',' or ']' in an array");
         }
-        ++p_;
-        if (!close(false)) {
+        ++p;
+        if (!close(p, false)) {
           return false;
         }
       }
@@ -190,162 +280,132 @@ public:
   }
 
 private:
-  [[gnu::cold]] bool fail(std::string_view message) {
-    error_ = "invalid JSON at byte " + std::to_string(p_ - text_.data()) + ": ";
+  [[gnu::cold]] bool fail(const char* at, std::string_view message) {
+    error_ = "invalid JSON at byte " + std::to_string(at - text_.data()) + ": ";
     error_ += message;
     return false;
   }
 
-  [[gnu::always_inline]] void skip_space() noexcept {
-    while (p_ != end_ && static_cast<unsigned char>(*p_) <= ' ' && is_space(*p_)) {
-      ++p_;
+  [[gnu::always_inline]] static const char* skip_space(const char* p, const char* end) noexcept {
+    while (p != end && static_cast<unsigned char>(*p) <= ' ' && is_space(*p)) {
+      ++p;
+    }
+    return p;
+  }
+
+  // The token buffer, grown to `capacity` keeping its first `count` tokens.
+  [[gnu::noinline]] json_token* reserve(std::uint32_t capacity, std::uint32_t count) {
+    if (capacity > capacity_) {
+      auto grown = std::make_unique_for_overwrite<json_token[]>(capacity);
+      std::copy(tokens_.get(), tokens_.get() + count, grown.get());
+      tokens_ = std::move(grown);
+      capacity_ = capacity;
+    }
+    return tokens_.get();
+  }
+
+  // A literal or a number starting at `p`, whose kind goes to `token` (pushed as null).
+  const char* scalar(const char* p, const char* end, json_token& token) {
+    switch (*p) {
+      case 't': token.kind = json_kind::boolean; return literal(p, end, "true");
+      case 'f': token.kind = json_kind::boolean; return literal(p, end, "false");
+      case 'n': return literal(p, end, "null");
+      default: token.kind = json_kind::number; return number(p, end);
     }
   }
 
-  std::uint32_t offset() const noexcept { return static_cast<std::uint32_t>(p_ - text_.data()); }
-
-  // A token starting here; a scalar's `next` is the token after it, a container's is set on close.
-  [[gnu::always_inline]] std::uint32_t push_token(json_kind kind) {
-    if (count_ == capacity_) {
-      reserve(capacity_ * 2);
+  const char* literal(const char* p, const char* end, std::string_view word) {
+    if (static_cast<std::size_t>(end - p) < word.size() || std::string_view(p, word.size()) != word) {
+      fail(p, "expected a value");
+      return nullptr;
     }
-    tokens_[count_] = json_token{offset(), 0, count_ + 1, 0, kind, false};
-    return count_++;
+    return p + word.size();
   }
 
-  void reserve(std::uint32_t capacity) {
-    if (capacity <= capacity_) {
-      return;
+  static const char* skip_digits(const char* p, const char* end) noexcept {
+    while (p != end && is_digit(*p)) {
+      ++p;
     }
-    auto grown = std::make_unique_for_overwrite<json_token[]>(capacity);
-    std::copy(tokens_.get(), tokens_.get() + count_, grown.get());
-    tokens_ = std::move(grown);
-    capacity_ = capacity;
-  }
-
-  bool open(bool object) {
-    if (depth_ >= max_depth) {
-      return fail("nested deeper than 64 arrays and objects");
-    }
-    stack_[depth_++] = open_container{push_token(object ? json_kind::object : json_kind::array), 0,
-                                      static_cast<std::uint32_t>(keys_.size()),
-                                      static_cast<std::uint32_t>(arena_.size()), 0, object};
-    ++p_;
-    return true;
-  }
-
-  bool scalar(char c) {
-    const std::uint32_t index = push_token(json_kind::null);
-    json_token& token = tokens_[index];
-    switch (c) {
-      case '"':
-        token.kind = json_kind::string;
-        if (!string(token.escaped)) {
-          return false;
-        }
-        break;
-      case 't': token.kind = json_kind::boolean; return literal("true", token);
-      case 'f': token.kind = json_kind::boolean; return literal("false", token);
-      case 'n': return literal("null", token);
-      default:
-        token.kind = json_kind::number;
-        if (!number()) {
-          return false;
-        }
-        break;
-    }
-    token.end = offset();
-    return true;
-  }
-
-  bool literal(std::string_view word, json_token& token) {
-    if (static_cast<std::size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word) {
-      return fail("expected a value");
-    }
-    p_ += word.size();
-    token.end = offset();
-    return true;
+    return p;
   }
 
   // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-  bool number() {
-    const char* first = p_;
-    if (*p_ == '-') {
-      ++p_;
+  const char* number(const char* p, const char* end) {
+    const char* first = p;
+    if (*p == '-') {
+      ++p;
     }
-    if (p_ == end_ || !is_digit(*p_)) {
-      return fail("expected a value");
+    if (p == end || !is_digit(*p)) {
+      fail(p, "expected a value");
+      return nullptr;
     }
-    if (*p_ == '0') {
-      ++p_; // a leading zero stands alone: `01` ends the number at `1`, which the grammar refuses
-    } else {
-      skip_digits();
-    }
+    // A leading zero stands alone: `01` ends the number at `1`, which the grammar refuses.
+    p = *p == '0' ? p + 1 : skip_digits(p, end);
     bool integer = true;
-    if (p_ != end_ && *p_ == '.') {
+    if (p != end && *p == '.') {
       integer = false;
-      ++p_;
-      if (p_ == end_ || !is_digit(*p_)) {
-        return fail("a fraction needs a digit");
+      ++p;
+      if (p == end || !is_digit(*p)) {
+        fail(p, "a fraction needs a digit");
+        return nullptr;
       }
-      skip_digits();
+      p = skip_digits(p, end);
     }
-    if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
+    if (p != end && (*p == 'e' || *p == 'E')) {
       integer = false;
-      ++p_;
-      if (p_ != end_ && (*p_ == '+' || *p_ == '-')) {
-        ++p_;
+      ++p;
+      if (p != end && (*p == '+' || *p == '-')) {
+        ++p;
       }
-      if (p_ == end_ || !is_digit(*p_)) {
-        return fail("an exponent needs a digit");
+      if (p == end || !is_digit(*p)) {
+        fail(p, "an exponent needs a digit");
+        return nullptr;
       }
-      skip_digits();
+      p = skip_digits(p, end);
     }
     // Normalise-or-reject: nlohmann (and a JVM binder) refuse a number beyond a double's range.
-    const auto length = static_cast<std::size_t>(p_ - first);
+    const auto length = static_cast<std::size_t>(p - first);
     if ((!integer || length > 18) && !std::isfinite(json_number_value(std::string_view(first, length)))) {
-      return fail("a number beyond a double's range");
+      fail(p, "a number beyond a double's range");
+      return nullptr;
     }
-    return true;
-  }
-
-  void skip_digits() noexcept {
-    while (p_ != end_ && is_digit(*p_)) {
-      ++p_;
-    }
+    return p;
   }
 
   // From the opening quote to past the closing one.
-  [[gnu::always_inline]] bool string(bool& escaped) {
-    ++p_;
+  [[gnu::always_inline]] const char* string(const char* p, const char* end, bool& escaped) {
+    ++p;
     while (true) {
-      p_ = skip_plain_string_bytes(p_, end_);
-      if (p_ == end_) {
-        return fail("unterminated string");
+      p = skip_plain_string_bytes(p, end);
+      if (p == end) {
+        fail(p, "unterminated string");
+        return nullptr;
       }
-      const auto c = static_cast<unsigned char>(*p_);
+      const auto c = static_cast<unsigned char>(*p);
       if (c == '"') {
-        ++p_;
-        return true;
+        return p + 1;
       }
       if (c == '\\') {
         escaped = true;
-        if (!escape()) {
-          return false;
-        }
+        p = escape(p, end);
       } else if (c < 0x20) {
-        return fail("a control byte in a string must be escaped");
-      } else if (!utf8_sequence()) {
-        return false;
+        fail(p, "a control byte in a string must be escaped");
+        return nullptr;
+      } else {
+        p = utf8_sequence(p, end);
+      }
+      if (p == nullptr) {
+        return nullptr;
       }
     }
   }
 
-  bool escape() {
-    if (end_ - p_ < 2) {
-      return fail("unterminated escape");
+  [[gnu::noinline]] const char* escape(const char* p, const char* end) {
+    if (end - p < 2) {
+      fail(p, "unterminated escape");
+      return nullptr;
     }
-    switch (p_[1]) {
+    switch (p[1]) {
       case '"':
       case '\\':
       case '/':
@@ -353,32 +413,35 @@ private:
       case 'f':
       case 'n':
       case 'r':
-      case 't': p_ += 2; return true;
+      case 't': return p + 2;
       case 'u': break;
-      default: return fail("invalid escape");
+      default: fail(p, "invalid escape"); return nullptr;
     }
-    const int unit = end_ - p_ >= 6 ? hex4(p_ + 2) : -1;
+    const int unit = end - p >= 6 ? hex4(p + 2) : -1;
     if (unit < 0) {
-      return fail("\\u needs four hex digits");
+      fail(p, "\\u needs four hex digits");
+      return nullptr;
     }
-    p_ += 6;
+    p += 6;
     if (unit >= 0xDC00 && unit <= 0xDFFF) {
-      return fail("a low surrogate escape without a high one");
+      fail(p, "a low surrogate escape without a high one");
+      return nullptr;
     }
     if (unit >= 0xD800 && unit <= 0xDBFF) {
-      const int low = end_ - p_ >= 6 && p_[0] == '\\' && p_[1] == 'u' ? hex4(p_ + 2) : -1;
+      const int low = end - p >= 6 && p[0] == '\\' && p[1] == 'u' ? hex4(p + 2) : -1;
       if (low < 0xDC00 || low > 0xDFFF) {
-        return fail("a high surrogate escape without a low one");
+        fail(p, "a high surrogate escape without a low one");
+        return nullptr;
       }
-      p_ += 6;
+      p += 6;
     }
-    return true;
+    return p;
   }
 
   // One multi-byte UTF-8 sequence, by RFC 3629's table: no overlong forms, no surrogates, nothing
   // above U+10FFFF.
-  bool utf8_sequence() {
-    const auto lead = static_cast<unsigned char>(*p_);
+  [[gnu::noinline]] const char* utf8_sequence(const char* p, const char* end) {
+    const auto lead = static_cast<unsigned char>(*p);
     unsigned char low = 0x80;
     unsigned char high = 0xBF;
     std::size_t continuation = 0;
@@ -393,66 +456,64 @@ private:
       low = lead == 0xF0 ? 0x90 : 0x80;
       high = lead == 0xF4 ? 0x8F : 0xBF;
     } else {
-      return fail("invalid UTF-8");
+      fail(p, "invalid UTF-8");
+      return nullptr;
     }
-    if (static_cast<std::size_t>(end_ - p_) <= continuation) {
-      return fail("invalid UTF-8");
+    if (static_cast<std::size_t>(end - p) <= continuation) {
+      fail(p, "invalid UTF-8");
+      return nullptr;
     }
     for (std::size_t i = 1; i <= continuation; ++i) {
-      const auto byte = static_cast<unsigned char>(p_[i]);
+      const auto byte = static_cast<unsigned char>(p[i]);
       if (byte < (i == 1 ? low : 0x80) || byte > (i == 1 ? high : 0xBF)) {
-        return fail("invalid UTF-8");
+        fail(p, "invalid UTF-8");
+        return nullptr;
       }
     }
-    p_ += continuation + 1;
+    return p + continuation + 1;
+  }
+
+  // Records the key `bytes` (as sent, at `offset` in the text) of the object `top`, refusing it if
+  // it repeats an earlier key there. Most keys are plain and their fingerprint bit is new: that
+  // path copies and compares nothing.
+  [[gnu::always_inline]] bool new_key(open_container& top, std::string_view bytes, std::uint32_t offset, bool escaped) {
+    const key_ref ref = escaped ? decoded_key(bytes)
+                                : key_ref{fingerprint(bytes), offset, static_cast<std::uint32_t>(bytes.size()), false};
+    if (key_count_ - top.first_key < pairwise_key_limit) {
+      // A key whose fingerprint bit is new repeats no earlier key; otherwise look.
+      // The shift folds the high half in first: a fingerprint of ASCII bytes has every eighth bit clear.
+      const std::uint64_t mixed = (ref.fingerprint ^ (ref.fingerprint >> 31U)) * 0x9E3779B97F4A7C15ULL;
+      std::uint64_t& bits = top.key_bits[mixed >> 63U];
+      const std::uint64_t bit = 1ULL << ((mixed >> 57U) & 63U);
+      if ((bits & bit) != 0 && repeats_earlier_key(top, ref)) {
+        return duplicate(ref);
+      }
+      bits |= bit;
+    }
+    if (key_count_ == key_capacity_) [[unlikely]] {
+      grow_keys();
+    }
+    keys_[key_count_++] = ref;
     return true;
   }
 
-  // A member's key and its colon, checked against the object's other keys.
-  bool key() {
-    skip_space();
-    if (p_ == end_ || *p_ != '"') {
-      return fail("expected a string key");
-    }
-    const std::uint32_t index = push_token(json_kind::string);
-    bool escaped = false;
-    if (!string(escaped)) {
-      return false;
-    }
-    json_token& token = tokens_[index];
-    token.escaped = escaped;
-    token.end = offset();
-    key_ref ref;
-    if (escaped) {
-      ref.decoded = true;
-      ref.offset = static_cast<std::uint32_t>(arena_.size());
-      json_unescape_append(text_.substr(token.begin + 1, token.end - token.begin - 2), arena_);
-      ref.length = static_cast<std::uint32_t>(arena_.size() - ref.offset);
-    } else {
-      ref.offset = token.begin + 1;
-      ref.length = token.end - token.begin - 2;
-    }
-    ref.fingerprint = fingerprint(view(ref));
-    open_container& top = stack_[depth_ - 1];
-    if (keys_.size() - top.first_key < pairwise_key_limit) {
-      // A key whose fingerprint bit is new repeats no earlier key; otherwise look.
-      const std::uint64_t bit = 1ULL << ((ref.fingerprint * 0x9E3779B97F4A7C15ULL) >> 58U);
-      if ((top.key_bits & bit) != 0) {
-        for (auto k = keys_.begin() + top.first_key; k != keys_.end(); ++k) {
-          if (same(*k, ref)) {
-            return duplicate(ref);
-          }
-        }
-      }
-      top.key_bits |= bit;
-    }
-    keys_.push_back(ref);
-    skip_space();
-    if (p_ == end_ || *p_ != ':') {
-      return fail("expected ':' after a key");
-    }
-    ++p_;
-    return true;
+  [[gnu::noinline]] key_ref decoded_key(std::string_view bytes) {
+    const auto start = static_cast<std::uint32_t>(arena_.size());
+    json_unescape_append(bytes, arena_);
+    const auto length = static_cast<std::uint32_t>(arena_.size() - start);
+    return key_ref{fingerprint(std::string_view(arena_).substr(start, length)), start, length, true};
+  }
+
+  [[gnu::noinline]] bool repeats_earlier_key(const open_container& top, const key_ref& ref) const noexcept {
+    return std::any_of(keys_ + top.first_key, keys_ + key_count_, [&](const key_ref& earlier) { return same(earlier, ref); });
+  }
+
+  [[gnu::noinline]] void grow_keys() {
+    auto grown = std::make_unique_for_overwrite<key_ref[]>(key_capacity_ * 2);
+    std::copy(keys_, keys_ + key_count_, grown.get());
+    spilled_keys_ = std::move(grown);
+    keys_ = spilled_keys_.get();
+    key_capacity_ *= 2;
   }
 
   std::string_view view(const key_ref& ref) const noexcept {
@@ -470,43 +531,37 @@ private:
     return false;
   }
 
-  bool close(bool empty) {
-    const open_container top = stack_[--depth_];
-    json_token& token = tokens_[top.token];
-    token.end = offset();
-    token.next = count_;
-    token.count = empty ? 0 : top.commas + 1;
-    if (!top.object) {
-      return true;
-    }
-    const auto first = keys_.begin() + top.first_key;
-    if (keys_.size() - top.first_key > pairwise_key_limit) {
+  // Drops the keys of a closed object, checking them first if there were too many to check one by one.
+  [[gnu::noinline]] bool close_object(const open_container& top) {
+    key_ref* const first = keys_ + top.first_key;
+    key_ref* const last = keys_ + key_count_;
+    if (key_count_ - top.first_key > pairwise_key_limit) {
       // Past the limit, keys were not checked one by one: sort them (they are dropped below), so
       // that equal keys, which share a fingerprint, end up side by side.
-      std::sort(first, keys_.end(), [this](const key_ref& a, const key_ref& b) {
+      std::sort(first, last, [this](const key_ref& a, const key_ref& b) {
         return a.fingerprint != b.fingerprint ? a.fingerprint < b.fingerprint : view(a) < view(b);
       });
-      const auto at = std::adjacent_find(first, keys_.end(), [this](const key_ref& a, const key_ref& b) { return same(a, b); });
-      if (at != keys_.end()) {
+      const key_ref* const at = std::adjacent_find(first, last, [this](const key_ref& a, const key_ref& b) { return same(a, b); });
+      if (at != last) {
         return duplicate(*at);
       }
     }
-    keys_.erase(first, keys_.end());
+    key_count_ = top.first_key;
     arena_.resize(top.arena_start);
     return true;
   }
 
   std::string_view text_;
-  const char* p_;
-  const char* end_;
   std::unique_ptr<json_token[]>& tokens_;
-  std::uint32_t& count_;
   std::uint32_t& capacity_;
   std::string& error_;
-  std::array<open_container, max_depth> stack_; // [0, depth_) is set
-  std::size_t depth_ = 0;
-  std::vector<key_ref> keys_; // the keys of every open object, innermost last
-  std::string arena_;         // decoded escaped keys of every open object
+  // The keys of every open object, innermost last: in the inline buffer until they outgrow it.
+  std::array<key_ref, 64> inline_keys_;
+  std::unique_ptr<key_ref[]> spilled_keys_;
+  key_ref* keys_ = inline_keys_.data();
+  std::uint32_t key_count_ = 0;
+  std::uint32_t key_capacity_ = inline_keys_.size();
+  std::string arena_; // decoded escaped keys of every open object
 };
 
 } // namespace
@@ -514,8 +569,8 @@ private:
 bool json_document::scan(std::string_view text) {
   text_ = text;
   error_.clear();
-  scanner scan(text, tokens_, token_count_, token_capacity_, error_);
-  if (!scan.run()) {
+  scanner scan(text, tokens_, token_capacity_, error_);
+  if (!scan.run(token_count_)) {
     token_count_ = 0;
     return false;
   }

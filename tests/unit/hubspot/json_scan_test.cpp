@@ -1,10 +1,14 @@
 #include "hubgate/hubspot/json_scan.hpp"
 
+#include "json_scan_reference.hpp"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <set>
 #include <string>
@@ -258,6 +262,35 @@ bool reference_accepts(std::string_view text) {
   return nlohmann::json::sax_parse(text.begin(), text.end(), &reader, nlohmann::json::input_format_t::json, true, false);
 }
 
+// Random edits of documents, with the bytes that matter to the grammar, to UTF-8 and to escapes.
+class mutator {
+public:
+  explicit mutator(std::uint32_t seed) : random_(seed) {}
+
+  std::size_t pick(std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(random_); }
+
+  // One to three edits; with `backslash_runs`, some insert up to 20 backslashes at once.
+  void edit(std::string& text, bool backslash_runs) {
+    static constexpr char alphabet_bytes[] = "{}[],:\"\\ \t\n0123456789-+.eEtrufalsnu"
+                                             "\x00\x1F\x7F\x80\xBF\xC0\xC3\xA9\xED\xA0\xF0\xF4\x90\xFF"
+                                             "dDaA/bfx";
+    const std::string_view alphabet(alphabet_bytes, sizeof alphabet_bytes - 1);
+    for (std::size_t edits = 1 + pick(3); edits > 0 && !text.empty(); --edits) {
+      const std::size_t at = pick(text.size());
+      switch (pick(backslash_runs ? 5 : 4)) {
+        case 0: text.insert(at, 1, alphabet[pick(alphabet.size())]); break;
+        case 1: text.erase(at, 1); break;
+        case 2: text[at] = alphabet[pick(alphabet.size())]; break;
+        case 4: text.insert(at, 1 + pick(20), '\\'); break;
+        default: text.insert(at, text.substr(pick(text.size()), 1 + pick(8))); break;
+      }
+    }
+  }
+
+private:
+  std::mt19937 random_;
+};
+
 TEST(json_scan, agrees_with_nlohmann_and_the_strict_rules_on_mutated_documents) {
   const std::string_view seeds[] = {
       R"({"properties":{"email":"a@b.com","n":-1.5e3,"ok":true,"none":null},"associations":[{"to":{"id":"1"}}]})",
@@ -265,26 +298,12 @@ TEST(json_scan, agrees_with_nlohmann_and_the_strict_rules_on_mutated_documents) 
       "\xEF\xBB\xBF{\"a\":[[],{},\"\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\"]}",
       R"({"a":{"b":{"c":[0,1e2,-0,0.5,"\/\b\f\n\r\t\"\\"]}},"em\u0061il":"x"})",
   };
-  // Bytes that matter to the grammar, to UTF-8 and to escapes.
-  static constexpr char alphabet_bytes[] = "{}[],:\"\\ \t\n0123456789-+.eEtrufalsnu"
-                                           "\x00\x1F\x7F\x80\xBF\xC0\xC3\xA9\xED\xA0\xF0\xF4\x90\xFF"
-                                           "dDaA/bfx";
-  const std::string_view alphabet(alphabet_bytes, sizeof alphabet_bytes - 1);
-  std::mt19937 random(20261127);
-  const auto pick = [&](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(random); };
+  mutator mutate(20261127);
   int disagreements = 0;
   int accepted = 0;
   for (int round = 0; round < 20000; ++round) {
-    std::string text(seeds[pick(std::size(seeds))]);
-    for (std::size_t edits = 1 + pick(3); edits > 0 && !text.empty(); --edits) {
-      const std::size_t at = pick(text.size());
-      switch (pick(4)) {
-        case 0: text.insert(at, 1, alphabet[pick(alphabet.size())]); break;
-        case 1: text.erase(at, 1); break;
-        case 2: text[at] = alphabet[pick(alphabet.size())]; break;
-        default: text.insert(at, text.substr(pick(text.size()), 1 + pick(8))); break;
-      }
-    }
+    std::string text(seeds[mutate.pick(std::size(seeds))]);
+    mutate.edit(text, false);
     const bool expected = reference_accepts(text);
     accepted += expected ? 1 : 0;
     if (scans(text) != expected && ++disagreements <= 10) {
@@ -293,6 +312,72 @@ TEST(json_scan, agrees_with_nlohmann_and_the_strict_rules_on_mutated_documents) 
   }
   EXPECT_EQ(disagreements, 0);
   EXPECT_GT(accepted, 1000) << "the mutations should leave many documents valid";
+}
+
+// Documents that probe where a fast scanner cuts corners: strings whose escapes, quotes and
+// multi-byte characters fall on every offset of a 16- or 64-byte block, backslash runs, keys past
+// the one-by-one limit, repeats spelled with escapes, nesting at the limit and long arrays.
+std::vector<std::string> block_edge_seeds() {
+  std::vector<std::string> seeds;
+  const std::string_view pieces[] = {R"(\")", R"(\\)", R"(\\\")", R"(\u00e9)", R"(\ud83d\ude00)", "\xC3\xA9",
+                                     "\xE2\x82\xAC", "\xF0\x9F\x98\x80", R"(\/)", R"(\n)"};
+  for (std::size_t pad = 0; pad < 70; ++pad) {
+    const std::string_view piece = pieces[pad % std::size(pieces)];
+    const std::string filler(pad, 'x');
+    seeds.push_back(R"({")" + filler + std::string(piece) + R"(":")" + std::string(piece) + filler + R"(","k":[)" +
+                    std::to_string(pad) + "]}");
+  }
+  std::string many = "{";
+  for (int i = 0; i < 40; ++i) {
+    many += (i == 0 ? "\"" : ",\"") + std::string(i % 7 == 0 ? "k\\u0030" : "k") + std::to_string(i) + "\":" +
+            std::to_string(i);
+  }
+  seeds.push_back(many + "}");
+  std::string long_array = "[";
+  for (int i = 0; i < 100; ++i) {
+    long_array += (i == 0 ? "" : ",") + std::string(i % 3 == 0 ? "\"s\"" : i % 3 == 1 ? "{}" : "-1.5");
+  }
+  seeds.push_back(long_array + "]");
+  seeds.push_back(std::string(63, '[') + R"({"a":1,"\u0061":2})" + std::string(63, ']'));
+  seeds.push_back(R"({"a":{"b":"c","\u0062":"d"},"a ":[true,false,null,-0.5e-3]})");
+  return seeds;
+}
+
+// The scanner before its rewrite (tests/reference) on the same documents: the same verdict, the
+// same error and the same tokens.
+TEST(json_scan, gives_the_reference_scanners_verdicts_and_tokens) {
+  std::vector<std::string> seeds = block_edge_seeds();
+  seeds.emplace_back(R"({"properties":{"email":"a@b.com","n":-1.5e3,"ok":true,"none":null},"associations":[{"to":{"id":"1"}}]})");
+  seeds.emplace_back("\xEF\xBB\xBF{\"a\":[[],{},\"\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\"]}");
+  mutator mutate(20261128);
+  json_document document;
+  std::vector<json_token> expected_tokens;
+  std::string expected_error;
+  int disagreements = 0;
+  int accepted = 0;
+  for (int round = 0; round < 60000; ++round) {
+    // Each seed once as it is, then mutated ones.
+    std::string text = seeds[static_cast<std::size_t>(round) < seeds.size() ? static_cast<std::size_t>(round)
+                                                                            : mutate.pick(seeds.size())];
+    if (static_cast<std::size_t>(round) >= seeds.size()) {
+      mutate.edit(text, true);
+    }
+    const bool expected = reference::json_scan(text, expected_tokens, expected_error);
+    accepted += expected ? 1 : 0;
+    const bool actual = document.scan(text);
+    bool same = actual == expected && document.error() == expected_error &&
+                document.token_count() == expected_tokens.size();
+    for (std::uint32_t i = 0; same && i < expected_tokens.size(); ++i) {
+      same = std::memcmp(&document.token(i), &expected_tokens[i], offsetof(json_token, escaped) + 1) == 0;
+    }
+    if (!same && ++disagreements <= 10) {
+      ADD_FAILURE() << "reference " << (expected ? "accepts" : "refuses (" + expected_error + ")") << ", scanner "
+                    << (actual ? "accepts" : "refuses (" + document.error() + ")") << ": "
+                    << ::testing::PrintToString(text);
+    }
+  }
+  EXPECT_EQ(disagreements, 0);
+  EXPECT_GT(accepted, 5000) << "the mutations should leave many documents valid";
 }
 
 } // namespace

@@ -1,0 +1,17 @@
+#pragma once
+// The JSON scanner as it was before its single-pass rewrite, kept only so that tests and the
+// fuzzer can check that the production scanner (src/hubspot/json_scan.cpp) still gives the same
+// verdict and the same tokens on every input. Never linked into hubgate itself.
+
+#include "hubgate/hubspot/json_scan.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hubgate::hubspot::reference {
+
+// True with the document's tokens in `tokens`, or false with a message in `error`.
+bool json_scan(std::string_view text, std::vector<json_token>& tokens, std::string& error);
+
+} // namespace hubgate::hubspot::reference
