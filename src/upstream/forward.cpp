@@ -88,7 +88,7 @@ io::awaitable<void> start_exchange(pool& upstream, bhttp::request<bhttp::string_
     // of a larger body is written from where it lies. One buffer per write: asio's ssl stream
     // encrypts only the first buffer of a sequence per write, which Beast's ssl_stream works
     // around by copying the sequence into a buffer of its own (16 KB at a time, allocated anew).
-    std::string& wire = conn->request_bytes;
+    std::string& wire = conn->head_bytes;
     wire.clear();
     http::append_head(wire, request.base());
     const std::string_view body = request.body();
@@ -180,8 +180,8 @@ io::awaitable<forward_outcome> relay_simple(pool& upstream, exchange_start& star
   // Read as late as possible: a drain that began while HubSpot was answering closes this one.
   const bool client_keep_alive = client.keep_alive && !(client.draining != nullptr && client.draining->load());
 
-  std::string response_head;
-  response_head.reserve(512);
+  std::string& response_head = conn->head_bytes;
+  response_head.clear();
   const std::string_view bytes = buffered(conn->buffer);
   http::append_client_head(response_head, bytes, fast, client.version, client_keep_alive);
   std::uint64_t remaining = fast.has_body ? fast.content_length : 0;
@@ -288,8 +288,8 @@ io::awaitable<forward_outcome> relay_parsed(pool& upstream, exchange_start& star
     // framed here, a size line before each piece and the last chunk once the parser is done:
     // gathered writes of the relay buffer, without a serializer.
     const bool chunked = !bodyless && res.chunked();
-    std::string response_head;
-    response_head.reserve(512);
+    std::string& response_head = conn->head_bytes;
+    response_head.clear();
     http::append_head(response_head, res.base());
     bool head_sent = false;
     while (!head_sent || (!bodyless && !parser.is_done())) {
