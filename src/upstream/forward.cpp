@@ -4,14 +4,14 @@
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/serializer.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include "http/headers.hpp"
 #include "http/response_head.hpp"
 #include "http/serialize.hpp"
 
+#include <algorithm>
 #include <array>
+#include <charconv>
 
 namespace hubgate::upstream {
 
@@ -38,6 +38,9 @@ bool has_no_body(unsigned status, bool head) {
 }
 
 constexpr std::size_t response_head_limit = 64 * 1024;
+
+// The most plaintext one TLS record carries.
+constexpr std::size_t tls_record_payload = 16 * 1024;
 
 std::string_view buffered(const beast::flat_buffer& buffer) {
   return {static_cast<const char*>(buffer.data().data()), buffer.size()};
@@ -81,19 +84,22 @@ io::awaitable<void> start_exchange(pool& upstream, bhttp::request<bhttp::string_
     const bool may_retry = reused && idempotent && attempt == 0;
 
     upstream_tcp.expires_after(response_timeout);
-    // A small request goes out as one flat buffer: one TLS record, one write. (A head and a large
-    // body written as two buffers through Beast's ssl_stream stalled on reused connections here,
-    // so larger requests keep Beast's own serializer.)
+    // The head and the body's first bytes go out as one flat buffer, a single TLS record; the rest
+    // of a larger body is written from where it lies. One buffer per write: asio's ssl stream
+    // encrypts only the first buffer of a sequence per write, which Beast's ssl_stream works
+    // around by copying the sequence into a buffer of its own (16 KB at a time, allocated anew).
+    std::string& wire = conn->head_bytes;
+    wire.clear();
+    http::append_head(wire, request.base());
+    const std::string_view body = request.body();
+    const std::size_t inline_bytes =
+        std::min(body.size(), wire.size() < tls_record_payload ? tls_record_payload - wire.size() : 0);
+    wire.append(body.substr(0, inline_bytes));
     boost::system::error_code wec;
-    if (request.body().size() <= 8 * 1024) {
-      std::string& wire = conn->request_bytes;
-      wire.clear();
-      wire.reserve(512 + request.body().size());
-      http::append_head(wire, request.base());
-      wire += request.body();
-      std::tie(wec, std::ignore) = co_await net::async_write(conn->stream, net::buffer(wire), use_tuple);
-    } else {
-      std::tie(wec, std::ignore) = co_await bhttp::async_write(conn->stream, request, use_tuple);
+    std::tie(wec, std::ignore) = co_await net::async_write(conn->stream, net::buffer(wire), use_tuple);
+    if (!wec && inline_bytes < body.size()) {
+      const net::const_buffer rest(body.data() + inline_bytes, body.size() - inline_bytes);
+      std::tie(wec, std::ignore) = co_await net::async_write(conn->stream, rest, use_tuple);
     }
     if (wec) {
       if (may_retry && is_stale_connection_error(wec)) {
@@ -174,8 +180,8 @@ io::awaitable<forward_outcome> relay_simple(pool& upstream, exchange_start& star
   // Read as late as possible: a drain that began while HubSpot was answering closes this one.
   const bool client_keep_alive = client.keep_alive && !(client.draining != nullptr && client.draining->load());
 
-  std::string response_head;
-  response_head.reserve(512);
+  std::string& response_head = conn->head_bytes;
+  response_head.clear();
   const std::string_view bytes = buffered(conn->buffer);
   http::append_client_head(response_head, bytes, fast, client.version, client_keep_alive);
   std::uint64_t remaining = fast.has_body ? fast.content_length : 0;
@@ -278,57 +284,46 @@ io::awaitable<forward_outcome> relay_parsed(pool& upstream, exchange_start& star
       co_return true;
     };
 
-    if (bodyless || !res.chunked()) {
-      // The body goes out as it came (its length is known, or it ends with the connection): a
-      // flat head, then the bytes, the head and the first bytes in one write.
-      std::string response_head;
-      response_head.reserve(512);
-      http::append_head(response_head, res.base());
-      bool head_sent = false;
-      while (!head_sent || (!bodyless && !parser.is_done())) {
-        std::size_t data = 0;
-        if (!bodyless && !parser.is_done()) {
-          if (!co_await read_body()) {
-            co_return out;
-          }
-          data = res.body().size;
-        }
-        const std::array<net::const_buffer, 2> wire{
-            net::buffer(response_head.data(), head_sent ? 0 : response_head.size()),
-            net::buffer(relay_buffer.data(), data)};
-        client_tcp.expires_after(client.write_timeout);
-        auto [ec, n] = co_await net::async_write(client_tcp, wire, use_tuple);
-        out.responded = true;
-        head_sent = true;
-        if (ec) {
-          out.detail = "write to client: " + ec.message();
+    // The head goes out with the first body bytes, then the body as it arrives. A chunked answer is
+    // framed here, a size line before each piece and the last chunk once the parser is done:
+    // gathered writes of the relay buffer, without a serializer.
+    const bool chunked = !bodyless && res.chunked();
+    std::string& response_head = conn->head_bytes;
+    response_head.clear();
+    http::append_head(response_head, res.base());
+    bool head_sent = false;
+    while (!head_sent || (!bodyless && !parser.is_done())) {
+      std::size_t data = 0;
+      if (!bodyless && !parser.is_done()) {
+        if (!co_await read_body()) {
           co_return out;
         }
+        data = res.body().size;
       }
-    } else {
-      // Chunked to the client: Beast's serializer writes the chunk framing.
-      bhttp::serializer<false, bhttp::buffer_body> serializer{res};
-      do {
-        if (!parser.is_done()) {
-          if (!co_await read_body()) {
-            co_return out;
-          }
-        } else {
-          res.body().data = nullptr;
-          res.body().size = 0;
-          res.body().more = false;
-        }
-        client_tcp.expires_after(client.write_timeout);
-        auto [ec, n] = co_await bhttp::async_write(client_tcp, serializer, use_tuple);
-        out.responded = true;
-        if (ec == bhttp::error::need_buffer) {
-          ec = {};
-        }
-        if (ec) {
-          out.detail = "write to client: " + ec.message();
-          co_return out;
-        }
-      } while (!parser.is_done() || !serializer.is_done());
+      std::array<char, 20> size_line{};
+      std::size_t size_line_length = 0;
+      if (chunked && data > 0) {
+        char* end = std::to_chars(size_line.data(), size_line.data() + 16, data, 16).ptr;
+        end[0] = '\r';
+        end[1] = '\n';
+        size_line_length = static_cast<std::size_t>(end + 2 - size_line.data());
+      }
+      static constexpr std::string_view chunk_end = "\r\n";
+      static constexpr std::string_view last_chunk = "0\r\n\r\n";
+      const std::array<net::const_buffer, 5> wire{
+          net::buffer(response_head.data(), head_sent ? 0 : response_head.size()),
+          net::buffer(size_line.data(), size_line_length),
+          net::buffer(relay_buffer.data(), data),
+          net::buffer(chunk_end.data(), size_line_length > 0 ? chunk_end.size() : 0),
+          net::buffer(last_chunk.data(), chunked && parser.is_done() ? last_chunk.size() : 0)};
+      client_tcp.expires_after(client.write_timeout);
+      auto [ec, n] = co_await net::async_write(client_tcp, wire, use_tuple);
+      out.responded = true;
+      head_sent = true;
+      if (ec) {
+        out.detail = "write to client: " + ec.message();
+        co_return out;
+      }
     }
 
     out.client_reusable = client_keep_alive;
@@ -370,39 +365,31 @@ io::awaitable<fetched_answer> fetch(pool& upstream, bhttp::request<bhttp::string
     co_return out;
   }
   auto conn = std::move(started.conn);
-  auto& parser = *started.parser;
+  // The head was read without a body; the body is read by a parser of its own, straight into the
+  // answer's string.
+  bhttp::response_parser<bhttp::string_body> parser{std::move(*started.parser)};
+  parser.body_limit(max_body_bytes);
   const bool upstream_keep_alive = parser.keep_alive();
-  std::string body;
-  std::array<char, 16 * 1024> chunk;
-  while (!parser.is_done()) {
-    parser.get().body().data = chunk.data();
-    parser.get().body().size = chunk.size();
-    beast::get_lowest_layer(conn->stream).expires_after(response_timeout);
-    auto [ec, n] = co_await bhttp::async_read(conn->stream, conn->buffer, parser, use_tuple);
-    if (ec == bhttp::error::need_buffer) {
-      ec = {};
-    }
-    if (ec) {
-      out.failure = ec == beast::error::timeout ? gateway_timeout() : bad_gateway("HubSpot's answer broke off");
-      out.detail = "read body: " + ec.message();
-      co_return out;
-    }
-    body.append(chunk.data(), chunk.size() - parser.get().body().size);
-    if (body.size() > max_body_bytes) {
-      out.failure = bad_gateway("HubSpot's answer was too large to merge");
-      out.detail = "answer larger than " + std::to_string(max_body_bytes) + " bytes";
-      co_return out;
-    }
+  boost::system::error_code ec;
+  while (!ec && !parser.is_done()) {
+    beast::get_lowest_layer(conn->stream).expires_after(response_timeout); // for each read, as relayed answers
+    std::tie(ec, std::ignore) = co_await bhttp::async_read_some(conn->stream, conn->buffer, parser, use_tuple);
   }
-  auto& res = parser.get();
-  out.answer.result(res.result_int());
-  for (const auto& f : res) {
-    out.answer.insert(f.name_string(), f.value());
+  if (ec == bhttp::error::body_limit) {
+    out.failure = bad_gateway("HubSpot's answer was too large to merge");
+    out.detail = "answer larger than " + std::to_string(max_body_bytes) + " bytes";
+    co_return out;
   }
+  if (ec) {
+    out.failure = ec == beast::error::timeout ? gateway_timeout() : bad_gateway("HubSpot's answer broke off");
+    out.detail = "read body: " + ec.message();
+    co_return out;
+  }
+  out.answer = parser.release();
+  out.answer.reason({}); // the client gets the standard reason phrase, not HubSpot's
   http::remove_hop_by_hop(out.answer);
   out.answer.erase(bhttp::field::content_length);
   out.answer.erase(bhttp::field::transfer_encoding);
-  out.answer.body() = std::move(body);
   if (upstream_keep_alive) {
     ++conn->requests;
     upstream.put_idle(std::move(conn));

@@ -116,6 +116,10 @@ io::awaitable<connect_result> pool::connect() {
     // (SSL_set_tlsext_host_name, spelled out: the macro's C cast trips -Wold-style-cast.)
     SSL_ctrl(ssl_handle, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(url_.host.c_str()));
   }
+  // asio asks OpenSSL to free a connection's record buffers whenever they run empty, which is
+  // after nearly every read and write: two allocations and frees per request, each buffer about
+  // 17 KB. A pooled connection keeps its buffers instead (as long as it is idle in the pool).
+  SSL_ctrl(ssl_handle, SSL_CTRL_CLEAR_MODE, SSL_MODE_RELEASE_BUFFERS, nullptr);
   conn->stream.set_verify_callback(ssl::host_name_verification(url_.host));
   auto [hec] = co_await conn->stream.async_handshake(ssl::stream_base::client, use_tuple);
   if (hec) {

@@ -37,7 +37,9 @@ struct connection {
   connection(const io::executor& executor, ssl::context& context) : stream(executor, context) {}
   beast::ssl_stream<io::tcp_stream> stream;
   beast::flat_buffer buffer;
-  std::string request_bytes; // a small request as it is written, kept to reuse its allocation
+  // A head as written: the request's with its first body bytes, then the answer's as relayed (by
+  // then the request is sent). Kept to reuse its allocation.
+  std::string head_bytes;
   std::chrono::steady_clock::time_point idle_since{};
   std::uint64_t requests = 0; // answered on this connection; 0 for a fresh one
 };
