@@ -438,39 +438,15 @@ private:
     return p;
   }
 
-  // One multi-byte UTF-8 sequence, by RFC 3629's table: no overlong forms, no surrogates, nothing
-  // above U+10FFFF.
+  // One multi-byte UTF-8 sequence (text.hpp's utf8_sequence_length: RFC 3629's table, no overlong
+  // forms, no surrogates, nothing above U+10FFFF).
   [[gnu::noinline]] const char* utf8_sequence(const char* p, const char* end) {
-    const auto lead = static_cast<unsigned char>(*p);
-    unsigned char low = 0x80;
-    unsigned char high = 0xBF;
-    std::size_t continuation = 0;
-    if (lead >= 0xC2 && lead <= 0xDF) {
-      continuation = 1;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-      continuation = 2;
-      low = lead == 0xE0 ? 0xA0 : 0x80;
-      high = lead == 0xED ? 0x9F : 0xBF;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-      continuation = 3;
-      low = lead == 0xF0 ? 0x90 : 0x80;
-      high = lead == 0xF4 ? 0x8F : 0xBF;
-    } else {
+    const std::size_t length = utf8_sequence_length(std::string_view(p, static_cast<std::size_t>(end - p)));
+    if (length == 0) {
       fail(p, "invalid UTF-8");
       return nullptr;
     }
-    if (static_cast<std::size_t>(end - p) <= continuation) {
-      fail(p, "invalid UTF-8");
-      return nullptr;
-    }
-    for (std::size_t i = 1; i <= continuation; ++i) {
-      const auto byte = static_cast<unsigned char>(p[i]);
-      if (byte < (i == 1 ? low : 0x80) || byte > (i == 1 ? high : 0xBF)) {
-        fail(p, "invalid UTF-8");
-        return nullptr;
-      }
-    }
-    return p + continuation + 1;
+    return p + length;
   }
 
   // Records the key `bytes` (as sent, at `offset` in the text) of the object `top`, refusing it if
