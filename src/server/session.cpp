@@ -257,7 +257,7 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
       break;
     }
 
-    // The body, read whole (bounded by the body limit).
+    // A client waiting for 100 Continue gets it before its body is read.
     if (!head_parser.is_done() && version >= 11 && beast::iequals(head[bhttp::field::expect], "100-continue")) {
       static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
       stream.expires_after(opts.client_body_timeout);

@@ -15,8 +15,9 @@ namespace hubgate::hubspot {
 // one. Other scripts are kept as they are. Never fails.
 std::string normalise_email(std::string_view email);
 
-// True when normalise_email(email) == email, checked without building it: the common case of a
-// plain lower-case ASCII address with nothing to trim.
+// True only when normalise_email(email) == email, checked without building it: a plain ASCII
+// address with no upper-case letter and nothing to trim (the common case). False for any other
+// address, non-ASCII ones included even when normalising would not change them: normalise those.
 bool is_normalised_email(std::string_view email) noexcept;
 
 // The domain of an already normalised address: after the last `@`, trailing dots removed; empty

@@ -35,5 +35,19 @@ TEST(email, domain_is_normalised_after_the_last_at) {
   EXPECT_EQ(email_domain("a@"), "");
 }
 
+TEST(email, an_address_called_normal_is_one_normalising_leaves_as_it_is) {
+  for (const std::string_view address : {"jo@test.com", "", "j o@test.com", "a.b+c@sub.example.org"}) {
+    EXPECT_TRUE(is_normalised_email(address)) << address;
+    EXPECT_EQ(normalise_email(address), address);
+  }
+  // Anything to trim or lower-case is not; nor, to be safe, is any non-ASCII address.
+  for (const std::string_view address : {"Jo@test.com", " jo@test.com", "jo@test.com\t", "jo@test.com.", "jo@TEST.com",
+                                         ".", "jo@test.com\xC2\xA0", "jo@t\xC3\xA9st.com"}) {
+    EXPECT_FALSE(is_normalised_email(address)) << address;
+  }
+  EXPECT_EQ(normalised_domain("jo@sub.example.org"), "sub.example.org");
+  EXPECT_EQ(normalised_domain("no-at-sign"), "");
+}
+
 } // namespace
 } // namespace hubgate::hubspot
