@@ -9,6 +9,7 @@
 #   under valgrind), dumps, and prints instructions (Ir) per request and the costliest functions
 #   (TOP=60 lines). BINARY defaults to build/release/hubgate; --nginx profiles the nginx
 #   pass-through anchor instead. --keep keeps the run folder with the callgrind files.
+#   CG_PORT_SHIFT=N moves its ports (18443, 18444, 8090) up by N, so that runs can go side by side.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=$ROOT/bench
@@ -24,6 +25,8 @@ while (($#)); do
   esac
   shift
 done
+SHIFT=${CG_PORT_SHIFT:-0}
+UPSTREAM_PORT=$((18443 + SHIFT)) COUNTER_PORT=$((18444 + SHIFT)) PROXY_PORT=$((8090 + SHIFT))
 WORK=$(mktemp -d /tmp/cg.XXXXXX)
 PIDS=()
 cleanup() {
@@ -33,7 +36,7 @@ cleanup() {
 }
 trap cleanup EXIT
 wait_port() { for _ in {1..300}; do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
-render() { sed -e "s|@DIR@|$3|g" -e "s|@LISTEN@|$4|g" -e "s|@CA@|$WORK/certs/ca.pem|g" \
+render() { sed -e "s|@DIR@|$3|g" -e "s|18443|$UPSTREAM_PORT|g" -e "s|18444|$COUNTER_PORT|g" -e "s|@LISTEN@|$4|g" -e "s|@CA@|$WORK/certs/ca.pem|g" \
   -e "s|@CERTS@|$WORK/certs|g" -e "s|@BENCH@|$BENCH|g" "$1" >"$2"; }
 
 "$BENCH/certs.sh" "$WORK/certs" >/dev/null
@@ -41,25 +44,25 @@ mkdir "$WORK/upstream" "$WORK/proxy"
 render "$BENCH/upstream/nginx.conf" "$WORK/upstream/nginx.conf" "$WORK/upstream" -
 setsid nginx -p "$WORK/upstream" -e "$WORK/upstream/error.log" -c "$WORK/upstream/nginx.conf" >"$WORK/upstream.log" 2>&1 &
 PIDS+=($!)
-wait_port 18443
+wait_port $UPSTREAM_PORT
 
 CG=(valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.out" --dump-instr=no)
 if [ -n "$NGINX" ]; then
-  render "$BENCH/nginx-passthrough.conf" "$WORK/proxy/nginx.conf" "$WORK/proxy" 127.0.0.1:8090
+  render "$BENCH/nginx-passthrough.conf" "$WORK/proxy/nginx.conf" "$WORK/proxy" 127.0.0.1:$PROXY_PORT
   # nginx forks a worker; trace children too and read the worker's file.
   setsid "${CG[@]}" --trace-children=yes --callgrind-out-file="$WORK/callgrind.out.%p" \
     nginx -p "$WORK/proxy" -e "$WORK/proxy/error.log" -c "$WORK/proxy/nginx.conf" >"$WORK/proxy.log" 2>&1 &
 else
-  setsid "${CG[@]}" "$BIN" serve --threads 1 --access-log off --admin-listen off --listen 127.0.0.1:8090 \
-    --upstream https://127.0.0.1:18443 --ca-file "$WORK/certs/ca.pem" \
+  setsid "${CG[@]}" "$BIN" serve --threads 1 --access-log off --admin-listen off --listen 127.0.0.1:$PROXY_PORT \
+    --upstream https://127.0.0.1:$UPSTREAM_PORT --ca-file "$WORK/certs/ca.pem" \
     --rules "$ROOT/bench/rules.yaml" >"$WORK/proxy.log" 2>&1 &
 fi
 PIDS+=($!)
-wait_port 8090
-wrk -t1 -c"$CONNS" --timeout 30s -d3s -s "$BENCH/wrk/$WORKLOAD.lua" http://127.0.0.1:8090 >/dev/null
+wait_port $PROXY_PORT
+wrk -t1 -c"$CONNS" --timeout 30s -d3s -s "$BENCH/wrk/$WORKLOAD.lua" http://127.0.0.1:$PROXY_PORT >/dev/null
 touch "$WORK/mark"
 callgrind_control -z >/dev/null
-out=$(wrk -t1 -c"$CONNS" --timeout 30s -d"${SECONDS_MEASURED}s" -s "$BENCH/wrk/$WORKLOAD.lua" http://127.0.0.1:8090)
+out=$(wrk -t1 -c"$CONNS" --timeout 30s -d"${SECONDS_MEASURED}s" -s "$BENCH/wrk/$WORKLOAD.lua" http://127.0.0.1:$PROXY_PORT)
 callgrind_control -d >/dev/null
 requests=$(awk '/requests in/ {print $1}' <<<"$out")
 # The dump with the most instructions is the process that served (nginx: its worker).
