@@ -6,10 +6,12 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <exception>
 #include <initializer_list>
 #include <iterator>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -46,28 +48,42 @@ public:
   // The member named exactly `key`, nullopt when absent. Another spelling of the same name
   // (`Properties`, `EMAIL`) is an error: a case-insensitive deserialiser would read it.
   bool member(const json_value& object, std::string_view key, maybe_value& out) {
-    out.reset();
+    return members(object, std::span(&key, 1), std::span(&out, 1));
+  }
+
+  // The same for several keys in one pass over the object: `out[i]` is the member named `keys[i]`.
+  bool members(const json_value& object, std::span<const std::string_view> keys, std::span<maybe_value> out) {
+    for (maybe_value& value : out) {
+      value.reset();
+    }
     std::string scratch;
     for (const auto& [name_value, value] : object.members()) {
       const std::string_view name = name_value.string_value(scratch);
-      if (name == key) {
-        out = value;
-      } else if (equals_folded(name, key)) {
-        return fail("member \"" + std::string(name) + "\" is ambiguous with \"" + std::string(key) + "\"");
+      const auto exact = std::find(keys.begin(), keys.end(), name);
+      if (exact != keys.end()) {
+        out[static_cast<std::size_t>(exact - keys.begin())] = value;
+        continue;
+      }
+      for (const std::string_view key : keys) {
+        if (equals_folded(name, key)) {
+          return fail("member \"" + std::string(name) + "\" is ambiguous with \"" + std::string(key) + "\"");
+        }
       }
     }
     return true;
   }
 
-  bool object_member(const json_value& object, std::string_view key, maybe_value& out, bool required) {
-    if (!member(object, key, out)) {
-      return false;
-    }
-    if (!out || out->is_null()) {
-      out.reset();
+  // `value` (a member read by members()) as an object: nullopt when absent or null.
+  bool object_value(maybe_value& value, std::string_view key, bool required) {
+    if (!value || value->is_null()) {
+      value.reset();
       return !required || fail("\"" + std::string(key) + "\" is required");
     }
-    return out->is_object() || fail("\"" + std::string(key) + "\" must be an object");
+    return value->is_object() || fail("\"" + std::string(key) + "\" must be an object");
+  }
+
+  bool object_member(const json_value& object, std::string_view key, maybe_value& out, bool required) {
+    return member(object, key, out) && object_value(out, key, required);
   }
 
   bool array_member(const json_value& object, std::string_view key, maybe_value& out, bool required) {
@@ -118,7 +134,6 @@ public:
     return member(object, key, value) && scalar(value, "", key, out);
   }
 
-private:
   // A number as json_number_text reads it. A short integer reads as sent (the scanner has refused
   // leading zeros), so only other numbers need a text of their own.
   std::string_view number_text(std::string_view raw) {
@@ -128,20 +143,26 @@ private:
     return plain ? raw : keep(json_number_text(raw));
   }
 
+private:
   record_texts& texts_;
   std::string error_;
 };
 
 // Integrity, JSON ambiguity: property names are read as a forgiving deserialiser might (any case,
 // Java folding, padding trimmed) and every spelling of `email` counts, so that none hides one.
-bool is_email_name(std::string_view name) {
-  // `e` has no folding alias: a name that starts with any byte but `e`, `E` or padding is not
-  // `email` (the cheap test first: it is made for every property of every item).
-  if (name.empty() || ((name.front() | 0x20) != 'e' && name.front() != ' ' && name.front() != '\t')) {
-    return false;
+bool is_email_name_slow(std::string_view name) {
+  if (name == "email") {
+    return true;
   }
   const std::string_view trimmed = trim_ows(name);
   return !trimmed.empty() && (trimmed.front() | 0x20) == 'e' && equals_folded(trimmed, "email");
+}
+
+// The cheap test first, inline: it is made for every property of every item. `e` has no folding
+// alias, so a name that starts with any byte but `e`, `E` or padding is not `email`.
+inline bool is_email_name(std::string_view name) {
+  return !name.empty() && ((name.front() | 0x20) == 'e' || name.front() == ' ' || name.front() == '\t') &&
+         is_email_name_slow(name);
 }
 
 // Adds an email the item names; two different addresses for one item are refused.
@@ -251,17 +272,69 @@ bool check_repeats(reader& r, const contact_record& record) {
   return true;
 }
 
+// True when `name` holds an ASCII capital letter; eight bytes at a time, as it runs for every
+// property name of every item.
+bool has_ascii_capital(std::string_view name) noexcept {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL;
+  // Any byte b with 'A' - 1 < b < 'Z' + 1 (Anderson's "hasbetween"; bytes from 0x80 never count).
+  const auto any_capital = [](const char* at) {
+    std::uint64_t x;
+    std::memcpy(&x, at, sizeof x);
+    constexpr std::uint64_t low7 = ones * 127;
+    const std::uint64_t y = x & low7;
+    return (((ones * (127 + ('Z' + 1))) - y) & ~x & (y + ones * (127 - ('A' - 1))) & (ones * 128)) != 0;
+  };
+  const std::size_t size = name.size();
+  if (size < 8) {
+    return std::any_of(name.begin(), name.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+  }
+  for (std::size_t i = 0; i + 8 < size; i += 8) {
+    if (any_capital(name.data() + i)) {
+      return true;
+    }
+  }
+  return any_capital(name.data() + size - 8); // the last eight, overlapping the word before
+}
+
+// {name: value, ...}: the same checks as read_property's, on the scanner's tokens directly, since
+// this runs for every property of every batch input.
 bool read_property_map(reader& r, const maybe_value& map, contact_record& record) {
   if (!map) {
     return true;
   }
-  record.properties.reserve(record.properties.size() + map->size());
-  for (const auto& [name_value, value] : map->members()) {
-    if (!read_property(r, record, r.text(name_value), value)) {
+  const json_document& document = map->document();
+  const char* const text = document.text().data();
+  // A string token's bytes between its quotes, decoded when it holds escapes.
+  const auto string_text = [&](std::uint32_t index, const json_token& token) {
+    return token.escaped ? r.keep(json_value(document, index).string_value())
+                         : std::string_view(text + token.begin + 1, token.end - token.begin - 2);
+  };
+  auto& props = record.properties;
+  // The scanner has refused a name given twice in one object (compared unescaped), so a repeat
+  // in any ASCII case, the only kind check_repeats looks for, needs a capital letter in a name.
+  // Properties the record already had came from elsewhere: then every name is compared.
+  bool may_repeat = !props.empty();
+  props.reserve(props.size() + map->size());
+  // An object's tokens are its keys and values in turn; a value's `next` is the next key.
+  for (std::uint32_t key = map->index() + 1, end = document.token(map->index()).next; key != end;) {
+    const json_token& value = document.token(key + 1);
+    const std::string_view name = string_text(key, document.token(key));
+    std::string_view value_text;
+    switch (value.kind) {
+      case json_kind::string: value_text = string_text(key + 1, value); break;
+      case json_kind::number: value_text = r.number_text(std::string_view(text + value.begin, value.end - value.begin)); break;
+      case json_kind::boolean: value_text = text[value.begin] == 't' ? "true" : "false"; break;
+      case json_kind::null: break; // read as "", and never an email
+      default: return r.fail("property \"" + std::string(name) + "\" must be a string, number or boolean");
+    }
+    props.emplace_back(name, value_text);
+    may_repeat = may_repeat || has_ascii_capital(name);
+    if (value.kind != json_kind::null && is_email_name(name) && !add_email(r, record, value_text)) {
       return false;
     }
+    key = value.next;
   }
-  return check_repeats(r, record);
+  return !may_repeat || check_repeats(r, record);
 }
 
 // [{name_key: name, "value": value}, ...]: v1 `property`, forms and legacy sends `name`.
@@ -353,9 +426,21 @@ bool read_crm_input(reader& r, const json_value& input, std::size_t index, body_
     return r.fail("each input must be an object");
   }
   contact_record record = new_record(index);
+  // One pass over the input's members (this runs for every input of a batch).
+  enum : std::size_t { properties_at, trace_id_at, id_property_at, id_at, key_count };
+  static constexpr std::array<std::string_view, key_count> keys = {"properties", "objectWriteTraceId", "idProperty",
+                                                                   "id"};
+  const std::size_t wanted = shape == body_shape::crm_batch_upsert ? key_count
+                             : shape == body_shape::crm_object     ? properties_at + 1
+                                                                   : trace_id_at + 1;
+  std::array<maybe_value, key_count> found;
+  if (!r.members(input, std::span(keys).first(wanted), std::span(found).first(wanted))) {
+    return false;
+  }
   if (shape == body_shape::crm_batch_upsert) {
     std::optional<std::string_view> id_property;
-    if (!r.scalar_member(input, "idProperty", id_property) || !r.scalar_member(input, "id", record.id)) {
+    if (!r.scalar(found[id_property_at], "", keys[id_property_at], id_property) ||
+        !r.scalar(found[id_at], "", keys[id_at], record.id)) {
       return false;
     }
     if (const auto from_query = request.param("id_property")) {
@@ -373,11 +458,12 @@ bool read_crm_input(reader& r, const json_value& input, std::size_t index, body_
       return false;
     }
   }
-  if (shape != body_shape::crm_object && !r.scalar_member(input, "objectWriteTraceId", record.object_write_trace_id)) {
+  if (shape != body_shape::crm_object &&
+      !r.scalar(found[trace_id_at], "", keys[trace_id_at], record.object_write_trace_id)) {
     return false;
   }
-  maybe_value properties;
-  if (!r.object_member(input, "properties", properties, false) || !read_property_map(r, properties, record)) {
+  maybe_value& properties = found[properties_at];
+  if (!r.object_value(properties, keys[properties_at], false) || !read_property_map(r, properties, record)) {
     return false;
   }
   records.push_back(std::move(record));
@@ -755,10 +841,17 @@ bool normalise_addresses(reader& r, std::vector<contact_record>& records) {
     }
     const std::string_view email =
         is_normalised_email(*record.email) ? *record.email : r.keep(normalise_email(*record.email));
-    const bool odd = std::any_of(email.begin(), email.end(), [](char c) {
-      const auto b = static_cast<unsigned char>(c);
-      return b <= 0x20 || b == 0x7F || c == ',' || c == ';' || c == '<' || c == '>';
-    });
+    static constexpr auto list_or_display_byte = [] {
+      std::array<bool, 256> table{};
+      for (std::size_t b = 0; b < table.size(); ++b) {
+        table[b] = b <= 0x20 || b == 0x7F || b == ',' || b == ';' || b == '<' || b == '>';
+      }
+      return table;
+    }();
+    bool odd = false; // one table load per byte, no early exit: addresses are short
+    for (const char c : email) {
+      odd |= list_or_display_byte[static_cast<unsigned char>(c)];
+    }
     if (odd) {
       return r.fail("\"" + std::string(*record.email) + "\" is not one plain email address");
     }

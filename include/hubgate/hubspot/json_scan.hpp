@@ -53,6 +53,9 @@ public:
   json_value(const json_document& document, std::uint32_t index) noexcept : document_(&document), index_(index) {}
 
   json_kind kind() const noexcept { return token().kind; }
+  // Where the value lives, for readers that walk the tokens themselves (json_token explains them).
+  const json_document& document() const noexcept { return *document_; }
+  std::uint32_t index() const noexcept { return index_; }
   bool is_null() const noexcept { return kind() == json_kind::null; }
   bool is_boolean() const noexcept { return kind() == json_kind::boolean; }
   bool is_number() const noexcept { return kind() == json_kind::number; }

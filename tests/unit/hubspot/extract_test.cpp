@@ -114,6 +114,28 @@ TEST(extract_v3, a_property_repeated_in_another_case_among_many_must_agree) {
   EXPECT_TRUE(post(create, many + R"("Zz":"1","zZ":"1","ZZ":"1","zz":"1"}})").ok());
 }
 
+// A repeat in another case needs a capital letter somewhere in a name, which is looked for eight
+// bytes at a time: every position of names of every length up to 20 bytes, and capitals that only
+// an escape or the other name spells.
+TEST(extract_v3, a_repeat_in_another_case_is_found_wherever_the_capital_is) {
+  for (std::size_t length = 1; length <= 20; ++length) {
+    for (std::size_t at = 0; at < length; ++at) {
+      const std::string lower(length, 'q');
+      std::string upper = lower;
+      upper[at] = 'Q';
+      for (const auto& [first, second] : {std::pair{lower, upper}, std::pair{upper, lower}}) {
+        const std::string body = R"({"properties":{")" + first + R"(":"1","x":"2",")" + second + R"(":"3"}})";
+        EXPECT_FALSE(post(create, body).ok()) << body;
+        const std::string agreeing = R"({"properties":{")" + first + R"(":"1",")" + second + R"(":"1"}})";
+        EXPECT_TRUE(post(create, agreeing).ok()) << agreeing;
+      }
+    }
+  }
+  EXPECT_FALSE(post(create, R"({"properties":{"q":"1","\u0051":"2"}})").ok()) << "an escaped capital";
+  EXPECT_TRUE(post(create, R"({"properties":{"\u00c9t\u00e9":"1","\u00e9t\u00e9":"2"}})").ok())
+      << "only ASCII letters fold";
+}
+
 // A body of many properties costs n log n to check, not n squared (60,000 took 27 s before).
 TEST(extract_v3, many_properties_are_checked_in_reasonable_time) {
   std::string many = R"({"properties":{)";
