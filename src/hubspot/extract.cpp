@@ -30,6 +30,7 @@ public:
 
   // Text a record points at that is not in the body as sent.
   std::string_view keep(std::string text) { return texts_.keep(std::move(text)); }
+  std::pmr::memory_resource* arena() { return texts_.arena(); }
 
   // A string's decoded value: a view of the body when it has no escapes, else a kept copy.
   std::string_view text(const json_value& string) {
@@ -414,10 +415,10 @@ using container = parsed_body::container;
 constexpr std::array<std::string_view, 2> smtp_editable = {"createContact", "campaignName"};
 constexpr std::array<std::string_view, 2> flat_editable = {"firstName", "lastName"};
 
-contact_record new_record(std::size_t index) {
-  contact_record record;
-  record.index = index;
-  return record;
+// A record whose property list lives in the extraction's arena.
+contact_record new_record(reader& r, std::size_t index) {
+  return contact_record{index,        std::nullopt, std::nullopt, std::pmr::vector<contact_record::property>(r.arena()),
+                        std::nullopt, std::nullopt, std::nullopt};
 }
 
 bool read_crm_input(reader& r, const json_value& input, std::size_t index, body_shape shape, const classification& request,
@@ -425,7 +426,7 @@ bool read_crm_input(reader& r, const json_value& input, std::size_t index, body_
   if (!input.is_object()) {
     return r.fail("each input must be an object");
   }
-  contact_record record = new_record(index);
+  contact_record record = new_record(r, index);
   // One pass over the input's members (this runs for every input of a batch).
   enum : std::size_t { properties_at, trace_id_at, id_property_at, id_at, key_count };
   static constexpr std::array<std::string_view, key_count> keys = {"properties", "objectWriteTraceId", "idProperty",
@@ -475,7 +476,7 @@ bool read_v1_item(reader& r, const json_value& item, std::size_t index, const cl
   if (!item.is_object()) {
     return r.fail(batch ? "each batch item must be an object" : "the body must be a JSON object");
   }
-  contact_record record = new_record(index);
+  contact_record record = new_record(r, index);
   if (batch) {
     std::optional<std::string_view> email;
     std::optional<std::string_view> vid;
@@ -511,7 +512,7 @@ bool read_event(reader& r, const json_value& event, std::size_t index, std::vect
   }
   // Without an email the event names an existing contact (objectId, utk) and creates none.
   if (email) {
-    contact_record record = new_record(index);
+    contact_record record = new_record(r, index);
     record.email = email;
     records.push_back(std::move(record));
   }
@@ -537,7 +538,7 @@ bool read_recipients(reader& r, const json_value& object, std::initializer_list<
         return false;
       }
       if (email && !email->empty()) {
-        contact_record record = new_record(0);
+        contact_record record = new_record(r, 0);
         record.email = email;
         out.push_back(std::move(record));
       }
@@ -628,7 +629,7 @@ bool read_json_shape(reader& r, const classification& request, const json_value&
       body.properties_key = "fields";
       body.entry_name_key = "name";
       maybe_value fields;
-      contact_record record = new_record(0);
+      contact_record record = new_record(r, 0);
       // A repeated field name is a multi-value field (checkboxes), not a conflict; emails still are.
       if (!r.array_member(root, "fields", fields, false) || !read_name_value_array(r, fields, "name", record, true)) {
         return false;
@@ -637,7 +638,7 @@ bool read_json_shape(reader& r, const classification& request, const json_value&
       return true;
     }
     case body_shape::single_send: {
-      contact_record record = new_record(0);
+      contact_record record = new_record(r, 0);
       maybe_value message;
       if (!r.object_member(root, "message", message, false)) {
         return false;
@@ -709,7 +710,7 @@ bool read_json_shape(reader& r, const classification& request, const json_value&
         return false;
       }
       if (creates) {
-        contact_record record = new_record(0);
+        contact_record record = new_record(r, 0);
         record.properties.emplace_back("createContact", "true");
         if (campaign) {
           record.properties.emplace_back("campaignName", *campaign);
@@ -728,7 +729,7 @@ bool read_json_shape(reader& r, const classification& request, const json_value&
         if (!input.is_object()) {
           return r.fail("each input must be an object");
         }
-        contact_record record = new_record(i++);
+        contact_record record = new_record(r, i++);
         std::optional<std::string_view> email;
         maybe_value props;
         if (!r.scalar_member(input, "email", email) || !r.object_member(input, "contactProperties", props, false)) {
@@ -758,7 +759,7 @@ bool read_json_shape(reader& r, const classification& request, const json_value&
     case body_shape::flat_contact: {
       body.properties = container::top_level;
       body.editable = flat_editable;
-      contact_record record = new_record(0);
+      contact_record record = new_record(r, 0);
       if (!r.scalar_member(root, "email", record.email)) {
         return false;
       }
@@ -801,7 +802,7 @@ bool read_form(reader& r, std::string_view text, extraction& out) {
   parsed_body& body = out.body;
   body.properties = container::form_pairs;
   body.item_count = 1;
-  contact_record record = new_record(0);
+  contact_record record = new_record(r, 0);
   std::size_t from = 0;
   while (from <= text.size()) {
     std::size_t amp = text.find('&', from);

@@ -64,10 +64,16 @@ struct decision {
   rules::evaluation evaluation;        // what the rules said, for logs
   // The contacts the extractor read (catalog requests whose body was read), parallel to
   // evaluation.records, for the audit trail. They point into the request body as received and into
-  // `record_texts`: whoever forwards a rebuilt body keeps the received one alive too.
+  // `record_texts` (whose arena holds their property lists: hence the order, and the destructor):
+  // whoever forwards a rebuilt body keeps the received one alive too.
   std::vector<hubspot::contact_record> records;
   hubspot::record_texts record_texts;
   std::string reason;                  // why, in a few words, for the log
+
+  decision() = default;
+  decision(decision&&) = default;
+  decision& operator=(decision&&) = default;
+  ~decision() { records.clear(); }
 };
 
 // Decides a request whose head has been classified and whose body has been read whole (the body

@@ -74,13 +74,19 @@ struct parsed_body {
 
 struct extraction {
   const operation* op = nullptr;
-  // In item order; record.index is the item's position. Views into the body and into `texts`.
+  // In item order; record.index is the item's position. Views into the body and into `texts`,
+  // and property lists in its arena: hence the order, and the destructor (record_texts says why).
   std::vector<contact_record> records;
   record_texts texts;
   std::string error;                   // non-empty: refuse the request
   parsed_body body;
 
   bool ok() const noexcept { return error.empty(); }
+
+  extraction() = default;
+  extraction(extraction&&) = default;
+  extraction& operator=(extraction&&) = default;
+  ~extraction() { records.clear(); }
 };
 
 // `request` must be a successful classification with an operation; `content_type` is the raw

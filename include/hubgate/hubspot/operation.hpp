@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <forward_list>
+#include <memory>
+#include <memory_resource>
 #include <optional>
 #include <span>
 #include <string>
@@ -33,12 +35,24 @@ constexpr std::string_view to_string(operation_kind kind) {
 // Text a record's views point at when it is not in the request body as sent: strings whose
 // escapes were decoded, numbers as re-serialised, decoded form fields, normalised emails. It is
 // node-based, so moving it (with the records) keeps every view valid.
+// It also holds the arena the extractor builds the records' property lists in: a batch of 100
+// inputs then costs a few allocations, not one per input. The records must be released while
+// their arena lives: declare the records first (a move assignment then releases the old records
+// before it replaces the old arena) and clear them in the owner's destructor.
 class record_texts {
 public:
   std::string_view keep(std::string text) { return texts_.emplace_front(std::move(text)); }
 
+  std::pmr::memory_resource* arena() {
+    if (!arena_) {
+      arena_ = std::make_unique<std::pmr::monotonic_buffer_resource>(4096);
+    }
+    return arena_.get();
+  }
+
 private:
   std::forward_list<std::string> texts_;
+  std::unique_ptr<std::pmr::monotonic_buffer_resource> arena_; // on the heap: moves keep it put
 };
 
 // One contact a request would create or update, as read from its body (or path). Views only: they
@@ -52,7 +66,8 @@ struct contact_record {
   // The email as HubSpot stores it (normalise_email), computed once by the extractor; nullopt when
   // the record has none or its maker did not compute it (then readers normalise `email` themselves).
   std::optional<std::string_view> normalised_email;
-  std::vector<property> properties;                 // wire names and values as sent
+  // Wire names and values as sent; an extracted record's list lives in its record_texts' arena.
+  std::pmr::vector<property> properties;
   std::optional<std::string_view> object_write_trace_id; // v3 batch inputs may carry one
   // How an upsert item names the contact it targets when not (only) by email: v3 `idProperty`/`id`,
   // v1 batch `vid`. nullopt when the item does not say.

@@ -13,7 +13,7 @@
 namespace hubgate::hubspot {
 namespace {
 
-using props = std::vector<std::pair<std::string_view, std::string_view>>;
+using props = std::pmr::vector<std::pair<std::string_view, std::string_view>>;
 
 constexpr std::string_view json_type = "application/json";
 

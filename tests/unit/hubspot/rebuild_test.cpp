@@ -17,7 +17,7 @@ using json = nlohmann::ordered_json;
 
 extraction read(std::string_view method, std::string_view target, std::string_view body,
                 std::string_view content_type = "application/json") {
-  const extraction e = extract(classify(method, target), body, content_type);
+  extraction e = extract(classify(method, target), body, content_type);
   EXPECT_TRUE(e.ok()) << e.error;
   return e;
 }
@@ -260,7 +260,7 @@ TEST(rebuild, the_rebuilt_body_extracts_to_the_edited_records) {
   const extraction again = read_post("/crm/v3/objects/contacts/batch/upsert", r.body);
   ASSERT_EQ(again.records.size(), 1U);
   EXPECT_EQ(again.records[0].email, "b@b.com");
-  EXPECT_EQ(again.records[0].properties, (std::vector<hubspot::contact_record::property>{{"firstname", "B"}}));
+  EXPECT_EQ(again.records[0].properties, (std::pmr::vector<hubspot::contact_record::property>{{"firstname", "B"}}));
 }
 
 } // namespace
