@@ -600,6 +600,41 @@ std::optional<std::string_view> classification::param(std::string_view name) con
   return std::nullopt;
 }
 
+// The forms routes for a path with nothing to canonicalise: plain ASCII, no escapes, no empty,
+// dot or `;param` segments. Most paths are such, and this skips the canonicaliser's copy.
+std::optional<upstream_id> plain_path_upstream(std::string_view path) {
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    const auto c = static_cast<unsigned char>(path[i]);
+    if (c >= 0x80 || c == '%' || c == ';' || (c == '/' && i + 1 < path.size() && (path[i + 1] == '/' || path[i + 1] == '.'))) {
+      return std::nullopt;
+    }
+  }
+  auto under = [&](std::string_view prefix) {
+    return path.size() > prefix.size() && iequals_ascii(path.substr(0, prefix.size()), prefix);
+  };
+  return under("/submissions/") || under("/uploads/form/") ? upstream_id::forms : upstream_id::api;
+}
+
+// Which host serves a path split from its target (upstream_for_path's rule).
+upstream_id path_upstream(std::string_view path) {
+  try {
+    if (auto plain = plain_path_upstream(path)) {
+      return *plain;
+    }
+    scratch buffer(path.size());
+    canonical_segments canon;
+    canonicalise_path(path, buffer.data(), canon);
+    const segment_list& segs = canon.segments;
+    if ((segs.size() >= 2 && equals_folded(segs[0], "submissions")) ||
+        (segs.size() >= 3 && equals_folded(segs[0], "uploads") && equals_folded(segs[1], "form"))) {
+      return upstream_id::forms;
+    }
+  } catch (const std::exception&) {
+    return upstream_id::api;
+  }
+  return upstream_id::api;
+}
+
 classification classify(std::string_view method, std::string_view target) {
   classification result;
   try {
@@ -608,6 +643,8 @@ classification classify(std::string_view method, std::string_view target) {
       result.error = error;
       return result;
     }
+    // Requests outside the catalog (most reads) need only their host: the target is split once.
+    result.upstream = path_upstream(parts.path);
     std::string_view canonical_method;
     const method_case mcase = read_method(method, canonical_method);
     if (mcase == method_case::not_catalog) {
@@ -655,6 +692,7 @@ classification classify(std::string_view method, std::string_view target) {
       result.forward_target += parts.query;
     }
     result.op = matched->op;
+    result.upstream = matched->op->upstream;
   } catch (const std::exception&) {
     result = classification{};
     result.error = "out of memory while classifying the request";
@@ -662,45 +700,9 @@ classification classify(std::string_view method, std::string_view target) {
   return result;
 }
 
-// The forms routes for a path with nothing to canonicalise: plain ASCII, no escapes, no empty,
-// dot or `;param` segments. Most paths are such, and this skips the canonicaliser's copy.
-std::optional<upstream_id> plain_path_upstream(std::string_view path) {
-  for (std::size_t i = 0; i < path.size(); ++i) {
-    const auto c = static_cast<unsigned char>(path[i]);
-    if (c >= 0x80 || c == '%' || c == ';' || (c == '/' && i + 1 < path.size() && (path[i + 1] == '/' || path[i + 1] == '.'))) {
-      return std::nullopt;
-    }
-  }
-  auto under = [&](std::string_view prefix) {
-    return path.size() > prefix.size() && iequals_ascii(path.substr(0, prefix.size()), prefix);
-  };
-  return under("/submissions/") || under("/uploads/form/") ? upstream_id::forms : upstream_id::api;
-}
-
 upstream_id upstream_for_path(std::string_view target) {
-  try {
-    target_parts parts;
-    if (split_target(target, parts) != nullptr) {
-      return upstream_id::api;
-    }
-    if (auto plain = plain_path_upstream(parts.path)) {
-      return *plain;
-    }
-    scratch buffer(parts.path.size());
-    canonical_segments canon;
-    canonicalise_path(parts.path, buffer.data(), canon);
-    if (canon.segments.empty()) {
-      return upstream_id::api;
-    }
-    const segment_list& segs = canon.segments;
-    if ((segs.size() >= 2 && equals_folded(segs[0], "submissions")) ||
-        (segs.size() >= 3 && equals_folded(segs[0], "uploads") && equals_folded(segs[1], "form"))) {
-      return upstream_id::forms;
-    }
-  } catch (const std::exception&) {
-    return upstream_id::api;
-  }
-  return upstream_id::api;
+  target_parts parts;
+  return split_target(target, parts) == nullptr ? path_upstream(parts.path) : upstream_id::api;
 }
 
 canonical_target canonicalise(std::string_view target) {

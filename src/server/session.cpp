@@ -382,8 +382,7 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
 
     // The request as it goes upstream: the upstream's Host, no hop-by-hop headers, and framing
     // re-made for the buffered body.
-    const auto upstream_id =
-        classification.op != nullptr ? classification.op->upstream : hubspot::upstream_for_path(request.target());
+    const auto upstream_id = classification.upstream;
     upstream::pool& pool = upstream_id == hubspot::upstream_id::forms ? thread.forms : thread.api;
     http::remove_hop_by_hop(request);
     if (access.mode == access::auth_mode::clients) {

@@ -42,6 +42,7 @@ struct classification {
   // description mentions an idProperty query parameter).
   std::vector<path_param> params;
   std::string error; // non-empty: the target cannot be read safely; op is nullptr
+  upstream_id upstream = upstream_id::api; // the host that serves it: op's, else upstream_for_path's
 
   bool ok() const noexcept { return error.empty(); }
   std::optional<std::string_view> param(std::string_view name) const noexcept;

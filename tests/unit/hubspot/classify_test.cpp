@@ -342,6 +342,27 @@ TEST(classify, upstream_for_path_routes_forms_paths_after_canonicalisation) {
   EXPECT_EQ(upstream_for_path("/submissions/"), upstream_id::api);
 }
 
+// The session routes by the classification: it must name the same host as upstream_for_path, for
+// requests in the catalog (the operation's host) and outside it (the path's).
+TEST(classify, a_classification_names_the_host_that_serves_it) {
+  for (const std::string_view target :
+       {"/submissions/v3/integration/submit/1/g", "/uploads/form/v2/1/g?x=1", "//Submissions/v3/x",
+        "/%75ploads/form/v2/1/g", "/crm/../submissions/v3/x", "https://api.hsforms.com/submissions/v3/x",
+        "/crm/v3/objects/contacts", "/crm/v3/objects/contacts/batch/create", "/uploads/formx/v2", "/submissions",
+        "/submissions/%zz", "/SUBMISSIONS/v3/x", "/submissions/v3/integration/secure/submit/1/g",
+        "/contacts/v1/contact", "/crm/v3/objects/contacts/1?properties=email"}) {
+    for (const std::string_view method : {"GET", "POST", "PATCH", "post"}) {
+      const classification c = classify(method, target);
+      EXPECT_EQ(c.upstream, upstream_for_path(target)) << method << " " << target;
+      if (c.op != nullptr) {
+        EXPECT_EQ(c.upstream, c.op->upstream) << method << " " << target;
+      }
+    }
+  }
+  EXPECT_EQ(classify("POST", "/submissions/v3/integration/submit/1/g").upstream, upstream_id::forms);
+  EXPECT_EQ(classify("GET", "/Uploads/Form/v2/1").upstream, upstream_id::forms);
+}
+
 TEST(classify, canonicalise_reads_any_target_keeping_variable_spelling) {
   EXPECT_EQ(canonicalise("//CRM/v3/./objects/contacts/a%40b.com/?idProperty=email").path,
             "/CRM/v3/objects/contacts/a%40b.com");
