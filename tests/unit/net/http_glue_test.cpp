@@ -44,6 +44,13 @@ TEST(error_reply, has_hubspots_shape_and_a_fresh_uuid_v4) {
   ASSERT_EQ(a.size(), 36u);
   EXPECT_EQ(a[14], '4');
   EXPECT_NE(std::string("89ab").find(a[19]), std::string::npos);
+  for (std::size_t i = 0; i < a.size(); ++i) { // 8-4-4-4-12 lower-case hex digits
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      EXPECT_EQ(a[i], '-') << a;
+    } else {
+      EXPECT_NE(std::string("0123456789abcdef").find(a[i]), std::string::npos) << a << " at " << i;
+    }
+  }
 
   auto res = http::make_error_response(
       {boost::beast::http::status::payload_too_large, "VALIDATION_ERROR", "Too \"big\""}, a, 11, true);
