@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace hubgate::hubspot {
 
@@ -200,12 +201,36 @@ std::size_t utf8_sequence_length(std::string_view s) noexcept {
   return continuation + 1;
 }
 
+namespace {
+
+// True when none of the eight bytes at `at` needs an escape or a UTF-8 check: no control byte, no
+// `"`, `\\`, DEL, and nothing from 0x80 ("has a byte less than n" and "has a zero byte" tests,
+// exact as yes/no answers). Most of a message is such bytes.
+bool plain_json_word(const char* at) noexcept {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL;
+  constexpr std::uint64_t highs = ones * 0x80;
+  std::uint64_t w;
+  std::memcpy(&w, at, sizeof w);
+  const auto has_byte = [](std::uint64_t x, unsigned char c) {
+    const std::uint64_t y = x ^ (ones * c);
+    return (y - ones) & ~y & highs;
+  };
+  const std::uint64_t below_space = (w - ones * 0x20) & ~w & highs;
+  return ((w & highs) | below_space | has_byte(w, '"') | has_byte(w, '\\') | has_byte(w, 0x7F)) == 0;
+}
+
+} // namespace
+
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
   out += '"';
   std::size_t plain_from = 0; // bytes that need no escape are appended a run at a time
   const auto flush = [&](std::size_t to) { out.append(s.substr(plain_from, to - plain_from)); };
   for (std::size_t i = 0; i < s.size();) {
+    if (s.size() - i >= 8 && plain_json_word(s.data() + i)) {
+      i += 8;
+      continue;
+    }
     const auto b = static_cast<unsigned char>(s[i]);
     if (b >= 0x20 && b != '"' && b != '\\' && b != 0x7F && b < 0x80) {
       ++i;

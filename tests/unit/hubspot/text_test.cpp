@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include <string>
@@ -54,6 +56,25 @@ TEST(text, json_strings_escape_what_json_requires_and_keep_utf8) {
   EXPECT_EQ(out, R"("say \"hi\"\\\n\t\u0001\u007f")");
   EXPECT_EQ(read_back("\xC3\xA9t\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"), "\xC3\xA9t\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80");
   EXPECT_EQ(read_back(""), "");
+}
+
+// Plain bytes are skipped eight at a time: each byte that needs care, at every position of a
+// longer plain run, is still escaped (or checked as UTF-8) and reads back as it was.
+TEST(text, json_strings_escape_a_special_byte_wherever_it_is) {
+  for (const std::string_view special : {"\"", "\\", "\n", "\x01", "\x1F", "\x7F", "\xC3\xA9", "\xE2\x82\xAC"}) {
+    for (std::size_t at = 0; at <= 24; ++at) {
+      std::string s(24, 'a');
+      s.insert(at, special);
+      std::string out;
+      append_json_string(out, s);
+      EXPECT_EQ(read_back(s), s) << at;
+      EXPECT_TRUE(std::none_of(out.begin(), out.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; }))
+          << out;
+    }
+  }
+  std::string invalid(20, 'a');
+  invalid[11] = '\xFF';
+  EXPECT_EQ(read_back(invalid), std::string(11, 'a') + "\xEF\xBF\xBD" + std::string(8, 'a'));
 }
 
 TEST(text, json_strings_replace_bytes_that_are_not_utf8) {
