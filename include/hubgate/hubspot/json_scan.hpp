@@ -160,6 +160,12 @@ std::string json_number_text(std::string_view number);
 // A number's value as a double (strtod's, as nlohmann's reader rounds it).
 double json_number_value(std::string_view number);
 
+namespace detail {
+// Tests only: the scanner reads the text's 64-byte blocks with AVX2 where the CPU has it, else
+// with SSE2. `true` forces SSE2, `false` restores the CPU's choice; returns whether AVX2 was in use.
+bool json_scan_force_sse2(bool force) noexcept;
+} // namespace detail
+
 inline const json_token& json_value::token() const noexcept { return document_->token(index_); }
 
 inline std::string_view json_value::raw() const noexcept {
