@@ -249,9 +249,6 @@ public:
     const auto no_space_at = [base, size](std::size_t at) {
       return at != size && static_cast<unsigned char>(base[at]) > ' ';
     };
-    const auto skip_space_from = [base, size](std::size_t at) {
-      return static_cast<std::size_t>(skip_space(base + at, base + size) - base);
-    };
     // Room for `more` tokens after the first `count`.
     const auto make_room = [&](std::uint32_t more) __attribute__((always_inline)) {
       if (capacity - count < more) [[unlikely]] {
@@ -316,7 +313,7 @@ public:
 
   value:
     if (!no_space_at(i)) [[unlikely]] {
-      i = skip_space_from(i);
+      i = skip_space(base, size, i);
       if (i == size) {
         return fail(base + i, "expected a value");
       }
@@ -344,7 +341,7 @@ public:
                               object ? '}' : ']'};
       ++i;
       if (!no_space_at(i)) [[unlikely]] {
-        i = skip_space_from(i);
+        i = skip_space(base, size, i);
       }
       if (i != size && base[i] == top->closer) {
         ++i;
@@ -369,7 +366,7 @@ public:
   after_value:
     // Closing brackets, until a comma asks for the next value or the document ends.
     if (!no_space_at(i)) [[unlikely]] {
-      i = skip_space_from(i);
+      i = skip_space(base, size, i);
       if (i == size) {
         if (top == stack) {
           token_count = count;
@@ -423,7 +420,7 @@ public:
     }
     // A member's key and its colon, checked against the object's other keys.
     if (!no_space_at(i)) [[unlikely]] {
-      i = skip_space_from(i);
+      i = skip_space(base, size, i);
     }
     if (i == size || base[i] != '"') {
       return fail(base + i, "expected a string key");
@@ -441,7 +438,7 @@ public:
       i = past;
     }
     if (i == size || base[i] != ':') [[unlikely]] {
-      i = skip_space_from(i);
+      i = skip_space(base, size, i);
       if (i == size || base[i] != ':') {
         return fail(base + i, "expected ':' after a key");
       }
@@ -461,10 +458,11 @@ private:
   };
 
   // The usual members of `object`, from a key at `i` on, in a loop of their own, where the
-  // compiler keeps what they need in registers: a plain key, its colon and a plain string value,
-  // with no space between them and a comma after. It stops before anything else (an escape, a
-  // non-ASCII byte, space, another kind of value, a full token or key buffer) for the general
-  // code: at a key from its quote, at a value from its first byte, or after a value.
+  // compiler keeps what they need in registers: a plain key, its colon, a plain string value and a
+  // comma, with space (if any) before the key and the value only, as compact and indented JSON
+  // have it. It stops before anything else (an escape, a non-ASCII byte, space elsewhere, another
+  // kind of value, a full token or key buffer) for the general code: at a key from its quote, at a
+  // value from its first byte, or after a value.
   [[gnu::noinline]] member_run plain_members(const std::uint64_t* special, const char* base, std::size_t size,
                                              std::size_t i, json_token* tokens, std::uint32_t count,
                                              std::uint32_t capacity, key_ref* keys, std::uint32_t key_count,
@@ -476,7 +474,13 @@ private:
     key_ref* key = keys + key_count;
     key_ref* const keys_end = keys + key_capacity;
     member_run stop{i, count, key_count, member_run::key};
-    while (i + 1 < size && base[i] == '"' && tokens_end - token >= 2 && key != keys_end) {
+    while (tokens_end - token >= 2 && key != keys_end) {
+      if (i + 1 >= size || base[i] != '"') {
+        i = skip_space(base, size, i);
+        if (i + 1 >= size || base[i] != '"') {
+          break;
+        }
+      }
       const std::size_t key_quote = next_special_byte(special, size, i + 1);
       if (key_quote + 1 >= size || base[key_quote] != '"' || base[key_quote + 1] != ':') {
         break;
@@ -492,8 +496,11 @@ private:
       ++key;
       i = key_quote + 2;
       if (i == size || base[i] != '"') {
-        stop.next = member_run::value;
-        break;
+        i = skip_space(base, size, i);
+        if (i == size || base[i] != '"') {
+          stop.next = member_run::value;
+          break;
+        }
       }
       const std::size_t value_quote = next_special_byte(special, size, i + 1);
       if (value_quote == size || base[value_quote] != '"') {
@@ -549,11 +556,11 @@ private:
     return false;
   }
 
-  [[gnu::noinline]] static const char* skip_space(const char* p, const char* end) noexcept {
-    while (p != end && static_cast<unsigned char>(*p) <= ' ' && is_space(*p)) {
-      ++p;
+  [[gnu::always_inline]] static std::size_t skip_space(const char* base, std::size_t size, std::size_t i) noexcept {
+    while (i != size && static_cast<unsigned char>(base[i]) <= ' ' && is_space(base[i])) {
+      ++i;
     }
-    return p;
+    return i;
   }
 
   // The special bytes of the text, marked (see mark_special_bytes): on the stack for a small body.
