@@ -100,6 +100,8 @@ using special_byte_marker = void (*)(const char*, std::size_t, std::uint64_t*) n
 }
 
 special_byte_marker best_special_byte_marker() noexcept {
+  // Initialised here too, should a static initialiser elsewhere scan before libgcc's has run.
+  __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") ? mark_special_bytes_avx2 : mark_special_bytes_sse2;
 }
 
@@ -123,8 +125,12 @@ special_byte_marker best_special_byte_marker() noexcept { return mark_special_by
 special_byte_marker baseline_special_byte_marker() noexcept { return mark_special_bytes_portable; }
 #endif
 
-// Chosen once; tests switch it (detail::json_scan_force_sse2) to check both.
-std::atomic<special_byte_marker> special_byte_marker_in_use{best_special_byte_marker()};
+// Chosen on first use, so that a scan from another file's static initialiser finds it set; tests
+// switch it (detail::json_scan_force_sse2) to check both.
+std::atomic<special_byte_marker>& special_byte_marker_in_use() noexcept {
+  static std::atomic<special_byte_marker> marker{best_special_byte_marker()};
+  return marker;
+}
 
 // The first special byte from `position` (at most `size`) on, or `size`.
 [[gnu::always_inline]] inline std::size_t next_special_byte(const std::uint64_t* words, std::size_t size,
@@ -571,7 +577,7 @@ private:
       spilled_special_ = std::make_unique_for_overwrite<std::uint64_t[]>(words);
       marks = spilled_special_.get();
     }
-    special_byte_marker_in_use.load(std::memory_order_relaxed)(text, size, marks);
+    special_byte_marker_in_use().load(std::memory_order_relaxed)(text, size, marks);
     return marks;
   }
 
@@ -796,7 +802,7 @@ private:
 namespace detail {
 bool json_scan_force_sse2(bool force) noexcept {
   const special_byte_marker before =
-      special_byte_marker_in_use.exchange(force ? baseline_special_byte_marker() : best_special_byte_marker());
+      special_byte_marker_in_use().exchange(force ? baseline_special_byte_marker() : best_special_byte_marker());
   return before != baseline_special_byte_marker();
 }
 } // namespace detail
