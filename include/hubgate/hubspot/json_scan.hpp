@@ -3,7 +3,7 @@
 // where each value lies, so that the extractors read a body without building a DOM. Pure and
 // I/O-free; a scan allocates its token list (one token per value and per key), not one allocation
 // per value; it needs the heap for the open objects' keys only past 64 of them or to decode an
-// escaped key.
+// escaped key, and for a bitmap of the string bytes (one bit a byte) only past 2 KB of text.
 // Fail closed: everything two JSON readers could read differently is an error, never a guess:
 //   * anything outside RFC 8259's grammar: comments, single quotes, trailing commas, leading
 //     zeros, NaN, a second document or any other byte after the first;
