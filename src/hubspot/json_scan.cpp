@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -13,8 +15,8 @@
 #include <limits>
 #include <system_error>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
 #endif
 
 namespace hubgate::hubspot {
@@ -22,6 +24,8 @@ namespace hubgate::hubspot {
 namespace {
 
 constexpr std::size_t max_depth = 64;
+// What the position helpers return once they have set the error.
+constexpr std::size_t failed = ~std::size_t{0};
 // Objects with more keys than this are checked for repeats by sorting, so that a hostile body
 // with many keys costs n log n, not n squared.
 constexpr std::size_t pairwise_key_limit = 32;
@@ -29,61 +33,152 @@ constexpr std::size_t pairwise_key_limit = 32;
 constexpr bool is_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
-// Bytes a string may hold as they are: printable ASCII other than `"` and `\`.
-constexpr std::array<bool, 256> plain_string_bytes = [] {
-  std::array<bool, 256> table{};
-  for (int c = 0x20; c < 0x80; ++c) {
-    table[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
-  }
-  return table;
-}();
-
-// The first byte from `p` on that is not plain (see above), or `end`. Strings are most of a
-// body's bytes: with SSE2, sixteen at a time.
-[[gnu::always_inline]] inline const char* skip_plain_string_bytes(const char* p, const char* end) noexcept {
-#if defined(__SSE2__)
+// One bit per byte of the 64 at `block` that a string may not hold as they are: `"`, `\\`, control
+// bytes and non-ASCII bytes (the start of a UTF-8 sequence to check). Everything else, printable
+// ASCII, is a plain string byte. SSE2, which every x86-64 has, and AVX2 where the CPU has it.
+#if defined(__x86_64__)
+inline std::uint64_t special_string_bytes_sse2(const char* block) noexcept {
   const __m128i quote = _mm_set1_epi8('"');
   const __m128i backslash = _mm_set1_epi8('\\');
   const __m128i space = _mm_set1_epi8(0x20);
-  while (end - p >= 16) {
-    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const auto sixteen = [&](int at) {
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + at));
     // A signed compare: bytes from 0x80 are negative, so `< 0x20` finds non-ASCII bytes too.
     const __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(bytes, quote), _mm_cmpeq_epi8(bytes, backslash)),
                                          _mm_cmplt_epi8(bytes, space));
-    const int mask = _mm_movemask_epi8(special);
-    if (mask != 0) {
-      return p + __builtin_ctz(static_cast<unsigned>(mask));
-    }
-    p += 16;
-  }
-#endif
-  while (p != end && plain_string_bytes[static_cast<unsigned char>(*p)]) {
-    ++p;
-  }
-  return p;
+    return static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm_movemask_epi8(special)));
+  };
+  return sixteen(0) | (sixteen(16) << 16U) | (sixteen(32) << 32U) | (sixteen(48) << 48U);
 }
 
-// Equal keys have equal fingerprints; keys of up to 16 bytes with equal fingerprints are equal.
-[[gnu::always_inline]] inline std::uint64_t fingerprint(std::string_view key) noexcept {
+[[gnu::target("avx2")]] inline std::uint64_t special_string_bytes_avx2(const char* block) noexcept {
+  const __m256i quote = _mm256_set1_epi8('"');
+  const __m256i backslash = _mm256_set1_epi8('\\');
+  const __m256i space = _mm256_set1_epi8(0x20);
+  const auto thirty_two = [&](int at) __attribute__((target("avx2"))) {
+    const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + at));
+    const __m256i special = _mm256_or_si256(
+        _mm256_or_si256(_mm256_cmpeq_epi8(bytes, quote), _mm256_cmpeq_epi8(bytes, backslash)),
+        _mm256_cmpgt_epi8(space, bytes));
+    return static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm256_movemask_epi8(special)));
+  };
+  return thirty_two(0) | (thirty_two(32) << 32U);
+}
+#endif
+
+// The special bytes of a whole text, 64 to a word: word w holds bytes 64w to 64w+63, the last
+// word's bits past the end clear, and one more word after it with its lowest bit set, so that a
+// search stops there without a bound check. Strings are most of a body's bytes and most are short:
+// a string's end is then a load, a shift and a bit scan, not a loop over its bytes. The last, short
+// block is read from a padded copy, never past the text.
+template <std::uint64_t (*special_string_bytes)(const char*) noexcept>
+void mark_special_bytes(const char* text, std::size_t size, std::uint64_t* words) noexcept {
+  std::size_t block = 0;
+  for (; size - block >= 64; block += 64) {
+    *words++ = special_string_bytes(text + block);
+  }
+  if (block < size) {
+    std::array<char, 64> padded{};
+    std::memcpy(padded.data(), text + block, size - block);
+    *words++ = special_string_bytes(padded.data()) & ((std::uint64_t{1} << (size - block)) - 1);
+  }
+  *words = 1;
+}
+
+using special_byte_marker = void (*)(const char*, std::size_t, std::uint64_t*) noexcept;
+
+#if defined(__x86_64__)
+// Flattened, so that each ISA's block reader is inlined with its ISA.
+[[gnu::noinline, gnu::flatten]] void mark_special_bytes_sse2(const char* text, std::size_t size,
+                                                             std::uint64_t* words) noexcept {
+  mark_special_bytes<special_string_bytes_sse2>(text, size, words);
+}
+
+[[gnu::noinline, gnu::flatten, gnu::target("avx2")]] void mark_special_bytes_avx2(const char* text, std::size_t size,
+                                                                                  std::uint64_t* words) noexcept {
+  mark_special_bytes<special_string_bytes_avx2>(text, size, words);
+}
+
+special_byte_marker best_special_byte_marker() noexcept {
+  // Initialised here too, should a static initialiser elsewhere scan before libgcc's has run.
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") ? mark_special_bytes_avx2 : mark_special_bytes_sse2;
+}
+
+special_byte_marker baseline_special_byte_marker() noexcept { return mark_special_bytes_sse2; }
+#else
+// Elsewhere than x86-64, a byte at a time.
+inline std::uint64_t special_string_bytes_portable(const char* block) noexcept {
+  std::uint64_t bits = 0;
+  for (unsigned i = 0; i < 64; ++i) {
+    const auto c = static_cast<unsigned char>(block[i]);
+    bits |= static_cast<std::uint64_t>(c < 0x20 || c >= 0x80 || c == '"' || c == '\\') << i;
+  }
+  return bits;
+}
+
+void mark_special_bytes_portable(const char* text, std::size_t size, std::uint64_t* words) noexcept {
+  mark_special_bytes<special_string_bytes_portable>(text, size, words);
+}
+
+special_byte_marker best_special_byte_marker() noexcept { return mark_special_bytes_portable; }
+special_byte_marker baseline_special_byte_marker() noexcept { return mark_special_bytes_portable; }
+#endif
+
+// Chosen on first use, so that a scan from another file's static initialiser finds it set; tests
+// switch it (detail::json_scan_force_sse2) to check both.
+std::atomic<special_byte_marker>& special_byte_marker_in_use() noexcept {
+  static std::atomic<special_byte_marker> marker{best_special_byte_marker()};
+  return marker;
+}
+
+// The first special byte from `position` (at most `size`) on, or `size`.
+[[gnu::always_inline]] inline std::size_t next_special_byte(const std::uint64_t* words, std::size_t size,
+                                                            std::size_t position) noexcept {
+  std::size_t word = position / 64;
+  std::uint64_t bits = words[word] >> (position % 64);
+  if (bits != 0) [[likely]] {
+    // A bit is a byte of the text: the bits past its end are clear.
+    return position + static_cast<std::size_t>(std::countr_zero(bits));
+  }
+  do {
+    bits = words[++word];
+  } while (bits == 0);
+  return std::min(word * 64 + static_cast<std::size_t>(std::countr_zero(bits)), size);
+}
+
+// Equal keys have equal fingerprints: a mix of the first and the last eight bytes (a shorter key's
+// bytes, zero-padded, twice) and the size. The multiply last, so that the top bits (the key
+// filter's bit index) depend on every byte read.
+[[gnu::always_inline]] inline std::uint64_t mix_fingerprint(std::uint64_t head, std::uint64_t tail,
+                                                            std::size_t size) noexcept {
+  return (head ^ std::rotl(tail, 29) ^ static_cast<std::uint64_t>(size)) * 0x9E3779B97F4A7C15ULL;
+}
+
+std::uint64_t fingerprint(std::string_view key) noexcept {
   std::uint64_t head = 0;
   std::uint64_t tail = 0;
   if (key.size() >= 8) {
     std::memcpy(&head, key.data(), 8);
     std::memcpy(&tail, key.data() + key.size() - 8, 8);
-  } else if (key.size() >= 4) {
-    std::uint32_t first = 0;
-    std::uint32_t last = 0;
-    std::memcpy(&first, key.data(), 4);
-    std::memcpy(&last, key.data() + key.size() - 4, 4);
-    head = first;
-    tail = last;
   } else {
-    for (const char c : key) {
-      head = (head << 8U) | static_cast<unsigned char>(c);
-    }
+    std::memcpy(&head, key.data(), key.size());
     tail = head;
   }
-  return head ^ (tail * 0x9E3779B97F4A7C15ULL) ^ (static_cast<std::uint64_t>(key.size()) << 56U);
+  return mix_fingerprint(head, tail, key.size());
+}
+
+// fingerprint() of a key whose first eight bytes may be read even when it is shorter (the text
+// goes on past it): two loads and a mask rather than a branch on the size.
+[[gnu::always_inline]] inline std::uint64_t fingerprint_in_text(const char* key, std::size_t size) noexcept {
+  const bool short_key = size < 8;
+  // Little-endian: a short key's bytes are the low bytes of its first word.
+  const std::uint64_t mask = short_key ? (std::uint64_t{1} << (size * 8)) - 1 : ~std::uint64_t{0};
+  std::uint64_t head = 0;
+  std::uint64_t tail = 0;
+  std::memcpy(&head, key, 8);
+  std::memcpy(&tail, short_key ? key : key + size - 8, 8);
+  return mix_fingerprint(head & mask, tail & mask, size);
 }
 
 // Four hex digits at `p` (already checked by the scanner when decoding).
@@ -108,22 +203,31 @@ struct key_ref {
   bool decoded;
 };
 
-// Trivial, so that the scanner's stack of 64 costs nothing until used.
+// The innermost open container decides what a comma or a closing bracket means; the bottom of
+// the stack is the document itself, so that "is anything open" is asked only off the hot path.
+enum class container_kind : std::uint8_t { document, array, object };
+
+// Trivial, so that the scanner's stack costs nothing until used.
 struct open_container {
   std::uint32_t token;
   std::uint32_t commas;
-  std::uint32_t first_key;   // into scanner::keys_
+  std::uint32_t first_key;   // into the scanner's key list
   std::uint32_t arena_start; // into scanner::arena_
   // One bit per key fingerprint seen, while keys are checked one by one: 128, so that an object of
   // 16 to 32 keys rarely finds a bit already set and compares keys.
   std::array<std::uint64_t, 2> key_bits;
-  bool object;
+  container_kind kind;
+  char closer; // `}` or `]`
 };
 
-// One pass over the text. The position, the token buffer and the token count live in run()'s
-// locals rather than in members: a member would alias the tokens' uint32 fields, and the compiler
-// would reload it after every token written. The helpers take a position and return the one
-// after what they read, or nullptr once they have set the error.
+// One pass over the text, a state machine whose states are the labels of run(): a value is
+// expected, a value has ended, a key is expected; the usual members of an object (plain keys with
+// plain string values) take a loop of their own, plain_members(). The position, the token buffer,
+// the token count and the key list live in locals rather than in members: a member would alias the
+// tokens' uint32 fields, and the compiler would reload it after every token written. The helpers
+// take a position and return the one after what they read, or `failed` (nullptr for those that
+// take pointers) once they have set the error. Every check happens in the order the grammar meets
+// it, so that the first error is the one told, as the scanner before this one told it.
 class scanner {
 public:
   scanner(std::string_view text, std::unique_ptr<json_token[]>& tokens, std::uint32_t& capacity, std::string& error)
@@ -134,163 +238,347 @@ public:
     if (text_.size() >= std::numeric_limits<std::uint32_t>::max()) {
       return fail(text_.data(), "JSON body too large");
     }
+    // Positions are offsets from the text's start: what a token records, and one register fewer
+    // than pointers with their base.
     const char* const base = text_.data();
-    const char* p = base;
-    const char* const end = p + text_.size();
-    if (text_.starts_with("\xEF\xBB\xBF")) {
-      p += 3;
-    }
+    const std::size_t size = text_.size();
+    std::size_t i = text_.starts_with("\xEF\xBB\xBF") ? 3 : 0;
     // Most bodies need fewer tokens than this (a key or a value is rarely under 8 bytes).
-    json_token* tokens = reserve(static_cast<std::uint32_t>(text_.size() / 8 + 16), 0);
+    json_token* tokens = reserve(static_cast<std::uint32_t>(size / 8 + 16), 0);
     std::uint32_t capacity = capacity_;
     std::uint32_t count = 0;
-    // A local copy of the base: the tokens' json_kind and bool fields are bytes, which may alias
-    // anything, so a member would be reloaded after each token written.
-    const auto offset = [base](const char* at) { return static_cast<std::uint32_t>(at - base); };
-    // A token from `at` to `past`, which a container (set on close) and a number or a literal (set
-    // once read) leave out; a scalar's `next` is the token after it, a container's is set on close.
-    const auto push_token = [&](json_kind kind, const char* at, const char* past = nullptr,
-                                bool escaped = false) __attribute__((always_inline)) -> std::uint32_t {
-      if (count == capacity) [[unlikely]] {
+    key_ref* keys = inline_keys_.data();
+    std::uint32_t key_count = 0;
+    std::uint32_t key_capacity = inline_keys_.size();
+    const std::uint64_t* const special = special_bytes_of(base, size);
+    // Space is rare between tokens: one compare says there is none (a byte above ' ').
+    const auto no_space_at = [base, size](std::size_t at) {
+      return at != size && static_cast<unsigned char>(base[at]) > ' ';
+    };
+    // Room for `more` tokens after the first `count`.
+    const auto make_room = [&](std::uint32_t more) __attribute__((always_inline)) {
+      if (capacity - count < more) [[unlikely]] {
         tokens = reserve(capacity * 2, count);
         capacity = capacity_;
       }
-      tokens[count] = json_token{offset(at), past != nullptr ? offset(past) : 0, count + 1, 0, kind, escaped};
+    };
+    // A token from `at` to `past` (0 until a container closes), where there is room for it; a
+    // scalar's `next` is the token after it, a container's is set on close.
+    const auto put_token = [&](json_kind kind, std::size_t at, std::size_t past, bool escaped)
+                               __attribute__((always_inline)) -> std::uint32_t {
+      tokens[count] = json_token{static_cast<std::uint32_t>(at), static_cast<std::uint32_t>(past), count + 1, 0, kind,
+                                 escaped};
       return count++;
     };
-    // A string from its opening quote `at`: scanned first, so that its token is written once.
-    const auto push_string = [&](const char* at, bool& escaped) __attribute__((always_inline)) -> const char* {
-      const char* const past = string(at, end, escaped);
-      if (past != nullptr) {
-        push_token(json_kind::string, at, past, escaped);
-      }
-      return past;
+    const auto push_token = [&](json_kind kind, std::size_t at, std::size_t past, bool escaped)
+                                __attribute__((always_inline)) -> std::uint32_t {
+      make_room(1);
+      return put_token(kind, at, past, escaped);
     };
-    // The open containers are [stack, open_end), the innermost last. A pointer rather than a
-    // depth, which every member would scale by the element size.
-    std::array<open_container, max_depth> stack_storage;
+    // The open containers are [stack, top], the innermost last, above the document at stack[0].
+    std::array<open_container, max_depth + 1> stack_storage;
     open_container* const stack = stack_storage.data();
-    open_container* open_end = stack;
+    open_container* top = stack;
+    // The document's closer is a comma, which the code after a value has taken before it looks.
+    *top = open_container{0, 0, 0, 0, {}, container_kind::document, ','};
     // Closes the innermost container, whose closing bracket ends before `past_bracket`.
-    const auto close = [&](const char* past_bracket, bool empty) __attribute__((always_inline)) {
-      const open_container& closed = *--open_end;
-      json_token& token = tokens[closed.token];
-      token.end = offset(past_bracket);
+    const auto close = [&](std::size_t past_bracket, std::uint32_t members) __attribute__((always_inline)) -> bool {
+      json_token& token = tokens[top->token];
+      token.end = static_cast<std::uint32_t>(past_bracket);
       token.next = count;
-      token.count = empty ? 0 : closed.commas + 1;
-      return !closed.object || close_object(closed);
-    };
-    // A member's key and its colon, checked against the object's other keys.
-    const auto key = [&](const char* at) __attribute__((always_inline)) -> const char* {
-      at = skip_space(at, end);
-      if (at == end || *at != '"') {
-        fail(at, "expected a string key");
-        return nullptr;
+      token.count = members;
+      if (top->kind == container_kind::object) {
+        if (key_count - top->first_key > pairwise_key_limit && !unique_keys(keys + top->first_key, keys + key_count)) {
+          return false;
+        }
+        key_count = top->first_key;
+        if (arena_.size() != top->arena_start) {
+          arena_.resize(top->arena_start);
+        }
       }
-      const char* const first = at + 1;
-      bool escaped = false;
-      at = push_string(at, escaped);
-      if (at == nullptr) {
-        return nullptr;
-      }
-      if (!new_key(open_end[-1], std::string_view(first, static_cast<std::size_t>(at - 1 - first)), offset(first),
-                   escaped)) {
-        return nullptr;
-      }
-      if (at != end && *at != ':') {
-        at = skip_space(at, end);
-      }
-      if (at == end || *at != ':') {
-        fail(at, "expected ':' after a key");
-        return nullptr;
-      }
-      return at + 1;
+      --top;
+      return true;
     };
 
-    while (true) {
-      // A value is expected.
-      p = skip_space(p, end);
-      if (p == end) {
-        return fail(p, "expected a value");
+    // Records the key from `first` to its closing quote `quote` in the innermost object, refusing
+    // it if it repeats an earlier key there.
+    const auto record_key = [&](std::size_t first, std::size_t quote, bool escaped) __attribute__((always_inline)) {
+      const auto length = static_cast<std::uint32_t>(quote - first);
+      if (key_count == key_capacity) [[unlikely]] {
+        keys = grow_keys(keys, key_count, key_capacity);
       }
-      const char c = *p;
-      if (c == '"') {
-        bool escaped = false;
-        p = push_string(p, escaped);
-        if (p == nullptr) {
+      // Written in place; kept (key_count moves past it) unless it repeats an earlier key.
+      key_ref& ref = keys[key_count];
+      ref = escaped ? decoded_key(std::string_view(base + first, length)) : plain_key(base, size, first, length);
+      if (!admit_key(*top, top->commas, keys, ref)) {
+        return false;
+      }
+      ++key_count;
+      return true;
+    };
+
+  value:
+    if (!no_space_at(i)) [[unlikely]] {
+      i = skip_space(base, size, i);
+      if (i == size) {
+        return fail(base + i, "expected a value");
+      }
+    }
+    if (base[i] == '"') {
+      bool escaped = false;
+      const std::size_t past = string(special, base, size, i, escaped);
+      if (past == failed) {
+        return false;
+      }
+      push_token(json_kind::string, i, past, escaped);
+      i = past;
+    } else if (base[i] == '{' || base[i] == '[') {
+      if (top == stack + max_depth) {
+        return fail(base + i, "nested deeper than 64 arrays and objects");
+      }
+      const bool object = base[i] == '{';
+      const std::uint32_t index = push_token(object ? json_kind::object : json_kind::array, i, 0, false);
+      *++top = open_container{index,
+                              0,
+                              key_count,
+                              static_cast<std::uint32_t>(arena_.size()),
+                              {},
+                              object ? container_kind::object : container_kind::array,
+                              object ? '}' : ']'};
+      ++i;
+      if (!no_space_at(i)) [[unlikely]] {
+        i = skip_space(base, size, i);
+      }
+      if (i != size && base[i] == top->closer) {
+        ++i;
+        if (!close(i, 0)) {
           return false;
         }
-      } else if (c == '{' || c == '[') {
-        if (open_end == stack + max_depth) {
-          return fail(p, "nested deeper than 64 arrays and objects");
-        }
-        const bool object = c == '{';
-        *open_end++ = open_container{push_token(object ? json_kind::object : json_kind::array, p), 0, key_count_,
-                                     static_cast<std::uint32_t>(arena_.size()), {}, object};
-        p = skip_space(p + 1, end);
-        if (p == end || *p != (object ? '}' : ']')) {
-          if (object && (p = key(p)) == nullptr) {
-            return false;
-          }
-          continue;
-        }
-        ++p;
-        if (!close(p, true)) {
-          return false;
-        }
+      } else if (object) {
+        goto key;
       } else {
-        const std::uint32_t index = push_token(json_kind::null, p);
-        p = scalar(p, end, tokens[index]);
-        if (p == nullptr) {
-          return false;
-        }
-        tokens[index].end = offset(p);
+        goto value;
       }
-      // After a value: closing brackets, until a comma asks for the next value or the document ends.
-      while (true) {
-        p = skip_space(p, end);
-        if (open_end == stack) {
-          if (p != end) {
-            return fail(p, "bytes after the JSON document");
-          }
+    } else {
+      const std::uint32_t index = push_token(json_kind::null, i, 0, false);
+      const char* const past = scalar(base + i, base + size, tokens[index]);
+      if (past == nullptr) {
+        return false;
+      }
+      i = static_cast<std::size_t>(past - base);
+      tokens[index].end = static_cast<std::uint32_t>(i);
+    }
+
+  after_value:
+    // Closing brackets, until a comma asks for the next value or the document ends.
+    if (!no_space_at(i)) [[unlikely]] {
+      i = skip_space(base, size, i);
+      if (i == size) {
+        if (top == stack) {
           token_count = count;
           return true;
         }
-        if (p == end) {
-          return fail(p, "unexpected end of the JSON document");
-        }
-        open_container& top = open_end[-1];
-        if (*p == ',') {
-          ++top.commas;
-          ++p;
-          if (top.object && (p = key(p)) == nullptr) {
-            return false;
-          }
-          break;
-        }
-        if (*p != (top.object ? '}' : ']')) {
-          return fail(p, top.object ? "expected ',' or '}' in an object" : "expected ',' or ']' in an array");
-        }
-        ++p;
-        if (!close(p, false)) {
-          return false;
-        }
+        return fail(base + i, "unexpected end of the JSON document");
       }
     }
+    if (base[i] == ',') {
+      if (top->kind == container_kind::object) {
+        ++top->commas;
+        ++i;
+        goto key;
+      }
+      if (top->kind == container_kind::array) {
+        ++top->commas;
+        ++i;
+        goto value;
+      }
+      return fail(base + i, "bytes after the JSON document");
+    }
+    if (base[i] == top->closer) {
+      ++i;
+      if (!close(i, top->commas + 1)) {
+        return false;
+      }
+      goto after_value;
+    }
+    if (top == stack) {
+      return fail(base + i, "bytes after the JSON document");
+    }
+    return fail(base + i, top->kind == container_kind::object ? "expected ',' or '}' in an object"
+                                                             : "expected ',' or ']' in an array");
+
+  key:
+    // The usual members first, in a loop of their own: a plain key, its colon and a plain string
+    // value, with no space between them and a comma after. Anything else goes to the general code
+    // below: a key from its quote, a value from its first byte, or what follows a value.
+    {
+      const member_run run = plain_members(special, base, size, i, tokens, count, capacity, keys, key_count,
+                                           key_capacity, *top);
+      i = run.position;
+      count = run.count;
+      key_count = run.key_count;
+      switch (run.next) {
+        case member_run::refused: return false;
+        case member_run::value: goto value;
+        case member_run::after_value: goto after_value;
+        case member_run::key: break;
+      }
+    }
+    // A member's key and its colon, checked against the object's other keys.
+    if (!no_space_at(i)) [[unlikely]] {
+      i = skip_space(base, size, i);
+    }
+    if (i == size || base[i] != '"') {
+      return fail(base + i, "expected a string key");
+    }
+    {
+      bool escaped = false;
+      const std::size_t past = string(special, base, size, i, escaped);
+      if (past == failed) {
+        return false;
+      }
+      push_token(json_kind::string, i, past, escaped);
+      if (!record_key(i + 1, past - 1, escaped)) {
+        return false;
+      }
+      i = past;
+    }
+    if (i == size || base[i] != ':') [[unlikely]] {
+      i = skip_space(base, size, i);
+      if (i == size || base[i] != ':') {
+        return fail(base + i, "expected ':' after a key");
+      }
+    }
+    ++i;
+    goto value;
   }
 
 private:
+  // Where plain_members() stopped: at a key, a value or what follows a value, which the general
+  // code reads; or at a repeated key, with the error set.
+  struct member_run {
+    std::size_t position;
+    std::uint32_t count;
+    std::uint32_t key_count;
+    enum { key, value, after_value, refused } next;
+  };
+
+  // The usual members of `object`, from a key at `i` on, in a loop of their own, where the
+  // compiler keeps what they need in registers: a plain key, its colon, a plain string value and a
+  // comma, with space (if any) before the key and the value only, as compact and indented JSON
+  // have it. It stops before anything else (an escape, a non-ASCII byte, space elsewhere, another
+  // kind of value, a full token or key buffer) for the general code: at a key from its quote, at a
+  // value from its first byte, or after a value.
+  [[gnu::noinline]] member_run plain_members(const std::uint64_t* special, const char* base, std::size_t size,
+                                             std::size_t i, json_token* tokens, std::uint32_t count,
+                                             std::uint32_t capacity, key_ref* keys, std::uint32_t key_count,
+                                             std::uint32_t key_capacity, open_container& object) {
+    std::uint32_t commas = object.commas;
+    // Pointers rather than indexes into the buffers: no index arithmetic per store.
+    json_token* token = tokens + count;
+    json_token* const tokens_end = tokens + capacity;
+    key_ref* key = keys + key_count;
+    key_ref* const keys_end = keys + key_capacity;
+    member_run stop{i, count, key_count, member_run::key};
+    while (tokens_end - token >= 2 && key != keys_end) {
+      if (i + 1 >= size || base[i] != '"') {
+        i = skip_space(base, size, i);
+        if (i + 1 >= size || base[i] != '"') {
+          break;
+        }
+      }
+      const std::size_t key_quote = next_special_byte(special, size, i + 1);
+      if (key_quote + 1 >= size || base[key_quote] != '"' || base[key_quote + 1] != ':') {
+        break;
+      }
+      ++count;
+      *token++ = json_token{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(key_quote + 1), count, 0,
+                            json_kind::string, false};
+      *key = plain_key(base, size, i + 1, static_cast<std::uint32_t>(key_quote - i - 1));
+      if (!admit_key(object, commas, keys, *key)) {
+        stop.next = member_run::refused;
+        return stop;
+      }
+      ++key;
+      i = key_quote + 2;
+      if (i == size || base[i] != '"') {
+        i = skip_space(base, size, i);
+        if (i == size || base[i] != '"') {
+          stop.next = member_run::value;
+          break;
+        }
+      }
+      const std::size_t value_quote = next_special_byte(special, size, i + 1);
+      if (value_quote == size || base[value_quote] != '"') {
+        stop.next = member_run::value;
+        break;
+      }
+      ++count;
+      *token++ = json_token{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(value_quote + 1), count, 0,
+                            json_kind::string, false};
+      i = value_quote + 1;
+      if (i == size || base[i] != ',') {
+        stop.next = member_run::after_value;
+        break;
+      }
+      ++commas;
+      ++i;
+    }
+    object.commas = commas;
+    stop.position = i;
+    stop.count = count;
+    stop.key_count = static_cast<std::uint32_t>(key - keys);
+    return stop;
+  }
+
+  // The plain (unescaped) key from `first`, `length` bytes long.
+  [[gnu::always_inline]] static key_ref plain_key(const char* base, std::size_t size, std::size_t first,
+                                                  std::uint32_t length) noexcept {
+    const std::uint64_t print = size - first >= 8 ? fingerprint_in_text(base + first, length)
+                                                  : fingerprint(std::string_view(base + first, length));
+    return key_ref{print, static_cast<std::uint32_t>(first), length, false};
+  }
+
+  // False, with the error set, when `ref` (just past the keys recorded so far in `keys`) repeats
+  // an earlier key of `object`, of which it is key number `index` (its commas so far).
+  [[gnu::always_inline]] bool admit_key(open_container& object, std::uint32_t index, const key_ref* keys,
+                                        const key_ref& ref) {
+    // Past the limit, keys are checked on close.
+    if (index < pairwise_key_limit) {
+      // A key whose fingerprint bit is new repeats no earlier key; otherwise look.
+      std::uint64_t& bits = object.key_bits[ref.fingerprint >> 63U];
+      const std::uint64_t bit = std::uint64_t{1} << ((ref.fingerprint >> 57U) & 63U);
+      if ((bits & bit) != 0 && repeats_earlier_key(keys + object.first_key, &ref, ref)) {
+        return duplicate(ref);
+      }
+      bits |= bit;
+    }
+    return true;
+  }
+
   [[gnu::cold]] bool fail(const char* at, std::string_view message) {
     error_ = "invalid JSON at byte " + std::to_string(at - text_.data()) + ": ";
     error_ += message;
     return false;
   }
 
-  [[gnu::always_inline]] static const char* skip_space(const char* p, const char* end) noexcept {
-    while (p != end && static_cast<unsigned char>(*p) <= ' ' && is_space(*p)) {
-      ++p;
+  [[gnu::always_inline]] static std::size_t skip_space(const char* base, std::size_t size, std::size_t i) noexcept {
+    while (i != size && static_cast<unsigned char>(base[i]) <= ' ' && is_space(base[i])) {
+      ++i;
     }
-    return p;
+    return i;
+  }
+
+  // The special bytes of the text, marked (see mark_special_bytes): on the stack for a small body.
+  const std::uint64_t* special_bytes_of(const char* text, std::size_t size) {
+    const std::size_t words = size / 64 + 2;
+    std::uint64_t* marks = inline_special_.data();
+    if (words > inline_special_.size()) {
+      spilled_special_ = std::make_unique_for_overwrite<std::uint64_t[]>(words);
+      marks = spilled_special_.get();
+    }
+    special_byte_marker_in_use().load(std::memory_order_relaxed)(text, size, marks);
+    return marks;
   }
 
   // The token buffer, grown to `capacity` keeping its first `count` tokens.
@@ -372,31 +660,35 @@ private:
     return p;
   }
 
-  // From the opening quote to past the closing one.
-  [[gnu::always_inline]] const char* string(const char* p, const char* end, bool& escaped) {
-    ++p;
+  // From the opening quote at `i` to past the closing one, or `failed` once the error is set.
+  // `special` marks the text's special bytes (mark_special_bytes).
+  [[gnu::always_inline]] std::size_t string(const std::uint64_t* special, const char* base, std::size_t size,
+                                            std::size_t i, bool& escaped) {
+    ++i;
     while (true) {
-      p = skip_plain_string_bytes(p, end);
-      if (p == end) {
-        fail(p, "unterminated string");
-        return nullptr;
+      i = next_special_byte(special, size, i);
+      if (i == size) {
+        fail(base + i, "unterminated string");
+        return failed;
       }
-      const auto c = static_cast<unsigned char>(*p);
+      const auto c = static_cast<unsigned char>(base[i]);
       if (c == '"') {
-        return p + 1;
+        return i + 1;
       }
+      const char* past = nullptr;
       if (c == '\\') {
         escaped = true;
-        p = escape(p, end);
+        past = escape(base + i, base + size);
       } else if (c < 0x20) {
-        fail(p, "a control byte in a string must be escaped");
-        return nullptr;
+        fail(base + i, "a control byte in a string must be escaped");
+        return failed;
       } else {
-        p = utf8_sequence(p, end);
+        past = utf8_sequence(base + i, base + size);
       }
-      if (p == nullptr) {
-        return nullptr;
+      if (past == nullptr) {
+        return failed;
       }
+      i = static_cast<std::size_t>(past - base);
     }
   }
 
@@ -449,30 +741,6 @@ private:
     return p + length;
   }
 
-  // Records the key `bytes` (as sent, at `offset` in the text) of the object `top`, refusing it if
-  // it repeats an earlier key there. Most keys are plain and their fingerprint bit is new: that
-  // path copies and compares nothing.
-  [[gnu::always_inline]] bool new_key(open_container& top, std::string_view bytes, std::uint32_t offset, bool escaped) {
-    const key_ref ref = escaped ? decoded_key(bytes)
-                                : key_ref{fingerprint(bytes), offset, static_cast<std::uint32_t>(bytes.size()), false};
-    if (key_count_ - top.first_key < pairwise_key_limit) {
-      // A key whose fingerprint bit is new repeats no earlier key; otherwise look.
-      // The shift folds the high half in first: a fingerprint of ASCII bytes has every eighth bit clear.
-      const std::uint64_t mixed = (ref.fingerprint ^ (ref.fingerprint >> 31U)) * 0x9E3779B97F4A7C15ULL;
-      std::uint64_t& bits = top.key_bits[mixed >> 63U];
-      const std::uint64_t bit = 1ULL << ((mixed >> 57U) & 63U);
-      if ((bits & bit) != 0 && repeats_earlier_key(top, ref)) {
-        return duplicate(ref);
-      }
-      bits |= bit;
-    }
-    if (key_count_ == key_capacity_) [[unlikely]] {
-      grow_keys();
-    }
-    keys_[key_count_++] = ref;
-    return true;
-  }
-
   [[gnu::noinline]] key_ref decoded_key(std::string_view bytes) {
     const auto start = static_cast<std::uint32_t>(arena_.size());
     json_unescape_append(bytes, arena_);
@@ -480,16 +748,17 @@ private:
     return key_ref{fingerprint(std::string_view(arena_).substr(start, length)), start, length, true};
   }
 
-  [[gnu::noinline]] bool repeats_earlier_key(const open_container& top, const key_ref& ref) const noexcept {
-    return std::any_of(keys_ + top.first_key, keys_ + key_count_, [&](const key_ref& earlier) { return same(earlier, ref); });
+  [[gnu::noinline]] bool repeats_earlier_key(const key_ref* first, const key_ref* last, const key_ref& ref) const noexcept {
+    return std::any_of(first, last, [&](const key_ref& earlier) { return same(earlier, ref); });
   }
 
-  [[gnu::noinline]] void grow_keys() {
-    auto grown = std::make_unique_for_overwrite<key_ref[]>(key_capacity_ * 2);
-    std::copy(keys_, keys_ + key_count_, grown.get());
+  // The key list, twice as large, keeping its first `count` keys.
+  [[gnu::noinline]] key_ref* grow_keys(const key_ref* keys, std::uint32_t count, std::uint32_t& capacity) {
+    auto grown = std::make_unique_for_overwrite<key_ref[]>(std::size_t{capacity} * 2);
+    std::copy(keys, keys + count, grown.get());
     spilled_keys_ = std::move(grown);
-    keys_ = spilled_keys_.get();
-    key_capacity_ *= 2;
+    capacity *= 2;
+    return spilled_keys_.get();
   }
 
   std::string_view view(const key_ref& ref) const noexcept {
@@ -507,24 +776,14 @@ private:
     return false;
   }
 
-  // Drops the keys of a closed object, checking them first if there were too many to check one by one.
-  [[gnu::noinline]] bool close_object(const open_container& top) {
-    key_ref* const first = keys_ + top.first_key;
-    key_ref* const last = keys_ + key_count_;
-    if (key_count_ - top.first_key > pairwise_key_limit) {
-      // Past the limit, keys were not checked one by one: sort them (they are dropped below), so
-      // that equal keys, which share a fingerprint, end up side by side.
-      std::sort(first, last, [this](const key_ref& a, const key_ref& b) {
-        return a.fingerprint != b.fingerprint ? a.fingerprint < b.fingerprint : view(a) < view(b);
-      });
-      const key_ref* const at = std::adjacent_find(first, last, [this](const key_ref& a, const key_ref& b) { return same(a, b); });
-      if (at != last) {
-        return duplicate(*at);
-      }
-    }
-    key_count_ = top.first_key;
-    arena_.resize(top.arena_start);
-    return true;
+  // The keys of a closed object that had too many to check one by one: sorted (they are dropped
+  // next), so that equal keys, which share a fingerprint, end up side by side.
+  [[gnu::noinline]] bool unique_keys(key_ref* first, key_ref* last) {
+    std::sort(first, last, [this](const key_ref& a, const key_ref& b) {
+      return a.fingerprint != b.fingerprint ? a.fingerprint < b.fingerprint : view(a) < view(b);
+    });
+    const key_ref* const at = std::adjacent_find(first, last, [this](const key_ref& a, const key_ref& b) { return same(a, b); });
+    return at == last || duplicate(*at);
   }
 
   std::string_view text_;
@@ -534,13 +793,19 @@ private:
   // The keys of every open object, innermost last: in the inline buffer until they outgrow it.
   std::array<key_ref, 64> inline_keys_;
   std::unique_ptr<key_ref[]> spilled_keys_;
-  key_ref* keys_ = inline_keys_.data();
-  std::uint32_t key_count_ = 0;
-  std::uint32_t key_capacity_ = inline_keys_.size();
+  std::array<std::uint64_t, 34> inline_special_; // up to 2 KB of text
+  std::unique_ptr<std::uint64_t[]> spilled_special_;
   std::string arena_; // decoded escaped keys of every open object
 };
-
 } // namespace
+
+namespace detail {
+bool json_scan_force_sse2(bool force) noexcept {
+  const special_byte_marker before =
+      special_byte_marker_in_use().exchange(force ? baseline_special_byte_marker() : best_special_byte_marker());
+  return before != baseline_special_byte_marker();
+}
+} // namespace detail
 
 bool json_document::scan(std::string_view text) {
   text_ = text;

@@ -3,7 +3,7 @@
 // where each value lies, so that the extractors read a body without building a DOM. Pure and
 // I/O-free; a scan allocates its token list (one token per value and per key), not one allocation
 // per value; it needs the heap for the open objects' keys only past 64 of them or to decode an
-// escaped key.
+// escaped key, and for a bitmap of the string bytes (one bit a byte) only past 2 KB of text.
 // Fail closed: everything two JSON readers could read differently is an error, never a guess:
 //   * anything outside RFC 8259's grammar: comments, single quotes, trailing commas, leading
 //     zeros, NaN, a second document or any other byte after the first;
@@ -159,6 +159,12 @@ std::string json_number_text(std::string_view number);
 
 // A number's value as a double (strtod's, as nlohmann's reader rounds it).
 double json_number_value(std::string_view number);
+
+namespace detail {
+// Tests only: the scanner reads the text's 64-byte blocks with AVX2 where the CPU has it, else
+// with SSE2. `true` forces SSE2, `false` restores the CPU's choice; returns whether AVX2 was in use.
+bool json_scan_force_sse2(bool force) noexcept;
+} // namespace detail
 
 inline const json_token& json_value::token() const noexcept { return document_->token(index_); }
 

@@ -343,41 +343,132 @@ std::vector<std::string> block_edge_seeds() {
   return seeds;
 }
 
+// What differs between the scanner and the one before its rewrite (tests/reference) on `text`:
+// the verdict, the error or the tokens; empty when nothing does.
+std::string difference_from_reference(std::string_view text) {
+  std::vector<json_token> expected_tokens;
+  std::string expected_error;
+  const bool expected = reference::json_scan(text, expected_tokens, expected_error);
+  json_document document;
+  const bool actual = document.scan(text);
+  bool same = actual == expected && document.error() == expected_error && document.token_count() == expected_tokens.size();
+  for (std::uint32_t i = 0; same && i < expected_tokens.size(); ++i) {
+    same = std::memcmp(&document.token(i), &expected_tokens[i], offsetof(json_token, escaped) + 1) == 0;
+  }
+  if (same) {
+    return {};
+  }
+  return "reference " + (expected ? std::string("accepts") : "refuses (" + expected_error + ")") + ", scanner " +
+         (actual ? std::string("accepts") : "refuses (" + document.error() + ")") + ": " +
+         ::testing::PrintToString(std::string(text));
+}
+
+// Runs `check` with the scanner reading blocks as the CPU allows (AVX2 on most), then with SSE2.
+template <typename Check>
+void on_each_block_reader(Check check) {
+  for (const bool force_sse2 : {false, true}) {
+    SCOPED_TRACE(force_sse2 ? "SSE2 forced" : "the CPU's block reader");
+    detail::json_scan_force_sse2(force_sse2);
+    check();
+  }
+  detail::json_scan_force_sse2(false);
+}
+
 // The scanner before its rewrite (tests/reference) on the same documents: the same verdict, the
 // same error and the same tokens.
 TEST(json_scan, gives_the_reference_scanners_verdicts_and_tokens) {
   std::vector<std::string> seeds = block_edge_seeds();
   seeds.emplace_back(R"({"properties":{"email":"a@b.com","n":-1.5e3,"ok":true,"none":null},"associations":[{"to":{"id":"1"}}]})");
   seeds.emplace_back("\xEF\xBB\xBF{\"a\":[[],{},\"\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\"]}");
-  mutator mutate(20261128);
-  json_document document;
-  std::vector<json_token> expected_tokens;
-  std::string expected_error;
-  int disagreements = 0;
-  int accepted = 0;
-  for (int round = 0; round < 60000; ++round) {
-    // Each seed once as it is, then mutated ones.
-    std::string text = seeds[static_cast<std::size_t>(round) < seeds.size() ? static_cast<std::size_t>(round)
-                                                                            : mutate.pick(seeds.size())];
-    if (static_cast<std::size_t>(round) >= seeds.size()) {
-      mutate.edit(text, true);
+  on_each_block_reader([&] {
+    mutator mutate(20261128);
+    int disagreements = 0;
+    int accepted = 0;
+    for (int round = 0; round < 60000; ++round) {
+      // Each seed once as it is, then mutated ones.
+      std::string text = seeds[static_cast<std::size_t>(round) < seeds.size() ? static_cast<std::size_t>(round)
+                                                                              : mutate.pick(seeds.size())];
+      if (static_cast<std::size_t>(round) >= seeds.size()) {
+        mutate.edit(text, true);
+      }
+      json_document document;
+      accepted += document.scan(text) ? 1 : 0;
+      const std::string difference = difference_from_reference(text);
+      if (!difference.empty() && ++disagreements <= 10) {
+        ADD_FAILURE() << difference;
+      }
     }
-    const bool expected = reference::json_scan(text, expected_tokens, expected_error);
-    accepted += expected ? 1 : 0;
-    const bool actual = document.scan(text);
-    bool same = actual == expected && document.error() == expected_error &&
-                document.token_count() == expected_tokens.size();
-    for (std::uint32_t i = 0; same && i < expected_tokens.size(); ++i) {
-      same = std::memcmp(&document.token(i), &expected_tokens[i], offsetof(json_token, escaped) + 1) == 0;
-    }
-    if (!same && ++disagreements <= 10) {
-      ADD_FAILURE() << "reference " << (expected ? "accepts" : "refuses (" + expected_error + ")") << ", scanner "
-                    << (actual ? "accepts" : "refuses (" + document.error() + ")") << ": "
-                    << ::testing::PrintToString(text);
+    EXPECT_EQ(disagreements, 0);
+    EXPECT_GT(accepted, 5000) << "the mutations should leave many documents valid";
+  });
+}
+
+// Documents for the scanner's bitmap of special string bytes, 64 bytes to a word, and its loop
+// for plain members: strings, escapes, backslash runs and multi-byte characters across word
+// boundaries, strings longer than a word, keys near the end of the text, repeated keys of every
+// length, space around members, and every length of text (the last word's 0 to 63 bytes).
+std::vector<std::string> block_boundary_documents() {
+  std::vector<std::string> documents;
+  const std::string_view pieces[] = {R"(")",   R"(\)",     R"(\")",  R"(\\)", R"(\\")", R"(é)", "\xC3\xA9",
+                                     "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\xF0\x9F\x98", "\x1F",   "\x7F",     "\xFF"};
+  for (std::size_t shift = 0; shift < 130; ++shift) {
+    const std::string_view piece = pieces[shift % std::size(pieces)];
+    const std::string filler(shift, 'x');
+    documents.push_back(R"({"a":")" + filler + std::string(piece) + R"(","b":"c","d":")" + std::string(piece) + filler +
+                        R"(","e":["f",")" + std::string(100 + shift, 'y') + R"("],"g":{"h":"i"},"j":"k"})");
+    documents.push_back(std::string(shift, ' ') + R"({"k":")" + filler + R"(","l":"m" , "n" :"o","p": "q"})" +
+                        std::string(shift % 17, '\n'));
+  }
+  for (std::size_t run = 1; run < 10; ++run) {
+    for (std::size_t shift = 56; shift < 72; ++shift) {
+      documents.push_back(R"({"a":")" + std::string(shift, 'x') + std::string(run, '\\') + R"(","b":"c"})");
     }
   }
-  EXPECT_EQ(disagreements, 0);
-  EXPECT_GT(accepted, 5000) << "the mutations should leave many documents valid";
+  // Repeated keys of every length, read as plain text with room after them, as plain text at the
+  // end of the body, and decoded from escapes.
+  for (std::size_t length = 0; length < 20; ++length) {
+    const std::string key(length, 'k');
+    const std::string escaped = length == 0 ? key : R"(k)" + key.substr(1);
+    documents.push_back(R"({")" + key + R"(":"1",")" + key + R"(":"2","z":"3"})");
+    documents.push_back(R"({")" + key + R"(":"1",")" + key + R"(":2})");
+    documents.push_back(R"({")" + key + R"(":"1",")" + escaped + R"(":"2"})");
+    documents.push_back(R"({")" + escaped + R"(":"1",")" + key + R"(":2})");
+    documents.push_back(R"({")" + key + R"(x":"1",")" + key + R"(y":2})");
+  }
+  // Every prefix of a body with each kind of member.
+  const std::string body = R"({"inputs":[{"properties":{"email":"a@b.co","n":"1","\u0061":"\u00e9","x":[1,-2.5e3,true,)"
+                           R"(null,{}],"y":{"z":"w"},"long":")" +
+                           std::string(150, 'v') + R"("}},{"properties":{"email":"c@d.co","email":"e@f.co"}}]})";
+  for (std::size_t length = 0; length <= body.size(); ++length) {
+    documents.push_back(body.substr(0, length));
+  }
+  return documents;
+}
+
+TEST(json_scan, gives_the_reference_scanners_verdicts_and_tokens_across_blocks) {
+  const std::vector<std::string> documents = block_boundary_documents();
+  on_each_block_reader([&] {
+    int disagreements = 0;
+    for (const std::string& text : documents) {
+      const std::string difference = difference_from_reference(text);
+      if (!difference.empty() && ++disagreements <= 10) {
+        ADD_FAILURE() << difference;
+      }
+    }
+    EXPECT_EQ(disagreements, 0);
+  });
+}
+
+TEST(json_scan, finds_repeated_keys_however_they_are_read) {
+  for (std::size_t length = 0; length < 20; ++length) {
+    const std::string key(length, 'k');
+    EXPECT_FALSE(scans(R"({")" + key + R"(":"1",")" + key + R"(":"2","z":"3"})")) << length;
+    EXPECT_FALSE(scans(R"({")" + key + R"(":"1",")" + key + R"(":2})")) << length;
+    EXPECT_TRUE(scans(R"({")" + key + R"(x":"1",")" + key + R"(y":2})")) << length;
+    if (length > 0) {
+      EXPECT_FALSE(scans(R"({")" + key + R"(":"1","\u006b)" + key.substr(1) + R"(":2})")) << length;
+    }
+  }
 }
 
 } // namespace
