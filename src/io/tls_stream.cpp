@@ -31,6 +31,7 @@ int socket_read(BIO* bio, char* out, std::size_t size, std::size_t* read) {
   do {
     n = ::recv(state.socket->native_handle(), out, size, MSG_DONTWAIT);
   } while (n < 0 && errno == EINTR); // retried at once: waiting would need new bytes to wake up
+  state.drained = n < 0 || static_cast<std::size_t>(n) < size; // see tls_stream::skip_attempt
   if (n > 0) {
     *read = static_cast<std::size_t>(n);
     return 1;

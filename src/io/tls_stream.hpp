@@ -42,6 +42,7 @@ struct tls_socket_state {
   tcp_socket* socket = nullptr; // the fd is read at every call: a socket the deadline closed is -1
   int error = 0;                // errno of the last failed recv or send, 0 if none failed
   bool eof = false;             // the peer closed its side: recv returned 0
+  bool drained = false;         // the last recv emptied the socket (it returned less than asked)
 };
 
 template <typename Handler, bool WithBytes>
@@ -106,6 +107,20 @@ class tls_stream {
   // the socket to become readable or writable first, and the same call must then be repeated.
   step attempt(kind what, void* data, std::size_t size, boost::system::error_code& ec, std::size_t& bytes) noexcept;
 
+  // True when trying first is sure to find nothing, so the operation waits for readability at
+  // once: the socket is closed (the deadline passed: the wait fails at once, as a timeout), or a
+  // read finds OpenSSL empty and its last recv emptied the socket. The try would then be a recv
+  // that fails with EAGAIN, one syscall per answer for nothing: the upstream is far away, its
+  // answer comes long after the request went out. asio's own reads skip that recv the same way
+  // (a short read marks the socket exhausted), and nginx the same (its `ready` flag). Bytes that
+  // came in the meantime wake the wait at once: async_wait re-arms epoll, which reports them.
+  bool skip_attempt(kind what) noexcept {
+    if (!tcp_.socket().is_open()) {
+      return true;
+    }
+    return what == kind::read && socket_state_.drained && SSL_has_pending(ssl_) != 1;
+  }
+
   template <typename Buffer, typename Buffers>
   static Buffer first_non_empty(const Buffers& buffers) {
     for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers); ++it) {
@@ -124,8 +139,7 @@ class tls_stream {
           using op = detail::tls_io_op<decltype(handler), WithBytes>;
           boost::system::error_code ec;
           std::size_t bytes = 0;
-          // A socket the deadline closed is not tried: the wait fails at once, as a timeout.
-          const step next = tcp_.socket().is_open() ? attempt(what, data, size, ec, bytes) : step::want_read;
+          const step next = skip_attempt(what) ? step::want_read : attempt(what, data, size, ec, bytes);
           if (next != step::done) {
             wait(next, op{this, what, data, size, std::move(handler)});
           } else if constexpr (WithBytes) {
