@@ -205,7 +205,9 @@ tls_stream::step tls_stream::attempt(kind what, void* data, std::size_t size, bo
   // The error queue is per thread and OpenSSL adds to it only when an operation fails; emptied
   // here, after each failure, rather than before every operation as asio does, it is empty when
   // the next operation on this thread starts, so a failure reports its own cause. (A successful
-  // or would-block call adds nothing; the handshake's leftovers are cleared above.)
+  // or would-block read or write adds nothing; SSL_connect empties the queue itself on entry,
+  // and its leftovers on success are cleared above. Only the upstream side of hubgate uses
+  // libssl; the hashing elsewhere leaves nothing behind unless it fails, and then throws.)
   ERR_clear_error();
   return step::done;
 }

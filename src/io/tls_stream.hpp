@@ -1,8 +1,9 @@
 #pragma once
 // TLS on the upstream socket itself, the way nginx does it: OpenSSL reads and writes the
-// connected non-blocking socket, every operation is first tried at once, and only when OpenSSL
+// connected non-blocking socket, an operation is first tried at once, and only when OpenSSL
 // answers SSL_ERROR_WANT_READ or WANT_WRITE does it wait for the socket's readiness
-// (tcp_stream::async_wait, under the stream's deadline) and try again.
+// (tcp_stream::async_wait, under the stream's deadline) and try again. (One exception, for
+// syscalls: a read right after a recv that emptied the socket waits first; see skip_attempt.)
 //
 // Why not asio's ssl::stream: its engine puts OpenSSL on a memory BIO pair, so every byte is
 // copied socket -> BIO -> SSL and back, and every step goes through engine::perform, which calls

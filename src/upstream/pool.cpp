@@ -2,9 +2,10 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
+
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <openssl/err.h>
 #include <openssl/x509_vfy.h>
 #include <sys/socket.h>
 
