@@ -1,5 +1,5 @@
 #pragma once
-// The request path's TCP stream: a socket whose reads, writes and connects fail with
+// The request path's TCP stream: a socket whose reads, writes, waits and connects fail with
 // beast::error::timeout once a deadline has passed (the socket is closed then), like
 // beast::tcp_stream, which it replaces there.
 //
@@ -118,6 +118,15 @@ class tcp_stream {
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
     return start<void(boost::system::error_code, std::size_t)>(
         std::forward<Token>(token), [buffers](tcp_socket& socket, auto handler) { socket.async_write_some(buffers, std::move(handler)); });
+  }
+
+  // Waits until the socket is readable or writable (socket_base::wait_read or wait_write), as
+  // tcp_socket::async_wait does: for a layer above that does its own reads and writes on the
+  // non-blocking socket (tls_stream) and must wait for readiness when they would block.
+  template <typename Token>
+  auto async_wait(boost::asio::socket_base::wait_type what, Token&& token) {
+    return start<void(boost::system::error_code)>(
+        std::forward<Token>(token), [what](tcp_socket& socket, auto handler) { socket.async_wait(what, std::move(handler)); });
   }
 
   // Connects to the first of `endpoints` that accepts, as asio::async_connect does.

@@ -1,5 +1,6 @@
 #include "upstream/forward.hpp"
 
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -85,9 +86,8 @@ io::awaitable<void> start_exchange(pool& upstream, bhttp::request<bhttp::string_
 
     upstream_tcp.expires_after(response_timeout);
     // The head and the body's first bytes go out as one flat buffer, a single TLS record; the rest
-    // of a larger body is written from where it lies. One buffer per write: asio's ssl stream
-    // encrypts only the first buffer of a sequence per write, which Beast's ssl_stream works
-    // around by copying the sequence into a buffer of its own (16 KB at a time, allocated anew).
+    // of a larger body is written from where it lies. One buffer per write: the TLS stream
+    // encrypts one buffer per write (SSL_write_ex takes no buffer sequence).
     std::string& wire = conn->head_bytes;
     wire.clear();
     http::append_head(wire, request.base());

@@ -2,10 +2,11 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -26,8 +27,12 @@ bool is_ip_literal(const std::string& host) {
 // True when an idle connection's socket has nothing to read and is not closed. A pooled
 // connection the upstream closed meanwhile shows up readable (EOF or a TLS close_notify); sending
 // a request there would fail after the fact, and a POST must never be sent twice, so such
-// connections are dropped before use rather than retried after.
+// connections are dropped before use rather than retried after. Bytes OpenSSL read ahead past the
+// last answer count as well: the socket may look empty while OpenSSL holds a close_notify.
 bool still_open(connection& conn) {
+  if (conn.stream.has_buffered_input()) {
+    return false;
+  }
   auto& socket = beast::get_lowest_layer(conn.stream).socket();
   char byte = 0;
   ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -111,17 +116,26 @@ io::awaitable<connect_result> pool::connect() {
   tcp.socket().set_option(net::ip::tcp::no_delay(true));
 
   SSL* ssl_handle = conn->stream.native_handle();
-  if (!is_ip_literal(url_.host)) {
+  // The chain is verified against the context's trust store (make_tls_context), and the leaf
+  // certificate must name the host: OpenSSL's own check during the handshake, whose failure
+  // shows in SSL_get_verify_result (tls_failure_detail). Set on the connection as well as the
+  // context, so that no context setting can turn it off.
+  SSL_set_verify(ssl_handle, SSL_VERIFY_PEER, nullptr);
+  bool named = false;
+  if (is_ip_literal(url_.host)) {
+    named = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_handle), url_.host.c_str()) == 1;
+  } else {
     // SNI: HubSpot's edge serves many names; without it the handshake gets the wrong certificate.
     // (SSL_set_tlsext_host_name, spelled out: the macro's C cast trips -Wold-style-cast.)
-    SSL_ctrl(ssl_handle, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(url_.host.c_str()));
+    named = SSL_ctrl(ssl_handle, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                     const_cast<char*>(url_.host.c_str())) == 1 &&
+            SSL_set1_host(ssl_handle, url_.host.c_str()) == 1;
   }
-  // asio asks OpenSSL to free a connection's record buffers whenever they run empty, which is
-  // after nearly every read and write: two allocations and frees per request, each buffer about
-  // 17 KB. A pooled connection keeps its buffers instead (as long as it is idle in the pool).
-  SSL_ctrl(ssl_handle, SSL_CTRL_CLEAR_MODE, SSL_MODE_RELEASE_BUFFERS, nullptr);
-  conn->stream.set_verify_callback(ssl::host_name_verification(url_.host));
-  auto [hec] = co_await conn->stream.async_handshake(ssl::stream_base::client, use_tuple);
+  if (!named) {
+    ERR_clear_error();
+    co_return connect_result{nullptr, connect_failure::tls, "TLS handshake with " + url_.host + ": cannot check that name"};
+  }
+  auto [hec] = co_await conn->stream.async_handshake(use_tuple);
   if (hec) {
     auto failure = hec == beast::error::timeout ? connect_failure::timeout : connect_failure::tls;
     co_return connect_result{nullptr, failure, "TLS handshake with " + url_.host + ": " + tls_failure_detail(*conn, hec)};

@@ -7,7 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -19,6 +19,7 @@
 #include "cli/options.hpp"
 #include "io/executor.hpp"
 #include "io/tcp_stream.hpp"
+#include "io/tls_stream.hpp"
 
 namespace hubgate::upstream {
 
@@ -35,7 +36,7 @@ std::unique_ptr<ssl::context> make_tls_context(const std::optional<std::string>&
 // belong to the next.
 struct connection {
   connection(const io::executor& executor, ssl::context& context) : stream(executor, context) {}
-  beast::ssl_stream<io::tcp_stream> stream;
+  io::tls_stream stream; // beast::get_lowest_layer(stream) is its io::tcp_stream
   beast::flat_buffer buffer;
   // A head as written: the request's with its first body bytes, then the answer's as relayed (by
   // then the request is sent). Kept to reuse its allocation.
