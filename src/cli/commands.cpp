@@ -354,7 +354,7 @@ ordered_json overall_json(const rules::rule_set& rules, const simulated_request&
   const rules::header_list lookup(r.headers);
   const gate::request_view view{r.method, r.target, r.body, r.header("Content-Type"), r.header("Content-Encoding"),
                                 &lookup, r.client};
-  const gate::decision d = gate::decide(rules, in.classification, view, explain_correlation_id);
+  const gate::decision d = gate::decide(rules, in.classification, view, explain_correlation_id, gate::record_detail::every_property);
   ordered_json out{{"verdict", "allow"}};
   switch (d.what) {
     case gate::action::pass:

@@ -267,7 +267,7 @@ std::optional<std::string> splice_errors(const decision& split, std::string_view
 } // namespace
 
 decision decide(const rules::rule_set& rules, const hubspot::classification& classification,
-                const request_view& request, std::string_view correlation_id) {
+                const request_view& request, std::string_view correlation_id, record_detail detail) {
   decision d;
   if (classification.op == nullptr) {
     // Outside the catalog: only rules about method, path or headers can apply.
@@ -302,7 +302,8 @@ decision decide(const rules::rule_set& rules, const hubspot::classification& cla
            correlation_id);
     return d;
   }
-  auto extraction = hubspot::extract(classification, request.body, request.content_type);
+  const hubspot::property_selection listed{detail == record_detail::every_property, rules.properties_read()};
+  auto extraction = hubspot::extract(classification, request.body, request.content_type, listed);
   if (!extraction.ok()) {
     refuse(d, &op, "Request body refused by hubgate: " + extraction.error, correlation_id);
     return d;

@@ -26,7 +26,14 @@ using maybe_value = std::optional<json_value>;
 
 class reader {
 public:
-  explicit reader(record_texts& texts) : texts_(texts) {}
+  reader(record_texts& texts, const property_selection& listed) : texts_(texts), listed_(listed) {}
+
+  // Whether records list the property `name` (property_selection).
+  bool lists_every_property() const noexcept { return listed_.all; }
+  bool lists(std::string_view name) const noexcept {
+    return listed_.all || std::any_of(listed_.names.begin(), listed_.names.end(),
+                                      [&](const std::string& listed) { return iequals_ascii(listed, name); });
+  }
 
   // Text a record points at that is not in the body as sent.
   std::string_view keep(std::string text) { return texts_.keep(std::move(text)); }
@@ -146,8 +153,15 @@ public:
 
 private:
   record_texts& texts_;
+  const property_selection& listed_;
   std::string error_;
 };
+
+// A record whose property list lives in the extraction's arena.
+contact_record new_record(reader& r, std::size_t index) {
+  return contact_record{index,        std::nullopt, std::nullopt, std::pmr::vector<contact_record::property>(r.arena()),
+                        std::nullopt, std::nullopt, std::nullopt};
+}
 
 // Integrity, JSON ambiguity: property names are read as a forgiving deserialiser might (any case,
 // Java folding, padding trimmed) and every spelling of `email` counts, so that none hides one.
@@ -298,8 +312,9 @@ bool has_ascii_capital(std::string_view name) noexcept {
 }
 
 // {name: value, ...}: the same checks as read_property's, on the scanner's tokens directly, since
-// this runs for every property of every batch input.
-bool read_property_map(reader& r, const maybe_value& map, contact_record& record) {
+// this runs for every property of every batch input. Only the properties the caller reads are
+// listed (property_selection) unless `list_all`; every one is checked.
+bool read_property_map(reader& r, const maybe_value& map, contact_record& record, bool list_all = false) {
   if (!map) {
     return true;
   }
@@ -313,29 +328,50 @@ bool read_property_map(reader& r, const maybe_value& map, contact_record& record
   auto& props = record.properties;
   // The scanner has refused a name given twice in one object (compared unescaped), so a repeat
   // in any ASCII case, the only kind check_repeats looks for, needs a capital letter in a name.
-  // Properties the record already had came from elsewhere: then every name is compared.
+  // Properties the record already had came from elsewhere: then every name is listed and compared.
   bool may_repeat = !props.empty();
-  props.reserve(props.size() + map->size());
+  list_all = list_all || may_repeat || r.lists_every_property();
+  if (list_all) {
+    props.reserve(props.size() + map->size());
+  }
   // An object's tokens are its keys and values in turn; a value's `next` is the next key.
   for (std::uint32_t key = map->index() + 1, end = document.token(map->index()).next; key != end;) {
     const json_token& value = document.token(key + 1);
     const std::string_view name = string_text(key, document.token(key));
-    std::string_view value_text;
-    switch (value.kind) {
-      case json_kind::string: value_text = string_text(key + 1, value); break;
-      case json_kind::number: value_text = r.number_text(std::string_view(text + value.begin, value.end - value.begin)); break;
-      case json_kind::boolean: value_text = text[value.begin] == 't' ? "true" : "false"; break;
-      case json_kind::null: break; // read as "", and never an email
-      default: return r.fail("property \"" + std::string(name) + "\" must be a string, number or boolean");
+    if (value.kind == json_kind::array || value.kind == json_kind::object) {
+      return r.fail("property \"" + std::string(name) + "\" must be a string, number or boolean");
     }
-    props.emplace_back(name, value_text);
     may_repeat = may_repeat || has_ascii_capital(name);
-    if (value.kind != json_kind::null && is_email_name(name) && !add_email(r, record, value_text)) {
-      return false;
+    // null reads as "", and never names an email.
+    const bool email = value.kind != json_kind::null && is_email_name(name);
+    const bool listed = list_all || r.lists(name);
+    if (email || listed) {
+      std::string_view value_text;
+      switch (value.kind) {
+        case json_kind::string: value_text = string_text(key + 1, value); break;
+        case json_kind::number: value_text = r.number_text(std::string_view(text + value.begin, value.end - value.begin)); break;
+        case json_kind::boolean: value_text = text[value.begin] == 't' ? "true" : "false"; break;
+        default: break;
+      }
+      if (listed) {
+        props.emplace_back(name, value_text);
+      }
+      if (email && !add_email(r, record, value_text)) {
+        return false;
+      }
     }
     key = value.next;
   }
-  return !may_repeat || check_repeats(r, record);
+  if (!may_repeat) {
+    return true;
+  }
+  if (list_all) {
+    return check_repeats(r, record);
+  }
+  // A name has a capital letter and the record's list is partial: the repeats are looked for in a
+  // full list of its own (rare: HubSpot's property names are lower case).
+  contact_record every = new_record(r, record.index);
+  return read_property_map(r, map, every, true);
 }
 
 // [{name_key: name, "value": value}, ...]: v1 `property`, forms and legacy sends `name`.
@@ -414,12 +450,6 @@ using container = parsed_body::container;
 
 constexpr std::array<std::string_view, 2> smtp_editable = {"createContact", "campaignName"};
 constexpr std::array<std::string_view, 2> flat_editable = {"firstName", "lastName"};
-
-// A record whose property list lives in the extraction's arena.
-contact_record new_record(reader& r, std::size_t index) {
-  return contact_record{index,        std::nullopt, std::nullopt, std::pmr::vector<contact_record::property>(r.arena()),
-                        std::nullopt, std::nullopt, std::nullopt};
-}
 
 bool read_crm_input(reader& r, const json_value& input, std::size_t index, body_shape shape, const classification& request,
                     std::vector<contact_record>& records) {
@@ -875,11 +905,12 @@ bool read_json(reader& r, const classification& request, std::string_view text, 
 
 } // namespace
 
-extraction extract(const classification& request, std::string_view body, std::string_view content_type) {
+extraction extract(const classification& request, std::string_view body, std::string_view content_type,
+                   const property_selection& listed) {
   extraction out;
   out.op = request.op;
   try {
-    reader r(out.texts);
+    reader r(out.texts, listed);
     if (!request.ok() || request.op == nullptr) {
       out.error = "the request is not a catalog operation";
       return out;

@@ -88,6 +88,7 @@ struct rule_set::state {
   bool has_shadow = false;          // a shadow rule, or the file in shadow mode
   bool reads_email = false;         // some rule has an `email` or `email_domain` condition
   bool reaches_non_catalog = false; // any rule reaches requests outside the catalog
+  std::vector<std::string> properties_read; // every property a rule's conditions name, once
 };
 
 } // namespace hubgate::rules

@@ -275,5 +275,6 @@ const rule_info& rule_set::rule(std::size_t index) const { return state_->rules.
 std::span<const test_case> rule_set::tests() const { return state_->tests; }
 
 bool rule_set::reaches_non_catalog() const { return state_->reaches_non_catalog; }
+std::span<const std::string> rule_set::properties_read() const { return state_->properties_read; }
 
 } // namespace hubgate::rules

@@ -6,6 +6,7 @@
 // Pure: no I/O; the session does the moving of bytes.
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -76,11 +77,16 @@ struct decision {
   ~decision() { records.clear(); }
 };
 
+// Which properties the decision's records list: those the rules read (all the proxy needs), or
+// every one (`hubgate explain` shows them).
+enum class record_detail : std::uint8_t { rules_read, every_property };
+
 // Decides a request whose head has been classified and whose body has been read whole (the body
 // matters only when `classification.op` is set). `correlation_id` goes into any error body.
 // The decision points into `rules` and `request.body`: keep both alive as long as it.
 decision decide(const rules::rule_set& rules, const hubspot::classification& classification,
-                const request_view& request, std::string_view correlation_id);
+                const request_view& request, std::string_view correlation_id,
+                record_detail detail = record_detail::rules_read);
 
 struct stitched_answer {
   unsigned status = 0;

@@ -89,8 +89,19 @@ struct extraction {
   ~extraction() { records.clear(); }
 };
 
+// Which properties extract() lists in the records. Every property is read and checked all the
+// same (its type, the spellings of `email`, repeats in another case); this says only which ones
+// the caller will look at, since listing each property of a 100-input batch is most of the cost
+// of reading it when the rules look at none.
+struct property_selection {
+  bool all = true;                    // list every property (the default)
+  std::span<const std::string> names; // otherwise: list these, matched ignoring ASCII case; records
+                                      // may leave the others out
+};
+
 // `request` must be a successful classification with an operation; `content_type` is the raw
 // Content-Type header value (empty when absent).
-extraction extract(const classification& request, std::string_view body, std::string_view content_type);
+extraction extract(const classification& request, std::string_view body, std::string_view content_type,
+                   const property_selection& listed = {});
 
 } // namespace hubgate::hubspot

@@ -94,6 +94,9 @@ public:
   // Whether any rule can decide a request outside the catalog; when none can, such requests
   // need no evaluation (and no canonical path) at all.
   bool reaches_non_catalog() const;
+  // The property names the rules' conditions read (ignoring case, each once): the only properties
+  // evaluate() looks up in a record.
+  std::span<const std::string> properties_read() const;
 
 private:
   std::unique_ptr<const state> state_;

@@ -148,6 +148,67 @@ TEST(extract_v3, many_properties_are_checked_in_reasonable_time) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
+// The rules read few properties: records list only those the caller selects, in any case.
+extraction post_listing(std::string_view target, std::string_view body, const property_selection& listed) {
+  const classification c = classify("POST", target);
+  return extract(c, body, json_type, listed);
+}
+
+TEST(extract_v3, records_list_only_the_selected_properties) {
+  const std::vector<std::string> names = {"FirstName", "zip"};
+  const std::string_view body = R"({"inputs":[{"properties":{"email":"A@b.com","firstname":"Ann","lastname":"L","zip":90210}},)"
+                                R"({"properties":{"FIRSTNAME":"Bo","firstName":"Bo","city":"X"}}]})";
+  const extraction selected = post_listing(batch_create, body, property_selection{false, names});
+  ASSERT_TRUE(selected.ok()) << selected.error;
+  ASSERT_EQ(selected.records.size(), 2U);
+  EXPECT_EQ(selected.records[0].properties, (props{{"firstname", "Ann"}, {"zip", "90210"}}));
+  EXPECT_EQ(selected.records[0].email, "A@b.com");
+  EXPECT_EQ(selected.records[0].normalised_email, "a@b.com");
+  EXPECT_EQ(selected.records[1].properties, (props{{"FIRSTNAME", "Bo"}, {"firstName", "Bo"}}));
+
+  const extraction none = post_listing(batch_create, body, property_selection{false, {}});
+  ASSERT_TRUE(none.ok()) << none.error;
+  EXPECT_TRUE(none.records[0].properties.empty());
+  EXPECT_TRUE(none.records[1].properties.empty());
+  EXPECT_EQ(none.records[0].normalised_email, "a@b.com");
+
+  const extraction all = post(batch_create, body);
+  ASSERT_TRUE(all.ok()) << all.error;
+  EXPECT_EQ(all.records[0].properties.size(), 4U);
+  EXPECT_EQ(all.records[1].properties.size(), 3U);
+}
+
+// Listing fewer properties reads no fewer: every check runs on the ones left out, with the same
+// verdict, error and email as when all are listed.
+TEST(extract_v3, properties_left_out_of_the_list_are_checked_all_the_same) {
+  const std::vector<std::string> firstname = {"firstname"};
+  const std::vector<std::pair<std::string_view, bool>> bodies = {
+      {R"({"properties":{"email":"a@b.com","EMAIL":"c@d.com"}})", false},
+      {R"({"properties":{"EMAIL ":"a@b.com","email":" A@B.com","firstname":"A"}})", true},
+      {R"({"properties":{"Company":"x","company":"y","firstname":"A"}})", false},
+      {R"({"properties":{"firstname":"A","Company":"x","company":"x"}})", true},
+      {R"({"properties":{"FirstName":"A","firstname":"B"}})", false},
+      {R"({"properties":{"tags":["a"],"firstname":"A"}})", false},
+      {R"({"properties":{"firstname":"A","nested":{"a":1}}})", false},
+      {R"({"properties":{"email":"a@b.com, c@d.com"}})", false},
+      {R"({"properties":{"score":1e2,"email":"x@y.io","ok":true,"gone":null}})", true},
+      {R"({"properties":{"email":12}})", true},
+  };
+  for (const auto& [body, accepted] : bodies) {
+    const extraction all = post(create, body);
+    EXPECT_EQ(all.ok(), accepted) << body << ": " << all.error;
+    for (const property_selection& listed : {property_selection{false, {}}, property_selection{false, firstname}}) {
+      const extraction partial = post_listing(create, body, listed);
+      EXPECT_EQ(partial.ok(), all.ok()) << body;
+      EXPECT_EQ(partial.error, all.error) << body;
+      if (all.ok() && partial.ok()) {
+        EXPECT_EQ(partial.records[0].email, all.records[0].email) << body;
+        EXPECT_EQ(partial.records[0].normalised_email, all.records[0].normalised_email) << body;
+      }
+    }
+  }
+}
+
 TEST(extract_v3, email_property_name_is_case_insensitive) {
   EXPECT_EQ(first_email(post(create, R"({"properties":{"EMAIL":"X@y.com"}})")), "X@y.com");
   EXPECT_EQ(first_email(post(create, R"({"properties":{"Email":"x@y.com","email":" X@Y.com "}})")), "x@y.com");
