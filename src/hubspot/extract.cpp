@@ -16,6 +16,10 @@
 #include <utility>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace hubgate::hubspot {
 
 namespace {
@@ -30,6 +34,7 @@ public:
 
   // Whether records list the property `name` (property_selection).
   bool lists_every_property() const noexcept { return listed_.all; }
+  bool lists_some() const noexcept { return listed_.all || !listed_.names.empty(); }
   bool lists(std::string_view name) const noexcept {
     return listed_.all || std::any_of(listed_.names.begin(), listed_.names.end(),
                                       [&](const std::string& listed) { return iequals_ascii(listed, name); });
@@ -311,6 +316,22 @@ bool has_ascii_capital(std::string_view name) noexcept {
   return any_capital(name.data() + size - 8); // the last eight, overlapping the word before
 }
 
+// The same for a name inside a text that goes on to `text_end`: a name of up to 16 bytes with 16
+// bytes of text from its start (a property name is followed by its value) takes one SSE2 load.
+inline bool has_ascii_capital(std::string_view name, const char* text_end) noexcept {
+#if defined(__SSE2__)
+  if (name.size() <= 16 && text_end - name.data() >= 16) {
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(name.data()));
+    // Signed compares: bytes from 0x80 are negative, below 'A'.
+    const __m128i capital = _mm_and_si128(_mm_cmpgt_epi8(bytes, _mm_set1_epi8('A' - 1)),
+                                          _mm_cmplt_epi8(bytes, _mm_set1_epi8('Z' + 1)));
+    const auto in_name = static_cast<unsigned>((1U << name.size()) - 1U);
+    return (static_cast<unsigned>(_mm_movemask_epi8(capital)) & in_name) != 0;
+  }
+#endif
+  return has_ascii_capital(name);
+}
+
 // {name: value, ...}: the same checks as read_property's, on the scanner's tokens directly, since
 // this runs for every property of every batch input. Only the properties the caller reads are
 // listed (property_selection) unless `list_all`; every one is checked.
@@ -320,6 +341,7 @@ bool read_property_map(reader& r, const maybe_value& map, contact_record& record
   }
   const json_document& document = map->document();
   const char* const text = document.text().data();
+  const char* const text_end = text + document.text().size();
   // A string token's bytes between its quotes, decoded when it holds escapes.
   const auto string_text = [&](std::uint32_t index, const json_token& token) {
     return token.escaped ? r.keep(json_value(document, index).string_value())
@@ -331,6 +353,7 @@ bool read_property_map(reader& r, const maybe_value& map, contact_record& record
   // Properties the record already had came from elsewhere: then every name is listed and compared.
   bool may_repeat = !props.empty();
   list_all = list_all || may_repeat || r.lists_every_property();
+  const bool list_some = !list_all && r.lists_some();
   if (list_all) {
     props.reserve(props.size() + map->size());
   }
@@ -341,10 +364,10 @@ bool read_property_map(reader& r, const maybe_value& map, contact_record& record
     if (value.kind == json_kind::array || value.kind == json_kind::object) {
       return r.fail("property \"" + std::string(name) + "\" must be a string, number or boolean");
     }
-    may_repeat = may_repeat || has_ascii_capital(name);
+    may_repeat = may_repeat || has_ascii_capital(name, text_end);
     // null reads as "", and never names an email.
     const bool email = value.kind != json_kind::null && is_email_name(name);
-    const bool listed = list_all || r.lists(name);
+    const bool listed = list_all || (list_some && r.lists(name));
     if (email || listed) {
       std::string_view value_text;
       switch (value.kind) {
