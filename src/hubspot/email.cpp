@@ -3,6 +3,7 @@
 #include "hubgate/hubspot/text.hpp"
 
 #include <array>
+#include <cstring>
 #include <cstddef>
 #include <cstdint>
 
@@ -171,11 +172,12 @@ bool is_normalised_email(std::string_view email) noexcept {
 }
 
 std::string_view normalised_domain(std::string_view normalised) noexcept {
-  const std::size_t at = normalised.rfind('@');
-  if (at == std::string_view::npos) {
+  // memrchr rather than rfind: a word at a time, not a byte (it runs for every record's email).
+  const auto* at = static_cast<const char*>(::memrchr(normalised.data(), '@', normalised.size()));
+  if (at == nullptr) {
     return {};
   }
-  std::string_view domain = normalised.substr(at + 1);
+  std::string_view domain(at + 1, static_cast<std::size_t>(normalised.data() + normalised.size() - at - 1));
   // A dot left before a dropped invisible character (`b.com.\u00AD`) is still a trailing dot.
   while (domain.ends_with('.')) {
     domain.remove_suffix(1);

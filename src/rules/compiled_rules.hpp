@@ -39,6 +39,37 @@ private:
 
 using named_predicates = std::vector<std::pair<std::string, value_predicate>>;
 
+// The domains an `email_domain` condition lists. An email's domain is looked up with each parent
+// of it (`a.b.com`, `b.com`, `com`); most of those have a length no listed domain has, and a bit
+// per length turns them away before they are hashed.
+class domain_set {
+public:
+  void insert(std::string domain) {
+    lengths_ |= length_bit(domain.size());
+    names_.insert(std::move(domain));
+  }
+  // The domain or a parent domain of it is listed: "a.example.com" is covered by "example.com",
+  // while "notexample.com" is not, because only whole labels are stripped.
+  bool covers(std::string_view domain) const {
+    while (true) {
+      if ((lengths_ & length_bit(domain.size())) != 0 && names_.contains(domain)) {
+        return true;
+      }
+      const auto dot = domain.find('.');
+      if (dot == std::string_view::npos) {
+        return false;
+      }
+      domain.remove_prefix(dot + 1);
+    }
+  }
+
+private:
+  static std::uint64_t length_bit(std::size_t length) { return std::uint64_t{1} << (length < 63 ? length : 63); }
+
+  text_set names_;
+  std::uint64_t lengths_ = 0; // bit n: a listed domain of n bytes (bit 63: of 63 or more)
+};
+
 // A record with its email normalised once per request rather than once per rule.
 struct record_view {
   const hubspot::contact_record* record = nullptr;
@@ -57,7 +88,7 @@ struct conditions {
   std::optional<text_set> clients;      // client names; nullopt: any (and requests of no client)
   // About a record.
   std::optional<value_predicate> email;
-  std::optional<text_set> email_domains; // normalised like emails
+  std::optional<domain_set> email_domains; // normalised like emails
   named_predicates properties;           // by property name
 
   bool request_matches(const request_facts& request) const;

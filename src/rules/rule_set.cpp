@@ -50,21 +50,6 @@ std::optional<std::string_view> property_value(const hubspot::contact_record& re
   return std::nullopt;
 }
 
-// The domain or any parent domain of it is listed: "a.example.com" is covered by "example.com",
-// while "notexample.com" is not, because only whole labels are stripped.
-bool domain_listed(const text_set& domains, std::string_view domain) {
-  while (true) {
-    if (domains.contains(domain)) {
-      return true;
-    }
-    const auto dot = domain.find('.');
-    if (dot == std::string_view::npos) {
-      return false;
-    }
-    domain.remove_prefix(dot + 1);
-  }
-}
-
 } // namespace
 
 bool conditions::request_matches(const request_facts& request) const {
@@ -100,7 +85,7 @@ bool conditions::record_matches(const record_view& record) const {
   if (email && !email->matches(record.email)) {
     return false;
   }
-  if (email_domains && (record.domain.empty() || !domain_listed(*email_domains, record.domain))) {
+  if (email_domains && (record.domain.empty() || !email_domains->covers(record.domain))) {
     return false;
   }
   for (const auto& [name, predicate] : properties) {

@@ -65,6 +65,22 @@ TEST(RuleEngine, EmailDomainCoversSubdomainsButNotLookAlikes) {
   EXPECT_EQ(verdict_of(*rules, fake_request::create(std::nullopt)), "allow by default");
 }
 
+// Listed domains are looked up only for suffixes of a length some listed domain has: every
+// length from 1 to 70 bytes (past the 63 where lengths share one bit), listed beside others.
+TEST(RuleEngine, EmailDomainOfAnyLengthIsFound) {
+  for (std::size_t length = 1; length <= 70; ++length) {
+    const std::string label(length, 'd');
+    const std::string yaml = "version: 1\nrules:\n  - name: listed\n    match: { email_domain: [" + label +
+                             ", other-" + label + ".io, x.y] }\n    action: block\n";
+    const auto rules = load(yaml);
+    ASSERT_NE(rules, nullptr) << yaml;
+    EXPECT_EQ(verdict_of(*rules, fake_request::create("jo@" + label)), "block by listed") << length;
+    EXPECT_EQ(verdict_of(*rules, fake_request::create("jo@mail." + label)), "block by listed") << length;
+    EXPECT_EQ(verdict_of(*rules, fake_request::create("jo@" + label + "d")), "allow by default") << length;
+    EXPECT_EQ(verdict_of(*rules, fake_request::create("jo@a.other-" + label + ".io")), "block by listed") << length;
+  }
+}
+
 TEST(RuleEngine, EmailPredicates) {
   const auto rules = load(R"yaml(version: 1
 rules:
