@@ -332,6 +332,33 @@ inline bool has_ascii_capital(std::string_view name, const char* text_end) noexc
   return has_ascii_capital(name);
 }
 
+// The properties from `key` on that need nothing but a look for capital letters when none is
+// listed: a plain name that cannot spell `email` (it starts with neither `e`, `E` nor padding)
+// with a scalar value. Returns the first key that needs more (or `end`); `capital` is set when a
+// name holds a capital letter. A loop of its own, so that what it needs stays in registers.
+[[gnu::noinline]] std::uint32_t skim_unlisted_properties(const json_token* tokens, const char* text,
+                                                         const char* text_end, std::uint32_t key, std::uint32_t end,
+                                                         bool& capital) noexcept {
+  bool seen = capital;
+  for (; key != end; key = tokens[key + 1].next) {
+    const json_token& name_token = tokens[key];
+    if (name_token.escaped || tokens[key + 1].kind >= json_kind::array) {
+      break;
+    }
+    // The name's first byte, or its closing quote when it is empty.
+    const char first = text[name_token.begin + 1];
+    if ((first | 0x20) == 'e' || first == ' ' || first == '\t') {
+      break;
+    }
+    if (!seen) {
+      seen = has_ascii_capital(std::string_view(text + name_token.begin + 1, name_token.end - name_token.begin - 2),
+                               text_end);
+    }
+  }
+  capital = seen;
+  return key;
+}
+
 // {name: value, ...}: the same checks as read_property's, on the scanner's tokens directly, since
 // this runs for every property of every batch input. Only the properties the caller reads are
 // listed (property_selection) unless `list_all`; every one is checked.
@@ -357,10 +384,20 @@ bool read_property_map(reader& r, const maybe_value& map, contact_record& record
   if (list_all) {
     props.reserve(props.size() + map->size());
   }
+  // Nothing to list: the usual properties are skimmed (skim_unlisted_properties).
+  const bool list_none = !list_all && !list_some;
+  const json_token* const tokens = &document.token(0);
   // An object's tokens are its keys and values in turn; a value's `next` is the next key.
-  for (std::uint32_t key = map->index() + 1, end = document.token(map->index()).next; key != end;) {
-    const json_token& value = document.token(key + 1);
-    const std::string_view name = string_text(key, document.token(key));
+  for (std::uint32_t key = map->index() + 1, end = tokens[map->index()].next; key != end;) {
+    if (list_none) {
+      key = skim_unlisted_properties(tokens, text, text_end, key, end, may_repeat);
+      if (key == end) {
+        break;
+      }
+    }
+    const json_token& key_token = tokens[key];
+    const json_token& value = tokens[key + 1];
+    const std::string_view name = string_text(key, key_token);
     if (value.kind == json_kind::array || value.kind == json_kind::object) {
       return r.fail("property \"" + std::string(name) + "\" must be a string, number or boolean");
     }
