@@ -97,6 +97,7 @@ io::awaitable<bool> send_response(io::tcp_stream& stream, const proxy_state& sta
                                   bhttp::response<bhttp::string_body>& res, request_log& entry) {
   // A flat head and the body in one gathered write: Beast's serializer costs more than the bytes.
   std::string head;
+  head.reserve(256); // one allocation: an error's head is about 200 bytes
   http::append_head(head, res.base());
   const std::array<net::const_buffer, 2> wire{net::buffer(head), net::buffer(res.body())};
   stream.expires_after(state.options.client_body_timeout);
