@@ -87,7 +87,7 @@ class blocked_error_writer {
 public:
   // One item's entry.
   void append(const blocked_item& b, std::string& out) {
-    if (!cached_ || b.rule != rule_ || b.message != message_) {
+    if (!cached_ || !same_text(b.rule, rule_) || !same_text(b.message, message_)) {
       cache(b);
     }
     out += head_;
@@ -127,6 +127,11 @@ public:
   }
 
 private:
+  // The items' texts are views into the rule set: mostly the very same bytes.
+  static bool same_text(std::string_view a, std::string_view b) noexcept {
+    return (a.data() == b.data() && a.size() == b.size()) || a == b;
+  }
+
   // The text of an entry before its input index and after it, for one rule and message.
   void cache(const blocked_item& b) {
     rule_ = b.rule;
