@@ -18,6 +18,8 @@ namespace hubgate::hubspot {
 namespace {
 
 constexpr std::size_t npos = ~std::size_t{0};
+// json_document::scan's limit: 64 arrays and objects, the root one of them.
+constexpr std::size_t max_depth = 64;
 // Keys compared pairwise up to this many, sorted past it.
 constexpr std::size_t inline_keys = 16;
 
@@ -35,11 +37,13 @@ std::size_t skip_space(const char* p, std::size_t size, std::size_t i) noexcept 
 // The rule, whatever reads it: a backslash escapes the byte after it unless it is itself escaped
 // (so an odd run of backslashes escapes the byte after the run), inside strings or not; a quote
 // not escaped opens or closes a string; outside strings `[` and `{` add one to the depth, `]` and
-// `}` take one away, and the container ends past the bracket that brings it back to zero.
+// `}` take one away, and the container ends past the bracket that brings it back to zero. A
+// container deeper than `max_nesting` (itself one) is not understood.
 
 // A byte at a time: the reference the block readers are tested against, and the reader where
 // there is no SSE2.
-std::size_t container_end_bytewise(const char* p, std::size_t size, std::size_t open_at) noexcept {
+std::size_t container_end_bytewise(const char* p, std::size_t size, std::size_t open_at,
+                                   std::size_t max_nesting) noexcept {
   std::size_t depth = 0;
   bool in_string = false;
   bool escape_next = false;
@@ -53,7 +57,9 @@ std::size_t container_end_bytewise(const char* p, std::size_t size, std::size_t 
       in_string = in_string != !escaped;
     } else if (!in_string) {
       if (c == '[' || c == '{') {
-        ++depth;
+        if (++depth > max_nesting) {
+          return npos;
+        }
       } else if ((c == ']' || c == '}') && --depth == 0) {
         return i + 1;
       }
@@ -101,7 +107,8 @@ inline std::uint64_t prefix_xor_shifts(std::uint64_t x) noexcept {
 // The blocks from `open` on, each read by `read_block` (a padded copy for the last, short one: never
 // a byte past the text).
 template <block_bits (*read_block)(const char*) noexcept, std::uint64_t (*prefix_xor)(std::uint64_t) noexcept>
-std::size_t container_end_blocks(const char* p, std::size_t size, std::size_t open_at) noexcept {
+std::size_t container_end_blocks(const char* p, std::size_t size, std::size_t open_at,
+                                 std::size_t max_nesting) noexcept {
   std::uint64_t escape_carry = 0;
   std::uint64_t in_string_carry = 0; // all ones when the previous block ended inside a string
   std::size_t depth = 0;
@@ -125,16 +132,19 @@ std::size_t container_end_blocks(const char* p, std::size_t size, std::size_t op
     if (brackets == 0) {
       continue;
     }
-    if (static_cast<std::size_t>(std::popcount(closes)) < depth) {
-      // The depth cannot come back to zero in this block.
-      depth += static_cast<std::size_t>(std::popcount(opens));
-      depth -= static_cast<std::size_t>(std::popcount(closes));
+    const auto open_count = static_cast<std::size_t>(std::popcount(opens));
+    const auto close_count = static_cast<std::size_t>(std::popcount(closes));
+    if (close_count < depth && depth + open_count <= max_nesting) {
+      // The depth can neither come back to zero in this block nor pass the limit.
+      depth = depth + open_count - close_count;
       continue;
     }
     for (; brackets != 0; brackets &= brackets - 1) {
       const std::uint64_t bit = brackets & (~brackets + 1);
       if ((opens & bit) != 0) {
-        ++depth;
+        if (++depth > max_nesting) {
+          return npos;
+        }
       } else if (--depth == 0) {
         return at + static_cast<std::size_t>(std::countr_zero(bit)) + 1;
       }
@@ -143,7 +153,7 @@ std::size_t container_end_blocks(const char* p, std::size_t size, std::size_t op
   return npos;
 }
 
-using container_reader = std::size_t (*)(const char*, std::size_t, std::size_t) noexcept;
+using container_reader = std::size_t (*)(const char*, std::size_t, std::size_t, std::size_t) noexcept;
 
 #if defined(__x86_64__)
 inline block_bits read_block_sse2(const char* block) noexcept {
@@ -197,14 +207,16 @@ inline block_bits read_block_sse2(const char* block) noexcept {
 
 // Flattened, so that each ISA's block reader is inlined with its ISA.
 [[gnu::noinline, gnu::flatten]] std::size_t container_end_sse2(const char* p, std::size_t size,
-                                                               std::size_t open_at) noexcept {
-  return container_end_blocks<read_block_sse2, prefix_xor_shifts>(p, size, open_at);
+                                                               std::size_t open_at,
+                                                               std::size_t max_nesting) noexcept {
+  return container_end_blocks<read_block_sse2, prefix_xor_shifts>(p, size, open_at, max_nesting);
 }
 
 [[gnu::noinline, gnu::flatten, gnu::target("avx2,pclmul")]] std::size_t container_end_avx2(const char* p,
                                                                                           std::size_t size,
-                                                                                          std::size_t open_at) noexcept {
-  return container_end_blocks<read_block_avx2, prefix_xor_clmul>(p, size, open_at);
+                                                                                          std::size_t open_at,
+                                                                                          std::size_t max_nesting) noexcept {
+  return container_end_blocks<read_block_avx2, prefix_xor_clmul>(p, size, open_at, max_nesting);
 }
 
 container_reader best_container_reader() noexcept {
@@ -222,8 +234,8 @@ std::atomic<container_reader>& container_reader_in_use() noexcept {
   return reader;
 }
 
-std::size_t container_end(const char* p, std::size_t size, std::size_t open_at) noexcept {
-  return container_reader_in_use().load(std::memory_order_relaxed)(p, size, open_at);
+std::size_t container_end(const char* p, std::size_t size, std::size_t open_at, std::size_t max_nesting) noexcept {
+  return container_reader_in_use().load(std::memory_order_relaxed)(p, size, open_at, max_nesting);
 }
 
 // --- Strings, scalars, values ---------------------------------------------------------------
@@ -291,16 +303,18 @@ std::size_t number_end(const char* p, std::size_t size, std::size_t i) noexcept 
   return i;
 }
 
-// The value starting at `i` (not whitespace): its kind and the offset past it, or npos. A scalar's
-// end is where its grammar ends; whoever reads on checks the byte after it.
-std::size_t value_end(const char* p, std::size_t size, std::size_t i, skim_kind& kind) noexcept {
+// The value starting at `i` (not whitespace), at most `max_nesting` containers deep: its kind and the
+// offset past it, or npos. A scalar's end is where its grammar ends; whoever reads on checks the
+// byte after it.
+std::size_t value_end(const char* p, std::size_t size, std::size_t i, std::size_t max_nesting,
+                      skim_kind& kind) noexcept {
   if (i >= size) {
     return npos;
   }
   switch (p[i]) {
     case '"': kind = skim_kind::string; return string_end(p, size, i);
-    case '[': kind = skim_kind::array; return container_end(p, size, i);
-    case '{': kind = skim_kind::object; return container_end(p, size, i);
+    case '[': kind = skim_kind::array; return container_end(p, size, i, max_nesting);
+    case '{': kind = skim_kind::object; return container_end(p, size, i, max_nesting);
     case 't': kind = skim_kind::boolean; return literal_end(p, size, i, "true");
     case 'f': kind = skim_kind::boolean; return literal_end(p, size, i, "false");
     case 'n': kind = skim_kind::null; return literal_end(p, size, i, "null");
@@ -500,7 +514,8 @@ std::optional<skimmed_object> skim_object(std::string_view text, std::span<const
       }
       i = skip_space(p, size, i + 1);
       skimmed_value value;
-      const std::size_t end = value_end(p, size, i, value.kind);
+      // The root object is one level of the limit.
+      const std::size_t end = value_end(p, size, i, max_depth - 1, value.kind);
       if (end == npos) {
         return std::nullopt;
       }
@@ -566,7 +581,8 @@ std::optional<std::size_t> skim_array_size(std::string_view text, const skimmed_
   std::size_t count = 0;
   while (true) {
     skim_kind kind{};
-    const std::size_t end = value_end(p, last, i, kind);
+    // Never more than skim_object allowed: the array is one level, the root another.
+    const std::size_t end = value_end(p, last, i, max_depth - 2, kind);
     if (end == npos) {
       return std::nullopt;
     }
@@ -614,11 +630,12 @@ skim_reader json_skim_force(skim_reader force) noexcept {
   return skim_reader::bytewise;
 }
 
-std::optional<std::size_t> json_skim_container_end(std::string_view text, std::size_t open_at) {
+std::optional<std::size_t> json_skim_container_end(std::string_view text, std::size_t open_at,
+                                                   std::size_t max_nesting) {
   if (open_at >= text.size() || (text[open_at] != '[' && text[open_at] != '{')) {
     return std::nullopt;
   }
-  const std::size_t end = container_end(text.data(), text.size(), open_at);
+  const std::size_t end = container_end(text.data(), text.size(), open_at, max_nesting);
   return end == npos ? std::nullopt : std::optional<std::size_t>(end);
 }
 

@@ -11,7 +11,8 @@
 // What it does not: the inside of a string or container. A string ends at the first quote not
 // escaped by an odd run of backslashes; a container at the bracket that brings its depth, counted
 // outside strings, back to zero (`[` and `{` open, `]` and `}` close, whichever kind). Strings are
-// not checked for UTF-8 or control bytes, nested keys not for repeats, nesting depth not limited.
+// not checked for UTF-8 or control bytes, nested keys not for repeats, numbers not for their range.
+// Nesting is limited as json_document::scan limits it: 64 arrays and objects, the root one of them.
 // Whatever it is not sure about is "not understood" (nullopt), never a guess; on any input it
 // reads only the text's bytes, ends in time linear in its size (n log n for many top-level keys),
 // and does not recurse.
@@ -43,7 +44,8 @@ struct skimmed_object {
 // named `names[i]`, or to nullopt when it has none. `values` must be at least as long as `names`.
 // nullopt ("not understood", `values` then unspecified) when the text is not an object, is
 // truncated, has an unclosed string or unbalanced brackets, bytes after the object, a key given
-// twice, a malformed escape in a key, a top-level scalar outside JSON's grammar, or is 4 GiB or more.
+// twice, a malformed escape in a key, a top-level scalar outside JSON's grammar, nesting deeper
+// than 64, or is 4 GiB or more.
 std::optional<skimmed_object> skim_object(std::string_view text, std::span<const std::string_view> names,
                                           std::span<std::optional<skimmed_value>> values);
 
@@ -57,8 +59,10 @@ namespace detail {
 // choice) and returns the one in use before.
 enum class skim_reader : std::uint8_t { best, avx2, sse2, bytewise };
 skim_reader json_skim_force(skim_reader force) noexcept;
-// Tests only: the offset past the container whose opening bracket is at `open`, or nullopt.
-std::optional<std::size_t> json_skim_container_end(std::string_view text, std::size_t open);
+// Tests only: the offset past the container whose opening bracket is at `open`, or nullopt (also
+// when it nests more than `max_nesting` containers, itself one).
+std::optional<std::size_t> json_skim_container_end(std::string_view text, std::size_t open,
+                                                   std::size_t max_nesting = ~std::size_t{0});
 } // namespace detail
 
 } // namespace hubgate::hubspot
