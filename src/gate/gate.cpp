@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -12,7 +14,7 @@
 #include <vector>
 
 #include "hubgate/hubspot/error_shape.hpp"
-#include "hubgate/hubspot/json_scan.hpp"
+#include "hubgate/hubspot/json_skim.hpp"
 #include "hubgate/hubspot/rebuild.hpp"
 #include "hubgate/hubspot/text.hpp"
 
@@ -78,25 +80,85 @@ void block_whole(decision& d, std::string_view correlation_id) {
   d.reason = "blocked by " + std::string(first.rule);
 }
 
-// One blocked item's entry of a batch answer's `errors`, as JSON text. StandardError's required
-// fields (reference §4.2): category, context, errors, links, message, status.
-void append_blocked_error(const blocked_item& b, std::string& out) {
-  out += R"({"status":"error","category":")";
-  out += policy_category;
-  out += R"(","message":)";
-  hubspot::append_json_string(out, block_message(b));
-  out += R"(,"context":{"inputIndex":[")";
-  out += std::to_string(b.index);
-  out += R"("],"rule":[)";
-  hubspot::append_json_string(out, b.rule);
-  out += "]";
-  if (b.trace_id) {
+// The entries of a batch answer's `errors` for blocked items, as JSON text. StandardError's required
+// fields (reference §4.2): category, context, errors, links, message, status. The items of a batch
+// are mostly blocked by one rule: its message and name are escaped once, not once an item.
+class blocked_error_writer {
+public:
+  // One item's entry.
+  void append(const blocked_item& b, std::string& out) {
+    if (!cached_ || !same_text(b.rule, rule_) || !same_text(b.message, message_)) {
+      cache(b);
+    }
+    out += head_;
+    char digits[24];
+    const auto written = std::to_chars(digits, digits + sizeof digits, b.index);
+    out.append(digits, written.ptr);
+    if (!b.trace_id) {
+      out += tail_;
+      return;
+    }
+    out.append(tail_, 0, middle_size_);
     out += R"(,"objectWriteTraceId":[)";
     hubspot::append_json_string(out, *b.trace_id);
     out += "]";
+    out.append(tail_, middle_size_);
   }
-  out += R"(},"errors":[],"links":{},"subCategory":{}})";
-}
+
+  // Every blocked item's entry, comma-separated.
+  void append_all(const decision& split, std::string& out) {
+    bool first = true;
+    for (const auto& b : split.blocked) {
+      if (!first) {
+        out.push_back(',');
+      }
+      first = false;
+      append(b, out);
+    }
+  }
+
+  // About the bytes append_all() writes (more when escapes expand a text), to reserve them.
+  static std::size_t estimate(const decision& split) {
+    std::size_t bytes = 0;
+    for (const auto& b : split.blocked) {
+      bytes += 256 + 2 * b.rule.size() + b.message.size() + (b.trace_id ? b.trace_id->size() + 32 : 0);
+    }
+    return bytes;
+  }
+
+private:
+  // The items' texts are views into the rule set: mostly the very same bytes.
+  static bool same_text(std::string_view a, std::string_view b) noexcept {
+    return (a.data() == b.data() && a.size() == b.size()) || a == b;
+  }
+
+  // The text of an entry before its input index and after it, for one rule and message.
+  void cache(const blocked_item& b) {
+    rule_ = b.rule;
+    message_ = b.message;
+    cached_ = true;
+    // Room for the texts escaped: one allocation each, not one per doubling.
+    head_.reserve(160 + 6 * std::max(b.message.size(), b.rule.size()));
+    tail_.reserve(80 + 6 * b.rule.size());
+    head_.assign(R"({"status":"error","category":")");
+    head_ += policy_category;
+    head_ += R"(","message":)";
+    hubspot::append_json_string(head_, block_message(b));
+    head_ += R"(,"context":{"inputIndex":[")";
+    tail_.assign(R"("],"rule":[)");
+    hubspot::append_json_string(tail_, b.rule);
+    tail_ += "]";
+    middle_size_ = tail_.size(); // an objectWriteTraceId goes here
+    tail_ += R"(},"errors":[],"links":{},"subCategory":{}})";
+  }
+
+  bool cached_ = false;
+  std::string_view rule_;
+  std::string_view message_;
+  std::string head_;      // up to the input index
+  std::string tail_;      // after it
+  std::size_t middle_size_ = 0;
+};
 
 std::string now_iso8601() {
   // The SDK requires startedAt/completedAt on a batch answer; an answer without an upstream call
@@ -186,79 +248,91 @@ void decide_records(decision& d, const rules::rule_set& rules, const hubspot::cl
   }
 }
 
-std::string blocked_errors_text(const decision& split) {
-  std::string out;
-  for (const auto& b : split.blocked) {
-    if (!out.empty()) {
-      out.push_back(',');
-    }
-    append_blocked_error(b, out);
-  }
-  return out;
-}
-
 // HubSpot's answer with the blocked items' errors spliced in and `numErrors` counting them, its
-// own bytes kept: the answer is scanned, not parsed into a DOM and written again. nullopt when the
-// strict scanner refuses the answer or it has no `results` array; stitch() then goes the slow way.
+// own bytes kept: the answer's top-level members are skimmed (hubspot/json_skim.hpp: their values
+// are skipped, not read), not parsed into a DOM and written again. nullopt when the skim does not
+// understand the answer or it has no `results` array; stitch() then goes the slow way.
 std::optional<std::string> splice_errors(const decision& split, std::string_view upstream_body) {
-  hubspot::json_document document;
-  if (!document.scan(upstream_body) || !document.root().is_object()) {
+  static constexpr std::array<std::string_view, 3> names{"results", "errors", "numErrors"};
+  std::array<std::optional<hubspot::skimmed_value>, 3> found;
+  const std::optional<hubspot::skimmed_object> root = hubspot::skim_object(upstream_body, names, found);
+  const auto& [results, errors, num_errors] = found;
+  if (!root || !results || results->kind != hubspot::skim_kind::array) {
     return std::nullopt;
   }
-  const hubspot::json_value root = document.root();
-  std::optional<hubspot::json_value> results;
-  std::optional<hubspot::json_value> errors;
-  std::optional<hubspot::json_value> num_errors;
-  for (const auto& [key, value] : root.members()) {
-    if (key.string_equals("results")) {
-      results = value;
-    } else if (key.string_equals("errors")) {
-      errors = value;
-    } else if (key.string_equals("numErrors")) {
-      num_errors = value;
+  const bool errors_array = errors && errors->kind == hubspot::skim_kind::array;
+  std::size_t upstream_errors = 0;
+  if (errors_array) {
+    const std::optional<std::size_t> size = hubspot::skim_array_size(upstream_body, *errors);
+    if (!size) {
+      return std::nullopt;
     }
+    upstream_errors = *size;
   }
-  if (!results || !results->is_array()) {
-    return std::nullopt;
-  }
-  struct splice {
+  char count_digits[24];
+  const auto count_end =
+      std::to_chars(count_digits, count_digits + sizeof count_digits, upstream_errors + split.blocked.size()).ptr;
+  const std::string_view count(count_digits, static_cast<std::size_t>(count_end - count_digits));
+
+  // At most three edits of the answer's bytes, made in the answer's order.
+  enum class edit_kind : std::uint8_t { add_to_errors, replace_errors, replace_count, add_members };
+  struct edit {
     std::uint32_t begin;
     std::uint32_t end;
-    std::string text;
+    edit_kind kind;
   };
-  const std::string added = blocked_errors_text(split);
-  const std::size_t upstream_errors = errors && errors->is_array() ? errors->size() : 0;
-  const std::string count = std::to_string(upstream_errors + split.blocked.size());
-  std::vector<splice> splices;
-  if (errors && errors->is_array()) {
-    const std::uint32_t close = errors->end_offset() - 1;
-    splices.push_back({close, close, (upstream_errors > 0 ? "," : "") + added});
+  std::array<edit, 3> edits{};
+  std::size_t edit_count = 0;
+  if (errors_array) {
+    const std::uint32_t close = errors->end - 1;
+    edits[edit_count++] = {close, close, edit_kind::add_to_errors};
   } else if (errors) {
-    splices.push_back({errors->begin_offset(), errors->end_offset(), "[" + added + "]"});
+    edits[edit_count++] = {errors->begin, errors->end, edit_kind::replace_errors};
   }
   if (num_errors) {
-    splices.push_back({num_errors->begin_offset(), num_errors->end_offset(), count});
+    edits[edit_count++] = {num_errors->begin, num_errors->end, edit_kind::replace_count};
   }
-  // Members the answer lacks go last, numErrors first, where assigning them to a DOM put them.
-  std::string appended;
-  if (!num_errors) {
-    appended += ",\"numErrors\":" + count;
+  if (!errors || !num_errors) {
+    // Members the answer lacks go last, numErrors first, where assigning them to a DOM put them.
+    const std::uint32_t close = root->end - 1;
+    edits[edit_count++] = {close, close, edit_kind::add_members};
   }
-  if (!errors) {
-    appended += ",\"errors\":[" + added + "]";
-  }
-  if (!appended.empty()) {
-    const std::uint32_t close = root.end_offset() - 1;
-    splices.push_back({close, close, std::move(appended)});
-  }
-  std::sort(splices.begin(), splices.end(), [](const splice& a, const splice& b) { return a.begin < b.begin; });
+  std::sort(edits.begin(), edits.begin() + static_cast<std::ptrdiff_t>(edit_count),
+            [](const edit& a, const edit& b) { return a.begin < b.begin; });
+
+  blocked_error_writer writer;
   std::string out;
-  out.reserve(upstream_body.size() + added.size() + 64);
+  out.reserve(upstream_body.size() + blocked_error_writer::estimate(split) + 64);
   std::uint32_t at = 0;
-  for (const splice& s : splices) {
-    out.append(upstream_body.substr(at, s.begin - at));
-    out += s.text;
-    at = s.end;
+  for (std::size_t e = 0; e < edit_count; ++e) {
+    const edit& next = edits[e];
+    out.append(upstream_body.substr(at, next.begin - at));
+    switch (next.kind) {
+      case edit_kind::add_to_errors:
+        if (upstream_errors > 0) {
+          out += ',';
+        }
+        writer.append_all(split, out);
+        break;
+      case edit_kind::replace_errors:
+        out += '[';
+        writer.append_all(split, out);
+        out += ']';
+        break;
+      case edit_kind::replace_count: out += count; break;
+      case edit_kind::add_members:
+        if (!num_errors) {
+          out += ",\"numErrors\":";
+          out += count;
+        }
+        if (!errors) {
+          out += ",\"errors\":[";
+          writer.append_all(split, out);
+          out += ']';
+        }
+        break;
+    }
+    at = next.end;
   }
   out.append(upstream_body.substr(at));
   return out;
@@ -335,9 +409,11 @@ stitched_answer stitch(const decision& split, unsigned upstream_status, std::str
   }
   auto errors =
       answer.contains("errors") && answer["errors"].is_array() ? answer["errors"] : nlohmann::ordered_json::array();
+  blocked_error_writer writer;
+  std::string text;
   for (const auto& b : split.blocked) {
-    std::string text;
-    append_blocked_error(b, text);
+    text.clear();
+    writer.append(b, text);
     errors.push_back(nlohmann::ordered_json::parse(text));
   }
   answer["numErrors"] = errors.size();
