@@ -10,10 +10,14 @@
 #   (TOP=60 lines). BINARY defaults to build/release/hubgate; --nginx profiles the nginx
 #   pass-through anchor instead. --keep keeps the run folder with the callgrind files.
 #   CG_PORT_SHIFT=N moves its ports (18443, 18444, 8090) up by N, so that runs can go side by side.
+#   --perf samples the proxy running at full speed with `perf record` instead (no valgrind; use
+#   --conns 32 as bench/run.sh does) and prints its CPU microseconds per request split by where
+#   they went: the proxy's own code, the kernel, libcrypto, libc... (TOP=N also lists the N
+#   costliest functions). Run it for hubgate and with --nginx to see where the two differ.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=$ROOT/bench
-WORKLOAD=reads SECONDS_MEASURED=5 CONNS=8 NGINX='' KEEP='' BIN=$ROOT/build/release/hubgate
+WORKLOAD=reads SECONDS_MEASURED=5 CONNS=8 NGINX='' KEEP='' PERF='' BIN=$ROOT/build/release/hubgate
 while (($#)); do
   case $1 in
     --workload) WORKLOAD=$2; shift ;;
@@ -21,6 +25,7 @@ while (($#)); do
     --nginx) NGINX=1 ;;
     --conns) CONNS=$2; shift ;;
     --keep) KEEP=1 ;;
+    --perf) PERF=1 ;;
     *) BIN=$1 ;;
   esac
   shift
@@ -47,10 +52,15 @@ PIDS+=($!)
 wait_port $UPSTREAM_PORT
 
 CG=(valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.out" --dump-instr=no)
+CHILDREN=(--trace-children=yes --callgrind-out-file="$WORK/callgrind.out.%p")
+if [ -n "$PERF" ]; then
+  # The proxy runs natively on CPU 0; perf attaches to it once it is warm.
+  CG=(taskset -c 0) CHILDREN=()
+fi
 if [ -n "$NGINX" ]; then
   render "$BENCH/nginx-passthrough.conf" "$WORK/proxy/nginx.conf" "$WORK/proxy" 127.0.0.1:$PROXY_PORT
   # nginx forks a worker; trace children too and read the worker's file.
-  setsid "${CG[@]}" --trace-children=yes --callgrind-out-file="$WORK/callgrind.out.%p" \
+  setsid "${CG[@]}" "${CHILDREN[@]}" \
     nginx -p "$WORK/proxy" -e "$WORK/proxy/error.log" -c "$WORK/proxy/nginx.conf" >"$WORK/proxy.log" 2>&1 &
 else
   setsid "${CG[@]}" "$BIN" serve --threads 1 --access-log off --admin-listen off --listen 127.0.0.1:$PROXY_PORT \
@@ -60,6 +70,26 @@ fi
 PIDS+=($!)
 wait_port $PROXY_PORT
 wrk -t1 -c"$CONNS" --timeout 30s -d3s -s "$BENCH/wrk/$WORKLOAD.lua" http://127.0.0.1:$PROXY_PORT >/dev/null
+if [ -n "$PERF" ]; then
+  # The proxy's process: the one listening on its port (nginx's anchor runs without a master).
+  pid=$(ss -Hltnp "sport = :$PROXY_PORT" | grep -oE 'pid=[0-9]+' | head -1 | cut -d= -f2)
+  ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+  before=$(ticks)
+  perf record -q -F 2000 -g -p "$pid" -o "$WORK/perf.data" -- sleep "$SECONDS_MEASURED" >/dev/null 2>&1 &
+  perf_pid=$!
+  out=$(wrk -t1 -c"$CONNS" --timeout 30s -d"${SECONDS_MEASURED}s" -s "$BENCH/wrk/$WORKLOAD.lua" http://127.0.0.1:$PROXY_PORT)
+  wait "$perf_pid" || true
+  after=$(ticks)
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  us=$(awk -v t=$((after - before)) -v r="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz * 1e6 / r}')
+  echo "workload=$WORKLOAD requests=$requests cpu-us/request=$us (perf adds a little to it)"
+  perf report -i "$WORK/perf.data" --no-children --sort dso --stdio 2>/dev/null |
+    awk -v us="$us" '/^ +[0-9.]+%/ {share = $1; sub("%", "", share); if (share >= 0.5) printf "%8.1f us/request %6.2f%%  %s\n", us * share / 100, share, $2}'
+  if [ -n "${TOP:-}" ]; then
+    perf report -i "$WORK/perf.data" --no-children --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -"$TOP" | cut -c1-200
+  fi
+  exit 0
+fi
 touch "$WORK/mark"
 callgrind_control -z >/dev/null
 out=$(wrk -t1 -c"$CONNS" --timeout 30s -d"${SECONDS_MEASURED}s" -s "$BENCH/wrk/$WORKLOAD.lua" http://127.0.0.1:$PROXY_PORT)
