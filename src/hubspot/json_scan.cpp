@@ -10,6 +10,7 @@
 #include <bit>
 #include <charconv>
 #include <cmath>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -310,7 +311,8 @@ public:
       // Written in place; kept (key_count moves past it) unless it repeats an earlier key.
       key_ref& ref = keys[key_count];
       ref = escaped ? decoded_key(std::string_view(base + first, length)) : plain_key(base, size, first, length);
-      if (!admit_key(*top, top->commas, keys, ref)) {
+      // Past the limit, keys are checked on close.
+      if (top->commas < pairwise_key_limit && !admit_key(*top, keys, ref)) {
         return false;
       }
       ++key_count;
@@ -469,66 +471,131 @@ private:
   // have it. It stops before anything else (an escape, a non-ASCII byte, space elsewhere, another
   // kind of value, a full token or key buffer) for the general code: at a key from its quote, at a
   // value from its first byte, or after a value.
+  // A member's four quotes are the next four special bytes (only a colon lies between a key's
+  // closing quote and its value's opening one, only a comma between a value's closing quote and
+  // the next key; space, which may hold control bytes, moves the reading point past it), so the
+  // loop takes them from the bitmap one after another, a bit cleared and a bit scan each, rather
+  // than searching the bitmap afresh from each string's start: no load and shift that must wait
+  // for the previous string's end. A special byte that is not a quote (an escape, a non-ASCII or
+  // a control byte) ends the run there.
   [[gnu::noinline]] member_run plain_members(const std::uint64_t* special, const char* base, std::size_t size,
                                              std::size_t i, json_token* tokens, std::uint32_t count,
                                              std::uint32_t capacity, key_ref* keys, std::uint32_t key_count,
                                              std::uint32_t key_capacity, open_container& object) {
-    std::uint32_t commas = object.commas;
     // Pointers rather than indexes into the buffers: no index arithmetic per store.
     json_token* token = tokens + count;
-    json_token* const tokens_end = tokens + capacity;
     key_ref* key = keys + key_count;
-    key_ref* const keys_end = keys + key_capacity;
+    key_ref* const first_key = key;
+    // As many members as the buffers hold (two tokens and one key each): the key pointer counts.
+    key_ref* const last_key = key + std::min<std::size_t>((capacity - count) / 2, key_capacity - key_count);
+    // The keys of this run that admit_key's filter checks: those before the object's 33rd. A
+    // member's key is its object's key number `commas`, which needs no register of its own.
+    const std::uint32_t commas = object.commas;
+    key_ref* const filtered_keys_end = first_key + (commas < pairwise_key_limit ? pairwise_key_limit - commas : 0);
     member_run stop{i, count, key_count, member_run::key};
-    while (tokens_end - token >= 2 && key != keys_end) {
-      if (i + 1 >= size || base[i] != '"') {
-        i = skip_space(base, size, i);
+    // The special bytes not taken yet: those of word `word` in `bits`, then the words after it.
+    // Taking a position past the text's last special byte gives the end marker's (at or past
+    // `size`); the loop takes none after that.
+    std::size_t word = 0;
+    std::uint64_t bits = 0;
+    // Takes the special bytes from `at` on next: after space, which may hold special bytes (tab,
+    // line feed and carriage return are control bytes).
+    const auto take_from = [&](std::size_t at) __attribute__((always_inline)) {
+      word = at / 64;
+      bits = special[word] & (~std::uint64_t{0} << (at % 64));
+    };
+    take_from(i);
+    // Passes over the next special byte, whose position the caller knows.
+    const auto pass = [&]() __attribute__((always_inline)) {
+      while (bits == 0) {
+        bits = special[++word];
+      }
+      bits &= bits - 1;
+    };
+    const auto take = [&]() __attribute__((always_inline)) -> std::size_t {
+      while (bits == 0) {
+        bits = special[++word];
+      }
+      const auto bit = static_cast<std::uint32_t>(std::countr_zero(bits));
+      bits &= bits - 1;
+      return word * 64 + bit;
+    };
+    while (key != last_key) {
+      if (i + 1 >= size || base[i] != '"') [[unlikely]] {
+        i = skip_space_out_of_line(base, size, i);
         if (i + 1 >= size || base[i] != '"') {
           break;
         }
+        take_from(i);
       }
-      const std::size_t key_quote = next_special_byte(special, size, i + 1);
-      if (key_quote + 1 >= size || base[key_quote] != '"' || base[key_quote + 1] != ':') {
+      // The key's opening quote, i.
+      pass();
+      const std::size_t key_quote = take();
+      if (key_quote + 2 >= size || base[key_quote] != '"' || base[key_quote + 1] != ':') [[unlikely]] {
         break;
       }
       ++count;
-      *token++ = json_token{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(key_quote + 1), count, 0,
-                            json_kind::string, false};
+      put_plain_string(token++, i, key_quote + 1, count);
       *key = plain_key(base, size, i + 1, static_cast<std::uint32_t>(key_quote - i - 1));
-      if (!admit_key(object, commas, keys, *key)) {
+      if (key < filtered_keys_end && !admit_key(object, keys, *key)) [[unlikely]] {
         stop.next = member_run::refused;
         return stop;
       }
       ++key;
+      // key_quote + 2 is in the text.
       i = key_quote + 2;
-      if (i == size || base[i] != '"') {
-        i = skip_space(base, size, i);
+      if (base[i] != '"') [[unlikely]] {
+        i = skip_space_out_of_line(base, size, i);
         if (i == size || base[i] != '"') {
           stop.next = member_run::value;
           break;
         }
+        take_from(i);
       }
-      const std::size_t value_quote = next_special_byte(special, size, i + 1);
-      if (value_quote == size || base[value_quote] != '"') {
+      // The value's opening quote, i.
+      pass();
+      const std::size_t value_quote = take();
+      if (value_quote >= size || base[value_quote] != '"') [[unlikely]] {
         stop.next = member_run::value;
         break;
       }
       ++count;
-      *token++ = json_token{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(value_quote + 1), count, 0,
-                            json_kind::string, false};
+      put_plain_string(token++, i, value_quote + 1, count);
       i = value_quote + 1;
-      if (i == size || base[i] != ',') {
+      if (i == size || base[i] != ',') [[unlikely]] {
         stop.next = member_run::after_value;
         break;
       }
-      ++commas;
       ++i;
     }
-    object.commas = commas;
+    // A comma followed each member read in full: each key but one whose member stopped at its value.
+    const auto members = static_cast<std::uint32_t>(key - first_key);
+    object.commas = commas + members - (stop.next == member_run::key ? 0 : 1);
     stop.position = i;
     stop.count = count;
     stop.key_count = static_cast<std::uint32_t>(key - keys);
     return stop;
+  }
+
+  // json_token{begin, end, next, 0, json_kind::string, false}, written as three stores rather than
+  // six: the offsets in one word, `next` and the zero count in another, the kind and flag last.
+  [[gnu::always_inline]] static void put_plain_string(json_token* token, std::size_t begin, std::size_t end,
+                                                      std::uint32_t next) noexcept {
+    static_assert(offsetof(json_token, end) == 4 && offsetof(json_token, next) == 8 &&
+                  offsetof(json_token, count) == 12 && offsetof(json_token, kind) == 16 &&
+                  offsetof(json_token, escaped) == 17 && std::endian::native == std::endian::little);
+    const std::uint64_t span = begin | static_cast<std::uint64_t>(end) << 32U;
+    const std::uint64_t link = next;
+    const std::uint16_t kind = static_cast<std::uint8_t>(json_kind::string);
+    auto* const bytes = reinterpret_cast<unsigned char*>(token);
+    std::memcpy(bytes, &span, 8);
+    std::memcpy(bytes + 8, &link, 8);
+    std::memcpy(bytes + 16, &kind, 2);
+  }
+
+  [[gnu::noinline]] static std::size_t skip_space_out_of_line(const char* base, std::size_t size,
+                                                             std::size_t i) noexcept {
+    return skip_space(base, size, i);
   }
 
   // The plain (unescaped) key from `first`, `length` bytes long.
@@ -540,19 +607,16 @@ private:
   }
 
   // False, with the error set, when `ref` (just past the keys recorded so far in `keys`) repeats
-  // an earlier key of `object`, of which it is key number `index` (its commas so far).
-  [[gnu::always_inline]] bool admit_key(open_container& object, std::uint32_t index, const key_ref* keys,
-                                        const key_ref& ref) {
-    // Past the limit, keys are checked on close.
-    if (index < pairwise_key_limit) {
-      // A key whose fingerprint bit is new repeats no earlier key; otherwise look.
-      std::uint64_t& bits = object.key_bits[ref.fingerprint >> 63U];
-      const std::uint64_t bit = std::uint64_t{1} << ((ref.fingerprint >> 57U) & 63U);
-      if ((bits & bit) != 0 && repeats_earlier_key(keys + object.first_key, &ref, ref)) {
-        return duplicate(ref);
-      }
-      bits |= bit;
+  // an earlier key of `object`, of which it is one of the first pairwise_key_limit keys (past the
+  // limit, keys are checked on close).
+  [[gnu::always_inline]] bool admit_key(open_container& object, const key_ref* keys, const key_ref& ref) {
+    // A key whose fingerprint bit is new repeats no earlier key; otherwise look.
+    std::uint64_t& bits = object.key_bits[ref.fingerprint >> 63U];
+    const std::uint64_t bit = std::uint64_t{1} << ((ref.fingerprint >> 57U) & 63U);
+    if ((bits & bit) != 0 && repeats_earlier_key(keys + object.first_key, &ref, ref)) {
+      return duplicate(ref);
     }
+    bits |= bit;
     return true;
   }
 
