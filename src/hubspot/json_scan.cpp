@@ -10,7 +10,6 @@
 #include <bit>
 #include <charconv>
 #include <cmath>
-#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -170,15 +169,18 @@ std::uint64_t fingerprint(std::string_view key) noexcept {
 }
 
 // fingerprint() of a key whose first eight bytes may be read even when it is shorter (the text
-// goes on past it): two loads and a mask rather than a branch on the size.
+// goes on past it): two loads and a mask, and no branch on the size, which keys of under and over
+// eight bytes, side by side in most objects, would make a coin toss.
 [[gnu::always_inline]] inline std::uint64_t fingerprint_in_text(const char* key, std::size_t size) noexcept {
-  const bool short_key = size < 8;
-  // Little-endian: a short key's bytes are the low bytes of its first word.
-  const std::uint64_t mask = short_key ? (std::uint64_t{1} << (size * 8)) - 1 : ~std::uint64_t{0};
+  const std::size_t read = std::min<std::size_t>(size, 8);
+  // Little-endian: a short key's bytes are the low bytes of its first word. Two shifts of at most
+  // 32, so that all eight bytes (read == 8) clear no bit.
+  const std::uint64_t mask = ~(~std::uint64_t{0} << (read * 4) << (read * 4));
   std::uint64_t head = 0;
   std::uint64_t tail = 0;
   std::memcpy(&head, key, 8);
-  std::memcpy(&tail, short_key ? key : key + size - 8, 8);
+  // The last eight bytes, or (a short key) the first eight again.
+  std::memcpy(&tail, key + (size - read), 8);
   return mix_fingerprint(head & mask, tail & mask, size);
 }
 
@@ -471,13 +473,17 @@ private:
   // have it. It stops before anything else (an escape, a non-ASCII byte, space elsewhere, another
   // kind of value, a full token or key buffer) for the general code: at a key from its quote, at a
   // value from its first byte, or after a value.
-  // A member's four quotes are the next four special bytes (only a colon lies between a key's
-  // closing quote and its value's opening one, only a comma between a value's closing quote and
-  // the next key; space, which may hold control bytes, moves the reading point past it), so the
-  // loop takes them from the bitmap one after another, a bit cleared and a bit scan each, rather
-  // than searching the bitmap afresh from each string's start: no load and shift that must wait
-  // for the previous string's end. A special byte that is not a quote (an escape, a non-ASCII or
-  // a control byte) ends the run there.
+  // A member's four quotes are the first four special bytes from its key on (only a colon lies
+  // between a key's closing quote and its value's opening one), so the loop reads them from one
+  // 64-bit window of the bitmap that starts at the key, clearing bits one after another: one load
+  // and shift a member rather than a search per string, the second waiting on the first, and no
+  // branch on where a word of the bitmap ends. A member longer than the window, or with space
+  // before its value (space may hold control bytes, which are special), searches on from the
+  // window's end or the value. A special byte that is not a quote (an escape, a non-ASCII or a
+  // control byte) ends the run there.
+  // Two words of the bitmap, the second above the first: a shift of the pair is one double shift.
+  __extension__ using bitmap_pair = unsigned __int128;
+
   [[gnu::noinline]] member_run plain_members(const std::uint64_t* special, const char* base, std::size_t size,
                                              std::size_t i, json_token* tokens, std::uint32_t count,
                                              std::uint32_t capacity, key_ref* keys, std::uint32_t key_count,
@@ -493,76 +499,64 @@ private:
     const std::uint32_t commas = object.commas;
     key_ref* const filtered_keys_end = first_key + (commas < pairwise_key_limit ? pairwise_key_limit - commas : 0);
     member_run stop{i, count, key_count, member_run::key};
-    // The special bytes not taken yet: those of word `word` in `bits`, then the words after it.
-    // Taking a position past the text's last special byte gives the end marker's (at or past
-    // `size`); the loop takes none after that.
-    std::size_t word = 0;
-    std::uint64_t bits = 0;
-    // Takes the special bytes from `at` on next: after space, which may hold special bytes (tab,
-    // line feed and carriage return are control bytes).
-    const auto take_from = [&](std::size_t at) __attribute__((always_inline)) {
-      word = at / 64;
-      bits = special[word] & (~std::uint64_t{0} << (at % 64));
-    };
-    take_from(i);
-    // Passes over the next special byte, whose position the caller knows.
-    const auto pass = [&]() __attribute__((always_inline)) {
-      while (bits == 0) {
-        bits = special[++word];
-      }
-      bits &= bits - 1;
-    };
-    const auto take = [&]() __attribute__((always_inline)) -> std::size_t {
-      while (bits == 0) {
-        bits = special[++word];
-      }
-      const auto bit = static_cast<std::uint32_t>(std::countr_zero(bits));
-      bits &= bits - 1;
-      return word * 64 + bit;
-    };
     while (key != last_key) {
       if (i + 1 >= size || base[i] != '"') [[unlikely]] {
         i = skip_space_out_of_line(base, size, i);
         if (i + 1 >= size || base[i] != '"') {
           break;
         }
-        take_from(i);
       }
-      // The key's opening quote, i.
-      pass();
-      const std::size_t key_quote = take();
-      if (key_quote + 2 >= size || base[key_quote] != '"' || base[key_quote + 1] != ':') [[unlikely]] {
+      // The special bytes from the key's quote on, 64 of them: the word holding i and the next
+      // (a text's bitmap ends with a word after its last, mark_special_bytes), shifted. Bit 0 is
+      // the key's opening quote.
+      const bitmap_pair words = static_cast<bitmap_pair>(special[i / 64 + 1]) << 64U | special[i / 64];
+      std::uint64_t window = static_cast<std::uint64_t>(words >> (i % 64));
+      window &= window - 1;
+      // At or past the text's end, the bitmap's end marker (the checks below stop there).
+      const std::size_t key_quote = window != 0 ? i + static_cast<std::uint32_t>(std::countr_zero(window))
+                                                : next_special_byte(special, size, i + 64);
+      if (key_quote + 2 >= size || two_bytes(base + key_quote) != two_bytes("\":")) [[unlikely]] {
         break;
       }
       ++count;
-      put_plain_string(token++, i, key_quote + 1, count);
+      *token++ = json_token{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(key_quote + 1), count, 0,
+                            json_kind::string, false};
       *key = plain_key(base, size, i + 1, static_cast<std::uint32_t>(key_quote - i - 1));
       if (key < filtered_keys_end && !admit_key(object, keys, *key)) [[unlikely]] {
         stop.next = member_run::refused;
         return stop;
       }
       ++key;
+      const std::size_t key_start = i;
       // key_quote + 2 is in the text.
       i = key_quote + 2;
-      if (base[i] != '"') [[unlikely]] {
+      std::size_t value_quote = 0;
+      if (base[i] == '"') [[likely]] {
+        // The key's closing quote, then the value's opening quote; what is left of the window
+        // reaches 64 bytes past the key's opening quote.
+        window &= window - 1;
+        window &= window - 1;
+        value_quote = window != 0 ? key_start + static_cast<std::uint32_t>(std::countr_zero(window))
+                                  : next_special_byte(special, size, std::max(key_start + 64, i + 1));
+      } else {
         i = skip_space_out_of_line(base, size, i);
         if (i == size || base[i] != '"') {
           stop.next = member_run::value;
           break;
         }
-        take_from(i);
+        value_quote = next_special_byte(special, size, i + 1);
       }
-      // The value's opening quote, i.
-      pass();
-      const std::size_t value_quote = take();
-      if (value_quote >= size || base[value_quote] != '"') [[unlikely]] {
+      // Past the text's end: the bitmap's end marker.
+      const bool comma_after = value_quote + 1 < size && two_bytes(base + value_quote) == two_bytes("\",");
+      if (!comma_after && (value_quote >= size || base[value_quote] != '"')) [[unlikely]] {
         stop.next = member_run::value;
         break;
       }
       ++count;
-      put_plain_string(token++, i, value_quote + 1, count);
+      *token++ = json_token{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(value_quote + 1), count, 0,
+                            json_kind::string, false};
       i = value_quote + 1;
-      if (i == size || base[i] != ',') [[unlikely]] {
+      if (!comma_after) [[unlikely]] {
         stop.next = member_run::after_value;
         break;
       }
@@ -577,20 +571,11 @@ private:
     return stop;
   }
 
-  // json_token{begin, end, next, 0, json_kind::string, false}, written as three stores rather than
-  // six: the offsets in one word, `next` and the zero count in another, the kind and flag last.
-  [[gnu::always_inline]] static void put_plain_string(json_token* token, std::size_t begin, std::size_t end,
-                                                      std::uint32_t next) noexcept {
-    static_assert(offsetof(json_token, end) == 4 && offsetof(json_token, next) == 8 &&
-                  offsetof(json_token, count) == 12 && offsetof(json_token, kind) == 16 &&
-                  offsetof(json_token, escaped) == 17 && std::endian::native == std::endian::little);
-    const std::uint64_t span = begin | static_cast<std::uint64_t>(end) << 32U;
-    const std::uint64_t link = next;
-    const std::uint16_t kind = static_cast<std::uint8_t>(json_kind::string);
-    auto* const bytes = reinterpret_cast<unsigned char*>(token);
-    std::memcpy(bytes, &span, 8);
-    std::memcpy(bytes + 8, &link, 8);
-    std::memcpy(bytes + 16, &kind, 2);
+  // The two bytes at `p` as one number: two bytes compared at once.
+  [[gnu::always_inline]] static std::uint16_t two_bytes(const char* p) noexcept {
+    std::uint16_t bytes = 0;
+    std::memcpy(&bytes, p, 2);
+    return bytes;
   }
 
   [[gnu::noinline]] static std::size_t skip_space_out_of_line(const char* base, std::size_t size,
