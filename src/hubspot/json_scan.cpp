@@ -169,15 +169,18 @@ std::uint64_t fingerprint(std::string_view key) noexcept {
 }
 
 // fingerprint() of a key whose first eight bytes may be read even when it is shorter (the text
-// goes on past it): two loads and a mask rather than a branch on the size.
+// goes on past it): two loads and a mask, and no branch on the size, which keys of under and over
+// eight bytes, side by side in most objects, would make a coin toss.
 [[gnu::always_inline]] inline std::uint64_t fingerprint_in_text(const char* key, std::size_t size) noexcept {
-  const bool short_key = size < 8;
-  // Little-endian: a short key's bytes are the low bytes of its first word.
-  const std::uint64_t mask = short_key ? (std::uint64_t{1} << (size * 8)) - 1 : ~std::uint64_t{0};
+  const std::size_t read = std::min<std::size_t>(size, 8);
+  // Little-endian: a short key's bytes are the low bytes of its first word. Two shifts of at most
+  // 32, so that all eight bytes (read == 8) clear no bit.
+  const std::uint64_t mask = ~(~std::uint64_t{0} << (read * 4) << (read * 4));
   std::uint64_t head = 0;
   std::uint64_t tail = 0;
   std::memcpy(&head, key, 8);
-  std::memcpy(&tail, short_key ? key : key + size - 8, 8);
+  // The last eight bytes, or (a short key) the first eight again.
+  std::memcpy(&tail, key + (size - read), 8);
   return mix_fingerprint(head & mask, tail & mask, size);
 }
 
@@ -310,7 +313,8 @@ public:
       // Written in place; kept (key_count moves past it) unless it repeats an earlier key.
       key_ref& ref = keys[key_count];
       ref = escaped ? decoded_key(std::string_view(base + first, length)) : plain_key(base, size, first, length);
-      if (!admit_key(*top, top->commas, keys, ref)) {
+      // Past the limit, keys are checked on close.
+      if (top->commas < pairwise_key_limit && !admit_key(*top, keys, ref)) {
         return false;
       }
       ++key_count;
@@ -469,47 +473,82 @@ private:
   // have it. It stops before anything else (an escape, a non-ASCII byte, space elsewhere, another
   // kind of value, a full token or key buffer) for the general code: at a key from its quote, at a
   // value from its first byte, or after a value.
+  // A member's four quotes are the first four special bytes from its key on (only a colon lies
+  // between a key's closing quote and its value's opening one), so the loop reads them from one
+  // 64-bit window of the bitmap that starts at the key, clearing bits one after another: one load
+  // and shift a member rather than a search per string, the second waiting on the first, and no
+  // branch on where a word of the bitmap ends. A member longer than the window, or with space
+  // before its value (space may hold control bytes, which are special), searches on from the
+  // window's end or the value. A special byte that is not a quote (an escape, a non-ASCII or a
+  // control byte) ends the run there.
+  // Two words of the bitmap, the second above the first: a shift of the pair is one double shift.
+  __extension__ using bitmap_pair = unsigned __int128;
+
   [[gnu::noinline]] member_run plain_members(const std::uint64_t* special, const char* base, std::size_t size,
                                              std::size_t i, json_token* tokens, std::uint32_t count,
                                              std::uint32_t capacity, key_ref* keys, std::uint32_t key_count,
                                              std::uint32_t key_capacity, open_container& object) {
-    std::uint32_t commas = object.commas;
     // Pointers rather than indexes into the buffers: no index arithmetic per store.
     json_token* token = tokens + count;
-    json_token* const tokens_end = tokens + capacity;
     key_ref* key = keys + key_count;
-    key_ref* const keys_end = keys + key_capacity;
+    key_ref* const first_key = key;
+    // As many members as the buffers hold (two tokens and one key each): the key pointer counts.
+    key_ref* const last_key = key + std::min<std::size_t>((capacity - count) / 2, key_capacity - key_count);
+    // The keys of this run that admit_key's filter checks: those before the object's 33rd. A
+    // member's key is its object's key number `commas`, which needs no register of its own.
+    const std::uint32_t commas = object.commas;
+    key_ref* const filtered_keys_end = first_key + (commas < pairwise_key_limit ? pairwise_key_limit - commas : 0);
     member_run stop{i, count, key_count, member_run::key};
-    while (tokens_end - token >= 2 && key != keys_end) {
-      if (i + 1 >= size || base[i] != '"') {
-        i = skip_space(base, size, i);
+    while (key != last_key) {
+      if (i + 1 >= size || base[i] != '"') [[unlikely]] {
+        i = skip_space_out_of_line(base, size, i);
         if (i + 1 >= size || base[i] != '"') {
           break;
         }
       }
-      const std::size_t key_quote = next_special_byte(special, size, i + 1);
-      if (key_quote + 1 >= size || base[key_quote] != '"' || base[key_quote + 1] != ':') {
+      // The special bytes from the key's quote on, 64 of them: the word holding i and the next
+      // (a text's bitmap ends with a word after its last, mark_special_bytes), shifted. Bit 0 is
+      // the key's opening quote.
+      const bitmap_pair words = static_cast<bitmap_pair>(special[i / 64 + 1]) << 64U | special[i / 64];
+      std::uint64_t window = static_cast<std::uint64_t>(words >> (i % 64));
+      window &= window - 1;
+      // At or past the text's end, the bitmap's end marker (the checks below stop there).
+      const std::size_t key_quote = window != 0 ? i + static_cast<std::uint32_t>(std::countr_zero(window))
+                                                : next_special_byte(special, size, i + 64);
+      if (key_quote + 2 >= size || two_bytes(base + key_quote) != two_bytes("\":")) [[unlikely]] {
         break;
       }
       ++count;
       *token++ = json_token{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(key_quote + 1), count, 0,
                             json_kind::string, false};
       *key = plain_key(base, size, i + 1, static_cast<std::uint32_t>(key_quote - i - 1));
-      if (!admit_key(object, commas, keys, *key)) {
+      if (key < filtered_keys_end && !admit_key(object, keys, *key)) [[unlikely]] {
         stop.next = member_run::refused;
         return stop;
       }
       ++key;
+      const std::size_t key_start = i;
+      // key_quote + 2 is in the text.
       i = key_quote + 2;
-      if (i == size || base[i] != '"') {
-        i = skip_space(base, size, i);
+      std::size_t value_quote = 0;
+      if (base[i] == '"') [[likely]] {
+        // The key's closing quote, then the value's opening quote; what is left of the window
+        // reaches 64 bytes past the key's opening quote.
+        window &= window - 1;
+        window &= window - 1;
+        value_quote = window != 0 ? key_start + static_cast<std::uint32_t>(std::countr_zero(window))
+                                  : next_special_byte(special, size, std::max(key_start + 64, i + 1));
+      } else {
+        i = skip_space_out_of_line(base, size, i);
         if (i == size || base[i] != '"') {
           stop.next = member_run::value;
           break;
         }
+        value_quote = next_special_byte(special, size, i + 1);
       }
-      const std::size_t value_quote = next_special_byte(special, size, i + 1);
-      if (value_quote == size || base[value_quote] != '"') {
+      // Past the text's end: the bitmap's end marker.
+      const bool comma_after = value_quote + 1 < size && two_bytes(base + value_quote) == two_bytes("\",");
+      if (!comma_after && (value_quote >= size || base[value_quote] != '"')) [[unlikely]] {
         stop.next = member_run::value;
         break;
       }
@@ -517,18 +556,31 @@ private:
       *token++ = json_token{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(value_quote + 1), count, 0,
                             json_kind::string, false};
       i = value_quote + 1;
-      if (i == size || base[i] != ',') {
+      if (!comma_after) [[unlikely]] {
         stop.next = member_run::after_value;
         break;
       }
-      ++commas;
       ++i;
     }
-    object.commas = commas;
+    // A comma followed each member read in full: each key but one whose member stopped at its value.
+    const auto members = static_cast<std::uint32_t>(key - first_key);
+    object.commas = commas + members - (stop.next == member_run::key ? 0 : 1);
     stop.position = i;
     stop.count = count;
     stop.key_count = static_cast<std::uint32_t>(key - keys);
     return stop;
+  }
+
+  // The two bytes at `p` as one number: two bytes compared at once.
+  [[gnu::always_inline]] static std::uint16_t two_bytes(const char* p) noexcept {
+    std::uint16_t bytes = 0;
+    std::memcpy(&bytes, p, 2);
+    return bytes;
+  }
+
+  [[gnu::noinline]] static std::size_t skip_space_out_of_line(const char* base, std::size_t size,
+                                                             std::size_t i) noexcept {
+    return skip_space(base, size, i);
   }
 
   // The plain (unescaped) key from `first`, `length` bytes long.
@@ -540,19 +592,16 @@ private:
   }
 
   // False, with the error set, when `ref` (just past the keys recorded so far in `keys`) repeats
-  // an earlier key of `object`, of which it is key number `index` (its commas so far).
-  [[gnu::always_inline]] bool admit_key(open_container& object, std::uint32_t index, const key_ref* keys,
-                                        const key_ref& ref) {
-    // Past the limit, keys are checked on close.
-    if (index < pairwise_key_limit) {
-      // A key whose fingerprint bit is new repeats no earlier key; otherwise look.
-      std::uint64_t& bits = object.key_bits[ref.fingerprint >> 63U];
-      const std::uint64_t bit = std::uint64_t{1} << ((ref.fingerprint >> 57U) & 63U);
-      if ((bits & bit) != 0 && repeats_earlier_key(keys + object.first_key, &ref, ref)) {
-        return duplicate(ref);
-      }
-      bits |= bit;
+  // an earlier key of `object`, of which it is one of the first pairwise_key_limit keys (past the
+  // limit, keys are checked on close).
+  [[gnu::always_inline]] bool admit_key(open_container& object, const key_ref* keys, const key_ref& ref) {
+    // A key whose fingerprint bit is new repeats no earlier key; otherwise look.
+    std::uint64_t& bits = object.key_bits[ref.fingerprint >> 63U];
+    const std::uint64_t bit = std::uint64_t{1} << ((ref.fingerprint >> 57U) & 63U);
+    if ((bits & bit) != 0 && repeats_earlier_key(keys + object.first_key, &ref, ref)) {
+      return duplicate(ref);
     }
+    bits |= bit;
     return true;
   }
 

@@ -459,6 +459,125 @@ TEST(json_scan, gives_the_reference_scanners_verdicts_and_tokens_across_blocks) 
   });
 }
 
+// Documents for the plain-member loop, which takes a member's four quotes as the first four special
+// bytes of the bitmap's 64 from its key on: space that holds control bytes (tab, line feed,
+// carriage return) in each place a member may have it, moved across word boundaries; members whose
+// quotes fall on either side of the 64 bytes, strings that span several words and words with no
+// special byte; runs that stop at every place of a member around the object's 32nd
+// key (where the key filter hands over to the sort on close) and repeats on either side of it;
+// buffers that fill in the middle of a run (the inline key list, the token buffer); and every
+// prefix of an indented body.
+std::vector<std::string> plain_member_documents() {
+  std::vector<std::string> documents;
+  const std::string_view spaces[] = {" ", "\t", "\n", "\r\n", " \t\r\n ", "\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n"};
+  for (std::size_t shift = 0; shift < 70; ++shift) {
+    const std::string_view space = spaces[shift % std::size(spaces)];
+    const std::string filler(shift, 'x');
+    // Space before the key, before the value, after the colon's key, after the value: one place at a time.
+    for (int place = 0; place < 4; ++place) {
+      const auto at = [&](int where) { return place == where ? std::string(space) : std::string(); };
+      documents.push_back(R"({"a":")" + filler + R"(",)" + at(0) + R"("b")" + at(2) + ":" + at(1) + R"("c")" + at(3) +
+                          R"(,"d":")" + filler + R"(","e":"f"})");
+    }
+    // Space everywhere a plain member may have it, as indented JSON has it.
+    documents.push_back("{" + std::string(space) + R"("a":)" + std::string(space) + R"(")" + filler + R"(",)" +
+                        std::string(space) + R"("b":)" + std::string(space) + R"("c")" + std::string(space) + "}");
+    // A control byte or a non-ASCII byte that is not space, in a key or a value, after space.
+    documents.push_back(R"({"a": ")" + filler + "\t" + R"(","b":"c"})");
+    documents.push_back("{\n\"" + filler + "\xC3\xA9\":\n\"" + filler + "\",\"b\":\"c\"}");
+    // Strings of one to three words and more, and words without a special byte.
+    documents.push_back(R"({"k":")" + std::string(shift * 3, 'v') + R"(",")" + std::string(shift * 2, 'k') +
+                        R"(":"v","z":")" + std::string(200 + shift, 'w') + R"("})");
+  }
+  // Keys and values of every length up to past 64 bytes, so that a member's closing quotes fall on
+  // each side of the end of the 64 bytes from its key on, and (odd value lengths) a repeat of the key.
+  for (std::size_t key_length = 0; key_length < 68; ++key_length) {
+    for (std::size_t value_length = 0; value_length < 68; ++value_length) {
+      const std::string name(key_length, 'k');
+      documents.push_back(R"({"a":"b",")" + name + R"(":")" + std::string(value_length, 'v') + R"(",")" + name +
+                          (value_length % 2 == 0 ? "x" : "") + R"(":"c"})");
+    }
+  }
+  // Runs that stop at each place of a member, and repeats, around the 32nd key.
+  // K stands for the key's name.
+  const std::string_view stops[] = {R"("K":"v")", R"("K":1)", R"("K":"\u0076")", R"("\u006bK":"v")", R"("K" :"v")",
+                                    R"("K":"v" )", R"("K":{"k":"v"})", R"("K":["v"])"};
+  for (std::size_t keys = 28; keys < 38; ++keys) {
+    for (std::size_t stop = 0; stop < std::size(stops); ++stop) {
+      for (std::size_t repeat : {std::size_t{0}, keys / 2, keys - 1, keys + 1}) {
+        std::string object = "{";
+        for (std::size_t key = 0; key < keys; ++key) {
+          std::string member(stops[key == keys - 2 ? stop : 0]);
+          const std::string name = "k" + std::to_string(key);
+          member.replace(member.find('K'), 1, name);
+          object += (key == 0 ? "" : ",") + member;
+        }
+        if (repeat <= keys) {
+          object += R"(,"k)" + std::to_string(repeat) + R"(":"again")";
+        }
+        documents.push_back(object + "}");
+      }
+    }
+  }
+  // Open objects holding more than the inline key list (64 keys), and tiny members, two tokens in
+  // seven bytes, that outgrow the token buffer's first guess in the middle of a run.
+  std::string keys_outgrown = "{";
+  for (int depth = 0; depth < 3; ++depth) {
+    for (int key = 0; key < 40; ++key) {
+      keys_outgrown += "\"k" + std::to_string(key) + "\":\"v\",";
+    }
+    keys_outgrown += "\"o\":{";
+  }
+  documents.push_back(keys_outgrown + R"("k0":"v"}}}})");
+  documents.push_back(keys_outgrown + R"("k0":"v","k39":"v","k0":"v"}}}})");
+  std::string tiny = "{";
+  for (int key = 0; key < 3000; ++key) {
+    tiny += (key == 0 ? "\"" : ",\"") + std::to_string(key) + "\":\"\"";
+  }
+  documents.push_back(tiny + "}");
+  documents.push_back(tiny + R"(,"2999":""})");
+  // Every prefix of an indented body.
+  const std::string body = "{\n  \"inputs\": [\n    {\n      \"properties\": {\n        \"email\": \"a@b.co\",\n"
+                           "        \"firstname\":\t\"Jane\",\r\n        \"\": \"\",\n        \"x\": \"" +
+                           std::string(70, 'y') + "\"\n      }\n    }\n  ]\n}\n";
+  for (std::size_t length = 0; length <= body.size(); ++length) {
+    documents.push_back(body.substr(0, length));
+  }
+  return documents;
+}
+
+TEST(json_scan, gives_the_reference_scanners_verdicts_and_tokens_for_plain_members) {
+  const std::vector<std::string> documents = plain_member_documents();
+  on_each_block_reader([&] {
+    int disagreements = 0;
+    int accepted = 0;
+    for (const std::string& text : documents) {
+      accepted += scans(text) ? 1 : 0;
+      const std::string difference = difference_from_reference(text);
+      if (!difference.empty() && ++disagreements <= 10) {
+        ADD_FAILURE() << difference;
+      }
+    }
+    EXPECT_EQ(disagreements, 0);
+    EXPECT_GT(accepted, 2500) << "many of these documents are JSON";
+  });
+}
+
+TEST(json_scan, reads_plain_members_after_space_with_control_bytes) {
+  for (std::size_t shift = 0; shift < 70; ++shift) {
+    const std::string filler(shift, 'x');
+    json_document document;
+    const std::string text = "{\n\t\"a\":\t\"" + filler + "\",\r\n\t\"b\":\n\"c\",\n\"a\\u0062\": \"d\"}";
+    ASSERT_TRUE(document.scan(text)) << document.error();
+    std::vector<std::string> read;
+    for (const auto& [key, value] : document.root().members()) {
+      read.push_back(key.string_value() + "=" + value.string_value());
+    }
+    EXPECT_EQ(read, (std::vector<std::string>{"a=" + filler, "b=c", "ab=d"}));
+    EXPECT_EQ(scan_error("{\n\t\"a\":\t\"" + filler + "\",\n\t\"a\":\n\"c\"}"), "duplicate key \"a\"");
+  }
+}
+
 TEST(json_scan, finds_repeated_keys_however_they_are_read) {
   for (std::size_t length = 0; length < 20; ++length) {
     const std::string key(length, 'k');
