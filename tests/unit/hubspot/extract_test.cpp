@@ -597,10 +597,13 @@ TEST(extract_integrity, an_email_that_is_not_one_plain_address_is_refused) {
 // address or makes it more than one, at every position of addresses of 16 to 40 bytes, must
 // still be found there (lengths around the block edges, the last block overlapping the one before).
 TEST(extract_integrity, long_addresses_are_normalised_and_checked_at_every_position) {
+  // The records point into the body: each body is a named string that outlives its extraction.
+  const auto body_of = [](const std::string& email) { return R"({"properties":{"email":")" + email + R"("}})"; };
   for (std::size_t length = 16; length <= 40; ++length) {
     // `user…@corp.io`, `length` bytes long.
     const std::string plain = std::string(length - 8, 'u') + "@corp.io";
-    const extraction as_is = post(create, R"({"properties":{"email":")" + plain + R"("}})");
+    const std::string plain_body = body_of(plain);
+    const extraction as_is = post(create, plain_body);
     ASSERT_TRUE(as_is.ok()) << plain << ": " << as_is.error;
     EXPECT_EQ(as_is.records[0].normalised_email, plain);
     for (std::size_t at = 1; at + 1 < length; ++at) {
@@ -608,20 +611,22 @@ TEST(extract_integrity, long_addresses_are_normalised_and_checked_at_every_posit
       if (capital[at] >= 'a' && capital[at] <= 'z') {
         capital[at] = static_cast<char>(capital[at] - 'a' + 'A');
       }
-      const extraction upper = post(create, R"({"properties":{"email":")" + capital + R"("}})");
+      const std::string capital_body = body_of(capital);
+      const extraction upper = post(create, capital_body);
       ASSERT_TRUE(upper.ok()) << capital << ": " << upper.error;
       EXPECT_EQ(upper.records[0].normalised_email, plain) << capital;
       for (const std::string_view odd : {" ", ",", ";", "<", ">", "\\u007f", "\\u0001", "\\t"}) {
-        const std::string body = R"({"properties":{"email":")" + plain.substr(0, at) + std::string(odd) + plain.substr(at) + R"("}})";
+        const std::string body = body_of(plain.substr(0, at) + std::string(odd) + plain.substr(at));
         EXPECT_FALSE(post(create, body).ok()) << body;
       }
       // A soft hyphen (U+00AD) is dropped, as HubSpot's storage drops it.
-      const std::string soft = R"({"properties":{"email":")" + plain.substr(0, at) + "\u00ad" + plain.substr(at) + R"("}})";
+      const std::string soft = body_of(plain.substr(0, at) + "\u00ad" + plain.substr(at));
       const extraction dropped = post(create, soft);
       ASSERT_TRUE(dropped.ok()) << soft << ": " << dropped.error;
       EXPECT_EQ(dropped.records[0].normalised_email, plain) << soft;
     }
-    const extraction dot = post(create, R"({"properties":{"email":")" + plain + R"(."}})");
+    const std::string dot_body = body_of(plain + ".");
+    const extraction dot = post(create, dot_body);
     ASSERT_TRUE(dot.ok()) << dot.error;
     EXPECT_EQ(dot.records[0].normalised_email, plain) << "a trailing dot is stripped, as HubSpot stores it";
   }
