@@ -1,5 +1,7 @@
 #include "hubgate/hubspot/json_skim.hpp"
 
+#include "hubgate/hubspot/text.hpp"
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -324,19 +326,6 @@ std::size_t value_end(const char* p, std::size_t size, std::size_t i, std::size_
 
 // --- Keys -----------------------------------------------------------------------------------
 
-int hex_digit(char c) noexcept {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 // The four hex digits at `s[i]`, or -1.
 long hex4(std::string_view s, std::size_t i) noexcept {
   if (s.size() - i < 4) {
@@ -344,7 +333,7 @@ long hex4(std::string_view s, std::size_t i) noexcept {
   }
   long value = 0;
   for (std::size_t k = 0; k < 4; ++k) {
-    const int digit = hex_digit(s[i + k]);
+    const int digit = hex_value(s[i + k]);
     if (digit < 0) {
       return -1;
     }
