@@ -921,10 +921,6 @@ bool read_form(reader& r, std::string_view text, extraction& out) {
   return true;
 }
 
-// Integrity, email spellings: hubgate normalises what HubSpot's storage would (trimmed, lower-cased,
-// email.hpp) and inspects; an address that one reader could take as several, or as another
-// (a list, a display name `Jo <jo@x.com>`, inner spaces or control bytes), it rejects.
-// Each record's email is normalised here, once, for the rules and the audit trail to share.
 // The common case first, 16 bytes at a time: an address already as HubSpot stores it (no capital,
 // no non-ASCII byte, no space at either end) that is plainly one address (no space, control byte,
 // `,` `;` `<` `>`). False sends it the long way, which normalises it and says what is wrong.
@@ -957,6 +953,10 @@ bool is_plain_normalised_email(std::string_view email) noexcept {
 #endif
 }
 
+// Integrity, email spellings: hubgate normalises what HubSpot's storage would (trimmed, lower-cased,
+// email.hpp) and inspects; an address that one reader could take as several, or as another
+// (a list, a display name `Jo <jo@x.com>`, inner spaces or control bytes), it rejects.
+// Each record's email is normalised here, once, for the rules and the audit trail to share.
 bool normalise_addresses(reader& r, std::vector<contact_record>& records) {
   for (contact_record& record : records) {
     if (!record.email) {
