@@ -507,7 +507,8 @@ load_result load_rule_set(std::string_view yaml_text, std::string_view file_name
   state->reaches_non_catalog = std::any_of(state->rules.begin(), state->rules.end(),
                                            [](const auto& r) { return r.reaches_non_catalog; });
   for (const auto& rule : state->rules) {
-    for (const auto& [name, predicate] : rule.when.properties) {
+    for (const auto& condition : rule.when.properties) {
+      const std::string& name = condition.first; // not a structured binding: clang 14 cannot capture one
       if (std::none_of(state->properties_read.begin(), state->properties_read.end(),
                        [&](const std::string& read) { return detail::iequals(read, name); })) {
         state->properties_read.push_back(name);
