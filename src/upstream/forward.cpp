@@ -63,7 +63,7 @@ struct exchange_start {
 // `fast_head`: try the fast scan of the answer's head first (see response_head.hpp).
 // (`out` is the caller's: a coroutine's result is held in its caller's frame as well, and forward()'s
 // frame must stay small; see relay_parsed.)
-io::awaitable<void> start_exchange(pool& upstream, bhttp::request<bhttp::string_body>& request,
+io::awaitable<void> start_exchange(pool& upstream, http::request_message& request,
                                    std::chrono::milliseconds response_timeout, bool fast_head, exchange_start& out) {
   const bool idempotent = request.method() == bhttp::verb::get || request.method() == bhttp::verb::head;
   const bool head = request.method() == bhttp::verb::head;
@@ -337,7 +337,7 @@ io::awaitable<forward_outcome> relay_parsed(pool& upstream, exchange_start& star
 
 } // namespace
 
-io::awaitable<forward_outcome> forward(pool& upstream, bhttp::request<bhttp::string_body>& request, client_side client,
+io::awaitable<forward_outcome> forward(pool& upstream, http::request_message& request, client_side client,
                                        std::chrono::milliseconds response_timeout, std::span<char> relay_buffer) {
   const bool head = request.method() == bhttp::verb::head;
   exchange_start started;
@@ -354,7 +354,7 @@ io::awaitable<forward_outcome> forward(pool& upstream, bhttp::request<bhttp::str
   co_return co_await relay_parsed(upstream, started, head, client, response_timeout, relay_buffer);
 }
 
-io::awaitable<fetched_answer> fetch(pool& upstream, bhttp::request<bhttp::string_body>& request,
+io::awaitable<fetched_answer> fetch(pool& upstream, http::request_message& request,
                                     std::chrono::milliseconds response_timeout, std::size_t max_body_bytes) {
   fetched_answer out;
   exchange_start started;
