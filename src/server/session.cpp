@@ -16,6 +16,7 @@
 #include <span>
 #include <string>
 
+#include "http/appending_string_body.hpp"
 #include "http/error_reply.hpp"
 #include "http/header_lookup.hpp"
 #include "http/headers.hpp"
@@ -277,7 +278,7 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
     http::request_message request;
     boost::system::error_code bec;
     if (head_parser.chunked()) {
-      bhttp::request_parser<bhttp::string_body> body_parser{std::move(head_parser)};
+      bhttp::request_parser<http::appending_string_body> body_parser{std::move(head_parser)};
       body_parser.body_limit(opts.max_body_bytes);
       stream.expires_after(opts.client_body_timeout);
       std::size_t body_bytes = 0;

@@ -6,6 +6,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 
+#include "http/appending_string_body.hpp"
 #include "http/headers.hpp"
 #include "http/response_head.hpp"
 #include "http/serialize.hpp"
@@ -367,7 +368,7 @@ io::awaitable<fetched_answer> fetch(pool& upstream, http::request_message& reque
   auto conn = std::move(started.conn);
   // The head was read without a body; the body is read by a parser of its own, straight into the
   // answer's string.
-  bhttp::response_parser<bhttp::string_body> parser{std::move(*started.parser)};
+  bhttp::response_parser<http::appending_string_body> parser{std::move(*started.parser)};
   parser.body_limit(max_body_bytes);
   const bool upstream_keep_alive = parser.keep_alive();
   boost::system::error_code ec;
@@ -385,7 +386,9 @@ io::awaitable<fetched_answer> fetch(pool& upstream, http::request_message& reque
     out.detail = "read body: " + ec.message();
     co_return out;
   }
-  out.answer = parser.release();
+  auto read = parser.release();
+  out.answer.base() = std::move(read.base());
+  out.answer.body() = std::move(read.body());
   out.answer.reason({}); // the client gets the standard reason phrase, not HubSpot's
   http::remove_hop_by_hop(out.answer);
   out.answer.erase(bhttp::field::content_length);
