@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <span>
@@ -23,12 +24,29 @@ namespace hubgate::http {
 
 class request_bytes {
  public:
+  // Room kept in front of the bytes received for the head they go upstream with (with_head). A
+  // head hubgate forwards is a few hundred bytes.
+  static constexpr std::size_t head_room = 2048;
+
   // `size` bytes of uninitialised storage for the caller to fill; they are the body from now on.
   std::span<char> overwrite(std::size_t size) {
-    received_ = size != 0 ? std::make_unique_for_overwrite<char[]>(size) : nullptr;
+    storage_ = size != 0 ? std::make_unique_for_overwrite<char[]>(head_room + size) : nullptr;
     received_size_ = size;
     text_.reset();
-    return {received_.get(), size};
+    return {received(), size};
+  }
+
+  // `head` and the body as one run of bytes, `head` copied into the room in front of the bytes
+  // received: the upstream write sends head and body as one buffer, rather than copying the
+  // body's first 16 KB behind the head so that they share the first TLS record. Empty when the
+  // body is not the bytes received (or is empty) or `head` is larger than the room.
+  std::string_view with_head(std::string_view head) noexcept {
+    if (text_ || !storage_ || head.size() > head_room) {
+      return {};
+    }
+    char* start = received() - head.size();
+    std::memcpy(start, head.data(), head.size());
+    return {start, head.size() + received_size_};
   }
 
   // The body is `text` from now on: a chunked body as Beast's parser read it, or the body as the
@@ -37,14 +55,16 @@ class request_bytes {
   void assign(std::string text) { text_ = std::move(text); }
 
   std::string_view view() const noexcept {
-    return text_ ? std::string_view(*text_) : std::string_view(received_.get(), received_size_);
+    return text_ ? std::string_view(*text_) : std::string_view(received(), received_size_);
   }
   operator std::string_view() const noexcept { return view(); }
   std::size_t size() const noexcept { return view().size(); }
   bool empty() const noexcept { return size() == 0; }
 
  private:
-  std::unique_ptr<char[]> received_;
+  char* received() const noexcept { return storage_ ? storage_.get() + head_room : nullptr; }
+
+  std::unique_ptr<char[]> storage_; // head_room bytes, then the bytes received
   std::size_t received_size_ = 0;
   std::optional<std::string> text_;
 };

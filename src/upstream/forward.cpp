@@ -86,21 +86,28 @@ io::awaitable<void> start_exchange(pool& upstream, http::request_message& reques
     const bool may_retry = reused && idempotent && attempt == 0;
 
     upstream_tcp.expires_after(response_timeout);
-    // The head and the body's first bytes go out as one flat buffer, a single TLS record; the rest
-    // of a larger body is written from where it lies. One buffer per write: the TLS stream
-    // encrypts one buffer per write (SSL_write_ex takes no buffer sequence).
+    // The head and the body's first bytes go out as one flat buffer, a single TLS record. One
+    // buffer per write: the TLS stream encrypts one buffer per write (SSL_write_ex takes no buffer
+    // sequence). A body read from the client has room for the head in front of it, and goes out
+    // whole with it; otherwise (a body the gate rewrote) the body's first bytes are copied behind
+    // the head and the rest of a larger body is written from where it lies.
     std::string& wire = conn->head_bytes;
     wire.clear();
     http::append_head(wire, request.base());
-    const std::string_view body = request.body();
-    const std::size_t inline_bytes =
-        std::min(body.size(), wire.size() < tls_record_payload ? tls_record_payload - wire.size() : 0);
-    wire.append(body.substr(0, inline_bytes));
+    std::string_view first = request.body().with_head(wire);
+    std::string_view rest;
+    if (first.empty()) {
+      const std::string_view body = request.body();
+      const std::size_t inline_bytes =
+          std::min(body.size(), wire.size() < tls_record_payload ? tls_record_payload - wire.size() : 0);
+      wire.append(body.substr(0, inline_bytes));
+      first = wire;
+      rest = body.substr(inline_bytes);
+    }
     boost::system::error_code wec;
-    std::tie(wec, std::ignore) = co_await net::async_write(conn->stream, net::buffer(wire), use_tuple);
-    if (!wec && inline_bytes < body.size()) {
-      const net::const_buffer rest(body.data() + inline_bytes, body.size() - inline_bytes);
-      std::tie(wec, std::ignore) = co_await net::async_write(conn->stream, rest, use_tuple);
+    std::tie(wec, std::ignore) = co_await net::async_write(conn->stream, net::buffer(first), use_tuple);
+    if (!wec && !rest.empty()) {
+      std::tie(wec, std::ignore) = co_await net::async_write(conn->stream, net::buffer(rest), use_tuple);
     }
     if (wec) {
       if (may_retry && is_stale_connection_error(wec)) {

@@ -8,6 +8,7 @@
 #include <regex>
 #include <string>
 
+#include "http/request_body.hpp"
 #include "integration/ops_support.hpp"
 #include "integration/proxy_client.hpp"
 #include "support/fake_hubspot.hpp"
@@ -370,6 +371,39 @@ TEST_F(proxy_test, a_body_sent_in_pieces_arrives_whole) {
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(seen[1].body, body);
   EXPECT_EQ(seen[1].header("Content-Length").value_or(""), std::to_string(body.size()));
+}
+
+TEST_F(proxy_test, a_body_goes_upstream_whole_behind_heads_of_every_size_around_the_room_kept_for_them) {
+  // The forwarded head goes in front of the body when it fits the room kept there, and the body's
+  // first bytes are copied behind it when it does not: heads from well under to well over that
+  // room (http/request_body.hpp), one byte apart, with a body of more than one TLS record.
+  api.set_handler(echo);
+  auto proxy = start({"--threads", "1"});
+  const std::string body = patterned(17000);
+  proxy_connection c(proxy.port());
+  const std::size_t first_padding = 1500;
+  const std::size_t last_padding = 2300;
+  for (std::size_t padding = first_padding; padding <= last_padding; ++padding) {
+    c.send(make_request("POST", "/crm/v3/objects/notes", {{"X-Padding", std::string(padding, 'p')}}, body));
+    auto answer = c.read_answer();
+    ASSERT_TRUE(answer) << padding;
+    ASSERT_EQ(answer->status, 200u) << padding;
+  }
+  auto seen = api.requests();
+  ASSERT_EQ(seen.size(), last_padding - first_padding + 1);
+  const auto head_size = [](const recorded_request& r) {
+    std::size_t size = r.method.size() + 1 + r.target.size() + 11 + 2; // request line, blank line
+    for (const auto& [name, value] : r.headers) {
+      size += name.size() + 2 + value.size() + 2;
+    }
+    return size;
+  };
+  EXPECT_LT(head_size(seen.front()), http::request_bytes::head_room);
+  EXPECT_GT(head_size(seen.back()), http::request_bytes::head_room);
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_EQ(seen[i].header("X-Padding").value_or("").size(), first_padding + i);
+    EXPECT_EQ(seen[i].body, body) << first_padding + i;
+  }
 }
 
 TEST_F(proxy_test, malformed_requests_get_400_and_nothing_is_forwarded) {
