@@ -5,7 +5,6 @@
 
 #include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
 
 #include <cstddef>
 #include <optional>
@@ -40,12 +39,14 @@ std::optional<error_reply> check_trailers(std::size_t head_fields, const boost::
 
 // The gate's view of a request read whole (target already in origin-form): views into `request`
 // and `headers`, which must outlive it.
-inline gate::request_view gate_view(const boost::beast::http::request<boost::beast::http::string_body>& request,
-                                    const rules::header_lookup& headers, std::string_view client = {}) {
+// (Any body read as a std::string_view: the session's request_body, the fuzz target's string_body.)
+template <typename Body>
+gate::request_view gate_view(const boost::beast::http::request<Body>& request, const rules::header_lookup& headers,
+                             std::string_view client = {}) {
   namespace bhttp = boost::beast::http;
   return {request.method_string(),
           request.target(),
-          request.body(),
+          std::string_view(request.body()),
           request[bhttp::field::content_type],
           request[bhttp::field::content_encoding],
           &headers,

@@ -13,11 +13,14 @@
 #include <array>
 #include <chrono>
 #include <optional>
+#include <span>
 #include <string>
 
+#include "http/appending_string_body.hpp"
 #include "http/error_reply.hpp"
 #include "http/header_lookup.hpp"
 #include "http/headers.hpp"
+#include "http/request_body.hpp"
 #include "http/request_head.hpp"
 #include "http/serialize.hpp"
 #include "hubgate/gate/gate.hpp"
@@ -268,25 +271,27 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
       }
     }
     // The body, read whole (bounded by the body limit, checked above for a Content-Length). One
-    // with a length is read straight into the message's string: what came behind the head, then
-    // the rest from the socket. A chunked one goes through Beast's parser.
+    // with a length is read straight into the message's storage, which nothing writes before
+    // (http/request_body.hpp): what came behind the head, then the rest from the socket. A chunked
+    // one goes through Beast's parser.
     const std::size_t head_fields = head_parser.chunked() ? http::field_count(head) : 0; // for trailers
-    bhttp::request<bhttp::string_body> request;
+    http::request_message request;
     boost::system::error_code bec;
     if (head_parser.chunked()) {
-      bhttp::request_parser<bhttp::string_body> body_parser{std::move(head_parser)};
+      bhttp::request_parser<http::appending_string_body> body_parser{std::move(head_parser)};
       body_parser.body_limit(opts.max_body_bytes);
       stream.expires_after(opts.client_body_timeout);
       std::size_t body_bytes = 0;
       std::tie(bec, body_bytes) = co_await bhttp::async_read(stream, buffer, body_parser, use_tuple);
       entry.bytes_in += body_bytes;
-      request = body_parser.release();
+      auto read = body_parser.release();
+      request.base() = std::move(read.base());
+      request.body().assign(std::move(read.body()));
     } else {
       const std::size_t length = head_parser.content_length().value_or(0);
       request.base() = std::move(head_parser.release().base());
-      std::string& body = request.body();
-      body.resize(length);
-      const std::size_t buffered = net::buffer_copy(net::buffer(body), buffer.data());
+      const std::span<char> body = request.body().overwrite(length);
+      const std::size_t buffered = net::buffer_copy(net::buffer(body.data(), body.size()), buffer.data());
       buffer.consume(buffered);
       entry.bytes_in += buffered;
       if (buffered < length) {
@@ -375,9 +380,9 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
       // What was checked is what is sent: the canonical target, and the body as decided.
       request.target(decision.forward_target);
       if (decision.body) {
-        // Swapped, not assigned: the decision's records point into the body as received, and the
-        // audit entry reads them after the answer.
-        request.body().swap(*decision.body);
+        // The body as received stays alive with the request: the decision's records point into
+        // it, and the audit entry reads them after the answer.
+        request.body().assign(std::move(*decision.body));
       }
     }
 

@@ -6,6 +6,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 
+#include "http/appending_string_body.hpp"
 #include "http/headers.hpp"
 #include "http/response_head.hpp"
 #include "http/serialize.hpp"
@@ -63,7 +64,7 @@ struct exchange_start {
 // `fast_head`: try the fast scan of the answer's head first (see response_head.hpp).
 // (`out` is the caller's: a coroutine's result is held in its caller's frame as well, and forward()'s
 // frame must stay small; see relay_parsed.)
-io::awaitable<void> start_exchange(pool& upstream, bhttp::request<bhttp::string_body>& request,
+io::awaitable<void> start_exchange(pool& upstream, http::request_message& request,
                                    std::chrono::milliseconds response_timeout, bool fast_head, exchange_start& out) {
   const bool idempotent = request.method() == bhttp::verb::get || request.method() == bhttp::verb::head;
   const bool head = request.method() == bhttp::verb::head;
@@ -85,21 +86,28 @@ io::awaitable<void> start_exchange(pool& upstream, bhttp::request<bhttp::string_
     const bool may_retry = reused && idempotent && attempt == 0;
 
     upstream_tcp.expires_after(response_timeout);
-    // The head and the body's first bytes go out as one flat buffer, a single TLS record; the rest
-    // of a larger body is written from where it lies. One buffer per write: the TLS stream
-    // encrypts one buffer per write (SSL_write_ex takes no buffer sequence).
+    // The head and the body's first bytes go out as one flat buffer, a single TLS record. One
+    // buffer per write: the TLS stream encrypts one buffer per write (SSL_write_ex takes no buffer
+    // sequence). A body read from the client has room for the head in front of it, and goes out
+    // whole with it; otherwise (a body the gate rewrote) the body's first bytes are copied behind
+    // the head and the rest of a larger body is written from where it lies.
     std::string& wire = conn->head_bytes;
     wire.clear();
     http::append_head(wire, request.base());
-    const std::string_view body = request.body();
-    const std::size_t inline_bytes =
-        std::min(body.size(), wire.size() < tls_record_payload ? tls_record_payload - wire.size() : 0);
-    wire.append(body.substr(0, inline_bytes));
+    std::string_view first = request.body().with_head(wire);
+    std::string_view rest;
+    if (first.empty()) {
+      const std::string_view body = request.body();
+      const std::size_t inline_bytes =
+          std::min(body.size(), wire.size() < tls_record_payload ? tls_record_payload - wire.size() : 0);
+      wire.append(body.substr(0, inline_bytes));
+      first = wire;
+      rest = body.substr(inline_bytes);
+    }
     boost::system::error_code wec;
-    std::tie(wec, std::ignore) = co_await net::async_write(conn->stream, net::buffer(wire), use_tuple);
-    if (!wec && inline_bytes < body.size()) {
-      const net::const_buffer rest(body.data() + inline_bytes, body.size() - inline_bytes);
-      std::tie(wec, std::ignore) = co_await net::async_write(conn->stream, rest, use_tuple);
+    std::tie(wec, std::ignore) = co_await net::async_write(conn->stream, net::buffer(first), use_tuple);
+    if (!wec && !rest.empty()) {
+      std::tie(wec, std::ignore) = co_await net::async_write(conn->stream, net::buffer(rest), use_tuple);
     }
     if (wec) {
       if (may_retry && is_stale_connection_error(wec)) {
@@ -337,7 +345,7 @@ io::awaitable<forward_outcome> relay_parsed(pool& upstream, exchange_start& star
 
 } // namespace
 
-io::awaitable<forward_outcome> forward(pool& upstream, bhttp::request<bhttp::string_body>& request, client_side client,
+io::awaitable<forward_outcome> forward(pool& upstream, http::request_message& request, client_side client,
                                        std::chrono::milliseconds response_timeout, std::span<char> relay_buffer) {
   const bool head = request.method() == bhttp::verb::head;
   exchange_start started;
@@ -354,7 +362,7 @@ io::awaitable<forward_outcome> forward(pool& upstream, bhttp::request<bhttp::str
   co_return co_await relay_parsed(upstream, started, head, client, response_timeout, relay_buffer);
 }
 
-io::awaitable<fetched_answer> fetch(pool& upstream, bhttp::request<bhttp::string_body>& request,
+io::awaitable<fetched_answer> fetch(pool& upstream, http::request_message& request,
                                     std::chrono::milliseconds response_timeout, std::size_t max_body_bytes) {
   fetched_answer out;
   exchange_start started;
@@ -367,7 +375,7 @@ io::awaitable<fetched_answer> fetch(pool& upstream, bhttp::request<bhttp::string
   auto conn = std::move(started.conn);
   // The head was read without a body; the body is read by a parser of its own, straight into the
   // answer's string.
-  bhttp::response_parser<bhttp::string_body> parser{std::move(*started.parser)};
+  bhttp::response_parser<http::appending_string_body> parser{std::move(*started.parser)};
   parser.body_limit(max_body_bytes);
   const bool upstream_keep_alive = parser.keep_alive();
   boost::system::error_code ec;
@@ -385,7 +393,9 @@ io::awaitable<fetched_answer> fetch(pool& upstream, bhttp::request<bhttp::string
     out.detail = "read body: " + ec.message();
     co_return out;
   }
-  out.answer = parser.release();
+  auto read = parser.release();
+  out.answer.base() = std::move(read.base());
+  out.answer.body() = std::move(read.body());
   out.answer.reason({}); // the client gets the standard reason phrase, not HubSpot's
   http::remove_hop_by_hop(out.answer);
   out.answer.erase(bhttp::field::content_length);

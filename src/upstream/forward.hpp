@@ -14,6 +14,7 @@
 #include <string>
 
 #include "http/error_reply.hpp"
+#include "http/request_body.hpp"
 #include "upstream/pool.hpp"
 
 namespace hubgate::upstream {
@@ -40,9 +41,8 @@ struct forward_outcome {
 // `request` must be ready to send: origin-form target, Host set, hop-by-hop headers removed, body
 // framed. GET and HEAD that fail on a reused connection before any answer are retried once on a
 // fresh one; other methods never are (a POST is never sent twice).
-io::awaitable<forward_outcome> forward(pool& upstream, bhttp::request<bhttp::string_body>& request,
-                                       client_side client, std::chrono::milliseconds response_timeout,
-                                       std::span<char> relay_buffer);
+io::awaitable<forward_outcome> forward(pool& upstream, http::request_message& request, client_side client,
+                                       std::chrono::milliseconds response_timeout, std::span<char> relay_buffer);
 
 struct fetched_answer {
   bhttp::response<bhttp::string_body> answer; // hop-by-hop and framing headers removed
@@ -52,7 +52,7 @@ struct fetched_answer {
 
 // Like forward(), but reads HubSpot's whole answer (up to `max_body_bytes`) instead of relaying it,
 // for answers hubgate must change before the client sees them (a split batch's).
-io::awaitable<fetched_answer> fetch(pool& upstream, bhttp::request<bhttp::string_body>& request,
+io::awaitable<fetched_answer> fetch(pool& upstream, http::request_message& request,
                                     std::chrono::milliseconds response_timeout, std::size_t max_body_bytes);
 
 } // namespace hubgate::upstream

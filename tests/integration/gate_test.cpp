@@ -134,6 +134,36 @@ TEST_F(gate_test, a_mixed_batch_is_split_and_stitched_back_in_input_order) {
   EXPECT_EQ(body["errors"][1]["context"]["inputIndex"], json::array({"3"}));
 }
 
+TEST_F(gate_test, a_split_batch_is_stitched_from_answers_however_they_are_framed) {
+  // HubSpot's answer to the kept items is read whole before it is stitched: with a length, and
+  // chunked in pieces smaller and larger than what one read brings.
+  for (const std::size_t chunk_size : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{50000}}) {
+    api.set_handler([chunk_size](const recorded_request& r) {
+      auto answer = hubspot_like(r);
+      answer.chunked = chunk_size != 0;
+      answer.chunk_size = chunk_size;
+      return answer;
+    });
+    auto proxy = start();
+    std::string inputs;
+    for (int i = 0; i < 60; ++i) {
+      inputs += std::string(i == 0 ? "" : ",") + R"({"properties":{"email":"person)" + std::to_string(i) +
+                (i % 20 == 19 ? "@example.com" : "@corp.io") + R"(","note":")" + std::string(300, 'n') + R"("}})";
+    }
+    auto answer =
+        exchange(proxy.port(), post("/crm/v3/objects/contacts/batch/create", "{\"inputs\":[" + inputs + "]}"));
+    ASSERT_TRUE(answer) << chunk_size;
+    EXPECT_EQ(answer->status, 207u) << chunk_size;
+    auto body = json::parse(answer->body);
+    ASSERT_EQ(body["results"].size(), 57u) << chunk_size;
+    EXPECT_EQ(body["results"][0]["properties"]["email"], "person0@corp.io");
+    EXPECT_EQ(body["results"][56]["properties"]["email"], "person58@corp.io"); // 59 was blocked
+    EXPECT_EQ(body["results"][56]["properties"]["note"], std::string(300, 'n'));
+    ASSERT_EQ(body["errors"].size(), 3u) << chunk_size;
+    EXPECT_EQ(body["errors"][2]["context"]["inputIndex"], json::array({"59"}));
+  }
+}
+
 TEST_F(gate_test, a_batch_with_every_item_blocked_makes_no_upstream_call) {
   auto proxy = start();
   auto answer =

@@ -4,9 +4,11 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdio>
 #include <regex>
 #include <string>
 
+#include "http/request_body.hpp"
 #include "integration/ops_support.hpp"
 #include "integration/proxy_client.hpp"
 #include "support/fake_hubspot.hpp"
@@ -283,6 +285,125 @@ TEST_F(proxy_test, an_oversized_body_gets_413_and_is_not_forwarded) {
   EXPECT_EQ(seen[0].body, "abcdefg");
   EXPECT_EQ(seen[0].header("Content-Length").value_or(""), "7");
   EXPECT_FALSE(seen[0].header("Transfer-Encoding"));
+}
+
+// Bytes that differ from their neighbours, so that a body shifted, cut or padded reads differently.
+std::string patterned(std::size_t size) {
+  std::string body(size, '\0');
+  for (std::size_t i = 0; i < size; ++i) {
+    body[i] = static_cast<char>('!' + (i * 7 + i / 91) % 90);
+  }
+  return body;
+}
+
+TEST_F(proxy_test, bodies_of_every_size_up_to_the_limit_arrive_exactly_and_one_byte_more_gets_413) {
+  api.set_handler(echo);
+  auto proxy = start({"--max-body-size", "1KiB", "--threads", "1"});
+  // Sizes around the first read (part of the body comes with the head), the string's inline size,
+  // and the limit; each on a connection of its own and all pipelined on one connection.
+  const std::size_t sizes[] = {0, 1, 15, 16, 17, 500, 1000, 1023, 1024};
+  std::string pipelined;
+  for (const std::size_t size : sizes) {
+    const std::string request =
+        make_request("POST", "/crm/v3/objects/notes/" + std::to_string(size), {}, patterned(size));
+    pipelined += request;
+    auto answer = exchange(proxy.port(), request);
+    ASSERT_TRUE(answer) << size;
+    EXPECT_EQ(answer->status, 200u) << size;
+  }
+  proxy_connection c(proxy.port());
+  c.send(pipelined);
+  for (const std::size_t size : sizes) {
+    auto answer = c.read_answer();
+    ASSERT_TRUE(answer) << size;
+    EXPECT_NE(answer->body.find("/notes/" + std::to_string(size) + "\""), std::string::npos) << answer->body;
+  }
+  auto seen = api.requests();
+  ASSERT_EQ(seen.size(), 2 * std::size(sizes));
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    const std::size_t size = sizes[i % std::size(sizes)];
+    EXPECT_EQ(seen[i].body, patterned(size)) << size;
+    EXPECT_EQ(seen[i].header("Content-Length").value_or(""), std::to_string(size)) << size;
+  }
+
+  auto answer = exchange(proxy.port(), make_request("POST", "/crm/v3/objects/notes", {}, patterned(1025)));
+  ASSERT_TRUE(answer);
+  expect_hubspot_error_shape(*answer, 413);
+  EXPECT_EQ(api.requests().size(), seen.size());
+}
+
+TEST_F(proxy_test, a_body_sent_in_pieces_arrives_whole) {
+  api.set_handler(echo);
+  auto proxy = start({"--threads", "1"});
+  const std::string body = patterned(100000);
+  const std::string request = make_request("POST", "/crm/v3/objects/notes", {}, body);
+  const std::size_t head_size = request.size() - body.size();
+  proxy_connection c(proxy.port());
+  // The head alone, then the head's last bytes with the body's first, then the rest in pieces of
+  // sizes that do not divide the body.
+  c.send(request.substr(0, head_size - 2));
+  for (std::size_t at = head_size - 2; at < request.size(); at += 7919) {
+    c.send(request.substr(at, 7919));
+  }
+  auto answer = c.read_answer();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200u);
+  auto seen = api.requests();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].body, body);
+
+  // A chunked body, in chunks that straddle the pieces it is sent in, arrives whole too.
+  std::string chunked = "POST /crm/v3/objects/notes HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (std::size_t at = 0; at < body.size(); at += 3001) {
+    const std::string piece = body.substr(at, 3001);
+    char size_line[16];
+    std::snprintf(size_line, sizeof size_line, "%zx\r\n", piece.size());
+    chunked += size_line + piece + "\r\n";
+  }
+  chunked += "0\r\n\r\n";
+  for (std::size_t at = 0; at < chunked.size(); at += 5003) {
+    c.send(chunked.substr(at, 5003));
+  }
+  answer = c.read_answer();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200u);
+  seen = api.requests();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1].body, body);
+  EXPECT_EQ(seen[1].header("Content-Length").value_or(""), std::to_string(body.size()));
+}
+
+TEST_F(proxy_test, a_body_goes_upstream_whole_behind_heads_of_every_size_around_the_room_kept_for_them) {
+  // The forwarded head goes in front of the body when it fits the room kept there, and the body's
+  // first bytes are copied behind it when it does not: heads from well under to well over that
+  // room (http/request_body.hpp), one byte apart, with a body of more than one TLS record.
+  api.set_handler(echo);
+  auto proxy = start({"--threads", "1"});
+  const std::string body = patterned(17000);
+  proxy_connection c(proxy.port());
+  const std::size_t first_padding = 1500;
+  const std::size_t last_padding = 2300;
+  for (std::size_t padding = first_padding; padding <= last_padding; ++padding) {
+    c.send(make_request("POST", "/crm/v3/objects/notes", {{"X-Padding", std::string(padding, 'p')}}, body));
+    auto answer = c.read_answer();
+    ASSERT_TRUE(answer) << padding;
+    ASSERT_EQ(answer->status, 200u) << padding;
+  }
+  auto seen = api.requests();
+  ASSERT_EQ(seen.size(), last_padding - first_padding + 1);
+  const auto head_size = [](const recorded_request& r) {
+    std::size_t size = r.method.size() + 1 + r.target.size() + 11 + 2; // request line, blank line
+    for (const auto& [name, value] : r.headers) {
+      size += name.size() + 2 + value.size() + 2;
+    }
+    return size;
+  };
+  EXPECT_LT(head_size(seen.front()), http::request_bytes::head_room);
+  EXPECT_GT(head_size(seen.back()), http::request_bytes::head_room);
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_EQ(seen[i].header("X-Padding").value_or("").size(), first_padding + i);
+    EXPECT_EQ(seen[i].body, body) << first_padding + i;
+  }
 }
 
 TEST_F(proxy_test, malformed_requests_get_400_and_nothing_is_forwarded) {

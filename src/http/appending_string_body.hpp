@@ -1,0 +1,64 @@
+#pragma once
+// A Beast Body that reads a body whole into a std::string, like string_body, but writes each byte
+// once: string_body's reader resizes the string for each piece it is given, which zero-fills the
+// new bytes, and then copies the piece over the zeros. This reader appends the piece. For parsers
+// only (it has no writer); the value is a std::string, so a message read with it moves into a
+// string_body message at no cost.
+
+#include <boost/beast/core/buffers_range.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/optional.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace hubgate::http {
+
+struct appending_string_body {
+  using value_type = std::string;
+
+  static std::uint64_t size(const value_type& body) noexcept { return body.size(); }
+
+  class reader {
+   public:
+    template <bool IsRequest, class Fields>
+    reader(boost::beast::http::header<IsRequest, Fields>&, value_type& body) : body_(body) {}
+
+    // A known length is reserved at once (the parser has checked it against its body limit).
+    void init(const boost::optional<std::uint64_t>& length, boost::beast::error_code& ec) {
+      ec = {};
+      if (length) {
+        if (*length > body_.max_size()) {
+          ec = boost::beast::http::error::buffer_overflow;
+          return;
+        }
+        body_.reserve(static_cast<std::size_t>(*length));
+      }
+    }
+
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, boost::beast::error_code& ec) {
+      ec = {};
+      std::size_t taken = 0;
+      for (const auto piece : boost::beast::buffers_range_ref(buffers)) {
+        if (piece.size() > body_.max_size() - body_.size()) {
+          ec = boost::beast::http::error::buffer_overflow;
+          return taken;
+        }
+        body_.append(static_cast<const char*>(piece.data()), piece.size());
+        taken += piece.size();
+      }
+      return taken;
+    }
+
+    void finish(boost::beast::error_code& ec) { ec = {}; }
+
+   private:
+    value_type& body_;
+  };
+};
+
+} // namespace hubgate::http
