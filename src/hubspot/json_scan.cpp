@@ -220,7 +220,8 @@ struct open_container {
   // 16 to 32 keys rarely finds a bit already set and compares keys.
   std::array<std::uint64_t, 2> key_bits;
   container_kind kind;
-  char closer; // `}` or `]`
+  char closer;        // `}` or `]`
+  bool plain_members; // json_token::plain_members, so far
 };
 
 // One pass over the text, a state machine whose states are the labels of run(): a value is
@@ -270,7 +271,7 @@ public:
     const auto put_token = [&](json_kind kind, std::size_t at, std::size_t past, bool escaped)
                                __attribute__((always_inline)) -> std::uint32_t {
       tokens[count] = json_token{static_cast<std::uint32_t>(at), static_cast<std::uint32_t>(past), count + 1, 0, kind,
-                                 escaped};
+                                 escaped, false};
       return count++;
     };
     const auto push_token = [&](json_kind kind, std::size_t at, std::size_t past, bool escaped)
@@ -283,13 +284,14 @@ public:
     open_container* const stack = stack_storage.data();
     open_container* top = stack;
     // The document's closer is a comma, which the code after a value has taken before it looks.
-    *top = open_container{0, 0, 0, 0, {}, container_kind::document, ','};
+    *top = open_container{0, 0, 0, 0, {}, container_kind::document, ',', false};
     // Closes the innermost container, whose closing bracket ends before `past_bracket`.
     const auto close = [&](std::size_t past_bracket, std::uint32_t members) __attribute__((always_inline)) -> bool {
       json_token& token = tokens[top->token];
       token.end = static_cast<std::uint32_t>(past_bracket);
       token.next = count;
       token.count = members;
+      token.plain_members = top->plain_members;
       if (top->kind == container_kind::object) {
         if (key_count - top->first_key > pairwise_key_limit && !unique_keys(keys + top->first_key, keys + key_count)) {
           return false;
@@ -348,7 +350,8 @@ public:
                               static_cast<std::uint32_t>(arena_.size()),
                               {},
                               object ? container_kind::object : container_kind::array,
-                              object ? '}' : ']'};
+                              object ? '}' : ']',
+                              object};
       ++i;
       if (!no_space_at(i)) [[unlikely]] {
         i = skip_space(base, size, i);
@@ -421,6 +424,8 @@ public:
       i = run.position;
       count = run.count;
       key_count = run.key_count;
+      // Only a run that ended after a plain string value leaves every member so far plain.
+      top->plain_members = top->plain_members && run.next == member_run::after_value;
       switch (run.next) {
         case member_run::refused: return false;
         case member_run::value: goto value;
@@ -520,7 +525,7 @@ private:
       }
       ++count;
       *token++ = json_token{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(key_quote + 1), count, 0,
-                            json_kind::string, false};
+                            json_kind::string, false, false};
       *key = plain_key(base, size, i + 1, static_cast<std::uint32_t>(key_quote - i - 1));
       if (key < filtered_keys_end && !admit_key(object, keys, *key)) [[unlikely]] {
         stop.next = member_run::refused;
@@ -554,7 +559,7 @@ private:
       }
       ++count;
       *token++ = json_token{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(value_quote + 1), count, 0,
-                            json_kind::string, false};
+                            json_kind::string, false, false};
       i = value_quote + 1;
       if (!comma_after) [[unlikely]] {
         stop.next = member_run::after_value;
