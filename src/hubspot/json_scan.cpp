@@ -173,9 +173,16 @@ std::uint64_t fingerprint(std::string_view key) noexcept {
 // eight bytes, side by side in most objects, would make a coin toss.
 [[gnu::always_inline]] inline std::uint64_t fingerprint_in_text(const char* key, std::size_t size) noexcept {
   const std::size_t read = std::min<std::size_t>(size, 8);
-  // Little-endian: a short key's bytes are the low bytes of its first word. Two shifts of at most
-  // 32, so that all eight bytes (read == 8) clear no bit.
-  const std::uint64_t mask = ~(~std::uint64_t{0} << (read * 4) << (read * 4));
+  // Little-endian: a short key's bytes are the low bytes of its first word; a table, not shifts.
+  static constexpr auto masks = [] {
+    std::array<std::uint64_t, 9> low_bytes{};
+    for (std::size_t n = 0; n < 8; ++n) {
+      low_bytes[n] = (std::uint64_t{1} << (n * 8)) - 1;
+    }
+    low_bytes[8] = ~std::uint64_t{0};
+    return low_bytes;
+  }();
+  const std::uint64_t mask = masks[read];
   std::uint64_t head = 0;
   std::uint64_t tail = 0;
   std::memcpy(&head, key, 8);
