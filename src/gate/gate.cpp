@@ -185,7 +185,8 @@ void decide_records(decision& d, const rules::rule_set& rules, const hubspot::cl
 
   const auto& records = extraction.records;
   std::vector<bool> keep(records.size(), true);
-  std::vector<hubspot::record_edit> edits(records.size());
+  // One per record once a record is rewritten; empty (rebuild()'s "no edits") until then.
+  std::vector<hubspot::record_edit> edits;
   bool edited = false;
   for (std::size_t i = 0; i < d.evaluation.records.size(); ++i) {
     const auto& outcome = d.evaluation.records[i].enforced;
@@ -197,6 +198,7 @@ void decide_records(decision& d, const rules::rule_set& rules, const hubspot::cl
         keep[i] = false;
       }
     } else if (outcome.rewritten() && record != nullptr) {
+      edits.resize(records.size());
       for (const auto& e : outcome.edits) {
         if (e.value) {
           edits[i].set.emplace_back(e.property, *e.value);
