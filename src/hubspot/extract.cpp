@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstring>
 #include <exception>
 #include <initializer_list>
@@ -343,17 +344,13 @@ constexpr std::array<bool, 256> email_name_starts = [] {
 // nearly every name) where 16 bytes from its start can be loaded, else true or false.
 class capital_finder {
 public:
-  explicit capital_finder(const char* text_end) noexcept
-#if defined(__SSE2__)
-      : last_load_(text_end - 16)
-#endif
-  {
-    (void)text_end;
-  }
+  // For names inside the text from `text` to `text_end`.
+  capital_finder(const char* text, const char* text_end) noexcept
+      : last_load_(text_end - text >= 16 ? reinterpret_cast<std::uintptr_t>(text_end - 16) : 0) {}
 
   void look(const char* name, std::uint32_t size) noexcept {
 #if defined(__SSE2__)
-    if (size <= 16 && name <= last_load_) [[likely]] {
+    if (size <= 16 && reinterpret_cast<std::uintptr_t>(name) <= last_load_) [[likely]] {
       // One signed compare: 'A' to 'Z' moved to the bottom of the signed range, -128 to -103,
       // where no other byte lands.
       const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(name));
@@ -378,16 +375,17 @@ private:
     }
     return bits;
   }();
-  // A name's 16-byte load stays inside the text when it starts no later than this.
-  const char* last_load_;
 #endif
+  // A name's 16-byte load stays inside the text when the name starts at this address or before
+  // it (0: the text is shorter than a load). An address, so that no pointer leaves the text.
+  std::uintptr_t last_load_;
   unsigned capitals_ = 0;
 };
 
-// has_ascii_capital for a name inside a text that goes on to `text_end` (a property name is
+// has_ascii_capital for a name inside the text from `text` to `text_end` (a property name is
 // followed by its value): one SSE2 load for a name of up to 16 bytes.
-inline bool has_ascii_capital(std::string_view name, const char* text_end) noexcept {
-  capital_finder capitals(text_end);
+inline bool has_ascii_capital(std::string_view name, const char* text, const char* text_end) noexcept {
+  capital_finder capitals(text, text_end);
   capitals.look(name.data(), static_cast<std::uint32_t>(name.size()));
   return capitals.found();
 }
@@ -399,7 +397,7 @@ inline bool has_ascii_capital(std::string_view name, const char* text_end) noexc
 [[gnu::noinline]] std::uint32_t skim_unlisted_properties(const json_token* tokens, const char* text,
                                                          const char* text_end, std::uint32_t key, std::uint32_t end,
                                                          bool& capital) noexcept {
-  capital_finder capitals(text_end);
+  capital_finder capitals(text, text_end);
   for (; key != end;) {
     const json_token& name_token = tokens[key];
     const json_token& value = tokens[key + 1];
@@ -420,7 +418,7 @@ inline bool has_ascii_capital(std::string_view name, const char* text_end) noexc
 [[gnu::noinline]] std::uint32_t skim_unlisted_plain_properties(const json_token* tokens, const char* text,
                                                                const char* text_end, std::uint32_t key,
                                                                std::uint32_t end, bool& capital) noexcept {
-  capital_finder capitals(text_end);
+  capital_finder capitals(text, text_end);
   const json_token* name_token = tokens + key;
   for (const json_token* const last = tokens + end; name_token != last; name_token += 2) {
     const char* const name = text + name_token->begin + 1;
@@ -478,7 +476,7 @@ bool read_property_map(reader& r, const maybe_value& map, contact_record& record
       return r.fail("property \"" + std::string(name) + "\" must be a string, number or boolean");
     }
     // A decoded name is not in the text.
-    may_repeat = may_repeat || (key_token.escaped ? has_ascii_capital(name) : has_ascii_capital(name, text_end));
+    may_repeat = may_repeat || (key_token.escaped ? has_ascii_capital(name) : has_ascii_capital(name, text, text_end));
     // null reads as "", and never names an email.
     const bool email = value.kind != json_kind::null && is_email_name(name);
     const bool listed = list_all || (list_some && r.lists(name));
