@@ -184,8 +184,11 @@ void decide_records(decision& d, const rules::rule_set& rules, const hubspot::cl
   d.evaluation = rules.evaluate(facts);
 
   const auto& records = extraction.records;
-  std::vector<bool> keep(records.size(), true);
-  std::vector<hubspot::record_edit> edits(records.size());
+  // Both made only when needed: a forwarded request whose records are all allowed as they are
+  // (the usual one) rebuilds nothing. One keep flag per record once a record is blocked.
+  std::vector<bool> keep;
+  // One per record once a record is rewritten; empty (rebuild()'s "no edits") until then.
+  std::vector<hubspot::record_edit> edits;
   bool edited = false;
   for (std::size_t i = 0; i < d.evaluation.records.size(); ++i) {
     const auto& outcome = d.evaluation.records[i].enforced;
@@ -194,9 +197,11 @@ void decide_records(decision& d, const rules::rule_set& rules, const hubspot::cl
       d.blocked.push_back({record != nullptr ? record->index : 0, outcome.rule, outcome.message, outcome.status,
                            record != nullptr ? record->object_write_trace_id : std::nullopt});
       if (record != nullptr) {
+        keep.resize(records.size(), true);
         keep[i] = false;
       }
     } else if (outcome.rewritten() && record != nullptr) {
+      edits.resize(records.size());
       for (const auto& e : outcome.edits) {
         if (e.value) {
           edits[i].set.emplace_back(e.property, *e.value);
@@ -223,6 +228,7 @@ void decide_records(decision& d, const rules::rule_set& rules, const hubspot::cl
       d.reason = "every item blocked";
       return; // nothing to forward: stitch() answers alone
     }
+    keep.resize(records.size(), true);
     auto rebuilt = hubspot::rebuild(extraction, keep, edits);
     if (!rebuilt.ok()) {
       refuse(d, &op, "Request body refused by hubgate: " + rebuilt.error, correlation_id);
@@ -236,6 +242,7 @@ void decide_records(decision& d, const rules::rule_set& rules, const hubspot::cl
 
   d.what = action::forward;
   if (edited) {
+    keep.resize(records.size(), true);
     auto rebuilt = hubspot::rebuild(extraction, keep, edits);
     if (!rebuilt.ok()) {
       refuse(d, &op, "Request body refused by hubgate: " + rebuilt.error, correlation_id);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstring>
 #include <exception>
 #include <initializer_list>
@@ -65,16 +66,28 @@ public:
   }
 
   // The same for several keys in one pass over the object: `out[i]` is the member named `keys[i]`.
+  // On the scanner's tokens directly (an object's tokens are its keys and values in turn), since
+  // this runs for every input of a batch.
   bool members(const json_value& object, std::span<const std::string_view> keys, std::span<maybe_value> out) {
     for (maybe_value& value : out) {
       value.reset();
     }
+    if (!object.is_object()) {
+      return true;
+    }
+    const json_document& document = object.document();
+    const json_token* const tokens = &document.token(0);
+    const char* const text = document.text().data();
     std::string scratch;
-    for (const auto& [name_value, value] : object.members()) {
-      const std::string_view name = name_value.string_value(scratch);
+    for (std::uint32_t at = object.index() + 1, end = tokens[object.index()].next; at != end;
+         at = tokens[at + 1].next) {
+      const json_token& name_token = tokens[at];
+      const std::string_view name =
+          name_token.escaped ? json_value(document, at).string_value(scratch)
+                             : std::string_view(text + name_token.begin + 1, name_token.end - name_token.begin - 2);
       const auto exact = std::find(keys.begin(), keys.end(), name);
       if (exact != keys.end()) {
-        out[static_cast<std::size_t>(exact - keys.begin())] = value;
+        out[static_cast<std::size_t>(exact - keys.begin())].emplace(document, at + 1);
         continue;
       }
       for (const std::string_view key : keys) {
@@ -316,20 +329,65 @@ bool has_ascii_capital(std::string_view name) noexcept {
   return any_capital(name.data() + size - 8); // the last eight, overlapping the word before
 }
 
-// The same for a name inside a text that goes on to `text_end`: a name of up to 16 bytes with 16
-// bytes of text from its start (a property name is followed by its value) takes one SSE2 load.
-inline bool has_ascii_capital(std::string_view name, const char* text_end) noexcept {
-#if defined(__SSE2__)
-  if (name.size() <= 16 && text_end - name.data() >= 16) {
-    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(name.data()));
-    // Signed compares: bytes from 0x80 are negative, below 'A'.
-    const __m128i capital = _mm_and_si128(_mm_cmpgt_epi8(bytes, _mm_set1_epi8('A' - 1)),
-                                          _mm_cmplt_epi8(bytes, _mm_set1_epi8('Z' + 1)));
-    const auto in_name = static_cast<unsigned>((1U << name.size()) - 1U);
-    return (static_cast<unsigned>(_mm_movemask_epi8(capital)) & in_name) != 0;
+// Bytes a property name may start with and spell `email` (is_email_name): `e`, `E` and padding.
+// An empty name's "first byte" is its closing quote, which does not count.
+constexpr std::array<bool, 256> email_name_starts = [] {
+  std::array<bool, 256> table{};
+  for (const unsigned char c : {'e', 'E', ' ', '\t'}) {
+    table[c] = true;
   }
+  return table;
+}();
+
+// Whether a property name holds an ASCII capital letter, for the skims below: the bits of its
+// capitals, gathered without a branch (HubSpot's names are lower case: the answer is the same for
+// nearly every name) where 16 bytes from its start can be loaded, else true or false.
+class capital_finder {
+public:
+  // For names inside the text from `text` to `text_end`.
+  capital_finder(const char* text, const char* text_end) noexcept
+      : last_load_(text_end - text >= 16 ? reinterpret_cast<std::uintptr_t>(text_end - 16) : 0) {}
+
+  void look(const char* name, std::uint32_t size) noexcept {
+#if defined(__SSE2__)
+    if (size <= 16 && reinterpret_cast<std::uintptr_t>(name) <= last_load_) [[likely]] {
+      // One signed compare: 'A' to 'Z' moved to the bottom of the signed range, -128 to -103,
+      // where no other byte lands.
+      const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(name));
+      const __m128i moved = _mm_add_epi8(bytes, _mm_set1_epi8(static_cast<char>(0x80 - 'A')));
+      const __m128i capital = _mm_cmplt_epi8(moved, _mm_set1_epi8(static_cast<char>(-128 + 26)));
+      capitals_ |= static_cast<unsigned>(_mm_movemask_epi8(capital)) & name_bits[size];
+      return;
+    }
 #endif
-  return has_ascii_capital(name);
+    capitals_ |= static_cast<unsigned>(has_ascii_capital(std::string_view(name, size)));
+  }
+
+  bool found() const noexcept { return capitals_ != 0; }
+
+private:
+#if defined(__SSE2__)
+  // The bits of a name's bytes in a 16-byte load's mask, by the name's size.
+  static constexpr auto name_bits = [] {
+    std::array<std::uint16_t, 17> bits{};
+    for (std::size_t size = 0; size < bits.size(); ++size) {
+      bits[size] = static_cast<std::uint16_t>((1U << size) - 1U);
+    }
+    return bits;
+  }();
+#endif
+  // A name's 16-byte load stays inside the text when the name starts at this address or before
+  // it (0: the text is shorter than a load). An address, so that no pointer leaves the text.
+  std::uintptr_t last_load_;
+  unsigned capitals_ = 0;
+};
+
+// has_ascii_capital for a name inside the text from `text` to `text_end` (a property name is
+// followed by its value): one SSE2 load for a name of up to 16 bytes.
+inline bool has_ascii_capital(std::string_view name, const char* text, const char* text_end) noexcept {
+  capital_finder capitals(text, text_end);
+  capitals.look(name.data(), static_cast<std::uint32_t>(name.size()));
+  return capitals.found();
 }
 
 // The properties from `key` on that need nothing but a look for capital letters when none is
@@ -339,24 +397,38 @@ inline bool has_ascii_capital(std::string_view name, const char* text_end) noexc
 [[gnu::noinline]] std::uint32_t skim_unlisted_properties(const json_token* tokens, const char* text,
                                                          const char* text_end, std::uint32_t key, std::uint32_t end,
                                                          bool& capital) noexcept {
-  bool seen = capital;
-  for (; key != end; key = tokens[key + 1].next) {
+  capital_finder capitals(text, text_end);
+  for (; key != end;) {
     const json_token& name_token = tokens[key];
-    if (name_token.escaped || tokens[key + 1].kind >= json_kind::array) {
+    const json_token& value = tokens[key + 1];
+    const char* const name = text + name_token.begin + 1;
+    if (name_token.escaped || value.kind >= json_kind::array ||
+        email_name_starts[static_cast<unsigned char>(*name)]) {
       break;
     }
-    // The name's first byte, or its closing quote when it is empty.
-    const char first = text[name_token.begin + 1];
-    if ((first | 0x20) == 'e' || first == ' ' || first == '\t') {
-      break;
-    }
-    if (!seen) {
-      seen = has_ascii_capital(std::string_view(text + name_token.begin + 1, name_token.end - name_token.begin - 2),
-                               text_end);
-    }
+    capitals.look(name, name_token.end - name_token.begin - 2);
+    key = value.next;
   }
-  capital = seen;
+  capital = capital || capitals.found();
   return key;
+}
+
+// The same for a map whose members the scanner found plain (json_token::plain_members): each value
+// a string right after its key, no escape, so only the names' first bytes and capitals are looked at.
+[[gnu::noinline]] std::uint32_t skim_unlisted_plain_properties(const json_token* tokens, const char* text,
+                                                               const char* text_end, std::uint32_t key,
+                                                               std::uint32_t end, bool& capital) noexcept {
+  capital_finder capitals(text, text_end);
+  const json_token* name_token = tokens + key;
+  for (const json_token* const last = tokens + end; name_token != last; name_token += 2) {
+    const char* const name = text + name_token->begin + 1;
+    if (email_name_starts[static_cast<unsigned char>(*name)]) {
+      break;
+    }
+    capitals.look(name, name_token->end - name_token->begin - 2);
+  }
+  capital = capital || capitals.found();
+  return static_cast<std::uint32_t>(name_token - tokens);
 }
 
 // {name: value, ...}: the same checks as read_property's, on the scanner's tokens directly, since
@@ -387,10 +459,12 @@ bool read_property_map(reader& r, const maybe_value& map, contact_record& record
   // Nothing to list: the usual properties are skimmed (skim_unlisted_properties).
   const bool list_none = !list_all && !list_some;
   const json_token* const tokens = &document.token(0);
+  const bool plain = tokens[map->index()].plain_members;
   // An object's tokens are its keys and values in turn; a value's `next` is the next key.
   for (std::uint32_t key = map->index() + 1, end = tokens[map->index()].next; key != end;) {
     if (list_none) {
-      key = skim_unlisted_properties(tokens, text, text_end, key, end, may_repeat);
+      key = plain ? skim_unlisted_plain_properties(tokens, text, text_end, key, end, may_repeat)
+                  : skim_unlisted_properties(tokens, text, text_end, key, end, may_repeat);
       if (key == end) {
         break;
       }
@@ -401,7 +475,8 @@ bool read_property_map(reader& r, const maybe_value& map, contact_record& record
     if (value.kind == json_kind::array || value.kind == json_kind::object) {
       return r.fail("property \"" + std::string(name) + "\" must be a string, number or boolean");
     }
-    may_repeat = may_repeat || has_ascii_capital(name, text_end);
+    // A decoded name is not in the text.
+    may_repeat = may_repeat || (key_token.escaped ? has_ascii_capital(name) : has_ascii_capital(name, text, text_end));
     // null reads as "", and never names an email.
     const bool email = value.kind != json_kind::null && is_email_name(name);
     const bool listed = list_all || (list_some && r.lists(name));
@@ -516,7 +591,8 @@ bool read_crm_input(reader& r, const json_value& input, std::size_t index, body_
   if (!input.is_object()) {
     return r.fail("each input must be an object");
   }
-  contact_record record = new_record(r, index);
+  // Made in place: a failed input fails the whole extraction, which then drops its records.
+  contact_record& record = records.emplace_back(new_record(r, index));
   // One pass over the input's members (this runs for every input of a batch).
   enum : std::size_t { properties_at, trace_id_at, id_property_at, id_at, key_count };
   static constexpr std::array<std::string_view, key_count> keys = {"properties", "objectWriteTraceId", "idProperty",
@@ -554,11 +630,7 @@ bool read_crm_input(reader& r, const json_value& input, std::size_t index, body_
     return false;
   }
   maybe_value& properties = found[properties_at];
-  if (!r.object_value(properties, keys[properties_at], false) || !read_property_map(r, properties, record)) {
-    return false;
-  }
-  records.push_back(std::move(record));
-  return true;
+  return r.object_value(properties, keys[properties_at], false) && read_property_map(r, properties, record);
 }
 
 bool read_v1_item(reader& r, const json_value& item, std::size_t index, const classification& request, bool batch,

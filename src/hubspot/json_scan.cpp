@@ -173,9 +173,16 @@ std::uint64_t fingerprint(std::string_view key) noexcept {
 // eight bytes, side by side in most objects, would make a coin toss.
 [[gnu::always_inline]] inline std::uint64_t fingerprint_in_text(const char* key, std::size_t size) noexcept {
   const std::size_t read = std::min<std::size_t>(size, 8);
-  // Little-endian: a short key's bytes are the low bytes of its first word. Two shifts of at most
-  // 32, so that all eight bytes (read == 8) clear no bit.
-  const std::uint64_t mask = ~(~std::uint64_t{0} << (read * 4) << (read * 4));
+  // Little-endian: a short key's bytes are the low bytes of its first word; a table, not shifts.
+  static constexpr auto masks = [] {
+    std::array<std::uint64_t, 9> low_bytes{};
+    for (std::size_t n = 0; n < 8; ++n) {
+      low_bytes[n] = (std::uint64_t{1} << (n * 8)) - 1;
+    }
+    low_bytes[8] = ~std::uint64_t{0};
+    return low_bytes;
+  }();
+  const std::uint64_t mask = masks[read];
   std::uint64_t head = 0;
   std::uint64_t tail = 0;
   std::memcpy(&head, key, 8);
@@ -220,7 +227,8 @@ struct open_container {
   // 16 to 32 keys rarely finds a bit already set and compares keys.
   std::array<std::uint64_t, 2> key_bits;
   container_kind kind;
-  char closer; // `}` or `]`
+  char closer;        // `}` or `]`
+  bool plain_members; // json_token::plain_members, so far
 };
 
 // One pass over the text, a state machine whose states are the labels of run(): a value is
@@ -270,7 +278,7 @@ public:
     const auto put_token = [&](json_kind kind, std::size_t at, std::size_t past, bool escaped)
                                __attribute__((always_inline)) -> std::uint32_t {
       tokens[count] = json_token{static_cast<std::uint32_t>(at), static_cast<std::uint32_t>(past), count + 1, 0, kind,
-                                 escaped};
+                                 escaped, false};
       return count++;
     };
     const auto push_token = [&](json_kind kind, std::size_t at, std::size_t past, bool escaped)
@@ -283,13 +291,14 @@ public:
     open_container* const stack = stack_storage.data();
     open_container* top = stack;
     // The document's closer is a comma, which the code after a value has taken before it looks.
-    *top = open_container{0, 0, 0, 0, {}, container_kind::document, ','};
+    *top = open_container{0, 0, 0, 0, {}, container_kind::document, ',', false};
     // Closes the innermost container, whose closing bracket ends before `past_bracket`.
     const auto close = [&](std::size_t past_bracket, std::uint32_t members) __attribute__((always_inline)) -> bool {
       json_token& token = tokens[top->token];
       token.end = static_cast<std::uint32_t>(past_bracket);
       token.next = count;
       token.count = members;
+      token.plain_members = top->plain_members;
       if (top->kind == container_kind::object) {
         if (key_count - top->first_key > pairwise_key_limit && !unique_keys(keys + top->first_key, keys + key_count)) {
           return false;
@@ -348,7 +357,8 @@ public:
                               static_cast<std::uint32_t>(arena_.size()),
                               {},
                               object ? container_kind::object : container_kind::array,
-                              object ? '}' : ']'};
+                              object ? '}' : ']',
+                              object};
       ++i;
       if (!no_space_at(i)) [[unlikely]] {
         i = skip_space(base, size, i);
@@ -421,6 +431,8 @@ public:
       i = run.position;
       count = run.count;
       key_count = run.key_count;
+      // Only a run that ended after a plain string value leaves every member so far plain.
+      top->plain_members = top->plain_members && run.next == member_run::after_value;
       switch (run.next) {
         case member_run::refused: return false;
         case member_run::value: goto value;
@@ -472,7 +484,9 @@ private:
   // comma, with space (if any) before the key and the value only, as compact and indented JSON
   // have it. It stops before anything else (an escape, a non-ASCII byte, space elsewhere, another
   // kind of value, a full token or key buffer) for the general code: at a key from its quote, at a
-  // value from its first byte, or after a value.
+  // value from its first byte, or after a value. Inlined into run(): a batch input enters it twice
+  // (its `properties` key stops at the object value), and a call cost about 100 instructions
+  // (arguments, saved registers, the run's result through memory) for the same mispredicts.
   // A member's four quotes are the first four special bytes from its key on (only a colon lies
   // between a key's closing quote and its value's opening one), so the loop reads them from one
   // 64-bit window of the bitmap that starts at the key, clearing bits one after another: one load
@@ -484,10 +498,10 @@ private:
   // Two words of the bitmap, the second above the first: a shift of the pair is one double shift.
   __extension__ using bitmap_pair = unsigned __int128;
 
-  [[gnu::noinline]] member_run plain_members(const std::uint64_t* special, const char* base, std::size_t size,
-                                             std::size_t i, json_token* tokens, std::uint32_t count,
-                                             std::uint32_t capacity, key_ref* keys, std::uint32_t key_count,
-                                             std::uint32_t key_capacity, open_container& object) {
+  [[gnu::always_inline]] member_run plain_members(const std::uint64_t* special, const char* base, std::size_t size,
+                                                 std::size_t i, json_token* tokens, std::uint32_t count,
+                                                 std::uint32_t capacity, key_ref* keys, std::uint32_t key_count,
+                                                 std::uint32_t key_capacity, open_container& object) {
     // Pointers rather than indexes into the buffers: no index arithmetic per store.
     json_token* token = tokens + count;
     key_ref* key = keys + key_count;
@@ -520,7 +534,7 @@ private:
       }
       ++count;
       *token++ = json_token{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(key_quote + 1), count, 0,
-                            json_kind::string, false};
+                            json_kind::string, false, false};
       *key = plain_key(base, size, i + 1, static_cast<std::uint32_t>(key_quote - i - 1));
       if (key < filtered_keys_end && !admit_key(object, keys, *key)) [[unlikely]] {
         stop.next = member_run::refused;
@@ -554,7 +568,7 @@ private:
       }
       ++count;
       *token++ = json_token{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(value_quote + 1), count, 0,
-                            json_kind::string, false};
+                            json_kind::string, false, false};
       i = value_quote + 1;
       if (!comma_after) [[unlikely]] {
         stop.next = member_run::after_value;

@@ -7,7 +7,9 @@
 
 #include <re2/re2.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,12 +48,17 @@ class domain_set {
 public:
   void insert(std::string domain) {
     lengths_ |= length_bit(domain.size());
+    shortest_ = std::min(shortest_, domain.size());
     names_.insert(std::move(domain));
   }
   // The domain or a parent domain of it is listed: "a.example.com" is covered by "example.com",
   // while "notexample.com" is not, because only whole labels are stripped.
   bool covers(std::string_view domain) const {
     while (true) {
+      // A parent is shorter still: none is listed.
+      if (domain.size() < shortest_) {
+        return false;
+      }
       if ((lengths_ & length_bit(domain.size())) != 0 && names_.contains(domain)) {
         return true;
       }
@@ -68,14 +75,16 @@ private:
 
   text_set names_;
   std::uint64_t lengths_ = 0; // bit n: a listed domain of n bytes (bit 63: of 63 or more)
+  std::size_t shortest_ = std::numeric_limits<std::size_t>::max(); // the shortest listed domain's size
 };
 
 // A record with its email normalised once per request rather than once per rule.
+// Trivial, so that a batch's hundred views cost no string each: an email normalised here rather than
+// by the extractor lives in a list of evaluate()'s own.
 struct record_view {
   const hubspot::contact_record* record = nullptr;
   std::optional<std::string_view> email; // hubspot::normalise_email; nullopt when the record has none
   std::string_view domain;               // hubspot::normalised_domain; empty without an `@`
-  std::string normalised;                // holds `email` when the record did not carry it normalised
 };
 
 struct conditions {

@@ -4,7 +4,9 @@
 #include "hubgate/hubspot/email.hpp"
 
 #include <algorithm>
+#include <string>
 #include <utility>
+#include <vector>
 
 namespace hubgate::rules {
 namespace detail {
@@ -223,6 +225,9 @@ evaluation rule_set::evaluate(const request_facts& request) const {
       request.records.empty() ? std::span<const hubspot::contact_record>(&no_record, 1)
                               : request.records;
   std::vector<detail::record_view> views(records.size());
+  // Emails the extractor did not normalise, normalised here: reserved whole at the first, so that
+  // the views into them stay put.
+  std::vector<std::string> normalised;
   result.records.resize(records.size());
   for (std::size_t i = 0; i < records.size(); ++i) {
     views[i].record = &records[i];
@@ -232,8 +237,8 @@ evaluation rule_set::evaluate(const request_facts& request) const {
       if (records[i].normalised_email) {
         views[i].email = *records[i].normalised_email; // the extractor's
       } else {
-        views[i].normalised = hubspot::normalise_email(*records[i].email);
-        views[i].email = views[i].normalised;
+        normalised.reserve(records.size());
+        views[i].email = normalised.emplace_back(hubspot::normalise_email(*records[i].email));
       }
       views[i].domain = hubspot::normalised_domain(*views[i].email);
     }

@@ -1,6 +1,6 @@
 // libFuzzer target: the JSON scanner against the scanner it replaced (tests/reference). On every
-// input both must give the same verdict, the same error text and the same tokens; a difference
-// traps. ASan and UBSan watch the new scanner's block loads and its key buffers. Both block
+// input both must give the same verdict, the same error text and the same tokens, and every object
+// the scanner flags plain_members must be one; a difference traps. ASan and UBSan watch the new scanner's block loads and its key buffers. Both block
 // readers (AVX2 where the CPU has it, and SSE2) scan every input.
 
 #include <cstddef>
@@ -35,6 +35,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!same) {
       std::fprintf(stderr, "scanner (%s) and reference differ: %s / %s\n", force_sse2 ? "SSE2" : "CPU's choice",
                    document.error().c_str(), expected_error.c_str());
+      __builtin_trap();
+    }
+    // Objects flagged plain_members are what readers take them for.
+    if (const std::string flaw = reference::plain_members_flaw(document); !flaw.empty()) {
+      std::fprintf(stderr, "scanner (%s): %s\n", force_sse2 ? "SSE2" : "CPU's choice", flaw.c_str());
       __builtin_trap();
     }
   }

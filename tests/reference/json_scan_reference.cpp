@@ -206,7 +206,7 @@ private:
     if (count_ == capacity_) {
       reserve(capacity_ * 2);
     }
-    tokens_[count_] = json_token{offset(), 0, count_ + 1, 0, kind, false};
+    tokens_[count_] = json_token{offset(), 0, count_ + 1, 0, kind, false, false};
     return count_++;
   }
 
@@ -517,6 +517,28 @@ bool json_scan(std::string_view text, std::vector<json_token>& tokens, std::stri
   const bool ok = scan.run();
   tokens.assign(buffer.get(), buffer.get() + (ok ? count : 0));
   return ok;
+}
+
+std::string plain_members_flaw(const json_document& document) {
+  for (std::uint32_t at = 0; at < document.token_count(); ++at) {
+    const json_token& token = document.token(at);
+    if (!token.plain_members) {
+      continue;
+    }
+    if (token.kind != json_kind::object) {
+      return "token " + std::to_string(at) + " is flagged but is no object";
+    }
+    for (std::uint32_t key = at + 1; key != token.next; key += 2) {
+      const json_token& name = document.token(key);
+      const json_token& value = document.token(key + 1);
+      if (name.kind != json_kind::string || name.escaped || value.kind != json_kind::string || value.escaped ||
+          value.next != key + 2) {
+        return "object " + std::to_string(at) + " is flagged but its member at token " + std::to_string(key) +
+               " is not a plain key and string value";
+      }
+    }
+  }
+  return {};
 }
 
 } // namespace hubgate::hubspot::reference

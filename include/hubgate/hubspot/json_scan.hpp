@@ -39,6 +39,10 @@ struct json_token {
   std::uint32_t count; // containers: members or elements
   json_kind kind;
   bool escaped; // a string holding a backslash escape
+  // Objects: every member is a key and a string value, neither holding an escape (so the members'
+  // tokens are pairs, each key's value right after it). False may still be such an object: the
+  // scanner says so of the ones its loop for the usual members read whole.
+  bool plain_members;
 };
 
 class json_document;

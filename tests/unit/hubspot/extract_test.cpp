@@ -151,6 +151,56 @@ TEST(extract_v3, a_repeat_in_another_case_is_found_wherever_the_capital_is) {
       << "only ASCII letters fold";
 }
 
+// When no property is listed, names are skimmed: a name's capital letters are looked for with one
+// 16-byte load where the text goes on that far from its start, else byte by byte; the scanner's
+// plain maps (json_token::plain_members) and the others take loops of their own. A capital at every
+// position of names of every length up to 20 bytes, at every distance from the text's end, in both.
+TEST(extract_v3, skimmed_names_are_looked_at_for_capitals_wherever_they_lie) {
+  for (std::size_t length = 1; length <= 20; ++length) {
+    const std::string lower(length, 'q');
+    for (std::size_t at = 0; at < length; ++at) {
+      std::string upper = lower;
+      upper[at] = 'Q';
+      for (std::size_t pad = 0; pad <= 18; ++pad) {
+        const std::string end = "}}" + std::string(pad, ' ');
+        for (const std::string_view other : {R"("x":"2")", R"("x":2)"}) {
+          const std::string clash = R"({"properties":{")" + lower + R"(":"1",)" + std::string(other) + R"(,")" +
+                                    upper + R"(":"3")" + end;
+          EXPECT_FALSE(accepted(create, clash)) << clash;
+          const std::string agreeing = R"({"properties":{")" + lower + R"(":"1",)" + std::string(other) + R"(,")" +
+                                       upper + R"(":"1")" + end;
+          EXPECT_TRUE(accepted(create, agreeing)) << agreeing;
+        }
+      }
+    }
+  }
+}
+
+// The skims stop at a name that may spell `email` (`e`, `E` or padding first) and read it; every
+// other first byte is skimmed on, in plain maps and in the others.
+TEST(extract_v3, skims_stop_at_every_name_that_may_spell_email) {
+  for (const std::string_view other : {R"("x":"2")", R"("x":2)"}) {
+    for (const std::string_view email : {"email", "EMAIL", "Email", " email", "email ", "eMail"}) {
+      const std::string body = R"({"properties":{"a":"1",)" + std::string(other) + R"(,")" + std::string(email) +
+                               R"(":"Jo@x.io","z":"2"}})";
+      const extraction none = post_listing(create, body, property_selection{false, {}});
+      ASSERT_TRUE(none.ok()) << body << ": " << none.error;
+      EXPECT_EQ(none.records[0].email, "Jo@x.io") << body;
+      EXPECT_EQ(none.records[0].normalised_email, "jo@x.io") << body;
+    }
+    for (int first = 0x20; first < 0x7F; ++first) {
+      if (first == '"' || first == '\\' || first == 'e' || first == 'E' || first == ' ') {
+        continue;
+      }
+      const std::string name = std::string(1, static_cast<char>(first)) + "mail";
+      const std::string body = R"({"properties":{")" + name + R"(":"a@b.co",)" + std::string(other) + "}}";
+      const extraction none = post_listing(create, body, property_selection{false, {}});
+      ASSERT_TRUE(none.ok()) << body << ": " << none.error;
+      EXPECT_FALSE(none.records[0].email) << body;
+    }
+  }
+}
+
 // A body of many properties costs n log n to check, not n squared (60,000 took 27 s before).
 TEST(extract_v3, many_properties_are_checked_in_reasonable_time) {
   std::string many = R"({"properties":{)";

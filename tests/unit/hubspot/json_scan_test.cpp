@@ -356,7 +356,8 @@ std::string difference_from_reference(std::string_view text) {
     same = std::memcmp(&document.token(i), &expected_tokens[i], offsetof(json_token, escaped) + 1) == 0;
   }
   if (same) {
-    return {};
+    const std::string flaw = reference::plain_members_flaw(document);
+    return flaw.empty() ? flaw : flaw + ": " + ::testing::PrintToString(std::string(text));
   }
   return "reference " + (expected ? std::string("accepts") : "refuses (" + expected_error + ")") + ", scanner " +
          (actual ? std::string("accepts") : "refuses (" + document.error() + ")") + ": " +
@@ -576,6 +577,36 @@ TEST(json_scan, reads_plain_members_after_space_with_control_bytes) {
     EXPECT_EQ(read, (std::vector<std::string>{"a=" + filler, "b=c", "ab=d"}));
     EXPECT_EQ(scan_error("{\n\t\"a\":\t\"" + filler + "\",\n\t\"a\":\n\"c\"}"), "duplicate key \"a\"");
   }
+}
+
+// Readers walk an object flagged plain_members as key and string-value pairs (the differential
+// tests check that every flagged object is one); the usual objects are flagged, so that they do.
+TEST(json_scan, flags_objects_whose_members_are_all_plain) {
+  const auto flagged = [](const std::string& text) {
+    json_document document;
+    EXPECT_TRUE(document.scan(text)) << text << ": " << document.error();
+    EXPECT_EQ(reference::plain_members_flaw(document), "") << text;
+    return document.token_count() > 0 && document.root().is_object() && document.token(0).plain_members;
+  };
+  on_each_block_reader([&] {
+    for (std::size_t length = 0; length < 150; ++length) {
+      const std::string value(length, 'v');
+      EXPECT_TRUE(flagged(R"({"a":")" + value + R"(","b":"c"})")) << length;
+      EXPECT_TRUE(flagged("{ \"a\":\"" + value + "\" ,\n \"b\":\"c\"\n}")) << length;
+      EXPECT_TRUE(flagged(R"({"a":"b",")" + value + R"(":"c"})")) << length;
+      EXPECT_FALSE(flagged(R"({"a":")" + value + R"(","b":1})")) << length;
+      EXPECT_FALSE(flagged(R"({"a":")" + value + R"(","b":{}})")) << length;
+      EXPECT_FALSE(flagged(R"({"a":")" + value + R"(","b":"\u0063"})")) << length;
+      EXPECT_FALSE(flagged(R"({"a":")" + value + R"(","\u0062":"c"})")) << length;
+      EXPECT_FALSE(flagged(R"({"a":")" + value + R"(","b":"\u00e9"})")) << length;
+      EXPECT_FALSE(flagged(R"({"a":")" + value + R"(","b":"é"})")) << length;
+      EXPECT_FALSE(flagged(R"({"a":")" + value + R"(","b" :"c"})")) << length;
+      EXPECT_FALSE(flagged(R"({"a":[")" + value + R"("],"b":"c"})")) << length;
+    }
+    EXPECT_TRUE(flagged("{}"));
+    EXPECT_FALSE(flagged(R"(["a","b"])"));
+    EXPECT_FALSE(flagged(R"({"a":{"b":"c"}})"));
+  });
 }
 
 TEST(json_scan, finds_repeated_keys_however_they_are_read) {

@@ -81,6 +81,27 @@ TEST(RuleEngine, EmailDomainOfAnyLengthIsFound) {
   }
 }
 
+// A parent domain is shorter than its domain: once shorter than every listed domain, the lookup
+// stops. Around that size, and in a batch whose addresses are each normalised here (the records
+// carry no normalised address), side by side.
+TEST(RuleEngine, EmailDomainLookupStopsBelowTheShortestListedDomain) {
+  for (std::size_t length = 1; length <= 20; ++length) {
+    const std::string label(length, 'd');
+    const auto rules = load("version: 1\nrules:\n  - name: listed\n    match: { email_domain: [" + label +
+                            ".io] }\n    action: block\n");
+    ASSERT_NE(rules, nullptr) << length;
+    const auto result = fake_request::batch({"jo@" + label + ".io", "jo@" + label.substr(1) + ".io",
+                                             " Jo@Sub." + label + ".IO ", "jo@" + label + ".io.x", "jo@io",
+                                             "JO@" + label + "D.IO"})
+                            .evaluate_with(*rules);
+    ASSERT_EQ(result.records.size(), 6U) << length;
+    const std::vector<std::string_view> expected = {"listed", "default", "listed", "default", "default", "default"};
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_EQ(result.records[i].enforced.rule, expected[i]) << length << " record " << i;
+    }
+  }
+}
+
 TEST(RuleEngine, EmailPredicates) {
   const auto rules = load(R"yaml(version: 1
 rules:
