@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <functional>
+#include <memory>
+#include <new>
 
 #include "hubgate/hubspot/catalog.hpp"
 
@@ -149,13 +151,26 @@ rule_counters* rule_slots::find(std::string_view rule) const noexcept {
   return rule == rules::default_rule_name ? default_ : nullptr;
 }
 
-proxy_metrics::proxy_metrics() : operations_(hubspot::all_operations().size() + 1) {
+proxy_metrics::proxy_metrics() : operations_(hubspot::all_operations().size() + 1) {}
+
+proxy_metrics::~proxy_metrics() {
   for (auto& shard : shards_) {
-    shard.requests = std::make_unique<counter[]>(operations_ * request_decision_count * status_slots);
+    delete[] shard.requests.load(std::memory_order_acquire);
   }
 }
 
-proxy_metrics::~proxy_metrics() = default;
+std::atomic<std::uint64_t>* proxy_metrics::requests_of(counter_shard& shard) const noexcept {
+  counter* requests = shard.requests.load(std::memory_order_acquire);
+  if (requests != nullptr) [[likely]] {
+    return requests;
+  }
+  // Two threads that share a shard may both get here: one's array is kept, the other's freed.
+  std::unique_ptr<counter[]> made(new (std::nothrow) counter[operations_ * request_decision_count * status_slots]());
+  if (made == nullptr || shard.requests.compare_exchange_strong(requests, made.get(), std::memory_order_acq_rel)) {
+    return made.release();
+  }
+  return requests;
+}
 
 proxy_metrics::counter_shard& proxy_metrics::local_shard() noexcept {
   static std::atomic<std::size_t> next{0};
@@ -167,7 +182,9 @@ void proxy_metrics::count_request(const hubspot::operation* op, request_decision
   const std::size_t op_slot = op != nullptr ? static_cast<std::size_t>(op - hubspot::all_operations().data()) + 1 : 0;
   const std::size_t slot =
       (op_slot * request_decision_count + static_cast<std::size_t>(decision)) * status_slots + status_slot(status);
-  local_shard().requests[slot].fetch_add(1, relaxed);
+  if (counter* requests = requests_of(local_shard())) {
+    requests[slot].fetch_add(1, relaxed);
+  }
 }
 
 void proxy_metrics::observe_upstream(hubspot::upstream_id upstream, std::chrono::microseconds elapsed) noexcept {
@@ -249,7 +266,9 @@ void proxy_metrics::render(exposition& out) const {
         const std::size_t slot = (op * request_decision_count + d) * status_slots + s;
         std::uint64_t n = 0;
         for (const auto& shard : shards_) {
-          n += shard.requests[slot].load(relaxed);
+          if (const counter* requests = shard.requests.load(std::memory_order_acquire)) {
+            n += requests[slot].load(relaxed);
+          }
         }
         if (n != 0) {
           const std::string code = status_label(s);

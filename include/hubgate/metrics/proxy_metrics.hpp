@@ -116,7 +116,9 @@ class proxy_metrics {
   // What every request bumps, once per I/O thread (threads take shards in turn), so that threads
   // do not contend for the same cache lines; a scrape adds the shards up.
   struct alignas(64) counter_shard {
-    std::unique_ptr<std::atomic<std::uint64_t>[]> requests; // [operation][decision][status slot]
+    // [operation][decision][status slot], some 55 KB: made by the first request a thread counts,
+    // so that shards no thread takes (three of four with --threads 1) cost no memory.
+    std::atomic<std::atomic<std::uint64_t>*> requests{nullptr};
     std::array<latency_histogram, 2> latency{};             // by upstream_id
   };
   static constexpr std::size_t shard_count = 4;
@@ -127,6 +129,8 @@ class proxy_metrics {
   };
 
   counter_shard& local_shard() noexcept;
+  // The shard's request counters, made when missing; null only when memory ran out.
+  std::atomic<std::uint64_t>* requests_of(counter_shard& shard) const noexcept;
   rule_counters* counters_for(std::string_view name); // under rules_mutex_
 
   std::size_t operations_ = 0; // catalog operations + 1 (slot 0: outside the catalog)

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "hubgate/hubspot/catalog.hpp"
 #include "sample_rules.hpp"
@@ -52,6 +55,34 @@ TEST(proxy_metrics, requests_are_counted_by_operation_decision_and_status) {
   EXPECT_TRUE(has_line(text, R"(hubgate_requests_total{operation="other",decision="pass",code="4xx"} 1)")) << text;
   EXPECT_TRUE(has_line(text, R"(hubgate_requests_total{operation="other",decision="invalid",code="other"} 1)")) << text;
   EXPECT_EQ(text.find("decision=\"allow\""), std::string::npos) << "zero series are left out";
+}
+
+// Each thread counts into a shard whose counters its first request makes, and more threads than
+// shards share them: a scrape adds up every shard that has counters, and no count is lost.
+TEST(proxy_metrics, requests_counted_by_more_threads_than_shards_all_add_up) {
+  proxy_metrics m;
+  const hubspot::operation* create = hubspot::find_operation("contacts.create");
+  constexpr int threads = 9;
+  constexpr int per_thread = 1000;
+  std::atomic<int> ready{0};
+  std::vector<std::thread> counting;
+  for (int t = 0; t < threads; ++t) {
+    counting.emplace_back([&] {
+      ready.fetch_add(1);
+      while (ready.load() < threads) {
+        std::this_thread::yield(); // all start at once
+      }
+      for (int i = 0; i < per_thread; ++i) {
+        m.count_request(create, request_decision::allow, 201);
+      }
+    });
+  }
+  for (auto& t : counting) {
+    t.join();
+  }
+  EXPECT_TRUE(has_line(render(m), R"(hubgate_requests_total{operation="contacts.create",decision="allow",code="201"} )" +
+                                      std::to_string(threads * per_thread)))
+      << render(m);
 }
 
 TEST(proxy_metrics, records_are_counted_by_the_rule_that_decided_and_by_shadow_rules) {
