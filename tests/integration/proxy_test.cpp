@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -211,6 +212,36 @@ TEST_F(proxy_test, an_upstream_signed_by_another_ca_gets_502_and_nothing_is_forw
   EXPECT_TRUE(impostor.requests().empty());
   // Logged before the answer is sent, but written by the log thread: it may come a moment later.
   EXPECT_TRUE(proxy.process().wait_for_output("certificate verification failed", 10s)) << proxy.log();
+}
+
+// Without --ca-file the system's trust store is used, read from its directory of hashed
+// certificates (SSL_CERT_DIR here), or from a bundle when SSL_CERT_FILE names one.
+TEST_F(proxy_test, without_a_ca_file_the_upstream_is_verified_against_the_system_trust_store) {
+  auto flags = proxy_flags(api.url(), forms.url(), pki.ca_file);
+  const auto ca_flag = std::find(flags.begin(), flags.end(), "--ca-file");
+  ASSERT_NE(ca_flag, flags.end());
+  flags.erase(ca_flag, ca_flag + 2);
+  {
+    running_proxy trusting_dir(flags, {{"SSL_CERT_DIR", pki.ca_hashed_dir}});
+    auto answer = exchange(trusting_dir.port(), make_request("GET", "/crm/v3/objects/contacts/1"));
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->status, 200u) << trusting_dir.log();
+  }
+  {
+    running_proxy trusting_bundle(flags, {{"SSL_CERT_FILE", pki.ca_file}, {"SSL_CERT_DIR", pki.ca_hashed_dir + "/none"}});
+    auto answer = exchange(trusting_bundle.port(), make_request("GET", "/crm/v3/objects/contacts/2"));
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->status, 200u) << trusting_bundle.log();
+  }
+  ASSERT_EQ(api.requests().size(), 2u);
+  auto other = make_test_pki();
+  running_proxy trusting_another_ca(flags, {{"SSL_CERT_DIR", other.ca_hashed_dir}});
+  auto answer = exchange(trusting_another_ca.port(), make_request("GET", "/crm/v3/objects/contacts/3"));
+  ASSERT_TRUE(answer);
+  expect_hubspot_error_shape(*answer, 502);
+  EXPECT_EQ(api.requests().size(), 2u);
+  EXPECT_TRUE(trusting_another_ca.process().wait_for_output("certificate verification failed", 10s))
+      << trusting_another_ca.log();
 }
 
 TEST_F(proxy_test, an_upstream_certificate_for_another_host_gets_502_and_nothing_is_forwarded) {

@@ -9,6 +9,7 @@
 #include <openssl/x509v3.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -175,6 +176,15 @@ std::string subject_alt_names(const std::vector<std::string>& dns_names,
   return out;
 }
 
+// "<subject hash>.0": the name `openssl rehash` gives a certificate in a trust store directory.
+std::string subject_hash_name(const std::string& cert_pem) {
+  x509_ptr cert = cert_from_pem(cert_pem);
+  const unsigned long hash = X509_subject_name_hash(cert.get());
+  char name[32];
+  std::snprintf(name, sizeof name, "%08lx.0", hash);
+  return name;
+}
+
 }  // namespace
 
 key_pair_pem issue_server_cert(const key_pair_pem& ca, const std::vector<std::string>& dns_names,
@@ -210,10 +220,16 @@ test_pki::test_pki(key_pair_pem ca_pair, key_pair_pem server_pair)
   std::ofstream out{ca_file, std::ios::binary};
   out << ca.cert_pem;
   out.close();
-  if (!out) {
+  ca_hashed_dir = dir_ + "/hashed";
+  std::error_code made;
+  std::filesystem::create_directory(ca_hashed_dir, made);
+  std::ofstream hashed{ca_hashed_dir + "/" + subject_hash_name(ca.cert_pem), std::ios::binary};
+  hashed << ca.cert_pem;
+  hashed.close();
+  if (!out || made || !hashed) {
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
-    throw std::runtime_error("test_pki: cannot write " + ca_file);
+    throw std::runtime_error("test_pki: cannot write " + ca_file + " and its hashed copy");
   }
 }
 
@@ -228,6 +244,7 @@ test_pki::test_pki(test_pki&& other) noexcept
     : ca{std::move(other.ca)},
       server{std::move(other.server)},
       ca_file{std::move(other.ca_file)},
+      ca_hashed_dir{std::move(other.ca_hashed_dir)},
       dir_{std::exchange(other.dir_, {})} {}
 
 test_pki& test_pki::operator=(test_pki&& other) noexcept {
@@ -236,6 +253,7 @@ test_pki& test_pki::operator=(test_pki&& other) noexcept {
     ca = std::move(other.ca);
     server = std::move(other.server);
     ca_file = std::move(other.ca_file);
+    ca_hashed_dir = std::move(other.ca_hashed_dir);
     dir_ = std::exchange(other.dir_, {});
   }
   return *this;

@@ -31,6 +31,9 @@ class test_pki {
   key_pair_pem ca;      ///< Self-signed, P-256, CA:TRUE.
   key_pair_pem server;  ///< Signed by `ca`, P-256, serverAuth, with the SANs asked for.
   std::string ca_file;  ///< `ca.cert_pem` on disk.
+  /// A directory holding `ca.cert_pem` named by its subject hash (`1a2b3c4d.0`), as a system
+  /// trust store's certificate directory does (SSL_CERT_DIR).
+  std::string ca_hashed_dir;
 
  private:
   std::string dir_;
