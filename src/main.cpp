@@ -1,6 +1,7 @@
 // Wiring only: parse the command line, set up logging, run the chosen command.
 
 #include <malloc.h>
+#include <openssl/crypto.h>
 
 #include <cstdlib>
 #include <exception>
@@ -87,6 +88,13 @@ int main(int argc, char** argv) {
           },
           [](const hubgate::cli::version_request&) {
             std::cout << "hubgate " << hubgate::version << "\n";
+            // Which OpenSSL does the upstream TLS, and whether it is inside the binary: then a
+            // security update of the system's OpenSSL reaches hubgate only with a rebuild.
+#ifdef HUBGATE_OPENSSL_IN_BINARY
+            std::cout << OpenSSL_version(OPENSSL_VERSION) << " (in the binary: rebuild for an OpenSSL update)\n";
+#else
+            std::cout << OpenSSL_version(OPENSSL_VERSION) << " (the system's shared library)\n";
+#endif
             return 0;
           },
           [](const hubgate::cli::usage_error& e) {

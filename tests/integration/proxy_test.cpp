@@ -1,6 +1,7 @@
 // The real hubgate binary, over real sockets, in front of fake HubSpot servers over real TLS.
 
 #include <gtest/gtest.h>
+#include <openssl/crypto.h>
 
 #include <algorithm>
 #include <atomic>
@@ -626,7 +627,12 @@ TEST(cli_process, help_version_and_bad_flags) {
   {
     child_process p({hubgate_binary(), "--version"});
     EXPECT_EQ(p.wait_exit(10s), std::optional<int>(0));
-    EXPECT_TRUE(std::regex_match(p.output(), std::regex("hubgate [0-9]+\\.[0-9]+\\.[0-9]+\n"))) << p.output();
+    // Its second line names the OpenSSL it runs with: the one this machine's packages ship.
+    const std::string openssl = OpenSSL_version(OPENSSL_VERSION);
+    EXPECT_TRUE(std::regex_match(p.output(), std::regex("hubgate [0-9]+\\.[0-9]+\\.[0-9]+\n"
+                                                        "OpenSSL [0-9]+\\.[0-9]+\\.[0-9]+[^\n]* \\([^\n]+\\)\n")))
+        << p.output();
+    EXPECT_NE(p.output().find("\n" + openssl + " ("), std::string::npos) << p.output();
   }
   {
     child_process p({hubgate_binary(), "serve", "--no-such-flag"});
