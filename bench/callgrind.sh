@@ -14,10 +14,14 @@
 #   --conns 32 as bench/run.sh does) and prints its CPU microseconds per request split by where
 #   they went: the proxy's own code, the kernel, libcrypto, libc... (TOP=N also lists the N
 #   costliest functions). Run it for hubgate and with --nginx to see where the two differ.
+#   --code-order FILE runs hubgate under callgrind from its start to its exit instead (every
+#   workload for S seconds, the admin endpoints, then SIGTERM) and writes to FILE the names of its
+#   functions that ran, most instructions first: the link lays them out together
+#   (cmake/code-order.txt; see "Code order" in bench/README.md).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=$ROOT/bench
-WORKLOAD=reads SECONDS_MEASURED=5 CONNS=8 NGINX='' KEEP='' PERF='' BIN=$ROOT/build/release/hubgate
+WORKLOAD=reads SECONDS_MEASURED=5 CONNS=8 NGINX='' KEEP='' PERF='' CODE_ORDER='' BIN=$ROOT/build/release/hubgate
 while (($#)); do
   case $1 in
     --workload) WORKLOAD=$2; shift ;;
@@ -26,12 +30,13 @@ while (($#)); do
     --conns) CONNS=$2; shift ;;
     --keep) KEEP=1 ;;
     --perf) PERF=1 ;;
+    --code-order) CODE_ORDER=$2; shift ;;
     *) BIN=$1 ;;
   esac
   shift
 done
 SHIFT=${CG_PORT_SHIFT:-0}
-UPSTREAM_PORT=$((18443 + SHIFT)) COUNTER_PORT=$((18444 + SHIFT)) PROXY_PORT=$((8090 + SHIFT))
+UPSTREAM_PORT=$((18443 + SHIFT)) COUNTER_PORT=$((18444 + SHIFT)) PROXY_PORT=$((8090 + SHIFT)) ADMIN_PORT=$((9190 + SHIFT))
 WORK=$(mktemp -d /tmp/cg.XXXXXX)
 PIDS=()
 cleanup() {
@@ -56,6 +61,38 @@ CHILDREN=(--trace-children=yes --callgrind-out-file="$WORK/callgrind.out.%p")
 if [ -n "$PERF" ]; then
   # The proxy runs natively on CPU 0; perf attaches to it once it is warm.
   CG=(taskset -c 0) CHILDREN=()
+fi
+if [ -n "$CODE_ORDER" ]; then
+  # Linker symbol names, and hubgate as users run it: access log and admin listener on.
+  CG+=(--demangle=no)
+  setsid "${CG[@]}" "$BIN" serve --threads 1 --listen 127.0.0.1:$PROXY_PORT --admin-listen 127.0.0.1:$ADMIN_PORT \
+    --upstream https://127.0.0.1:$UPSTREAM_PORT --ca-file "$WORK/certs/ca.pem" \
+    --rules "$ROOT/bench/rules.yaml" >"$WORK/proxy.log" 2>&1 &
+  proxy_group=$!
+  PIDS+=($proxy_group)
+  wait_port $PROXY_PORT
+  for w in reads creates batch mix; do
+    wrk -t1 -c"$CONNS" --timeout 30s -d"${SECONDS_MEASURED}s" -s "$BENCH/wrk/$w.lua" http://127.0.0.1:$PROXY_PORT >/dev/null
+  done
+  for path in healthz readyz metrics rules clients; do curl -s -o /dev/null http://127.0.0.1:$ADMIN_PORT/$path; done
+  # callgrind writes its file when hubgate exits (it drains and exits 0).
+  kill -TERM -- "-$proxy_group"
+  wait $proxy_group 2>/dev/null || true
+  # Then the start with the shipped config (its rules compile regexes and run their tests), which
+  # the load above does not take: its functions go after the first run's.
+  setsid "${CG[@]/%callgrind.out/callgrind.shipped.out}" "$BIN" serve --threads 1 --listen 127.0.0.1:$PROXY_PORT \
+    --admin-listen 127.0.0.1:$ADMIN_PORT --rules "$ROOT/config/rules.yaml" >"$WORK/proxy-shipped.log" 2>&1 &
+  proxy_group=$!
+  PIDS+=($proxy_group)
+  wait_port $ADMIN_PORT
+  curl -s -o /dev/null http://127.0.0.1:$ADMIN_PORT/healthz
+  kill -TERM -- "-$proxy_group"
+  wait $proxy_group 2>/dev/null || true
+  for run in callgrind.out callgrind.shipped.out; do
+    python3 "$BENCH/callgrind_self.py" "$WORK/$run" --names "$(basename "$BIN")"
+  done | awk '!seen[$0]++' >"$CODE_ORDER"
+  echo "$(wc -l <"$CODE_ORDER") functions that ran, most instructions first: $CODE_ORDER"
+  exit 0
 fi
 if [ -n "$NGINX" ]; then
   render "$BENCH/nginx-passthrough.conf" "$WORK/proxy/nginx.conf" "$WORK/proxy" 127.0.0.1:$PROXY_PORT

@@ -3,7 +3,9 @@
 self cost in dumps taken after `callgrind_control -z`). usage: callgrind_self.py FILE [TOP]
 With --calls PATTERN...: inclusive cost per call of the functions whose name holds a pattern,
 e.g. `callgrind_self.py callgrind.out --calls 'gate::decide(' 'hubspot::extract('` on a run of
-hubgate_decision_bench gives instructions per decision."""
+hubgate_decision_bench gives instructions per decision.
+With --names OBJECT: the name of every function of OBJECT (a path ending, e.g. hubgate) that ran,
+most instructions first, one a line (bench/code-order.sh; take the file with --demangle=no)."""
 import re, sys, collections
 names = {}
 def resolve(kind, text):
@@ -18,13 +20,20 @@ self_cost = collections.Counter()
 calls = collections.Counter()
 inclusive = collections.Counter()
 fn = None
+object_of = {}
+current_object = None
 callee = None
 in_call = 0
 for line in open(sys.argv[1], errors='replace'):
     line = line.rstrip('\n')
     if line.startswith('fn='):
         fn = resolve('fn', line[3:]); in_call = False
-    elif line.startswith(('cfn=', 'cfi=', 'cfl=', 'cob=')):
+        object_of.setdefault(fn, current_object)
+    elif line.startswith('ob='):
+        current_object = resolve('ob', line[3:])
+    elif line.startswith('cob='):
+        resolve('ob', line[4:])
+    elif line.startswith(('cfn=', 'cfi=', 'cfl=')):
         if line.startswith('cfn='):
             callee = resolve('fn', line[4:])
     elif line.startswith('calls='):
@@ -43,6 +52,14 @@ if len(sys.argv) > 2 and sys.argv[2] == '--calls':
     for pattern in sys.argv[3:]:
         for name in sorted(n for n in calls if pattern in n):
             print(f'{inclusive[name] / calls[name]:>14,.0f} Ir/call {calls[name]:>9,} calls  {name[:150]}')
+    sys.exit(0)
+if len(sys.argv) > 2 and sys.argv[2] == '--names':
+    seen = set()
+    for name, c in self_cost.most_common():
+        name = re.sub(r"'\d+$", '', name)  # callgrind's mark of a recursion level
+        if c > 0 and not name.startswith('(') and (object_of.get(name) or '').endswith(sys.argv[3]) and name not in seen:
+            seen.add(name)
+            print(name)
     sys.exit(0)
 total = sum(self_cost.values())
 top = int(sys.argv[2]) if len(sys.argv) > 2 else 40

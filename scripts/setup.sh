@@ -5,7 +5,7 @@
 # Runs apt-get as root, or through sudo for a user who has it.
 set -euo pipefail
 
-want=(g++ cmake ninja-build pkg-config ca-certificates
+want=(g++ cmake ninja-build pkg-config ca-certificates lld
       libboost1.81-dev libssl-dev nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev libre2-dev)
 if [ "${1:-build}" = fuzz ]; then
   want+=(clang libclang-rt-14-dev)
