@@ -9,7 +9,8 @@
 #   for S seconds (default 4) and prints VmHWM and the mappings that hold the most, as seen
 #   S-1 seconds into the load. --massif runs hubgate under valgrind's massif instead and prints the
 #   heap's largest holders at its peak (slow: use it for where, not how much).
-#   MEM_PORT_SHIFT=N moves its ports (18643, 18644, 8290) up by N.
+#   MEM_PORT_SHIFT=N moves its ports (18643, 18644, 8290) up by N. MEM_KEEP=1 keeps the run folder
+#   (with --massif, its massif.out for `ms_print --threshold=2`).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=$ROOT/bench
@@ -31,7 +32,7 @@ PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill -TERM -- "-$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$WORK"
+  if [ -n "${MEM_KEEP:-}" ]; then echo "run folder kept: $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 wait_port() { for _ in {1..300}; do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
