@@ -44,6 +44,13 @@ mappings() {
        END {for (n in rss) if (rss[n] >= 100) printf "%8.1f MB  %s\n", rss[n] / 1024, n}' "/proc/$1/smaps" | sort -rn | head -12
 }
 
+# A stale code order (cmake/code-order.txt) shows as more resident code: say how much of it the
+# binary still has.
+if [ -s "$ROOT/cmake/code-order.txt" ] && command -v nm >/dev/null; then
+  listed=$(wc -l <"$ROOT/cmake/code-order.txt")
+  found=$(nm --defined-only "$BIN" 2>/dev/null | awk '{print $NF}' | sort -u | comm -12 - <(sort -u "$ROOT/cmake/code-order.txt") | wc -l)
+  echo "code order: $found of the $listed functions cmake/code-order.txt lists are in the binary"
+fi
 "$BENCH/certs.sh" "$WORK/certs" >/dev/null
 mkdir "$WORK/upstream"
 render "$BENCH/upstream/nginx.conf" "$WORK/upstream/nginx.conf" "$WORK/upstream"
