@@ -436,6 +436,17 @@ io::awaitable<fetched_answer> fetch(pool& upstream, http::request_message& reque
   // The head was read without a body; the body is read by a parser of its own, straight into the
   // answer's string.
   bhttp::response_parser<http::appending_string_body> parser{std::move(*started.parser)};
+  auto too_large = [&] {
+    out.failure = bad_gateway("HubSpot's answer was too large to merge");
+    out.detail = "answer larger than " + std::to_string(max_body_bytes) + " bytes";
+  };
+  // The head was read with no body limit (forward() streams), so the parser has not held its
+  // Content-Length against this one, and its reader would reserve room for whatever it says
+  // (an exception that ended the session without an answer).
+  if (const auto length = parser.content_length(); length && *length > max_body_bytes) {
+    too_large();
+    co_return out;
+  }
   parser.body_limit(max_body_bytes);
   const bool upstream_keep_alive = parser.keep_alive();
   boost::system::error_code ec;
@@ -444,8 +455,7 @@ io::awaitable<fetched_answer> fetch(pool& upstream, http::request_message& reque
     std::tie(ec, std::ignore) = co_await bhttp::async_read_some(conn->stream, conn->buffer, parser, use_tuple);
   }
   if (ec == bhttp::error::body_limit) {
-    out.failure = bad_gateway("HubSpot's answer was too large to merge");
-    out.detail = "answer larger than " + std::to_string(max_body_bytes) + " bytes";
+    too_large();
     co_return out;
   }
   if (ec) {
