@@ -280,6 +280,8 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
     if (head_parser.chunked()) {
       bhttp::request_parser<http::appending_string_body> body_parser{std::move(head_parser)};
       body_parser.body_limit(opts.max_body_bytes);
+      http::reserve_each_chunk reserve{body_parser.get().body()};
+      body_parser.on_chunk_header(reserve);
       stream.expires_after(opts.client_body_timeout);
       std::size_t body_bytes = 0;
       std::tie(bec, body_bytes) = co_await bhttp::async_read(stream, buffer, body_parser, use_tuple);

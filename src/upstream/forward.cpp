@@ -448,6 +448,8 @@ io::awaitable<fetched_answer> fetch(pool& upstream, http::request_message& reque
     co_return out;
   }
   parser.body_limit(max_body_bytes);
+  http::reserve_each_chunk reserve{parser.get().body()};
+  parser.on_chunk_header(reserve);
   const bool upstream_keep_alive = parser.keep_alive();
   boost::system::error_code ec;
   while (!ec && !parser.is_done()) {
