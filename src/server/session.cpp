@@ -408,7 +408,9 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
       // The answer read whole: to merge the blocked items of a split batch into it before the
       // client sees it, or for the audit entry to name the contacts HubSpot created.
       entry.report.upstream_begin(upstream_id);
-      auto fetched = co_await upstream::fetch(pool, request, opts.upstream_response_timeout, 64 * 1024 * 1024);
+      const std::size_t stitch_room = decision.what == gate::action::split ? gate::stitch_room(decision) : 0;
+      auto fetched =
+          co_await upstream::fetch(pool, request, opts.upstream_response_timeout, 64 * 1024 * 1024, stitch_room);
       entry.report.upstream_end(fetched.failure);
       if (fetched.failure) {
         // Nothing reached HubSpot when it could not be connected to; otherwise it may have created
@@ -429,7 +431,7 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
         budget.settle(access::reported_new_contacts(decision, res.result_int(), res.body(), budget.contacts()));
       }
       if (decision.what == gate::action::split) {
-        auto stitched = gate::stitch(decision, res.result_int(), res.body());
+        auto stitched = gate::stitch(decision, res.result_int(), std::move(res.body()));
         res.result(stitched.status);
         res.body() = std::move(stitched.body);
       }

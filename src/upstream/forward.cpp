@@ -423,7 +423,8 @@ io::awaitable<forward_outcome> forward(pool& upstream, http::request_message& re
 }
 
 io::awaitable<fetched_answer> fetch(pool& upstream, http::request_message& request,
-                                    std::chrono::milliseconds response_timeout, std::size_t max_body_bytes) {
+                                    std::chrono::milliseconds response_timeout, std::size_t max_body_bytes,
+                                    std::size_t room) {
   fetched_answer out;
   exchange_start started;
   co_await start_exchange(upstream, request, response_timeout, false, started);
@@ -448,7 +449,10 @@ io::awaitable<fetched_answer> fetch(pool& upstream, http::request_message& reque
     co_return out;
   }
   parser.body_limit(max_body_bytes);
-  http::reserve_each_chunk reserve{parser.get().body()};
+  if (const auto length = parser.content_length()) {
+    parser.get().body().reserve(static_cast<std::size_t>(*length) + room); // the reader then reserves nothing more
+  }
+  http::reserve_each_chunk reserve{parser.get().body(), room};
   parser.on_chunk_header(reserve);
   const bool upstream_keep_alive = parser.keep_alive();
   boost::system::error_code ec;
