@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <span>
 
 namespace hubgate::upstream {
 
@@ -358,15 +359,26 @@ io::awaitable<forward_outcome> relay_parsed(pool& upstream, exchange_start& star
       }
       static constexpr std::string_view chunk_end = "\r\n";
       static constexpr std::string_view last_chunk = "0\r\n\r\n";
-      // Head, size line, the pieces (those not taken are empty), chunk end, last chunk.
-      std::array<net::const_buffer, max_relayed_pieces + 4> wire{};
-      wire[0] = net::buffer(response_head.data(), head_sent ? 0 : response_head.size());
-      wire[1] = net::buffer(size_line.data(), size_line_length);
-      std::copy_n(pieces.begin(), count, wire.begin() + 2);
-      wire[2 + max_relayed_pieces] = net::buffer(chunk_end.data(), size_line_length > 0 ? chunk_end.size() : 0);
-      wire[3 + max_relayed_pieces] = net::buffer(last_chunk.data(), chunked && done ? last_chunk.size() : 0);
+      // Head, size line, the pieces, chunk end, last chunk: those there are, and no empty ones (the
+      // write walks every buffer it is given).
+      std::array<net::const_buffer, max_relayed_pieces + 4> wire;
+      std::size_t buffers = 0;
+      if (!head_sent) {
+        wire[buffers++] = net::buffer(response_head);
+      }
+      if (size_line_length > 0) {
+        wire[buffers++] = net::buffer(size_line.data(), size_line_length);
+      }
+      buffers = static_cast<std::size_t>(std::copy_n(pieces.begin(), count, wire.begin() + buffers) - wire.begin());
+      if (size_line_length > 0) {
+        wire[buffers++] = net::buffer(chunk_end);
+      }
+      if (chunked && done) {
+        wire[buffers++] = net::buffer(last_chunk);
+      }
       client_tcp.expires_after(client.write_timeout);
-      auto [ec, n] = co_await net::async_write(client_tcp, wire, use_tuple);
+      const std::span<const net::const_buffer> gathered(wire.data(), buffers);
+      auto [ec, n] = co_await net::async_write(client_tcp, gathered, use_tuple);
       out.responded = true;
       head_sent = true;
       if (ec) {
