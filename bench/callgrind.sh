@@ -2,13 +2,15 @@
 # Instructions per request under callgrind: steadier than time on a shared machine.
 #
 # usage: bench/callgrind.sh [--workload reads|creates|batch|mix] [--seconds S] [--conns N]
-#                           [--nginx] [--keep] [BINARY]
+#                           [--nginx] [--keep] [--rules FILE] [BINARY]
 #   Starts the fake HubSpot of bench/upstream (TLS, nginx + Lua) and one proxy under
 #   `valgrind --tool=callgrind`, warms it up with wrk, zeroes the counters, drives wrk for S
 #   seconds (default 5) with N connections (default 8: few enough that wrk's timeouts never fire
 #   under valgrind), dumps, and prints instructions (Ir) per request and the costliest functions
 #   (TOP=60 lines). BINARY defaults to build/release/hubgate; --nginx profiles the nginx
-#   pass-through anchor instead. --keep keeps the run folder with the callgrind files.
+#   pass-through anchor instead. --keep keeps the run folder with the callgrind files. --rules FILE
+#   gives hubgate other rules than bench/rules.yaml (one that blocks nothing isolates the batches
+#   forwarded as received from the split ones).
 #   CG_PORT_SHIFT=N moves its ports (18443, 18444, 8090) up by N, so that runs can go side by side.
 #   --perf samples the proxy running at full speed with `perf record` instead (no valgrind; use
 #   --conns 32 as bench/run.sh does) and prints its CPU microseconds per request split by where
@@ -21,7 +23,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=$ROOT/bench
-WORKLOAD=reads SECONDS_MEASURED=5 CONNS=8 NGINX='' KEEP='' PERF='' CODE_ORDER='' BIN=$ROOT/build/release/hubgate
+WORKLOAD=reads SECONDS_MEASURED=5 CONNS=8 NGINX='' KEEP='' PERF='' CODE_ORDER='' BIN=$ROOT/build/release/hubgate RULES=$BENCH/rules.yaml
 while (($#)); do
   case $1 in
     --workload) WORKLOAD=$2; shift ;;
@@ -31,6 +33,7 @@ while (($#)); do
     --keep) KEEP=1 ;;
     --perf) PERF=1 ;;
     --code-order) CODE_ORDER=$2; shift ;;
+    --rules) RULES=$(realpath "$2"); shift ;;
     *) BIN=$1 ;;
   esac
   shift
@@ -102,7 +105,7 @@ if [ -n "$NGINX" ]; then
 else
   setsid "${CG[@]}" "$BIN" serve --threads 1 --access-log off --admin-listen off --listen 127.0.0.1:$PROXY_PORT \
     --upstream https://127.0.0.1:$UPSTREAM_PORT --ca-file "$WORK/certs/ca.pem" \
-    --rules "$ROOT/bench/rules.yaml" >"$WORK/proxy.log" 2>&1 &
+    --rules "$RULES" >"$WORK/proxy.log" 2>&1 &
 fi
 PIDS+=($!)
 wait_port $PROXY_PORT

@@ -5,7 +5,10 @@ With --calls PATTERN...: inclusive cost per call of the functions whose name hol
 e.g. `callgrind_self.py callgrind.out --calls 'gate::decide(' 'hubspot::extract('` on a run of
 hubgate_decision_bench gives instructions per decision.
 With --names OBJECT: the name of every function of OBJECT (a path ending, e.g. hubgate) that ran,
-most instructions first, one a line (bench/code-order.sh; take the file with --demangle=no)."""
+most instructions first, one a line (bench/callgrind.sh --code-order; take the file with --demangle=no).
+With --callers PATTERN...: for the functions whose name holds a pattern, each caller's calls and the
+instructions they cost (inclusive), e.g. `--callers __memcpy_avx_unaligned_erms` says who copies
+(callgrind_annotate's --tree=caller shows nothing in a dump taken after `callgrind_control -z`)."""
 import re, sys, collections
 names = {}
 def resolve(kind, text):
@@ -19,6 +22,8 @@ def resolve(kind, text):
 self_cost = collections.Counter()
 calls = collections.Counter()
 inclusive = collections.Counter()
+edge_calls = collections.Counter()
+edge_inclusive = collections.Counter()
 fn = None
 object_of = {}
 current_object = None
@@ -42,8 +47,11 @@ for line in open(sys.argv[1], errors='replace'):
         parts = line.split()
         if in_call:
             # the line after calls= is the inclusive cost of the call
+            cost = int(parts[1]) if len(parts) >= 2 else 0
             calls[callee] += in_call
-            inclusive[callee] += int(parts[1]) if len(parts) >= 2 else 0
+            inclusive[callee] += cost
+            edge_calls[(fn, callee)] += in_call
+            edge_inclusive[(fn, callee)] += cost
             in_call = 0
             continue
         if fn and len(parts) >= 2:
@@ -60,6 +68,11 @@ if len(sys.argv) > 2 and sys.argv[2] == '--names':
         if c > 0 and not name.startswith('(') and (object_of.get(name) or '').endswith(sys.argv[3]) and name not in seen:
             seen.add(name)
             print(name)
+    sys.exit(0)
+if len(sys.argv) > 2 and sys.argv[2] == '--callers':
+    for pattern in sys.argv[3:]:
+        for edge in sorted((e for e in edge_calls if pattern in e[1]), key=lambda e: -edge_inclusive[e])[:20]:
+            print(f'{edge_inclusive[edge]:>14,} Ir {edge_calls[edge]:>9,} calls  {edge[0][:100]}  ->  {edge[1][:60]}')
     sys.exit(0)
 total = sum(self_cost.values())
 top = int(sys.argv[2]) if len(sys.argv) > 2 else 40

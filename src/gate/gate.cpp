@@ -255,24 +255,25 @@ void decide_records(decision& d, const rules::rule_set& rules, const hubspot::cl
   }
 }
 
-// HubSpot's answer with the blocked items' errors spliced in and `numErrors` counting them, its
-// own bytes kept: the answer's top-level members are skimmed (hubspot/json_skim.hpp: their values
-// are skipped, not read), not parsed into a DOM and written again. nullopt when the skim does not
-// understand the answer or it has no `results` array; stitch() then goes the slow way.
-std::optional<std::string> splice_errors(const decision& split, std::string_view upstream_body) {
+// HubSpot's answer with the blocked items' errors spliced in and `numErrors` counting them, edited
+// where it lies: the answer's top-level members are skimmed (hubspot/json_skim.hpp: their values
+// are skipped, not read), not parsed into a DOM and written again, and only the bytes after an
+// edit move (the edits are made from the last one back). false, and the answer untouched, when the
+// skim does not understand it or it has no `results` array; stitch() then goes the slow way.
+bool splice_errors(const decision& split, std::string& upstream_body) {
   static constexpr std::array<std::string_view, 3> names{"results", "errors", "numErrors"};
   std::array<std::optional<hubspot::skimmed_value>, 3> found;
   const std::optional<hubspot::skimmed_object> root = hubspot::skim_object(upstream_body, names, found);
   const auto& [results, errors, num_errors] = found;
   if (!root || !results || results->kind != hubspot::skim_kind::array) {
-    return std::nullopt;
+    return false;
   }
   const bool errors_array = errors && errors->kind == hubspot::skim_kind::array;
   std::size_t upstream_errors = 0;
   if (errors_array) {
     const std::optional<std::size_t> size = hubspot::skim_array_size(upstream_body, *errors);
     if (!size) {
-      return std::nullopt;
+      return false;
     }
     upstream_errors = *size;
   }
@@ -308,41 +309,39 @@ std::optional<std::string> splice_errors(const decision& split, std::string_view
             [](const edit& a, const edit& b) { return a.begin < b.begin; });
 
   blocked_error_writer writer;
-  std::string out;
-  out.reserve(upstream_body.size() + blocked_error_writer::estimate(split) + 64);
-  std::uint32_t at = 0;
-  for (std::size_t e = 0; e < edit_count; ++e) {
+  std::string text;
+  text.reserve(stitch_room(split));
+  for (std::size_t e = edit_count; e-- > 0;) {
     const edit& next = edits[e];
-    out.append(upstream_body.substr(at, next.begin - at));
+    text.clear();
     switch (next.kind) {
       case edit_kind::add_to_errors:
         if (upstream_errors > 0) {
-          out += ',';
+          text += ',';
         }
-        writer.append_all(split, out);
+        writer.append_all(split, text);
         break;
       case edit_kind::replace_errors:
-        out += '[';
-        writer.append_all(split, out);
-        out += ']';
+        text += '[';
+        writer.append_all(split, text);
+        text += ']';
         break;
-      case edit_kind::replace_count: out += count; break;
+      case edit_kind::replace_count: text += count; break;
       case edit_kind::add_members:
         if (!num_errors) {
-          out += ",\"numErrors\":";
-          out += count;
+          text += ",\"numErrors\":";
+          text += count;
         }
         if (!errors) {
-          out += ",\"errors\":[";
-          writer.append_all(split, out);
-          out += ']';
+          text += ",\"errors\":[";
+          writer.append_all(split, text);
+          text += ']';
         }
         break;
     }
-    at = next.end;
+    upstream_body.replace(next.begin, next.end - next.begin, text);
   }
-  out.append(upstream_body.substr(at));
-  return out;
+  return true;
 }
 
 } // namespace
@@ -396,7 +395,11 @@ decision decide(const rules::rule_set& rules, const hubspot::classification& cla
   return d;
 }
 
-stitched_answer stitch(const decision& split, unsigned upstream_status, std::string_view upstream_body) {
+std::size_t stitch_room(const decision& split) {
+  return blocked_error_writer::estimate(split) + 64;
+}
+
+stitched_answer stitch(const decision& split, unsigned upstream_status, std::string upstream_body) {
   nlohmann::ordered_json answer;
   if (split.kept_items.empty()) {
     auto now = now_iso8601();
@@ -404,14 +407,14 @@ stitched_answer stitch(const decision& split, unsigned upstream_status, std::str
         {"status", "COMPLETE"}, {"results", nlohmann::ordered_json::array()}, {"startedAt", now}, {"completedAt", now}};
   } else {
     if (upstream_status < 200 || upstream_status > 299) {
-      return {upstream_status, std::string(upstream_body)};
+      return {upstream_status, std::move(upstream_body)};
     }
-    if (auto spliced = splice_errors(split, upstream_body)) {
-      return {207, std::move(*spliced)};
+    if (splice_errors(split, upstream_body)) {
+      return {207, std::move(upstream_body)};
     }
     answer = nlohmann::ordered_json::parse(upstream_body, nullptr, false);
     if (answer.is_discarded() || !answer.is_object() || !answer.contains("results") || !answer["results"].is_array()) {
-      return {upstream_status, std::string(upstream_body)};
+      return {upstream_status, std::move(upstream_body)};
     }
   }
   auto errors =

@@ -280,6 +280,8 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
     if (head_parser.chunked()) {
       bhttp::request_parser<http::appending_string_body> body_parser{std::move(head_parser)};
       body_parser.body_limit(opts.max_body_bytes);
+      http::reserve_each_chunk reserve{body_parser.get().body()};
+      body_parser.on_chunk_header(reserve);
       stream.expires_after(opts.client_body_timeout);
       std::size_t body_bytes = 0;
       std::tie(bec, body_bytes) = co_await bhttp::async_read(stream, buffer, body_parser, use_tuple);
@@ -406,7 +408,9 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
       // The answer read whole: to merge the blocked items of a split batch into it before the
       // client sees it, or for the audit entry to name the contacts HubSpot created.
       entry.report.upstream_begin(upstream_id);
-      auto fetched = co_await upstream::fetch(pool, request, opts.upstream_response_timeout, 64 * 1024 * 1024);
+      const std::size_t stitch_room = decision.what == gate::action::split ? gate::stitch_room(decision) : 0;
+      auto fetched =
+          co_await upstream::fetch(pool, request, opts.upstream_response_timeout, 64 * 1024 * 1024, stitch_room);
       entry.report.upstream_end(fetched.failure);
       if (fetched.failure) {
         // Nothing reached HubSpot when it could not be connected to; otherwise it may have created
@@ -427,7 +431,7 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
         budget.settle(access::reported_new_contacts(decision, res.result_int(), res.body(), budget.contacts()));
       }
       if (decision.what == gate::action::split) {
-        auto stitched = gate::stitch(decision, res.result_int(), res.body());
+        auto stitched = gate::stitch(decision, res.result_int(), std::move(res.body()));
         res.result(stitched.status);
         res.body() = std::move(stitched.body);
       }

@@ -51,8 +51,10 @@ struct fetched_answer {
 };
 
 // Like forward(), but reads HubSpot's whole answer (up to `max_body_bytes`) instead of relaying it,
-// for answers hubgate must change before the client sees them (a split batch's).
+// for answers hubgate must change before the client sees them (a split batch's). The answer's
+// string is made with `room` bytes of capacity beyond the body, for the caller's edits.
 io::awaitable<fetched_answer> fetch(pool& upstream, http::request_message& request,
-                                    std::chrono::milliseconds response_timeout, std::size_t max_body_bytes);
+                                    std::chrono::milliseconds response_timeout, std::size_t max_body_bytes,
+                                    std::size_t room = 0);
 
 } // namespace hubgate::upstream

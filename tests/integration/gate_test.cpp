@@ -164,6 +164,28 @@ TEST_F(gate_test, a_split_batch_is_stitched_from_answers_however_they_are_framed
   }
 }
 
+TEST_F(gate_test, a_split_batchs_answer_declaring_more_than_hubgate_merges_gets_502) {
+  // The answer is read whole to be stitched, up to 64 MiB: a longer Content-Length is refused from
+  // the head, before any room is made for it.
+  api.set_handler([](const recorded_request&) {
+    auto answer = json_response(201, R"({"status":"COMPLETE","results":[]})");
+    answer.headers.emplace_back("Content-Length", "99999999999");
+    answer.unframed = true; // the head as given, then the body and the close
+    return answer;
+  });
+  auto proxy = start();
+  const std::string batch =
+      R"({"inputs":[{"properties":{"email":"a@corp.io"}},{"properties":{"email":"b@example.com"}}]})";
+  auto answer = exchange(proxy.port(), post("/crm/v3/objects/contacts/batch/create", batch));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 502u) << answer->body;
+  // And the next batch is served as usual.
+  api.set_handler(hubspot_like);
+  answer = exchange(proxy.port(), post("/crm/v3/objects/contacts/batch/create", batch));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 207u) << answer->body;
+}
+
 TEST_F(gate_test, a_batch_with_every_item_blocked_makes_no_upstream_call) {
   auto proxy = start();
   auto answer =

@@ -41,6 +41,19 @@ class proxy_test : public ::testing::Test {
   }
 };
 
+// An HTTP/1.1 client gets `body` chunked, twice on one connection: each answer was relayed to its end.
+void expect_relayed_chunked(std::uint16_t port, const std::string& body) {
+  proxy_connection c(port); // one connection: one thread, one upstream pool
+  for (int round = 0; round < 2; ++round) {
+    c.send(make_request("GET", "/crm/v3/objects/contacts"));
+    auto answer = c.read_answer();
+    ASSERT_TRUE(answer) << round;
+    EXPECT_TRUE(answer->chunked);
+    EXPECT_EQ(answer->body, body);
+    EXPECT_TRUE(answer->keep_alive);
+  }
+}
+
 void expect_hubspot_error_shape(const http_answer& a, unsigned status) {
   EXPECT_EQ(a.status, status);
   EXPECT_EQ(a.header("Content-Type").value_or(""), "application/json;charset=utf-8");
@@ -506,15 +519,60 @@ TEST_F(proxy_test, relays_a_chunked_answer_to_an_http_1_1_client) {
     return r;
   });
   auto proxy = start();
+  expect_relayed_chunked(proxy.port(), std::string(50000, 'c'));
+}
+
+TEST_F(proxy_test, relays_a_chunked_answer_whose_many_chunks_arrive_in_one_read) {
+  // Hundreds of chunks in one TLS record: more pieces than one write to the client takes.
+  std::string body;
+  for (int i = 0; body.size() < 6000; ++i) {
+    body += std::to_string(i) + ",";
+  }
+  api.set_handler([&body](const recorded_request&) {
+    auto r = json_response(200, body);
+    r.chunked = true;
+    r.chunk_size = 13;
+    r.chunks_in_one_write = true;
+    return r;
+  });
+  auto proxy = start();
+  expect_relayed_chunked(proxy.port(), body);
+  // The answer was read to its end, so its upstream connection served the second request too.
+  EXPECT_EQ(api.connections(), 1u);
+}
+
+TEST_F(proxy_test, relays_an_answer_that_ends_with_the_upstreams_close) {
+  const std::string body(40000, 'u');
+  api.set_handler([&body](const recorded_request&) {
+    auto r = json_response(200, body);
+    r.unframed = true;
+    return r;
+  });
+  auto proxy = start();
+  expect_relayed_chunked(proxy.port(), body);
+  // An HTTP/1.0 client learns the end from our close.
+  proxy_connection old(proxy.port());
+  old.send("GET /crm/v3/objects/contacts/1 HTTP/1.0\r\n\r\n");
+  auto raw = old.read_until_close();
+  EXPECT_TRUE(raw.starts_with("HTTP/1.0 200 OK\r\n")) << raw.substr(0, 100);
+  EXPECT_TRUE(raw.ends_with("\r\n\r\n" + body));
+}
+
+TEST_F(proxy_test, an_answer_that_breaks_off_mid_body_closes_the_client_connection) {
+  api.set_handler([](const recorded_request&) {
+    auto r = json_response(200, std::string(30000, 'b'));
+    r.chunked = true;
+    r.chunk_size = 10000;
+    r.break_off = true; // no last chunk: the upstream closes after 30,000 bytes
+    return r;
+  });
+  auto proxy = start();
   proxy_connection c(proxy.port());
   c.send(make_request("GET", "/crm/v3/objects/contacts"));
-  auto answer = c.read_answer();
-  ASSERT_TRUE(answer);
-  EXPECT_TRUE(answer->chunked);
-  EXPECT_EQ(answer->body, std::string(50000, 'c'));
-  // And the connection is still good for another request.
-  c.send(make_request("GET", "/crm/v3/objects/contacts"));
-  ASSERT_TRUE(c.read_answer());
+  auto raw = c.read_until_close();
+  EXPECT_TRUE(raw.starts_with("HTTP/1.1 200 OK\r\n")) << raw.substr(0, 100);
+  EXPECT_FALSE(raw.ends_with("0\r\n\r\n")) << "the client must not see a complete answer";
+  EXPECT_TRUE(c.closed_by_peer());
 }
 
 TEST_F(proxy_test, a_host_header_or_absolute_target_never_selects_another_host) {

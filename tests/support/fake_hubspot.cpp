@@ -2,6 +2,8 @@
 
 #include <openssl/ssl.h>
 
+#include <charconv>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
@@ -140,6 +142,18 @@ net::awaitable<beast::error_code> write_chunked(tls_stream& stream, const fake_r
   if (auto [ec, n] = co_await http::async_write_header(stream, serializer, use_tuple); ec) {
     co_return ec;
   }
+  if (res.chunks_in_one_write) {
+    std::string wire;
+    for (const std::string_view chunk : split_chunks(res.body, res.chunk_size)) {
+      char size[20];
+      const auto end = std::to_chars(size, size + sizeof size, chunk.size(), 16).ptr;
+      wire.append(size, end).append("\r\n").append(chunk).append("\r\n");
+    }
+    if (!res.break_off) wire += "0\r\n\r\n";
+    lowest.expires_after(io_deadline);
+    auto [ec, n] = co_await net::async_write(stream, net::buffer(wire), use_tuple);
+    co_return ec;
+  }
   bool first = true;
   for (const std::string_view chunk : split_chunks(res.body, res.chunk_size)) {
     if (!std::exchange(first, false)) co_await pause(res.chunk_delay);
@@ -148,8 +162,25 @@ net::awaitable<beast::error_code> write_chunked(tls_stream& stream, const fake_r
         co_await net::async_write(stream, http::make_chunk(net::buffer(chunk)), use_tuple);
     if (ec) co_return ec;
   }
+  if (res.break_off) co_return beast::error_code{};
   lowest.expires_after(io_deadline);
   auto [ec, n] = co_await net::async_write(stream, http::make_chunk_last(), use_tuple);
+  co_return ec;
+}
+
+// The head without Content-Length or Transfer-Encoding, then the body: its end is the close.
+net::awaitable<beast::error_code> write_unframed(tls_stream& stream, const fake_response& res,
+                                                 unsigned version) {
+  http::response<http::empty_body> msg{http::status::ok, version};
+  set_head(msg, res, false);
+  http::response_serializer<http::empty_body> serializer{msg};
+  auto& lowest = beast::get_lowest_layer(stream);
+  lowest.expires_after(io_deadline);
+  if (auto [ec, n] = co_await http::async_write_header(stream, serializer, use_tuple); ec) {
+    co_return ec;
+  }
+  lowest.expires_after(io_deadline);
+  auto [ec, n] = co_await net::async_write(stream, net::buffer(res.body), use_tuple);
   co_return ec;
 }
 
@@ -342,11 +373,17 @@ net::awaitable<void> fake_hubspot::impl::session(tcp::socket socket,
     }
     co_await pause(res.delay);
 
-    const bool keep_alive = req.keep_alive() && res.action == fake_action::respond;
-    const beast::error_code write_ec =
-        res.chunked ? co_await write_chunked(stream, res, req.version(), keep_alive)
-                    : co_await write_whole(stream, res, req.version(), keep_alive,
-                                           req.method() == http::verb::head);
+    const bool keep_alive = req.keep_alive() && res.action == fake_action::respond &&
+                            !res.unframed && !(res.chunked && res.break_off);
+    // One co_await per statement: g++ 12 mishandles them in nested conditional expressions.
+    beast::error_code write_ec;
+    if (res.unframed) {
+      write_ec = co_await write_unframed(stream, res, req.version());
+    } else if (res.chunked) {
+      write_ec = co_await write_chunked(stream, res, req.version(), keep_alive);
+    } else {
+      write_ec = co_await write_whole(stream, res, req.version(), keep_alive, req.method() == http::verb::head);
+    }
     if (write_ec) co_return;
     if (!keep_alive) {
       co_await close_gracefully(stream);

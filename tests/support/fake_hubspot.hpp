@@ -58,6 +58,13 @@ struct fake_response {
   /** Wait before answering (an Asio timer: other connections keep being served). */
   std::chrono::milliseconds delay{0};
   fake_action action = fake_action::respond;
+  // (Members below were added last: tests initialise the ones above by position.)
+  /** With `chunked`: all chunks and the last chunk in one write, so a proxy reads many at once. */
+  bool chunks_in_one_write = false;
+  /** With `chunked`: the last chunk is never sent; the fake closes (close_notify) after the body. */
+  bool break_off = false;
+  /** Neither Content-Length nor chunked: the body ends where the fake closes (close_notify). */
+  bool unframed = false;
 };
 
 /** A response with `Content-Type: application/json;charset=utf-8`, as HubSpot sends. */

@@ -98,6 +98,11 @@ struct stitched_answer {
 // in the shape the official SDK accepts for batch create and upsert (reference §4.2). Answers
 // other than 2xx, or bodies that are not a batch result, are returned unchanged: the forwarded part
 // failed as a whole and the caller must see HubSpot's reason.
-stitched_answer stitch(const decision& split, unsigned upstream_status, std::string_view upstream_body);
+// HubSpot's answer is taken over and edited where it lies: given stitch_room(split) bytes of
+// capacity beyond its size, none of its bytes is copied (a 27 KB answer to a batch of 100 was).
+stitched_answer stitch(const decision& split, unsigned upstream_status, std::string upstream_body);
+
+// The capacity stitch() may need beyond HubSpot's answer (more when escapes expand a rule's text).
+std::size_t stitch_room(const decision& split);
 
 } // namespace hubgate::gate

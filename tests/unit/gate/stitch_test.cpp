@@ -29,6 +29,28 @@ decision split_with_two_blocked() {
 
 constexpr std::string_view results = R"([{"id":"1","properties":{"email":"a@corp.io"}},{"id":"2"}])";
 
+TEST(stitch, edits_the_answer_where_it_lies_given_the_room) {
+  const decision d = split_with_two_blocked();
+  // numErrors and errors in the middle of the answer, so that bytes after each edit move.
+  const std::string original = std::string(R"({"status":"COMPLETE","numErrors":1,"errors":[{"id":"e"}],"results":)") +
+                               std::string(results) + R"(,"completedAt":"2024-03-01T10:15:00.000Z"})";
+  std::string answer = original;
+  answer.reserve(answer.size() + stitch_room(d));
+  const char* storage = answer.data();
+  const stitched_answer s = stitch(d, 201, std::move(answer));
+  EXPECT_EQ(s.status, 207U);
+  EXPECT_EQ(s.body.data(), storage) << "the answer was copied";
+  const json body = json::parse(s.body);
+  EXPECT_EQ(body["numErrors"], 3);
+  ASSERT_EQ(body["errors"].size(), 3U);
+  EXPECT_EQ(body["errors"][0]["id"], "e");
+  EXPECT_EQ(body["errors"][2]["context"]["inputIndex"], json::array({"3"}));
+  EXPECT_EQ(body["results"], json::parse(results));
+  EXPECT_EQ(body["completedAt"], "2024-03-01T10:15:00.000Z");
+  // The same bytes as from a copy of the answer without room.
+  EXPECT_EQ(stitch(d, 201, original).body, s.body);
+}
+
 TEST(stitch, appends_errors_and_keeps_the_answer_s_own_bytes) {
   const std::string upstream = std::string(R"({"status":"COMPLETE", "results":)") + std::string(results) +
                                R"(,"startedAt":"2024-03-01T10:15:00.000Z","note":"caf\u00e9"})";
@@ -378,8 +400,8 @@ TEST(stitch, answers_it_cannot_read_strictly_take_the_slow_way_or_pass_unchanged
   EXPECT_EQ(repeated["numErrors"], 2);
 
   const std::string_view no_results = R"({"status":"COMPLETE"})";
-  EXPECT_EQ(stitch(split_with_two_blocked(), 201, no_results).body, no_results);
-  EXPECT_EQ(stitch(split_with_two_blocked(), 201, no_results).status, 201U);
+  EXPECT_EQ(stitch(split_with_two_blocked(), 201, std::string(no_results)).body, no_results);
+  EXPECT_EQ(stitch(split_with_two_blocked(), 201, std::string(no_results)).status, 201U);
   EXPECT_EQ(stitch(split_with_two_blocked(), 201, "not json").body, "not json");
   const stitched_answer failed = stitch(split_with_two_blocked(), 400, R"({"results":[]})");
   EXPECT_EQ(failed.status, 400U);

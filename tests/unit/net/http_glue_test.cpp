@@ -1,12 +1,17 @@
 #include <gtest/gtest.h>
 
+#include <boost/asio/buffer.hpp>
 #include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/parser.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <set>
+#include <string>
+#include <string_view>
 
 #include "hubgate/hubspot/error_shape.hpp"
+#include "http/appending_string_body.hpp"
 #include "http/error_reply.hpp"
 #include "http/headers.hpp"
 #include "logging/log.hpp"
@@ -35,6 +40,52 @@ TEST(hop_by_hop, removes_connection_named_and_standard_hop_headers) {
     left.insert(std::string(field.name_string()));
   }
   EXPECT_EQ(left, (std::set<std::string>{"Authorization", "X-HubSpot-RateLimit-Max", "Content-Length"}));
+}
+
+// A chunked answer's parser whose chunks reserve their room, as upstream::fetch makes it.
+struct reserving_parser {
+  boost::beast::http::response_parser<http::appending_string_body> parser;
+  http::reserve_each_chunk reserve{parser.get().body()};
+
+  explicit reserving_parser(std::uint64_t body_limit) {
+    parser.eager(true);
+    parser.body_limit(body_limit);
+    parser.on_chunk_header(reserve);
+  }
+
+  // Parses `bytes` until they are used up, the answer is done or the parser fails.
+  boost::beast::error_code put(std::string_view bytes) {
+    boost::beast::error_code ec;
+    std::size_t used = 0;
+    while (used < bytes.size() && !parser.is_done() && !ec) {
+      used += parser.put(boost::asio::buffer(bytes.data() + used, bytes.size() - used), ec);
+    }
+    return ec;
+  }
+};
+
+TEST(reserve_each_chunk, makes_room_for_a_whole_chunk_once_its_size_line_is_read) {
+  reserving_parser p{100000};
+  const std::string chunk(0x6000, 'x');
+  const std::string wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6000\r\n" + chunk + "\r\n0\r\n\r\n";
+  // The head, the size line and the chunk's first 100 bytes: room for all of it already.
+  const std::size_t first = wire.find("6000\r\n") + 6 + 100;
+  ASSERT_FALSE(p.put(std::string_view(wire).substr(0, first)));
+  const std::string& body = p.parser.get().body();
+  EXPECT_EQ(body.size(), 100u);
+  EXPECT_GE(body.capacity(), chunk.size());
+  const char* storage = body.data();
+  ASSERT_FALSE(p.put(std::string_view(wire).substr(first)));
+  EXPECT_TRUE(p.parser.is_done());
+  EXPECT_EQ(body, chunk);
+  EXPECT_EQ(body.data(), storage) << "the body grew by copying";
+}
+
+TEST(reserve_each_chunk, reserves_nothing_for_a_chunk_beyond_the_body_limit) {
+  reserving_parser p{1000};
+  EXPECT_EQ(p.put("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffff\r\nxx"),
+            boost::beast::http::error::body_limit);
+  EXPECT_LT(p.parser.get().body().capacity(), 1000u);
 }
 
 TEST(error_reply, has_hubspots_shape_and_a_fresh_uuid_v4) {
