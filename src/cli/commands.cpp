@@ -380,8 +380,8 @@ ordered_json overall_json(const rules::rule_set& rules, const simulated_request&
   if (d.what == gate::action::forward || d.what == gate::action::split) {
     out["forward_target"] = d.forward_target;
   }
-  if (d.body) {
-    out["forwarded_body"] = body_json(*d.body);
+  if (const auto forwarded = gate::forwarded_body(d)) {
+    out["forwarded_body"] = body_json(*forwarded);
   }
   if (d.what == gate::action::split) {
     ordered_json blocked = ordered_json::array();

@@ -229,12 +229,17 @@ void decide_records(decision& d, const rules::rule_set& rules, const hubspot::cl
       return; // nothing to forward: stitch() answers alone
     }
     keep.resize(records.size(), true);
-    auto rebuilt = hubspot::rebuild(extraction, keep, edits);
+    // Dropping items alone leaves the body as pieces of the one received: no copy of the kept
+    // items lives beside it while HubSpot answers.
+    auto rebuilt = hubspot::rebuild(extraction, keep, edits, hubspot::rebuilt_form::pieces);
     if (!rebuilt.ok()) {
       refuse(d, &op, "Request body refused by hubgate: " + rebuilt.error, correlation_id);
       return;
     }
-    d.body = std::move(rebuilt.body);
+    if (rebuilt.pieces.empty()) {
+      d.body = std::move(rebuilt.body);
+    }
+    d.body_pieces = std::move(rebuilt.pieces);
     d.kept_items = std::move(rebuilt.kept_items);
     d.reason = std::to_string(d.blocked.size()) + " of " + std::to_string(d.item_count) + " items blocked";
     return;
@@ -393,6 +398,13 @@ decision decide(const rules::rule_set& rules, const hubspot::classification& cla
   d.records = std::move(extraction.records);
   d.record_texts = std::move(extraction.texts);
   return d;
+}
+
+std::optional<std::string> forwarded_body(const decision& d) {
+  if (!d.body_pieces.empty()) {
+    return hubspot::join_pieces(d.body_pieces);
+  }
+  return d.body;
 }
 
 std::size_t stitch_room(const decision& split) {

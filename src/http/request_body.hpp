@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <boost/beast/http/message.hpp>
 
@@ -41,7 +42,7 @@ class request_bytes {
   // body's first 16 KB behind the head so that they share the first TLS record. Empty when the
   // body is not the bytes received (or is empty) or `head` is larger than the room.
   std::string_view with_head(std::string_view head) noexcept {
-    if (text_ || !storage_ || head.size() > head_room) {
+    if (text_ || spliced() || !storage_ || head.size() > head_room) {
       return {};
     }
     char* start = received() - head.size();
@@ -52,13 +53,34 @@ class request_bytes {
   // The body is `text` from now on: a chunked body as Beast's parser read it, or the body as the
   // gate rewrote it. Bytes received before stay where they are until the message goes (the
   // gate's records, read by the audit entry after the answer, point into them).
-  void assign(std::string text) { text_ = std::move(text); }
+  void assign(std::string text) {
+    text_ = std::move(text);
+    pieces_.clear();
+  }
 
+  // The body is `pieces` from now on, in order: views into the body as it was (a split batch's
+  // kept items and the commas between them, hubspot::rebuild), sent upstream without a copy of
+  // the whole living beside the original. What they point into is kept as it is.
+  void splice(std::vector<std::string_view> pieces) {
+    spliced_size_ = 0;
+    for (const std::string_view piece : pieces) {
+      spliced_size_ += piece.size();
+    }
+    pieces_ = std::move(pieces);
+  }
+  bool spliced() const noexcept { return !pieces_.empty(); }
+  // A spliced body's pieces.
+  std::span<const std::string_view> pieces() const noexcept { return pieces_; }
+
+  // The body as one run of bytes: empty when it is spliced.
   std::string_view view() const noexcept {
+    if (spliced()) {
+      return {};
+    }
     return text_ ? std::string_view(*text_) : std::string_view(received(), received_size_);
   }
   operator std::string_view() const noexcept { return view(); }
-  std::size_t size() const noexcept { return view().size(); }
+  std::size_t size() const noexcept { return spliced() ? spliced_size_ : view().size(); }
   bool empty() const noexcept { return size() == 0; }
 
  private:
@@ -67,6 +89,8 @@ class request_bytes {
   std::unique_ptr<char[]> storage_; // head_room bytes, then the bytes received
   std::size_t received_size_ = 0;
   std::optional<std::string> text_;
+  std::vector<std::string_view> pieces_;
+  std::size_t spliced_size_ = 0;
 };
 
 struct request_body {

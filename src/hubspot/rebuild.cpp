@@ -214,23 +214,24 @@ std::string rebuild_form(const parsed_body& body, const record_edit& edit) {
   return out;
 }
 
-// The body with only the kept items, spliced from its own bytes: each kept item is forwarded
+// The body with only the kept items, as pieces of its own bytes: each kept item is forwarded
 // exactly as sent (and as extract() read it), nothing is re-serialised.
-std::string splice_kept_items(const parsed_body& body, const std::vector<std::size_t>& kept_items) {
+std::vector<std::string_view> splice_kept_items(const parsed_body& body, const std::vector<std::size_t>& kept_items) {
+  static constexpr std::string_view comma = ",";
   std::string_view text = body.text;
   const std::size_t start = text.starts_with("\xEF\xBB\xBF") ? 3 : 0; // the BOM is not forwarded
-  std::string out;
-  out.reserve(text.size() - start);
-  out.append(text.substr(start, body.item_list.begin + 1 - start)); // up to `[`
+  std::vector<std::string_view> pieces;
+  pieces.reserve(2 * kept_items.size() + 1);
+  pieces.push_back(text.substr(start, body.item_list.begin + 1 - start)); // up to `[`
   for (const std::size_t i : kept_items) {
-    if (out.back() != '[') {
-      out.push_back(',');
+    if (pieces.size() != 1) {
+      pieces.push_back(comma);
     }
     const parsed_body::byte_range item = body.item_bytes[i];
-    out.append(text.substr(item.begin, item.end - item.begin));
+    pieces.push_back(text.substr(item.begin, item.end - item.begin));
   }
-  out.append(text.substr(body.item_list.end - 1)); // from `]`
-  return out;
+  pieces.push_back(text.substr(body.item_list.end - 1)); // from `]`
+  return pieces;
 }
 
 json* item_at(json& root, const parsed_body& body, std::size_t index) {
@@ -242,7 +243,21 @@ json* item_at(json& root, const parsed_body& body, std::size_t index) {
 
 } // namespace
 
-rebuilt_body rebuild(const extraction& extraction, const std::vector<bool>& keep, std::span<const record_edit> edits) {
+std::string join_pieces(std::span<const std::string_view> pieces) {
+  std::size_t size = 0;
+  for (const std::string_view piece : pieces) {
+    size += piece.size();
+  }
+  std::string out;
+  out.reserve(size);
+  for (const std::string_view piece : pieces) {
+    out.append(piece);
+  }
+  return out;
+}
+
+rebuilt_body rebuild(const extraction& extraction, const std::vector<bool>& keep, std::span<const record_edit> edits,
+                     rebuilt_form form) {
   rebuilt_body out;
   try {
     const parsed_body& body = extraction.body;
@@ -297,7 +312,11 @@ rebuilt_body rebuild(const extraction& extraction, const std::vector<bool>& keep
       any_edit = edits_item(r);
     }
     if (!any_edit && body.item_bytes.size() == body.item_count && out.kept_items.size() != body.item_count) {
-      out.body = splice_kept_items(body, out.kept_items);
+      out.pieces = splice_kept_items(body, out.kept_items);
+      if (form == rebuilt_form::text) {
+        out.body = join_pieces(out.pieces);
+        out.pieces.clear();
+      }
       return out;
     }
     // Edits are applied to a DOM built only now: the scan that extract() made is strict, so this

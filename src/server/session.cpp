@@ -135,6 +135,7 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
   const auto& opts = state.options;
   slot->stream = &stream;
   beast::flat_buffer buffer;
+  // Stages a rewritten or spliced body on its way upstream, then relays a streamed answer.
   std::array<char, 16 * 1024> relay_buffer;
   bool unread_input = false; // the session ends with client bytes it has not read
   // The rules in force as this session last saw them; refreshed only after a reload.
@@ -381,10 +382,12 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
     if (decision.what == gate::action::forward || decision.what == gate::action::split) {
       // What was checked is what is sent: the canonical target, and the body as decided.
       request.target(decision.forward_target);
+      // The body as received stays alive with the request: the decision's records point into
+      // it, the audit entry reads them after the answer, and a spliced body is made of it.
       if (decision.body) {
-        // The body as received stays alive with the request: the decision's records point into
-        // it, and the audit entry reads them after the answer.
         request.body().assign(std::move(*decision.body));
+      } else if (!decision.body_pieces.empty()) {
+        request.body().splice(std::move(decision.body_pieces));
       }
     }
 
@@ -410,7 +413,7 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
       entry.report.upstream_begin(upstream_id);
       const std::size_t stitch_room = decision.what == gate::action::split ? gate::stitch_room(decision) : 0;
       auto fetched =
-          co_await upstream::fetch(pool, request, opts.upstream_response_timeout, 64 * 1024 * 1024, stitch_room);
+          co_await upstream::fetch(pool, request, opts.upstream_response_timeout, relay_buffer, 64 * 1024 * 1024, stitch_room);
       entry.report.upstream_end(fetched.failure);
       if (fetched.failure) {
         // Nothing reached HubSpot when it could not be connected to; otherwise it may have created

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstring>
 #include <span>
 
 namespace hubgate::upstream {
@@ -95,13 +96,76 @@ struct exchange_start {
   std::string detail;
 };
 
+// Writes the request's head and body to `conn`. One buffer per write, since the TLS stream
+// encrypts one buffer per write (SSL_write_ex takes no buffer sequence), and the head shares its
+// record with the body's first bytes:
+// * a body read from the client has room for the head in front of it and goes out whole with it;
+// * any other body (rewritten by the gate, or spliced from a split batch's kept items) is copied
+//   behind the head into `staging` (the session's relay buffer, idle until the answer comes) a
+//   record at a time, except that a run of at least a record within one piece, or the body's
+//   last piece, is written from where it lies once the staged bytes are out.
+// Nothing is kept per connection but the head: a connection's string does not grow to a record.
+io::awaitable<void> send_request(connection& conn, http::request_message& request, std::span<char> staging,
+                                 boost::system::error_code& ec) {
+  std::string& head = conn.head_bytes;
+  head.clear();
+  http::append_head(head, request.base());
+  const std::string_view whole = request.body().with_head(head);
+  if (!whole.empty()) {
+    std::tie(ec, std::ignore) = co_await net::async_write(conn.stream, net::buffer(whole), use_tuple);
+    co_return;
+  }
+  const std::string_view one_run = request.body().view();
+  const std::span<const std::string_view> pieces =
+      request.body().spliced() ? request.body().pieces() : std::span<const std::string_view>(&one_run, 1);
+  std::size_t staged = 0;
+  if (head.size() <= staging.size()) {
+    std::memcpy(staging.data(), head.data(), head.size());
+    staged = head.size();
+  } else {
+    std::tie(ec, std::ignore) = co_await net::async_write(conn.stream, net::buffer(head), use_tuple);
+  }
+  std::size_t piece = 0;  // the body's next unsent byte: in pieces[piece] ...
+  std::size_t offset = 0; // ... at this offset
+  while (!ec) {
+    while (staged < staging.size() && piece < pieces.size()) {
+      const std::string_view rest = pieces[piece].substr(offset);
+      if (staged == 0 && (rest.size() >= staging.size() || piece + 1 == pieces.size())) {
+        break;
+      }
+      const std::size_t n = std::min(rest.size(), staging.size() - staged);
+      std::memcpy(staging.data() + staged, rest.data(), n);
+      staged += n;
+      offset += n;
+      if (offset == pieces[piece].size()) {
+        ++piece;
+        offset = 0;
+      }
+    }
+    if (staged != 0) {
+      std::tie(ec, std::ignore) = co_await net::async_write(conn.stream, net::buffer(staging.data(), staged), use_tuple);
+      staged = 0;
+    } else if (piece < pieces.size()) {
+      const std::string_view rest = pieces[piece].substr(offset);
+      ++piece;
+      offset = 0;
+      if (!rest.empty()) {
+        std::tie(ec, std::ignore) = co_await net::async_write(conn.stream, net::buffer(rest), use_tuple);
+      }
+    } else {
+      break;
+    }
+  }
+}
+
 // Takes a pooled connection (or makes one), sends the request and reads the answer's head. GET
 // and HEAD that fail on a reused connection before any answer are retried once on a fresh one.
 // `fast_head`: try the fast scan of the answer's head first (see response_head.hpp).
 // (`out` is the caller's: a coroutine's result is held in its caller's frame as well, and forward()'s
 // frame must stay small; see relay_parsed.)
 io::awaitable<void> start_exchange(pool& upstream, http::request_message& request,
-                                   std::chrono::milliseconds response_timeout, bool fast_head, exchange_start& out) {
+                                   std::chrono::milliseconds response_timeout, bool fast_head,
+                                   std::span<char> staging, exchange_start& out) {
   const bool idempotent = request.method() == bhttp::verb::get || request.method() == bhttp::verb::head;
   const bool head = request.method() == bhttp::verb::head;
 
@@ -122,29 +186,8 @@ io::awaitable<void> start_exchange(pool& upstream, http::request_message& reques
     const bool may_retry = reused && idempotent && attempt == 0;
 
     upstream_tcp.expires_after(response_timeout);
-    // The head and the body's first bytes go out as one flat buffer, a single TLS record. One
-    // buffer per write: the TLS stream encrypts one buffer per write (SSL_write_ex takes no buffer
-    // sequence). A body read from the client has room for the head in front of it, and goes out
-    // whole with it; otherwise (a body the gate rewrote) the body's first bytes are copied behind
-    // the head and the rest of a larger body is written from where it lies.
-    std::string& wire = conn->head_bytes;
-    wire.clear();
-    http::append_head(wire, request.base());
-    std::string_view first = request.body().with_head(wire);
-    std::string_view rest;
-    if (first.empty()) {
-      const std::string_view body = request.body();
-      const std::size_t inline_bytes =
-          std::min(body.size(), wire.size() < tls_record_payload ? tls_record_payload - wire.size() : 0);
-      wire.append(body.substr(0, inline_bytes));
-      first = wire;
-      rest = body.substr(inline_bytes);
-    }
     boost::system::error_code wec;
-    std::tie(wec, std::ignore) = co_await net::async_write(conn->stream, net::buffer(first), use_tuple);
-    if (!wec && !rest.empty()) {
-      std::tie(wec, std::ignore) = co_await net::async_write(conn->stream, net::buffer(rest), use_tuple);
-    }
+    co_await send_request(*conn, request, staging, wec);
     if (wec) {
       if (may_retry && is_stale_connection_error(wec)) {
         continue;
@@ -421,7 +464,7 @@ io::awaitable<forward_outcome> forward(pool& upstream, http::request_message& re
                                        std::chrono::milliseconds response_timeout, std::span<char> relay_buffer) {
   const bool head = request.method() == bhttp::verb::head;
   exchange_start started;
-  co_await start_exchange(upstream, request, response_timeout, true, started);
+  co_await start_exchange(upstream, request, response_timeout, true, relay_buffer, started);
   if (started.failure) {
     forward_outcome out;
     out.failure = std::move(started.failure);
@@ -435,11 +478,11 @@ io::awaitable<forward_outcome> forward(pool& upstream, http::request_message& re
 }
 
 io::awaitable<fetched_answer> fetch(pool& upstream, http::request_message& request,
-                                    std::chrono::milliseconds response_timeout, std::size_t max_body_bytes,
-                                    std::size_t room) {
+                                    std::chrono::milliseconds response_timeout, std::span<char> staging,
+                                    std::size_t max_body_bytes, std::size_t room) {
   fetched_answer out;
   exchange_start started;
-  co_await start_exchange(upstream, request, response_timeout, false, started);
+  co_await start_exchange(upstream, request, response_timeout, false, staging, started);
   if (started.failure) {
     out.failure = std::move(started.failure);
     out.detail = std::move(started.detail);

@@ -40,7 +40,9 @@ struct forward_outcome {
 
 // `request` must be ready to send: origin-form target, Host set, hop-by-hop headers removed, body
 // framed. GET and HEAD that fail on a reused connection before any answer are retried once on a
-// fresh one; other methods never are (a POST is never sent twice).
+// fresh one; other methods never are (a POST is never sent twice). `relay_buffer` (a TLS record's
+// worth) stages a body that is not one run of bytes as received on its way out, then relays the
+// answer.
 io::awaitable<forward_outcome> forward(pool& upstream, http::request_message& request, client_side client,
                                        std::chrono::milliseconds response_timeout, std::span<char> relay_buffer);
 
@@ -52,9 +54,11 @@ struct fetched_answer {
 
 // Like forward(), but reads HubSpot's whole answer (up to `max_body_bytes`) instead of relaying it,
 // for answers hubgate must change before the client sees them (a split batch's). The answer's
-// string is made with `room` bytes of capacity beyond the body, for the caller's edits.
+// string is made with `room` bytes of capacity beyond the body, for the caller's edits. `staging`
+// (a record's worth: the session's relay buffer) is where a body that is not one run of bytes as
+// received is gathered behind the head on its way out.
 io::awaitable<fetched_answer> fetch(pool& upstream, http::request_message& request,
-                                    std::chrono::milliseconds response_timeout, std::size_t max_body_bytes,
-                                    std::size_t room = 0);
+                                    std::chrono::milliseconds response_timeout, std::span<char> staging,
+                                    std::size_t max_body_bytes, std::size_t room = 0);
 
 } // namespace hubgate::upstream

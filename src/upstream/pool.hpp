@@ -38,8 +38,8 @@ struct connection {
   connection(const io::executor& executor, ssl::context& context) : stream(executor, context) {}
   io::tls_stream stream; // beast::get_lowest_layer(stream) is its io::tcp_stream
   beast::flat_buffer buffer;
-  // A head as written: the request's with its first body bytes, then the answer's as relayed (by
-  // then the request is sent). Kept to reuse its allocation.
+  // A head as written: the request's, then the answer's as relayed (by then the request is sent).
+  // Kept to reuse its allocation.
   std::string head_bytes;
   std::chrono::steady_clock::time_point idle_since{};
   std::uint64_t requests = 0; // answered on this connection; 0 for a fresh one

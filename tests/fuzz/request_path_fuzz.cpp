@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -86,7 +87,8 @@ void check_forwarded(const gate::decision& d, const bhttp::request<bhttp::string
   if (!again.ok() || again.op != d.op || again.forward_target != d.forward_target) {
     broken_promise("the forwarded target does not classify as the same operation");
   }
-  const std::string_view body = d.body ? std::string_view(*d.body) : std::string_view(request.body());
+  const std::optional<std::string> forwarded = gate::forwarded_body(d);
+  const std::string_view body = forwarded ? std::string_view(*forwarded) : std::string_view(request.body());
   const auto extraction = hubspot::extract(again, body, request[bhttp::field::content_type]);
   if (!extraction.ok()) {
     broken_promise("the forwarded body does not read again");

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "integration/ops_support.hpp"
 #include "integration/proxy_client.hpp"
@@ -39,6 +40,18 @@ rules:
     set: { lifecyclestage: lead }
     remove: [hubspot_owner_id]
 )";
+
+// Where two long bodies part, for a failure message that can be read.
+std::string first_difference(std::string_view got, std::string_view expected) {
+  std::size_t at = 0;
+  while (at < got.size() && at < expected.size() && got[at] == expected[at]) {
+    ++at;
+  }
+  const std::size_t from = at < 40 ? 0 : at - 40;
+  return "sizes " + std::to_string(got.size()) + " and " + std::to_string(expected.size()) + ", first difference at " +
+         std::to_string(at) + ": got \"" + std::string(got.substr(from, 80)) + "\", expected \"" +
+         std::string(expected.substr(from, 80)) + "\"";
+}
 
 class gate_test : public ::testing::Test {
  protected:
@@ -162,6 +175,61 @@ TEST_F(gate_test, a_split_batch_is_stitched_from_answers_however_they_are_framed
     ASSERT_EQ(body["errors"].size(), 3u) << chunk_size;
     EXPECT_EQ(body["errors"][2]["context"]["inputIndex"], json::array({"59"}));
   }
+}
+
+TEST_F(gate_test, a_split_batch_without_edits_sends_hubspot_the_kept_items_byte_for_byte) {
+  // Blocking alone: the kept items go out as they were sent, gathered a TLS record at a time from
+  // the body received (the session's relay buffer stages them), behind a head too large to share a
+  // record with them. What HubSpot reads must be exactly the body without the blocked items.
+  std::ofstream(rules_file_, std::ios::trunc) << R"(version: 1
+default: allow
+rules:
+  - name: no-test-domains
+    match: { kind: [create], email_domain: [example.com] }
+    action: block
+)";
+  // One I/O thread, so one pool: the second request finds the first one's connection.
+  auto flags = proxy_flags(api.url(), forms.url(), pki.ca_file);
+  flags.insert(flags.end(), {"--rules", rules_file_, "--threads", "1"});
+  running_proxy proxy(flags);
+  std::vector<std::string> items;
+  std::string expected = "{ \"inputs\" :\n [";
+  std::string body = expected;
+  for (int i = 0; i < 100; ++i) {
+    const bool blocked = i % 7 == 3 || i == 99;
+    // Items of growing sizes (8 bytes to 1.2 KB of note), so that record boundaries fall inside
+    // items, between them and on a comma; escapes and non-ASCII kept as sent.
+    items.push_back(R"({"properties":{"email":"p)" + std::to_string(i) + (blocked ? "@example.com" : "@corp.io") +
+                    R"(","note":"\u00e9\n)" + std::string(static_cast<std::size_t>(i) * 12, static_cast<char>('a' + i % 26)) +
+                    "\xC3\xA9\"}}");
+    body += (i == 0 ? "" : " ,\n  ") + items.back();
+    if (!blocked) {
+      expected += (expected.back() == '[' ? "" : ",") + items.back();
+    }
+  }
+  body += " ] , \"trailer\": [1, 2] }";
+  expected += "] , \"trailer\": [1, 2] }"; // from the list's `]` on, as sent
+  ASSERT_GT(expected.size(), 3 * 16 * 1024U);
+  const std::string padding(20 * 1024, 'x');
+  auto answer = exchange(proxy.port(), post("/crm/v3/objects/contacts/batch/create", body,
+                                            {{"Content-Type", "application/json"}, {"X-Padding", padding}}));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 207u);
+  const auto seen = api.requests();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_TRUE(seen[0].body == expected) << first_difference(seen[0].body, expected);
+  EXPECT_EQ(seen[0].header("X-Padding").value_or(""), padding);
+  const auto stitched = json::parse(answer->body);
+  EXPECT_EQ(stitched["results"].size(), 85u);
+  EXPECT_EQ(stitched["numErrors"], 15);
+
+  // The same request again on the pooled connection: nothing of the first is left behind.
+  answer = exchange(proxy.port(), post("/crm/v3/objects/contacts/batch/create", body));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 207u);
+  ASSERT_EQ(api.requests().size(), 2u);
+  EXPECT_TRUE(api.requests()[1].body == expected) << first_difference(api.requests()[1].body, expected);
+  EXPECT_EQ(api.handshakes(), 1u);
 }
 
 TEST_F(gate_test, a_split_batchs_answer_declaring_more_than_hubgate_merges_gets_502) {

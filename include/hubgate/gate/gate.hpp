@@ -58,6 +58,10 @@ struct decision {
   const hubspot::operation* op = nullptr;
   std::string forward_target;          // forward, split
   std::optional<std::string> body;     // forward, split: the body to send instead
+  // split, items dropped and none edited: the body to send instead, as pieces of the request body
+  // as received (views: that body must stay alive and unchanged until they are sent). `body` is
+  // then empty; forwarded_body() gives either whole.
+  std::vector<std::string_view> body_pieces;
   local_answer answer;                 // answer
   std::vector<std::size_t> kept_items; // split: caller's index of each forwarded item, in order
   std::vector<blocked_item> blocked;   // split, and answer when records were blocked
@@ -76,6 +80,10 @@ struct decision {
   decision& operator=(decision&&) = default;
   ~decision() { records.clear(); }
 };
+
+// The body a forward or split decision sends instead of the request's, written out whole (from
+// `body` or `body_pieces`); nullopt when the request's own body goes.
+std::optional<std::string> forwarded_body(const decision& d);
 
 // Which properties the decision's records list: those the rules read (all the proxy needs), or
 // every one (`hubgate explain` shows them).

@@ -102,11 +102,24 @@ TEST(rebuild, dropping_items_alone_forwards_the_kept_items_as_sent) {
   EXPECT_EQ(again.records[0].properties, e.records[0].properties);
   EXPECT_EQ(again.records[1].properties, e.records[2].properties);
 
+  // As pieces (what the proxy sends): the same bytes, each piece a view of the body as received
+  // or a separator, and no body written out.
+  const rebuilt_body pieces = rebuild(e, {true, false, true}, {}, rebuilt_form::pieces);
+  ASSERT_TRUE(pieces.ok()) << pieces.error;
+  EXPECT_TRUE(pieces.body.empty());
+  EXPECT_EQ(pieces.kept_items, r.kept_items);
+  EXPECT_EQ(join_pieces(pieces.pieces), r.body);
+  for (const std::string_view piece : pieces.pieces) {
+    const bool in_body = piece.data() >= body.data() && piece.data() + piece.size() <= body.data() + body.size();
+    EXPECT_TRUE(in_body || piece == ",") << piece;
+  }
+
   // An edit re-serialises the body (through a DOM built only then), BOM and all.
   std::vector<record_edit> edits(3);
   edits[2].set = {{"lastname", "L"}};
-  const rebuilt_body edited = rebuild(e, {true, false, true}, edits);
+  const rebuilt_body edited = rebuild(e, {true, false, true}, edits, rebuilt_form::pieces);
   ASSERT_TRUE(edited.ok()) << edited.error;
+  EXPECT_TRUE(edited.pieces.empty());
   EXPECT_EQ(edited.body, R"({"inputs":[{"properties":{"email":"a@b.com","n":100.0}},)"
                          "{\"properties\":{\"firstname\":\"\xC3\x89\",\"lastname\":\"L\"}}],\"x\":1}");
 
