@@ -1,13 +1,13 @@
 #include "logging/log.hpp"
 
-#include <spdlog/async.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <array>
 #include <charconv>
 
 #include "hubgate/hubspot/text.hpp"
+#include "logging/line_sink.hpp"
 
 namespace hubgate::logging {
 
@@ -92,14 +92,13 @@ std::string redact_emails(std::string_view s) {
 
 void init(cli::log_format format, std::string_view min_level) {
   current_format = format;
-  // The queue's slots (408 bytes each) are all built, and so resident, at start: 8192 of them were
-  // 3.3 MB of an idle sidecar's memory. 1024 lines are ~30 ms of a busy proxy's access log, far
-  // more than the writer thread falls behind; past that the oldest lines are dropped, never a
-  // request delayed.
-  spdlog::init_thread_pool(1024, 1);
-  auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
-  logger = std::make_shared<spdlog::async_logger>("hubgate", sink, spdlog::thread_pool(),
-                                                  spdlog::async_overflow_policy::overrun_oldest);
+  // Lines are written by line_sink's thread (see line_sink.hpp for why not spdlog's async logger);
+  // 1 MiB pending, about 5,000 access-log lines, is far more than a writer falls behind by unless
+  // its reader has stopped.
+  auto sink = std::make_shared<line_sink>(STDOUT_FILENO, 1024 * 1024, [](std::uint64_t count) {
+    return render(current_format, "log lines dropped: the log's reader fell behind", {{"count", count}});
+  });
+  logger = std::make_shared<spdlog::logger>("hubgate", std::move(sink));
   if (format == cli::log_format::json) {
     logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})", spdlog::pattern_time_type::utc);
   } else {
@@ -109,7 +108,6 @@ void init(cli::log_format format, std::string_view min_level) {
                     : min_level == "warn" ? spdlog::level::warn
                     : min_level == "error" ? spdlog::level::err
                                            : spdlog::level::info);
-  logger->flush_on(spdlog::level::debug);
   spdlog::set_default_logger(logger);
 }
 

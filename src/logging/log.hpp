@@ -1,7 +1,8 @@
 #pragma once
 // Structured log lines over spdlog: a message plus key/value fields, rendered as `key=value` text
 // or as one JSON object per line (--log-format). Lines are written by a background thread so that
-// logging never blocks an I/O thread; under overload the oldest queued lines are dropped.
+// logging never blocks an I/O thread (line_sink.hpp); when its reader stops, new lines are dropped
+// and counted.
 // Secrets never reach a field: callers pass targets through redact_target().
 
 #include <cstdint>

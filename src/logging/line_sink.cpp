@@ -1,0 +1,105 @@
+#include "logging/line_sink.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <string_view>
+#include <utility>
+
+namespace hubgate::logging {
+
+namespace {
+
+// Writes all of `bytes`, or as much as the descriptor takes before an error (a closed pipe): a log
+// that cannot be written is lost, never retried forever.
+void write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return;
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+// A burst's buffer is not kept once written: memory follows what is pending.
+constexpr std::size_t kept_capacity = 64 * 1024;
+
+} // namespace
+
+line_sink::line_sink(int fd, std::size_t max_pending, std::function<std::string(std::uint64_t)> report_dropped)
+    : fd_(fd), max_pending_(max_pending), report_dropped_(std::move(report_dropped)), writer_([this] { run_writer(); }) {}
+
+line_sink::~line_sink() {
+  {
+    std::lock_guard lock(state_);
+    stopping_ = true;
+  }
+  wake_writer_.notify_one();
+  writer_.join();
+}
+
+std::uint64_t line_sink::dropped() const {
+  std::lock_guard lock(state_);
+  return dropped_;
+}
+
+void line_sink::sink_it_(const spdlog::details::log_msg& msg) {
+  // base_sink's mutex is held: lines are formatted one at a time, in the order they are appended.
+  std::uint64_t unreported = 0;
+  {
+    std::lock_guard lock(state_);
+    if (pending_.size() >= max_pending_) {
+      ++dropped_;
+      return;
+    }
+    unreported = dropped_ - dropped_reported_;
+  }
+  spdlog::memory_buf_t line;
+  if (unreported != 0) {
+    const std::string report = report_dropped_(unreported);
+    const spdlog::details::log_msg notice(msg.time, spdlog::source_loc{}, msg.logger_name, spdlog::level::warn, report);
+    formatter_->format(notice, line);
+  }
+  formatter_->format(msg, line);
+  {
+    std::lock_guard lock(state_);
+    pending_.append(line.data(), line.size());
+    appended_ += unreported != 0 ? 2 : 1;
+    dropped_reported_ += unreported;
+  }
+  wake_writer_.notify_one();
+}
+
+void line_sink::flush_() {
+  std::unique_lock lock(state_);
+  const std::uint64_t target = appended_;
+  written_.wait(lock, [&] { return written_lines_ >= target; });
+}
+
+void line_sink::run_writer() {
+  std::string writing;
+  std::unique_lock lock(state_);
+  while (true) {
+    wake_writer_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
+    if (pending_.empty()) {
+      break; // stopping, and everything is written
+    }
+    writing.swap(pending_);
+    const std::uint64_t lines = appended_;
+    lock.unlock();
+    write_all(fd_, writing);
+    writing.clear();
+    if (writing.capacity() > kept_capacity) {
+      writing.shrink_to_fit();
+    }
+    lock.lock();
+    written_lines_ = lines;
+    written_.notify_all();
+  }
+}
+
+} // namespace hubgate::logging
