@@ -130,6 +130,11 @@ io::awaitable<void> send_request(connection& conn, http::request_message& reques
   while (!ec) {
     while (staged < staging.size() && piece < pieces.size()) {
       const std::string_view rest = pieces[piece].substr(offset);
+      if (rest.empty()) { // an empty body (no bytes at all, not even an address to copy from)
+        ++piece;
+        offset = 0;
+        continue;
+      }
       if (staged == 0 && (rest.size() >= staging.size() || piece + 1 == pieces.size())) {
         break;
       }

@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -109,7 +108,7 @@ TEST(line_sink, a_stalled_reader_costs_counted_lines_not_a_blocked_logger) {
     logger->info("line {:05}", i);
   }
   const std::uint64_t dropped = sink->dropped();
-  EXPECT_GT(dropped, 4000U);
+  EXPECT_GT(dropped, static_cast<std::uint64_t>(logged / 2));
 
   // The reader comes back and the writer catches up: the next line gets through, after one saying
   // how many were dropped.
@@ -127,17 +126,29 @@ TEST(line_sink, a_stalled_reader_costs_counted_lines_not_a_blocked_logger) {
   EXPECT_EQ(text.substr(0, filled), std::string(filled, '#'));
   const auto lines = lines_of(text.substr(filled));
   ASSERT_GE(lines.size(), 2U);
-  EXPECT_EQ(lines[lines.size() - 2], "dropped " + std::to_string(dropped));
   EXPECT_EQ(lines.back(), "after");
-  // The lines that got through are the first ones, whole and in order, and with the dropped ones
-  // they account for every line logged.
-  const std::size_t kept = lines.size() - 2;
-  EXPECT_EQ(kept + dropped, static_cast<std::size_t>(logged));
-  for (std::size_t i = 0; i < kept; ++i) {
-    char expected[32];
-    std::snprintf(expected, sizeof expected, "line %05zu", i);
-    ASSERT_EQ(lines[i], expected);
+  // A line saying how many were dropped comes right before the first line let through after
+  // drops: at least before "after". (A pipe may take a few bytes more than it was filled with,
+  // and the writer then gets on once during the loop: a second such line, earlier.)
+  EXPECT_TRUE(lines[lines.size() - 2].starts_with("dropped ")) << lines[lines.size() - 2];
+  // The lines that got through are whole and in order, and with the dropped ones, which the
+  // reports count, they account for every line logged.
+  std::uint64_t reported = 0;
+  std::size_t kept = 0;
+  int last = -1;
+  for (std::size_t i = 0; i + 1 < lines.size(); ++i) {
+    if (lines[i].starts_with("dropped ")) {
+      reported += std::stoull(lines[i].substr(8));
+      continue;
+    }
+    ASSERT_TRUE(lines[i].size() == 10 && lines[i].starts_with("line ")) << lines[i];
+    const int number = std::stoi(lines[i].substr(5));
+    ASSERT_GT(number, last) << "out of order";
+    last = number;
+    ++kept;
   }
+  EXPECT_EQ(reported, dropped);
+  EXPECT_EQ(kept + dropped, static_cast<std::size_t>(logged));
 }
 
 } // namespace
