@@ -15,6 +15,7 @@
 #include <charconv>
 #include <cstring>
 #include <span>
+#include <utility>
 
 namespace hubgate::upstream {
 
@@ -96,72 +97,92 @@ struct exchange_start {
   std::string detail;
 };
 
-// Writes the request's head and body to `conn`. One buffer per write, since the TLS stream
-// encrypts one buffer per write (SSL_write_ex takes no buffer sequence), and the head shares its
-// record with the body's first bytes:
-// * a body read from the client has room for the head in front of it and goes out whole with it;
+// A request's bytes on their way upstream, one buffer per write, since the TLS stream encrypts one
+// buffer per write (SSL_write_ex takes no buffer sequence), and the head shares its record with the
+// body's first bytes:
+// * a body read from the client has room for the head in front of it and goes out whole with it
+//   (and a request without a body is its head alone);
 // * any other body (rewritten by the gate, or spliced from a split batch's kept items) is copied
 //   behind the head into `staging` (the session's relay buffer, idle until the answer comes) a
 //   record at a time, except that a run of at least a record within one piece, or the body's
 //   last piece, is written from where it lies once the staged bytes are out.
 // Nothing is kept per connection but the head: a connection's string does not grow to a record.
-io::awaitable<void> send_request(connection& conn, http::request_message& request, std::span<char> staging,
-                                 boost::system::error_code& ec) {
-  std::string& head = conn.head_bytes;
-  head.clear();
-  http::append_head(head, request.base());
-  const std::string_view whole = request.body().with_head(head);
-  if (!whole.empty()) {
-    std::tie(ec, std::ignore) = co_await net::async_write(conn.stream, net::buffer(whole), use_tuple);
-    co_return;
+// Not a coroutine of its own: a frame per request cost more than the writes it orders.
+class request_writes {
+public:
+  request_writes(std::string& head, http::request_message& request, std::span<char> staging)
+      : staging_(staging) {
+    head.clear();
+    http::append_head(head, request.base());
+    whole_ = request.body().with_head(head);
+    if (!whole_.empty()) {
+      return;
+    }
+    if (request.body().empty()) {
+      whole_ = head;
+      return;
+    }
+    one_run_ = request.body().view();
+    pieces_ = request.body().spliced() ? request.body().pieces() : std::span<const std::string_view>(&one_run_, 1);
+    if (head.size() <= staging_.size()) {
+      std::memcpy(staging_.data(), head.data(), head.size());
+      staged_ = head.size();
+    } else {
+      whole_ = head; // alone, then the body staged
+    }
   }
-  const std::string_view one_run = request.body().view();
-  const std::span<const std::string_view> pieces =
-      request.body().spliced() ? request.body().pieces() : std::span<const std::string_view>(&one_run, 1);
-  std::size_t staged = 0;
-  if (head.size() <= staging.size()) {
-    std::memcpy(staging.data(), head.data(), head.size());
-    staged = head.size();
-  } else {
-    std::tie(ec, std::ignore) = co_await net::async_write(conn.stream, net::buffer(head), use_tuple);
-  }
-  std::size_t piece = 0;  // the body's next unsent byte: in pieces[piece] ...
-  std::size_t offset = 0; // ... at this offset
-  while (!ec) {
-    while (staged < staging.size() && piece < pieces.size()) {
-      const std::string_view rest = pieces[piece].substr(offset);
-      if (rest.empty()) { // an empty body (no bytes at all, not even an address to copy from)
-        ++piece;
-        offset = 0;
+  request_writes(const request_writes&) = delete;
+  request_writes& operator=(const request_writes&) = delete;
+
+  // The next bytes to write; empty once all are written.
+  std::string_view next() noexcept {
+    if (!whole_.empty()) {
+      return std::exchange(whole_, {});
+    }
+    while (staged_ < staging_.size() && piece_ < pieces_.size()) {
+      const std::string_view rest = pieces_[piece_].substr(offset_);
+      if (rest.empty()) { // an empty piece may have no address to copy from
+        advance();
         continue;
       }
-      if (staged == 0 && (rest.size() >= staging.size() || piece + 1 == pieces.size())) {
-        break;
+      if (staged_ == 0 && (rest.size() >= staging_.size() || piece_ + 1 == pieces_.size())) {
+        break; // written from where it lies
       }
-      const std::size_t n = std::min(rest.size(), staging.size() - staged);
-      std::memcpy(staging.data() + staged, rest.data(), n);
-      staged += n;
-      offset += n;
-      if (offset == pieces[piece].size()) {
-        ++piece;
-        offset = 0;
+      const std::size_t n = std::min(rest.size(), staging_.size() - staged_);
+      std::memcpy(staging_.data() + staged_, rest.data(), n);
+      staged_ += n;
+      offset_ += n;
+      if (offset_ == pieces_[piece_].size()) {
+        advance();
       }
     }
-    if (staged != 0) {
-      std::tie(ec, std::ignore) = co_await net::async_write(conn.stream, net::buffer(staging.data(), staged), use_tuple);
-      staged = 0;
-    } else if (piece < pieces.size()) {
-      const std::string_view rest = pieces[piece].substr(offset);
-      ++piece;
-      offset = 0;
+    if (staged_ != 0) {
+      return {staging_.data(), std::exchange(staged_, 0)};
+    }
+    while (piece_ < pieces_.size()) {
+      const std::string_view rest = pieces_[piece_].substr(offset_);
+      advance();
       if (!rest.empty()) {
-        std::tie(ec, std::ignore) = co_await net::async_write(conn.stream, net::buffer(rest), use_tuple);
+        return rest;
       }
-    } else {
-      break;
     }
+    return {};
   }
-}
+
+private:
+  void advance() noexcept {
+    ++piece_;
+    offset_ = 0;
+  }
+
+  std::span<char> staging_;
+  std::string_view whole_;                 // written as it is, before anything staged
+  std::string_view one_run_;               // a body that is one run of bytes, as its only piece
+  std::span<const std::string_view> pieces_;
+  std::size_t piece_ = 0;                  // the body's next unsent byte: in pieces_[piece_] ...
+  std::size_t offset_ = 0;                 // ... at this offset
+  std::size_t staged_ = 0;                 // bytes in staging_ not yet written
+};
 
 // Takes a pooled connection (or makes one), sends the request and reads the answer's head. GET
 // and HEAD that fail on a reused connection before any answer are retried once on a fresh one.
@@ -191,8 +212,11 @@ io::awaitable<void> start_exchange(pool& upstream, http::request_message& reques
     const bool may_retry = reused && idempotent && attempt == 0;
 
     upstream_tcp.expires_after(response_timeout);
+    request_writes writes(conn->head_bytes, request, staging);
     boost::system::error_code wec;
-    co_await send_request(*conn, request, staging, wec);
+    for (std::string_view bytes = writes.next(); !wec && !bytes.empty(); bytes = writes.next()) {
+      std::tie(wec, std::ignore) = co_await net::async_write(conn->stream, net::buffer(bytes), use_tuple);
+    }
     if (wec) {
       if (may_retry && is_stale_connection_error(wec)) {
         continue;
