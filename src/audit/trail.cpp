@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "io/fd_write.hpp"
 #include "logging/log.hpp"
 
 namespace hubgate::audit {
@@ -82,6 +83,8 @@ trail_stats trail::stats() const {
 }
 
 void trail::run() {
+  // An audit trail on stdout whose reader went away costs entries (counted), not the proxy.
+  io::block_broken_pipe_signal_in_this_thread();
   std::vector<std::string> batch;
   std::string buffer;
   for (;;) {
@@ -125,29 +128,20 @@ void trail::write_batch(const std::vector<std::string>& lines, std::string& buff
     buffer += line;
     buffer += '\n';
   }
-  std::size_t done = 0;
-  while (done < buffer.size()) {
-    const ssize_t n = ::write(fd_, buffer.data() + done, buffer.size() - done);
-    if (n < 0 && errno == EINTR) {
-      continue;
+  if (const int error = io::write_all(fd_, buffer); error != 0) {
+    // Said once per minute at most: a full disk fails every write.
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    const std::uint64_t errors = write_errors_.fetch_add(1, std::memory_order_relaxed) + 1;
+    dropped_failed_.fetch_add(lines.size(), std::memory_order_relaxed);
+    if (errors == 1 || now - last_error_said_ >= 60) {
+      last_error_said_ = now;
+      logging::error("audit write failed: entries lost, proxying goes on", {{"file", destination_},
+                                                                            {"reason", errno_text(error)},
+                                                                            {"lines", lines.size()},
+                                                                            {"failed_writes", errors}});
     }
-    if (n <= 0) {
-      const int error = n < 0 ? errno : EIO;
-      // Said once per minute at most: a full disk fails every write.
-      const auto now =
-          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-      const std::uint64_t errors = write_errors_.fetch_add(1, std::memory_order_relaxed) + 1;
-      dropped_failed_.fetch_add(lines.size(), std::memory_order_relaxed);
-      if (errors == 1 || now - last_error_said_ >= 60) {
-        last_error_said_ = now;
-        logging::error("audit write failed: entries lost, proxying goes on", {{"file", destination_},
-                                                                              {"reason", errno_text(error)},
-                                                                              {"lines", lines.size()},
-                                                                              {"failed_writes", errors}});
-      }
-      return;
-    }
-    done += static_cast<std::size_t>(n);
+    return;
   }
   written_.fetch_add(lines.size(), std::memory_order_relaxed);
 }

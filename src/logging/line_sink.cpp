@@ -1,29 +1,12 @@
 #include "logging/line_sink.hpp"
 
-#include <unistd.h>
-
-#include <cerrno>
-#include <string_view>
 #include <utility>
+
+#include "io/fd_write.hpp"
 
 namespace hubgate::logging {
 
 namespace {
-
-// Writes all of `bytes`, or as much as the descriptor takes before an error (a closed pipe): a log
-// that cannot be written is lost, never retried forever.
-void write_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return;
-    }
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
 
 // A burst's buffer is not kept once written: memory follows what is pending.
 constexpr std::size_t kept_capacity = 64 * 1024;
@@ -81,6 +64,9 @@ void line_sink::flush_() {
 }
 
 void line_sink::run_writer() {
+  // A log reader that went away costs the lines, not the proxy.
+  io::block_broken_pipe_signal_in_this_thread();
+
   std::string writing;
   std::unique_lock lock(state_);
   while (true) {
@@ -91,7 +77,7 @@ void line_sink::run_writer() {
     writing.swap(pending_);
     const std::uint64_t lines = appended_;
     lock.unlock();
-    write_all(fd_, writing);
+    (void)io::write_all(fd_, writing); // a log that cannot be written is lost, never retried forever
     writing.clear();
     if (writing.capacity() > kept_capacity) {
       writing.shrink_to_fit();

@@ -23,7 +23,13 @@ struct pipe_ends {
   pipe_ends() { EXPECT_EQ(::pipe(fds), 0); }
   ~pipe_ends() {
     close_write();
-    ::close(fds[0]);
+    close_read();
+  }
+  void close_read() {
+    if (fds[0] >= 0) {
+      ::close(fds[0]);
+      fds[0] = -1;
+    }
   }
   void close_write() {
     if (fds[1] >= 0) {
@@ -149,6 +155,21 @@ TEST(line_sink, a_stalled_reader_costs_counted_lines_not_a_blocked_logger) {
   }
   EXPECT_EQ(reported, dropped);
   EXPECT_EQ(kept + dropped, static_cast<std::size_t>(logged));
+}
+
+TEST(line_sink, a_reader_that_went_away_costs_lines_not_the_process) {
+  // Docker's log pipe closed under a running sidecar: writing to it raises SIGPIPE, whose default
+  // action ends the process (this test's too). The writer gets EPIPE instead and goes on.
+  pipe_ends pipe;
+  pipe.close_read();
+  auto sink = std::make_shared<line_sink>(pipe.write_end(), 1024 * 1024, report);
+  spdlog::logger logger("t", sink);
+  logger.set_pattern("%v");
+  logger.info("nobody reads this");
+  logger.flush(); // returns once the writer has tried
+  logger.info("nor this");
+  logger.flush();
+  EXPECT_EQ(sink->dropped(), 0U); // lost to the closed pipe, not dropped for want of room
 }
 
 } // namespace
