@@ -128,6 +128,14 @@ std::unique_ptr<connection> pool::take_idle() {
 
 void pool::put_idle(std::unique_ptr<connection> conn) {
   conn->idle_since = std::chrono::steady_clock::now();
+  if (conn->requests == 1) {
+    // A copy: OpenSSL marks a connection's session unresumable when the connection is freed
+    // without a close_notify sent, as a stale pooled one is.
+    if (const SSL_SESSION* session = SSL_get0_session(conn->stream.native_handle());
+        session != nullptr && SSL_SESSION_is_resumable(session) == 1) {
+      session_.reset(SSL_SESSION_dup(session));
+    }
+  }
   if (idle_.size() < settings_.max_idle) {
     idle_.push_back(std::move(conn));
     idle_count_.store(idle_.size(), std::memory_order_relaxed);
@@ -176,12 +184,23 @@ io::awaitable<connect_result> pool::connect() {
     ERR_clear_error();
     co_return connect_result{nullptr, connect_failure::tls, "TLS handshake with " + url_.host + ": cannot check that name"};
   }
+  if (session_) {
+    // A copy again, so that this connection's fate cannot spoil the one kept.
+    SSL_SESSION* offered = SSL_SESSION_dup(session_.get());
+    if (offered == nullptr || SSL_set_session(ssl_handle, offered) != 1) {
+      ERR_clear_error(); // nothing offered: a full handshake
+    }
+    SSL_SESSION_free(offered); // SSL_set_session took its own reference
+  }
   auto [hec] = co_await conn->stream.async_handshake(use_tuple);
   if (hec) {
     auto failure = hec == beast::error::timeout ? connect_failure::timeout : connect_failure::tls;
     co_return connect_result{nullptr, failure, "TLS handshake with " + url_.host + ": " + tls_failure_detail(*conn, hec)};
   }
   handshakes_.fetch_add(1, std::memory_order_relaxed);
+  if (SSL_session_reused(ssl_handle) == 1) {
+    resumed_handshakes_.fetch_add(1, std::memory_order_relaxed);
+  }
   co_return connect_result{std::move(conn), connect_failure::none, {}};
 }
 

@@ -148,6 +148,21 @@ TEST_F(proxy_test, reuses_pooled_upstream_connections) {
   EXPECT_EQ(api.connections(), 1u);
 }
 
+TEST_F(proxy_test, a_new_upstream_connection_resumes_the_last_tls_session) {
+  // Once the pooled connection is gone (HubSpot closed it while idle), the next one offers the
+  // session of the last: the fake sees the second handshake resumed, as nginx's
+  // proxy_ssl_session_reuse would have it.
+  auto proxy = start({"--threads", "1"});
+  ASSERT_EQ(exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/1"))->status, 200u);
+  ASSERT_TRUE(eventually([&] { return api.close_idle_connections() == 1; }));
+  ASSERT_EQ(exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/2"))->status, 200u);
+  ASSERT_TRUE(eventually([&] { return api.close_idle_connections() == 1; }));
+  ASSERT_EQ(exchange(proxy.port(), make_request("POST", "/crm/v3/objects/deals", {}, "{}"))->status, 200u);
+  EXPECT_EQ(api.requests().size(), 3u);
+  EXPECT_EQ(api.handshakes(), 3u);
+  EXPECT_EQ(api.resumed_handshakes(), 2u);
+}
+
 TEST_F(proxy_test, large_bodies_go_through_on_reused_connections) {
   auto proxy = start({"--threads", "1"});
   for (int i = 0; i < 3; ++i) {

@@ -249,6 +249,7 @@ struct fake_hubspot::impl {
   std::vector<recorded_request> requests;
   std::size_t connections = 0;
   std::size_t handshakes = 0;
+  std::size_t resumed_handshakes = 0;
   std::string last_sni;
   handler on_request;
 
@@ -330,6 +331,7 @@ net::awaitable<void> fake_hubspot::impl::session(tcp::socket socket,
     const char* sni = SSL_get_servername(stream.native_handle(), TLSEXT_NAMETYPE_host_name);
     const std::lock_guard lock{mutex};
     ++handshakes;
+    resumed_handshakes += SSL_session_reused(stream.native_handle()) == 1 ? 1 : 0;
     last_sni = sni != nullptr ? sni : "";
   }
   changed.notify_all();
@@ -459,6 +461,11 @@ std::size_t fake_hubspot::connections() const {
 std::size_t fake_hubspot::handshakes() const {
   const std::lock_guard lock{impl_->mutex};
   return impl_->handshakes;
+}
+
+std::size_t fake_hubspot::resumed_handshakes() const {
+  const std::lock_guard lock{impl_->mutex};
+  return impl_->resumed_handshakes;
 }
 
 std::string fake_hubspot::last_sni() const {

@@ -110,6 +110,8 @@ class fake_hubspot {
   std::size_t connections() const;
   /** TLS handshakes completed so far. */
   std::size_t handshakes() const;
+  /** Of those, the ones that resumed an earlier session (a ticket this fake issued). */
+  std::size_t resumed_handshakes() const;
   /** SNI host name the client sent in the last completed handshake; empty if none was sent. */
   std::string last_sni() const;
 
