@@ -213,12 +213,12 @@ fi
 
 # --- measuring --------------------------------------------------------------------------------
 CLK_TCK=$(getconf CLK_TCK)
-# cpu_ticks PID: user + system time of every thread of PID, in clock ticks.
+# cpu_ticks PID: user time, then system time, of every thread of PID, in clock ticks.
 cpu_ticks() {
   local stat fields
   stat=$(<"/proc/$1/stat")
   read -ra fields <<<"${stat##*) }"
-  echo $((fields[11] + fields[12]))
+  echo "${fields[11]} ${fields[12]}"
 }
 # upstream_count: requests the fake HubSpot has served (the query itself is one of them).
 upstream_count() { curl -s --max-time 5 "http://127.0.0.1:$COUNTER_PORT/" | awk 'NR == 3 {print $3}'; }
@@ -229,7 +229,7 @@ load_test() { taskset -c 1 wrk -t1 -c"$CONNS" -d"$1s" --timeout 5s -s "$BENCH/wr
 # measure ROUND WORKLOAD INDEX: appends one tab-separated row to $RUN/rows.
 measure() {
   local round=$1 workload=$2 i=$3
-  local pid=${PID[$3]} out line fields kv ticks0 ticks1 count0 count1 jiffies0 jiffies1
+  local pid=${PID[$3]} out line fields kv user0 system0 user1 system1 count0 count1 jiffies0 jiffies1
   local requests seconds rps p50_ms p99_ms http_errors socket_errors
   # The peak RSS (VmHWM) starts again from the current RSS (needs root or the proxy's owner).
   echo 5 2>/dev/null >"/proc/$pid/clear_refs" || true
@@ -237,9 +237,11 @@ measure() {
     load_test "$WARMUP" "$workload" "${URL[i]}" >/dev/null
     sleep 0.2 # the requests wrk left in flight reach the upstream before it is counted
   fi
-  ticks0=$(cpu_ticks "$pid") count0=$(upstream_count) jiffies0=$(cpu0_jiffies)
+  read -r user0 system0 < <(cpu_ticks "$pid")
+  count0=$(upstream_count) jiffies0=$(cpu0_jiffies)
   out=$(load_test "$DURATION" "$workload" "${URL[i]}") || die "wrk failed on $workload through ${PROXIES[i]}"
-  jiffies1=$(cpu0_jiffies) count1=$(upstream_count) ticks1=$(cpu_ticks "$pid")
+  jiffies1=$(cpu0_jiffies) count1=$(upstream_count)
+  read -r user1 system1 < <(cpu_ticks "$pid")
   if ! kill -0 "$pid" 2>/dev/null; then
     tail -n 20 "$RUN/${PROXIES[i]}.log" >&2
     die "${PROXIES[i]} exited during $workload (its log above)"
@@ -254,13 +256,14 @@ measure() {
   ((requests > 0)) || die "no request completed: $workload through ${PROXIES[i]}"
   awk -v OFS='\t' -v round="$round" -v workload="$workload" -v proxy="${PROXIES[i]}" -v rps="$rps" \
     -v p50="$p50_ms" -v p99="$p99_ms" -v n="$requests" -v bad="$http_errors" -v sock="$socket_errors" \
-    -v up=$((count1 - count0 - 1)) -v ticks=$((ticks1 - ticks0)) -v hz="$CLK_TCK" -v secs="$seconds" \
+    -v up=$((count1 - count0 - 1)) -v ticks=$((user1 + system1 - user0 - system0)) -v user_ticks=$((user1 - user0)) -v hz="$CLK_TCK" -v secs="$seconds" \
     -v peak="$(rss_mb "$pid" VmHWM)" -v j0="$jiffies0" -v j1="$jiffies1" 'BEGIN {
       split(j0, a, " "); split(j1, b, " ")
       own = 100 * ticks / hz / secs                     # the proxy, in % of CPU 0
       other = 100 * (b[1] - a[1]) / (b[2] - a[2]) - own # everything else on CPU 0
       if (other < 0) other = 0
-      print round, workload, proxy, rps, p50, p99, 100 * bad / n, 100 * up / n, 1e6 * ticks / hz / n, peak, other, sock
+      print round, workload, proxy, rps, p50, p99, 100 * bad / n, 100 * up / n, 1e6 * ticks / hz / n, peak, other, sock,
+        1e6 * user_ticks / hz / n
     }' >>"$RUN/rows"
 }
 
@@ -290,8 +293,8 @@ table() {
       for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
       return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
     }
-    function cells(rps, p50, p99, bad, up, us, ratio, peak) {
-      return sprintf("%.0f | %.2f | %.2f | %.1f | %.1f | %.1f | %s | %.1f", rps, p50, p99, bad, up, us,
+    function cells(rps, p50, p99, bad, up, us, user, ratio, peak) {
+      return sprintf("%.0f | %.2f | %.2f | %.1f | %.1f | %.1f | %.1f | %s | %.1f", rps, p50, p99, bad, up, us, user,
         ratio == "-" ? "-" : sprintf("%.2f", ratio), peak)
     }
     {
@@ -300,8 +303,8 @@ table() {
     }
     END {
       np = split(proxies, proxy, " ")
-      head = "| workload | proxy | req/s | p50 ms | p99 ms | non-2xx % | upstream req % | CPU µs/req | vs nginx | peak RSS MB |"
-      rule = "|---|---|---|---|---|---|---|---|---|---|"
+      head = "| workload | proxy | req/s | p50 ms | p99 ms | non-2xx % | upstream req % | CPU µs/req | user µs/req | vs nginx | peak RSS MB |"
+      rule = "|---|---|---|---|---|---|---|---|---|---|---|"
       per_round = rounds > 1
       printf "%s%s CPU0 other %% |\n", per_round ? "| round " : "", head
       printf "%s%s---|\n", per_round ? "|---" : "", rule
@@ -314,10 +317,10 @@ table() {
           if (a[9] > 0) ratio = f[9] / a[9]
         }
         k = workloads[w] SUBSEP proxy[p]
-        for (c = 4; c <= 10; c++) all[k, c] = all[k, c] " " f[c]
+        for (c = 4; c <= 13; c++) all[k, c] = all[k, c] " " f[c]
         all[k, "ratio"] = all[k, "ratio"] " " ratio
         printf "%s| %s | %s | %s | %.0f |\n", (per_round ? "| " r " " : ""), f[2], f[3],
-          cells(f[4], f[5], f[6], f[7], f[8], f[9], ratio, f[10]), f[11]
+          cells(f[4], f[5], f[6], f[7], f[8], f[9], f[13], ratio, f[10]), f[11]
       }
       if (!per_round) exit
       printf "\nMedians over %d rounds:\n\n%s\n%s\n", rounds, head, rule
@@ -326,7 +329,8 @@ table() {
         if (!((k, 4) in all)) continue
         ratio = all[k, "ratio"] ~ /-/ ? "-" : median(all[k, "ratio"])
         printf "| %s | %s | %s |\n", workloads[w], proxy[p], cells(median(all[k, 4]), median(all[k, 5]),
-          median(all[k, 6]), median(all[k, 7]), median(all[k, 8]), median(all[k, 9]), ratio, median(all[k, 10]))
+          median(all[k, 6]), median(all[k, 7]), median(all[k, 8]), median(all[k, 9]), median(all[k, 13]), ratio,
+          median(all[k, 10]))
       }
     }' "$1"
 }
