@@ -335,10 +335,8 @@ io::awaitable<forward_outcome> relay_simple(pool& upstream, exchange_start& star
   }
   out.client_reusable = client_keep_alive;
   // Bytes past the answer would be an answer nobody asked for: such a connection is not reused.
-  if (fast.keep_alive && conn->buffer.size() == 0) {
-    ++conn->requests;
-    upstream.put_idle(std::move(conn));
-  }
+  const bool reusable = fast.keep_alive && conn->buffer.size() == 0;
+  upstream.exchange_done(std::move(conn), reusable);
   co_return out;
 }
 
@@ -480,9 +478,8 @@ io::awaitable<forward_outcome> relay_parsed(pool& upstream, exchange_start& star
   }
 
   out.client_reusable = client_keep_alive;
-  if (upstream_keep_alive && parser.is_done()) {
-    ++conn->requests;
-    upstream.put_idle(std::move(conn));
+  if (parser.is_done()) {
+    upstream.exchange_done(std::move(conn), upstream_keep_alive);
   }
   co_return out;
 }
@@ -560,10 +557,7 @@ io::awaitable<fetched_answer> fetch(pool& upstream, http::request_message& reque
   http::remove_hop_by_hop(out.answer);
   out.answer.erase(bhttp::field::content_length);
   out.answer.erase(bhttp::field::transfer_encoding);
-  if (upstream_keep_alive) {
-    ++conn->requests;
-    upstream.put_idle(std::move(conn));
-  }
+  upstream.exchange_done(std::move(conn), upstream_keep_alive);
   co_return out;
 }
 

@@ -126,17 +126,17 @@ std::unique_ptr<connection> pool::take_idle() {
   return nullptr;
 }
 
-void pool::put_idle(std::unique_ptr<connection> conn) {
-  conn->idle_since = std::chrono::steady_clock::now();
-  if (conn->requests == 1) {
+void pool::exchange_done(std::unique_ptr<connection> conn, bool reusable) {
+  if (++conn->requests == 1) {
     // A copy: OpenSSL marks a connection's session unresumable when the connection is freed
-    // without a close_notify sent, as a stale pooled one is.
+    // without a close_notify sent, as every one of ours is.
     if (const SSL_SESSION* session = SSL_get0_session(conn->stream.native_handle());
         session != nullptr && SSL_SESSION_is_resumable(session) == 1) {
       session_.reset(SSL_SESSION_dup(session));
     }
   }
-  if (idle_.size() < settings_.max_idle) {
+  if (reusable && idle_.size() < settings_.max_idle) {
+    conn->idle_since = std::chrono::steady_clock::now();
     idle_.push_back(std::move(conn));
     idle_count_.store(idle_.size(), std::memory_order_relaxed);
   }

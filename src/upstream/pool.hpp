@@ -72,8 +72,11 @@ class pool {
   // the idle timeout, or that the peer has closed (or sent anything to) while idle, are dropped.
   std::unique_ptr<connection> take_idle();
 
-  // Returns a connection whose last exchange ended cleanly; dropped when the pool is full.
-  void put_idle(std::unique_ptr<connection> conn);
+  // An exchange on `conn` ended with the whole answer read. The connection goes back to the pool
+  // when `reusable` (it is dropped when the pool is full), and the TLS session of a connection's
+  // first exchange is kept either way (see session_): an upstream that closes after every answer
+  // is where resuming saves the most.
+  void exchange_done(std::unique_ptr<connection> conn, bool reusable);
 
   // Closes the idle connections (the process is about to stop).
   void close_idle();

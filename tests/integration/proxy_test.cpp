@@ -163,6 +163,29 @@ TEST_F(proxy_test, a_new_upstream_connection_resumes_the_last_tls_session) {
   EXPECT_EQ(api.resumed_handshakes(), 2u);
 }
 
+TEST_F(proxy_test, an_upstream_that_closes_after_every_answer_gets_resumed_handshakes) {
+  // Connection: close on every answer: no connection goes back to the pool, and each new one
+  // resumes the session of the one before, after a read or a create, an answer with a length or
+  // a chunked one.
+  api.set_handler([](const recorded_request& req) {
+    fake_response res = json_response(req.method == "POST" ? 201 : 200, R"({"id":"1"})");
+    res.action = fake_action::close_after_response;
+    res.chunked = req.target.find("chunked") != std::string::npos;
+    return res;
+  });
+  auto proxy = start({"--threads", "1"});
+  const std::string create = R"({"properties":{"email":"jo@acme-corp.com"}})";
+  EXPECT_EQ(exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/1"))->status, 200u);
+  const auto created = exchange(
+      proxy.port(), make_request("POST", "/crm/v3/objects/contacts", {{"Content-Type", "application/json"}}, create));
+  EXPECT_EQ(created->status, 201u);
+  EXPECT_EQ(exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/2?chunked=1"))->status, 200u);
+  EXPECT_EQ(exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/3"))->status, 200u);
+  EXPECT_EQ(api.requests().size(), 4u);
+  EXPECT_EQ(api.handshakes(), 4u);
+  EXPECT_EQ(api.resumed_handshakes(), 3u);
+}
+
 TEST_F(proxy_test, large_bodies_go_through_on_reused_connections) {
   auto proxy = start({"--threads", "1"});
   for (int i = 0; i < 3; ++i) {
