@@ -15,9 +15,11 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <array>
 #include <fstream>
 #include <stdexcept>
 #include <system_error>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -196,11 +198,21 @@ std::string render_metrics(const sources& from) {
   from.metrics.render(out);
 
   add_gauge(out, "hubgate_client_connections", "Client connections open on the proxy port", from.proxy.session_count());
+  constexpr std::array<std::pair<hubspot::upstream_id, std::string_view>, 2> upstreams{
+      {{hubspot::upstream_id::api, "api"}, {hubspot::upstream_id::forms, "forms"}}};
   out.family("hubgate_upstream_pooled_connections", "gauge", "Idle keep-alive upstream connections in the pool");
-  out.sample("hubgate_upstream_pooled_connections", {{"upstream", "api"}},
-             static_cast<std::uint64_t>(from.proxy.pooled_connections(hubspot::upstream_id::api)));
-  out.sample("hubgate_upstream_pooled_connections", {{"upstream", "forms"}},
-             static_cast<std::uint64_t>(from.proxy.pooled_connections(hubspot::upstream_id::forms)));
+  for (const auto& [upstream, name] : upstreams) {
+    out.sample("hubgate_upstream_pooled_connections", {{"upstream", name}},
+               static_cast<std::uint64_t>(from.proxy.pooled_connections(upstream)));
+  }
+  out.family("hubgate_upstream_handshakes_total", "counter",
+             "Upstream TLS handshakes completed; resumed: with the session of an earlier connection");
+  for (const auto& [upstream, name] : upstreams) {
+    for (const bool resumed : {false, true}) {
+      out.sample("hubgate_upstream_handshakes_total", {{"upstream", name}, {"resumed", resumed ? "true" : "false"}},
+                 from.proxy.upstream_handshakes(upstream, resumed));
+    }
+  }
   add_gauge(out, "hubgate_draining", "1 once a drain (SIGTERM) began", from.proxy.draining.load() ? 1 : 0);
 
   const auto in_force = from.rules.current();

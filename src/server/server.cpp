@@ -5,6 +5,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <stdexcept>
 #include <thread>
@@ -103,9 +104,21 @@ std::size_t proxy_state::session_count() const {
 std::size_t proxy_state::pooled_connections(hubspot::upstream_id upstream) const {
   std::size_t idle = 0;
   for (const auto& thread : threads) {
-    idle += (upstream == hubspot::upstream_id::forms ? thread->forms : thread->api).idle_count();
+    idle += thread->pool_of(upstream).idle_count();
   }
   return idle;
+}
+
+std::uint64_t proxy_state::upstream_handshakes(hubspot::upstream_id upstream, bool resumed) const {
+  std::uint64_t count = 0;
+  for (const auto& thread : threads) {
+    const upstream::pool& pool = thread->pool_of(upstream);
+    // Read apart from the pool's thread: the two counts may be a handshake apart.
+    const std::uint64_t resumed_ones = pool.resumed_handshakes();
+    const std::uint64_t all = pool.handshakes();
+    count += resumed ? resumed_ones : all - std::min(resumed_ones, all);
+  }
+  return count;
 }
 
 void proxy_state::close_idle_sessions() {

@@ -37,6 +37,13 @@ struct io_thread {
   net::io_context ioc{1}; // first: destroyed last
   upstream::pool api;
   upstream::pool forms;
+
+  upstream::pool& pool_of(hubspot::upstream_id upstream) {
+    return upstream == hubspot::upstream_id::forms ? forms : api;
+  }
+  const upstream::pool& pool_of(hubspot::upstream_id upstream) const {
+    return upstream == hubspot::upstream_id::forms ? forms : api;
+  }
 };
 
 // What every session shares. Immutable after start, but for the drain flag and the session set.
@@ -59,6 +66,8 @@ struct proxy_state {
   std::function<void()> on_last_session_left; // set while draining; called once
   std::size_t session_count() const;          // client connections open (for /metrics)
   std::size_t pooled_connections(hubspot::upstream_id upstream) const; // idle, all threads (for /metrics)
+  // Upstream TLS handshakes completed, all threads: the resumed ones, or the full ones.
+  std::uint64_t upstream_handshakes(hubspot::upstream_id upstream, bool resumed) const;
 
  private:
   mutable std::mutex mutex_; // guards sessions_; never held across I/O

@@ -394,7 +394,7 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
     // The request as it goes upstream: the upstream's Host, no hop-by-hop headers, and framing
     // re-made for the buffered body.
     const auto upstream_id = classification.upstream;
-    upstream::pool& pool = upstream_id == hubspot::upstream_id::forms ? thread.forms : thread.api;
+    upstream::pool& pool = thread.pool_of(upstream_id);
     http::remove_hop_by_hop(request);
     if (access.mode == access::auth_mode::clients) {
       // The client's key stays here; HubSpot sees only the token hubgate holds.

@@ -184,6 +184,22 @@ TEST_F(admin_test, readyz_turns_503_while_draining_and_the_request_in_flight_fin
   EXPECT_EQ(proxy.process().wait_exit(15s), std::optional<int>(0));
 }
 
+TEST_F(admin_test, upstream_handshakes_are_counted_full_and_resumed) {
+  auto proxy = start({"--threads", "1"});
+  const auto admin = proxy.admin_port();
+  const auto full = R"(hubgate_upstream_handshakes_total{upstream="api",resumed="false"})";
+  const auto resumed = R"(hubgate_upstream_handshakes_total{upstream="api",resumed="true"})";
+  EXPECT_EQ(scrape(admin, full), 0);
+  ASSERT_EQ(exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/1"))->status, 200u);
+  // HubSpot closes the pooled connection; the next request makes one that resumes the session.
+  ASSERT_TRUE(eventually([&] { return api.close_idle_connections() == 1; }));
+  ASSERT_EQ(exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/2"))->status, 200u);
+  EXPECT_EQ(scrape(admin, full), 1);
+  EXPECT_EQ(scrape(admin, resumed), 1);
+  EXPECT_EQ(scrape(admin, R"(hubgate_upstream_handshakes_total{upstream="forms",resumed="false"})"), 0);
+  EXPECT_EQ(api.handshakes(), 2u);
+}
+
 TEST_F(admin_test, upstream_errors_are_counted_by_kind) {
   {
     api.set_handler([](const recorded_request& r) {
