@@ -211,6 +211,7 @@ struct key_ref {
   std::uint32_t offset;
   std::uint32_t length;
   bool decoded;
+  std::uint32_t order; // set by unique_keys only: the key's place in its object (in the padding)
 };
 
 // The innermost open container decides what a comma or a closing bracket means; the bottom of
@@ -602,7 +603,7 @@ private:
                                                   std::uint32_t length) noexcept {
     const std::uint64_t print = size - first >= 8 ? fingerprint_in_text(base + first, length)
                                                   : fingerprint(std::string_view(base + first, length));
-    return key_ref{print, static_cast<std::uint32_t>(first), length, false};
+    return key_ref{print, static_cast<std::uint32_t>(first), length, false, 0};
   }
 
   // False, with the error set, when `ref` (just past the keys recorded so far in `keys`) repeats
@@ -808,7 +809,7 @@ private:
     const auto start = static_cast<std::uint32_t>(arena_.size());
     json_unescape_append(bytes, arena_);
     const auto length = static_cast<std::uint32_t>(arena_.size() - start);
-    return key_ref{fingerprint(std::string_view(arena_).substr(start, length)), start, length, true};
+    return key_ref{fingerprint(std::string_view(arena_).substr(start, length)), start, length, true, 0};
   }
 
   [[gnu::noinline]] bool repeats_earlier_key(const key_ref* first, const key_ref* last, const key_ref& ref) const noexcept {
@@ -840,13 +841,29 @@ private:
   }
 
   // The keys of a closed object that had too many to check one by one: sorted (they are dropped
-  // next), so that equal keys, which share a fingerprint, end up side by side.
+  // next), so that equal keys, which share a fingerprint, end up side by side, each run of them in
+  // the order they came. The repeat told is the one the text reaches first, as a check of each key
+  // as it came would have told it (which fingerprint sorts first says nothing about the text).
   [[gnu::noinline]] bool unique_keys(key_ref* first, key_ref* last) {
+    for (key_ref* key = first; key != last; ++key) {
+      key->order = static_cast<std::uint32_t>(key - first);
+    }
     std::sort(first, last, [this](const key_ref& a, const key_ref& b) {
-      return a.fingerprint != b.fingerprint ? a.fingerprint < b.fingerprint : view(a) < view(b);
+      if (a.fingerprint != b.fingerprint) {
+        return a.fingerprint < b.fingerprint;
+      }
+      const int order = view(a).compare(view(b));
+      return order != 0 ? order < 0 : a.order < b.order;
     });
-    const key_ref* const at = std::adjacent_find(first, last, [this](const key_ref& a, const key_ref& b) { return same(a, b); });
-    return at == last || duplicate(*at);
+    // A run's second key is its first repeat; of those, the earliest.
+    const key_ref* first_repeat = nullptr;
+    for (const key_ref* key = first; key + 1 < last; ++key) {
+      if (same(key[0], key[1]) && (key == first || !same(key[-1], key[0])) &&
+          (first_repeat == nullptr || key[1].order < first_repeat->order)) {
+        first_repeat = key + 1;
+      }
+    }
+    return first_repeat == nullptr || duplicate(*first_repeat);
   }
 
   std::string_view text_;

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <set>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -478,14 +479,13 @@ private:
     }
     const auto first = keys_.begin() + top.first_key;
     if (keys_.size() - top.first_key > pairwise_key_limit) {
-      // Past the limit, keys were not checked one by one: sort them (they are dropped below), so
-      // that equal keys, which share a fingerprint, end up side by side.
-      std::sort(first, keys_.end(), [this](const key_ref& a, const key_ref& b) {
-        return a.fingerprint != b.fingerprint ? a.fingerprint < b.fingerprint : view(a) < view(b);
-      });
-      const auto at = std::adjacent_find(first, keys_.end(), [this](const key_ref& a, const key_ref& b) { return same(a, b); });
-      if (at != keys_.end()) {
-        return duplicate(*at);
+      // Past the limit, keys were not checked one by one: the first that repeats an earlier one,
+      // in the order they came.
+      std::set<std::string_view> seen;
+      for (auto key = first; key != keys_.end(); ++key) {
+        if (!seen.insert(view(*key)).second) {
+          return duplicate(*key);
+        }
       }
     }
     keys_.erase(first, keys_.end());

@@ -86,6 +86,10 @@ TEST(json_scan, refuses_duplicate_keys_at_any_depth) {
   EXPECT_EQ(scan_error(many + "\"k199\":0}"), "duplicate key \"k199\"");
   EXPECT_FALSE(scans(many + "\"k\\u0030\":0}")) << "k\\u0030 is k0";
   EXPECT_FALSE(scans("[" + many + "\"x\":{\"y\":1,\"y\":2}}]"));
+  // With several repeats, the one the text reaches first is told, whatever order sorting put them in.
+  EXPECT_EQ(scan_error(many + "\"k5\":0,\"k3\":0,\"k5\":1}"), "duplicate key \"k5\"");
+  EXPECT_EQ(scan_error(many + "\"k3\":0,\"k5\":0,\"k3\":1}"), "duplicate key \"k3\"");
+  EXPECT_EQ(scan_error(many + "\"k\\u0035\":0,\"k3\":0}"), "duplicate key \"k5\"");
 }
 
 TEST(json_scan, nests_at_most_64_deep) {
