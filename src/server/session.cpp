@@ -449,9 +449,10 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
     }
 
     entry.report.upstream_begin(upstream_id);
-    auto outcome = co_await upstream::forward(
+    upstream::forward_outcome outcome;
+    co_await upstream::forward(
         pool, request, upstream::client_side{stream, version, keep_alive, opts.client_body_timeout, &state.draining},
-        opts.upstream_response_timeout, relay_buffer);
+        opts.upstream_response_timeout, relay_buffer, outcome);
     entry.report.upstream_end(outcome.failure);
     entry.upstream_status = outcome.upstream_status;
     if (outcome.failure) {

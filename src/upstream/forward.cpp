@@ -285,9 +285,9 @@ io::awaitable<void> start_exchange(pool& upstream, http::request_message& reques
 
 // Relays an answer the fast scan read (Content-Length framed, or bodyless) from its bytes: the
 // head as the client gets it and the first body bytes in one write, then the rest as it arrives.
-io::awaitable<forward_outcome> relay_simple(pool& upstream, exchange_start& started, client_side client,
-                                            std::chrono::milliseconds response_timeout, std::span<char> relay_buffer) {
-  forward_outcome out;
+io::awaitable<void> relay_simple(pool& upstream, exchange_start& started, client_side client,
+                                  std::chrono::milliseconds response_timeout, std::span<char> relay_buffer,
+                                  forward_outcome& out) {
   auto conn = std::move(started.conn);
   const http::response_head& fast = started.fast;
   out.upstream_status = fast.status;
@@ -309,7 +309,7 @@ io::awaitable<forward_outcome> relay_simple(pool& upstream, exchange_start& star
   out.responded = true;
   if (wec) {
     out.detail = "write to client: " + wec.message();
-    co_return out;
+    co_return;
   }
   conn->buffer.consume(fast.size + first);
   remaining -= first;
@@ -322,13 +322,13 @@ io::awaitable<forward_outcome> relay_simple(pool& upstream, exchange_start& star
     if (rec) {
       // Part of the answer reached the client: closing its connection is the only honest signal.
       out.detail = "read body: " + rec.message();
-      co_return out;
+      co_return;
     }
     client_tcp.expires_after(client.write_timeout);
     auto [ec, written] = co_await net::async_write(client_tcp, net::buffer(relay_buffer.data(), n), use_tuple);
     if (ec) {
       out.detail = "write to client: " + ec.message();
-      co_return out;
+      co_return;
     }
     remaining -= n;
     out.body_bytes += n;
@@ -337,7 +337,7 @@ io::awaitable<forward_outcome> relay_simple(pool& upstream, exchange_start& star
   // Bytes past the answer would be an answer nobody asked for: such a connection is not reused.
   const bool reusable = fast.keep_alive && conn->buffer.size() == 0;
   upstream.exchange_done(std::move(conn), reusable);
-  co_return out;
+  co_return;
 }
 
 // Relays an answer whose head Beast's parser read (chunked, delimited by the upstream's close, or a
@@ -346,9 +346,8 @@ io::awaitable<forward_outcome> relay_simple(pool& upstream, exchange_start& star
 // pieces, writes them, and only then consumes those bytes and reads more. A coroutine of its own so
 // that forward()'s frame stays under the size asio recycles per thread (about 1 KB) instead of going
 // to malloc on every request.
-io::awaitable<forward_outcome> relay_parsed(pool& upstream, exchange_start& started, bool head, client_side client,
-                                            std::chrono::milliseconds response_timeout) {
-  forward_outcome out;
+io::awaitable<void> relay_parsed(pool& upstream, exchange_start& started, bool head, client_side client,
+                                  std::chrono::milliseconds response_timeout, forward_outcome& out) {
   auto conn = std::move(started.conn);
   auto& upstream_tcp = beast::get_lowest_layer(conn->stream);
   auto& parser = *started.parser;
@@ -407,7 +406,7 @@ io::awaitable<forward_outcome> relay_parsed(pool& upstream, exchange_start& star
       }
       if (ec) {
         broke_off(ec);
-        co_return out;
+        co_return;
       }
       if (!res.body().empty()) {
         pieces[count++] = net::buffer(res.body());
@@ -453,7 +452,7 @@ io::awaitable<forward_outcome> relay_parsed(pool& upstream, exchange_start& star
       head_sent = true;
       if (ec) {
         out.detail = "write to client: " + ec.message();
-        co_return out;
+        co_return;
       }
       out.body_bytes += data;
     }
@@ -473,7 +472,7 @@ io::awaitable<forward_outcome> relay_parsed(pool& upstream, exchange_start& star
     }
     if (rec) {
       broke_off(rec);
-      co_return out;
+      co_return;
     }
   }
 
@@ -481,26 +480,27 @@ io::awaitable<forward_outcome> relay_parsed(pool& upstream, exchange_start& star
   if (parser.is_done()) {
     upstream.exchange_done(std::move(conn), upstream_keep_alive);
   }
-  co_return out;
+  co_return;
 }
 
 } // namespace
 
-io::awaitable<forward_outcome> forward(pool& upstream, http::request_message& request, client_side client,
-                                       std::chrono::milliseconds response_timeout, std::span<char> relay_buffer) {
+io::awaitable<void> forward(pool& upstream, http::request_message& request, client_side client,
+                            std::chrono::milliseconds response_timeout, std::span<char> relay_buffer,
+                            forward_outcome& out) {
   const bool head = request.method() == bhttp::verb::head;
   exchange_start started;
   co_await start_exchange(upstream, request, response_timeout, true, relay_buffer, started);
   if (started.failure) {
-    forward_outcome out;
     out.failure = std::move(started.failure);
     out.detail = std::move(started.detail);
-    co_return out;
+    co_return;
   }
   if (started.fast.what == http::response_head::kind::simple) {
-    co_return co_await relay_simple(upstream, started, client, response_timeout, relay_buffer);
+    co_await relay_simple(upstream, started, client, response_timeout, relay_buffer, out);
+  } else {
+    co_await relay_parsed(upstream, started, head, client, response_timeout, out);
   }
-  co_return co_await relay_parsed(upstream, started, head, client, response_timeout);
 }
 
 io::awaitable<fetched_answer> fetch(pool& upstream, http::request_message& request,

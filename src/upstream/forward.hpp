@@ -42,9 +42,12 @@ struct forward_outcome {
 // framed. GET and HEAD that fail on a reused connection before any answer are retried once on a
 // fresh one; other methods never are (a POST is never sent twice). `relay_buffer` (a TLS record's
 // worth) stages a body that is not one run of bytes as received on its way out, then relays the
-// answer.
-io::awaitable<forward_outcome> forward(pool& upstream, http::request_message& request, client_side client,
-                                       std::chrono::milliseconds response_timeout, std::span<char> relay_buffer);
+// answer. The outcome goes to `out` (fresh), which the caller keeps: a coroutine's result would be
+// held in forward()'s frame and its callees' as well, and that frame must stay within the ~1 KB
+// asio recycles per thread, or every request pays malloc's slow path for it (1,088 bytes did).
+io::awaitable<void> forward(pool& upstream, http::request_message& request, client_side client,
+                            std::chrono::milliseconds response_timeout, std::span<char> relay_buffer,
+                            forward_outcome& out);
 
 struct fetched_answer {
   bhttp::response<bhttp::string_body> answer; // hop-by-hop and framing headers removed
