@@ -47,18 +47,57 @@ constexpr fold_alias fold_aliases[] = {
     {"\xC4\xB0", 'i'},     // U+0130 LATIN CAPITAL LETTER I WITH DOT ABOVE (lower case is i)
 };
 
+constexpr std::uint64_t each_byte(std::uint8_t b) noexcept { return 0x0101010101010101ULL * b; }
+
+// Eight bytes with their ASCII capitals lower-cased, all at once: a byte gets 0x20 added when it
+// is 'A' to 'Z' (its low seven bits at or above 'A' and not above 'Z', and its top bit clear).
+constexpr std::uint64_t lower_ascii_8(std::uint64_t w) noexcept {
+  const std::uint64_t low7 = w & each_byte(0x7F);
+  const std::uint64_t at_least_a = low7 + each_byte(0x80 - 'A');
+  const std::uint64_t above_z = low7 + each_byte(0x80 - 'Z' - 1);
+  const std::uint64_t capital = at_least_a & ~above_z & ~w & each_byte(0x80);
+  return w | (capital >> 2U);
+}
+
+// `Size` bytes at `p` as the low bytes of a word (a constant size: one load, no loop).
+template <std::size_t Size>
+std::uint64_t load(const char* p) noexcept {
+  std::uint64_t w = 0;
+  std::memcpy(&w, p, Size);
+  return w;
+}
+
+template <std::size_t Size>
+bool iequal_at(const char* a, const char* b) noexcept {
+  return lower_ascii_8(load<Size>(a)) == lower_ascii_8(load<Size>(b));
+}
+
 } // namespace
 
+// Eight bytes a step, the last step (or a short name) read by two loads that may overlap: header
+// names and path segments are compared on every request.
 bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) {
+  const std::size_t size = a.size();
+  if (size != b.size()) {
     return false;
   }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower_ascii(a[i]) != lower_ascii(b[i])) {
-      return false;
+  const char* const x = a.data();
+  const char* const y = b.data();
+  if (size >= 8) {
+    for (std::size_t i = 0; i + 8 < size; i += 8) {
+      if (!iequal_at<8>(x + i, y + i)) {
+        return false;
+      }
     }
+    return iequal_at<8>(x + size - 8, y + size - 8);
   }
-  return true;
+  if (size >= 4) {
+    return iequal_at<4>(x, y) && iequal_at<4>(x + size - 4, y + size - 4);
+  }
+  if (size >= 2) {
+    return iequal_at<2>(x, y) && iequal_at<2>(x + size - 2, y + size - 2);
+  }
+  return size == 0 || iequal_at<1>(x, y);
 }
 
 bool equals_folded(std::string_view text, std::string_view literal) noexcept {
@@ -96,24 +135,33 @@ bool equals_folded(std::string_view text, std::string_view literal) noexcept {
 
 bool percent_decode(std::string_view in, std::string& out, bool plus_as_space) {
   out.reserve(out.size() + in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size()) {
-        return false;
-      }
-      const int hi = hex_value(in[i + 1]);
-      const int lo = hex_value(in[i + 2]);
-      if (hi < 0 || lo < 0) {
-        return false;
-      }
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (c == '+' && plus_as_space) {
-      out.push_back(' ');
-    } else {
-      out.push_back(c);
+  // Runs of plain bytes are appended whole, not a byte at a time: most of a query is plain.
+  std::size_t i = 0;
+  while (i < in.size()) {
+    std::size_t special = i;
+    while (special < in.size() && in[special] != '%' && !(plus_as_space && in[special] == '+')) {
+      ++special;
     }
+    out.append(in.data() + i, special - i);
+    i = special;
+    if (i == in.size()) {
+      break;
+    }
+    if (in[i] == '+') {
+      out.push_back(' ');
+      ++i;
+      continue;
+    }
+    if (i + 2 >= in.size()) {
+      return false;
+    }
+    const int hi = hex_value(in[i + 1]);
+    const int lo = hex_value(in[i + 2]);
+    if (hi < 0 || lo < 0) {
+      return false;
+    }
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 3;
   }
   return true;
 }

@@ -25,6 +25,34 @@ TEST(text, equals_folded_is_java_equals_ignore_case_against_ascii) {
   EXPECT_FALSE(equals_folded("\xC3\xA9", "e"));
 }
 
+// iequals_ascii compares eight bytes at a time: every pair of byte values, at every place of names
+// from 1 to 20 bytes long, agrees with a byte-by-byte comparison. Only 'A'-'Z' and 'a'-'z' pair
+// across case: '@' and '`', '[' and '{', or 0xC1 and 0xE1 differ by the same bit and must not.
+TEST(text, iequals_ascii_pairs_only_ascii_letters_across_case) {
+  const auto lower = [](unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : static_cast<int>(c); };
+  std::size_t equal_pairs = 0;
+  for (std::size_t size = 1; size <= 20; ++size) {
+    for (std::size_t at = 0; at < size; at += (size > 9 ? 7 : 1)) {
+      std::string a(size, 'k');
+      std::string b(size, 'K');
+      for (int x = 0; x < 256; ++x) {
+        for (int y = 0; y < 256; ++y) {
+          a[at] = static_cast<char>(x);
+          b[at] = static_cast<char>(y);
+          const bool expected = lower(static_cast<unsigned char>(x)) == lower(static_cast<unsigned char>(y));
+          ASSERT_EQ(iequals_ascii(a, b), expected) << "size " << size << " at " << at << ": " << x << " vs " << y;
+          equal_pairs += expected ? 1 : 0;
+        }
+      }
+    }
+  }
+  EXPECT_GT(equal_pairs, 0U);
+  EXPECT_TRUE(iequals_ascii("Content-Length", "content-length"));
+  EXPECT_FALSE(iequals_ascii("Content-Length", "content-lengtH "));
+  EXPECT_FALSE(iequals_ascii("content-length", "content-lengti"));
+  EXPECT_TRUE(iequals_ascii("", ""));
+}
+
 TEST(text, percent_codec_round_trips_and_rejects_bad_escapes) {
   std::string out;
   EXPECT_TRUE(percent_decode("a%40b%2Fc+d", out));
@@ -36,6 +64,13 @@ TEST(text, percent_codec_round_trips_and_rejects_bad_escapes) {
   EXPECT_FALSE(percent_decode("%4", out));
   EXPECT_FALSE(percent_decode("%zz", out));
   EXPECT_FALSE(percent_decode("abc%", out));
+  // Plain runs between escapes, an escape last, and what `out` held before kept.
+  out = "x=";
+  EXPECT_TRUE(percent_decode("first%20name++last%2Bname%41", out, true));
+  EXPECT_EQ(out, "x=first name  last+nameA");
+  out.clear();
+  EXPECT_TRUE(percent_decode("properties=email,firstname", out, true));
+  EXPECT_EQ(out, "properties=email,firstname");
   EXPECT_EQ(percent_encode("a+b@c/d e~_.-"), "a%2Bb%40c%2Fd%20e~_.-");
   EXPECT_EQ(percent_encode("\xC3\xA9"), "%C3%A9");
   EXPECT_TRUE(has_percent_escape("a%2Fb"));
