@@ -16,6 +16,7 @@
 #include "cli/options.hpp"
 #include "hubgate/config/rules_file.hpp"
 #include "hubgate/version.hpp"
+#include "io/record_buffer_cache.hpp"
 #include "logging/log.hpp"
 #include "reload/rules_in_force.hpp"
 #include "server/server.hpp"
@@ -26,6 +27,8 @@ template <class... Ts>
 struct overloaded : Ts... {
   using Ts::operator()...;
 };
+
+bool record_buffer_cache_installed = false;
 
 int serve(const hubgate::cli::serve_options& options) {
   // glibc gives the top of the heap back to the kernel whenever more than 128 KB of it is free. A
@@ -48,6 +51,9 @@ int serve(const hubgate::cli::serve_options& options) {
     return 1;
   }
   hubgate::logging::init(options.format, options.log_level);
+  if (!record_buffer_cache_installed) {
+    hubgate::logging::warn("TLS record buffers are not kept between requests: OpenSSL had allocated before main", {});
+  }
   hubgate::logging::info("rules loaded", {{"file", options.rules_file},
                                           {"rules", loaded.rules->rules->rule_count()},
                                           {"sha256", std::string_view(loaded.rules->sha256).substr(0, 12)}});
@@ -71,6 +77,8 @@ int serve(const hubgate::cli::serve_options& options) {
 } // namespace
 
 int main(int argc, char** argv) {
+  // Before anything can make OpenSSL allocate.
+  record_buffer_cache_installed = hubgate::io::install_record_buffer_cache();
   std::vector<std::string_view> args(argv, argv + argc);
   auto env = [](std::string_view name) -> std::optional<std::string> {
     const char* value = std::getenv(std::string(name).c_str());
