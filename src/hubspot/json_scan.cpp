@@ -898,6 +898,16 @@ bool json_document::scan(std::string_view text) {
   return true;
 }
 
+void json_document::reset(std::uint32_t kept_tokens) noexcept {
+  text_ = {};
+  token_count_ = 0;
+  error_.clear();
+  if (token_capacity_ > kept_tokens) {
+    tokens_.reset();
+    token_capacity_ = 0;
+  }
+}
+
 bool json_value::boolean() const noexcept {
   return is_boolean() && document_->text()[token().begin] == 't';
 }

@@ -143,6 +143,9 @@ public:
   json_value root() const noexcept { return json_value(*this, 0); }
   std::size_t token_count() const noexcept { return token_count_; }
   const json_token& token(std::uint32_t index) const noexcept { return tokens_[index]; }
+  // Forgets the scan, and gives its token buffer back when it holds more than `kept_tokens`: a
+  // document kept for the next scan then keeps the buffer it will most likely need again.
+  void reset(std::uint32_t kept_tokens) noexcept;
 
 private:
   std::string_view text_;
