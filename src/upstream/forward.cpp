@@ -390,13 +390,17 @@ io::awaitable<void> relay_parsed(pool& upstream, exchange_start& started, bool h
   bool head_sent = false;
   for (;;) {
     // The pieces the buffered bytes hold, up to as many as one gathered write takes. Those of a
-    // chunked answer go out as one chunk: a size line for all of them, then their bytes.
-    std::array<net::const_buffer, max_relayed_pieces> pieces{};
+    // chunked answer go out as one chunk: a size line for all of them, then their bytes. The write's
+    // buffers are gathered in place: the head and the size line (those there are) go in the two
+    // slots before the pieces, the chunk's end and the last chunk after them. (One array rather than
+    // the pieces' own and a copy: the frame stays under the ~1 KB asio recycles, see forward.hpp.)
+    std::array<net::const_buffer, max_relayed_pieces + 4> wire;
+    constexpr std::size_t first_piece = 2;
     std::size_t count = 0;
     std::size_t data = 0;
     std::size_t used = 0;
     const std::string_view bytes = buffered(conn->buffer);
-    while (!bodyless && !parser.is_done() && count < pieces.size() && used < bytes.size()) {
+    while (!bodyless && !parser.is_done() && count < max_relayed_pieces && used < bytes.size()) {
       res.body() = {};
       boost::system::error_code ec;
       const std::size_t parsed = parser.put(net::const_buffer(bytes.data() + used, bytes.size() - used), ec);
@@ -409,7 +413,7 @@ io::awaitable<void> relay_parsed(pool& upstream, exchange_start& started, bool h
         co_return;
       }
       if (!res.body().empty()) {
-        pieces[count++] = net::buffer(res.body());
+        wire[first_piece + count++] = net::buffer(res.body());
         data += res.body().size();
       }
       if (parsed == 0) {
@@ -430,15 +434,14 @@ io::awaitable<void> relay_parsed(pool& upstream, exchange_start& started, bool h
       static constexpr std::string_view last_chunk = "0\r\n\r\n";
       // Head, size line, the pieces, chunk end, last chunk: those there are, and no empty ones (the
       // write walks every buffer it is given).
-      std::array<net::const_buffer, max_relayed_pieces + 4> wire;
-      std::size_t buffers = 0;
-      if (!head_sent) {
-        wire[buffers++] = net::buffer(response_head);
-      }
+      std::size_t first = first_piece;
       if (size_line_length > 0) {
-        wire[buffers++] = net::buffer(size_line.data(), size_line_length);
+        wire[--first] = net::buffer(size_line.data(), size_line_length);
       }
-      buffers = static_cast<std::size_t>(std::copy_n(pieces.begin(), count, wire.begin() + buffers) - wire.begin());
+      if (!head_sent) {
+        wire[--first] = net::buffer(response_head);
+      }
+      std::size_t buffers = first_piece + count;
       if (size_line_length > 0) {
         wire[buffers++] = net::buffer(chunk_end);
       }
@@ -446,7 +449,7 @@ io::awaitable<void> relay_parsed(pool& upstream, exchange_start& started, bool h
         wire[buffers++] = net::buffer(last_chunk);
       }
       client_tcp.expires_after(client.write_timeout);
-      const std::span<const net::const_buffer> gathered(wire.data(), buffers);
+      const std::span<const net::const_buffer> gathered(wire.data() + first, buffers - first);
       auto [ec, n] = co_await net::async_write(client_tcp, gathered, use_tuple);
       out.responded = true;
       head_sent = true;
@@ -460,7 +463,7 @@ io::awaitable<void> relay_parsed(pool& upstream, exchange_start& started, bool h
     if (done) {
       break;
     }
-    if (count == pieces.size()) {
+    if (count == max_relayed_pieces) {
       continue; // more pieces may be buffered
     }
     upstream_tcp.expires_after(response_timeout);
