@@ -3,13 +3,15 @@
 # that speaks TLS on loopback. Prints a markdown table; bench/README.md explains every column.
 #
 # Usage: bench/run.sh [--duration S] [--warmup S] [--workloads "reads creates batch mix"]
-#                     [--rounds N] [--conns N] [--binary PATH] [--no-nginx] [--keep]
+#                     [--rounds N] [--conns N] [--binary PATH] [--rules FILE] [--no-nginx] [--keep]
 #   --duration S   seconds measured per workload and proxy (default 10)
 #   --warmup S     seconds of load before each measurement, not counted (default 2)
 #   --workloads W  any of reads creates batch mix, space separated (default all four)
 #   --rounds N     repeat everything N times; with N > 1 a table of medians follows (default 1)
 #   --conns N      wrk connections (default 32)
 #   --binary PATH  the hubgate to measure (default build/release/hubgate; this script builds nothing)
+#   --rules FILE   hubgate's rules (default bench/rules.yaml, the anchors' policy; bench/rules-split.yaml
+#                  splits batches, hubgate's default)
 #   --no-nginx     measure hubgate alone (no ratio column)
 #   --keep         keep the run folder (configs, certificates, logs) instead of deleting it
 #
@@ -27,7 +29,7 @@ done
 
 UPSTREAM_PORT=18443 COUNTER_PORT=18444 HUBGATE_PORT=18080 NGINX_PORT=18081 SCRATCH_PORT=18082
 DURATION=10 WARMUP=2 WORKLOADS="reads creates batch mix" ROUNDS=1 CONNS=32
-BINARY=$ROOT/build/release/hubgate WITH_NGINX=1 KEEP=
+BINARY=$ROOT/build/release/hubgate WITH_NGINX=1 KEEP= RULES=$ROOT/bench/rules.yaml
 
 RUN=
 die() {
@@ -40,7 +42,7 @@ whole_number() { [[ $2 =~ ^[0-9]+$ ]] || die "$1 takes a whole number, not '$2'"
 
 while (($#)); do
   case $1 in
-    --duration | --warmup | --rounds | --conns | --workloads | --binary)
+    --duration | --warmup | --rounds | --conns | --workloads | --binary | --rules)
       (($# >= 2)) || die "$1 needs a value"
       case $1 in
         --duration) whole_number "$1" "$2"; DURATION=$2 ;;
@@ -49,6 +51,7 @@ while (($#)); do
         --conns) whole_number "$1" "$2"; CONNS=$2 ;;
         --workloads) WORKLOADS=$2 ;;
         --binary) BINARY=$(realpath -m "$2") ;;
+        --rules) RULES=$(realpath -m "$2") ;;
       esac
       shift ;;
     --no-nginx) WITH_NGINX= ;;
@@ -155,7 +158,7 @@ await "$UPSTREAM_PORT" "$LAUNCHED" upstream.log
 
 # --- the proxies (CPU 0) ----------------------------------------------------------------------
 HUBGATE=("$BINARY" serve --threads 1 --access-log off --upstream "https://127.0.0.1:$UPSTREAM_PORT"
-  --ca-file "$RUN/certs/ca.pem" --rules "$BENCH/rules.yaml")
+  --ca-file "$RUN/certs/ca.pem" --rules "$RULES")
 serve_help=$("$BINARY" serve --help 2>&1 || true)
 [[ $serve_help != *--admin-listen* ]] || HUBGATE+=(--admin-listen off)
 
@@ -346,7 +349,11 @@ echo "# wrk -t1 -c$CONNS, ${WARMUP} s warm-up + ${DURATION} s measured per row; 
 echo "# smoke through hubgate: $smoke_hubgate${WITH_NGINX:+; through nginx: $smoke_nginx}"
 echo "# hubgate ready $(ms "${sorted_ready[2]}") ms after exec (median of 5 starts, $(ms "${sorted_ready[0]}")-$(ms "${sorted_ready[4]}") ms);" \
   "idle RSS $HUBGATE_IDLE_RSS MB at start, $HUBGATE_AFTER_RSS MB after the load${WITH_NGINX:+ (nginx: $NGINX_IDLE_RSS MB at start)}"
-echo "# hubgate should answer 403 to 50 % of creates and 7.5 % of mix, and pass on 50 % of creates, 100 % of batch (207 when an item is blocked), 92.5 % of mix"
+if grep -q '^batches: *whole' "$RULES"; then
+  echo "# rules $RULES: hubgate should answer 403 to 50 % of creates, 50 % of batch and 10 % of mix, and pass on the rest"
+else
+  echo "# rules $RULES: hubgate should answer 403 to 50 % of creates and 7.5 % of mix, and pass on 50 % of creates, 100 % of batch (207 when an item is blocked), 92.5 % of mix"
+fi
 echo
 table "$RUN/rows"
 awk -F'\t' '$12 > 0 {printf "\nnote: %s through %s, round %s: %d socket errors (connect/read/write/timeout)\n", $2, $3, $1, $12}' "$RUN/rows"

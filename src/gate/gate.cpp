@@ -216,10 +216,11 @@ void decide_records(decision& d, const rules::rule_set& rules, const hubspot::cl
   d.forward_target = classification.forward_target;
   if (!d.blocked.empty()) {
     // Only HubSpot's v3 batches have a per-item answer (207) to stitch blocked items into; any
-    // other shape is decided as a whole (a v1 batch answers 202 with no body, for one).
+    // other shape is decided as a whole (a v1 batch answers 202 with no body, for one), and so is
+    // a v3 batch under `batches: whole`.
     const bool per_item_answer =
         op.shape == hubspot::body_shape::crm_batch_create || op.shape == hubspot::body_shape::crm_batch_upsert;
-    if (!per_item_answer || records.empty()) {
+    if (!per_item_answer || records.empty() || rules.batches() == rules::batch_policy::whole) {
       block_whole(d, correlation_id);
       return;
     }

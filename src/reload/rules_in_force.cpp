@@ -58,6 +58,7 @@ std::string describe(const loaded_rules& loaded) {
       {"generation", loaded.generation},
       {"mode", rules::to_string(set.mode())},
       {"default", rules::to_string(set.default_verdict())},
+      {"batches", rules::to_string(set.batches())},
       {"audit_pii", set.audit_pii_mode() == rules::audit_pii::full ? "full" : "redacted"},
       {"auth", access::to_string(set.access().mode)},
       {"rules", std::move(rules)},

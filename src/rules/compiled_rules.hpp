@@ -122,6 +122,7 @@ struct rule_set::state {
   verdict default_verdict = verdict::allow;
   enforcement_mode mode = enforcement_mode::enforce;
   audit_pii audit = audit_pii::redacted;
+  batch_policy batches = batch_policy::split;
   access::access_policy access;
   std::vector<detail::compiled_rule> rules;
   std::vector<test_case> tests;

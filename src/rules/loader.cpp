@@ -30,8 +30,8 @@ using detail::field;
 using detail::keyed_mapping;
 using detail::value_predicate;
 
-constexpr std::array<std::string_view, 9> top_keys{"version",        "default", "mode",  "auth", "upstream_token",
-                                                   "clients",        "rules",   "tests", "audit"};
+constexpr std::array<std::string_view, 10> top_keys{"version", "default", "mode",  "batches", "auth", "upstream_token",
+                                                    "clients", "rules",   "tests", "audit"};
 constexpr std::array<std::string_view, 1> audit_keys{"pii"};
 // In the order of audit_pii.
 constexpr std::array<std::string_view, 2> pii_words{"redacted", "full"};
@@ -43,6 +43,8 @@ constexpr std::array<std::string_view, 4> predicate_keys{"in", "regex", "missing
 constexpr std::array<std::string_view, 2> verdict_words{"allow", "block"};
 constexpr std::array<std::string_view, 3> action_words{"allow", "block", "rewrite"};
 constexpr std::array<std::string_view, 2> mode_words{"enforce", "shadow"};
+// In the order of batch_policy.
+constexpr std::array<std::string_view, 2> batch_words{"split", "whole"};
 // In the order of hubspot::operation_kind.
 constexpr std::array<std::string_view, 3> kind_words{"create", "upsert", "side_effect"};
 
@@ -445,6 +447,11 @@ load_result load_rule_set(std::string_view yaml_text, std::string_view file_name
   if (const auto& f = top.get("mode")) {
     if (const auto i = detail::read_choice(*f, mode_words, diag)) {
       state->mode = static_cast<enforcement_mode>(*i);
+    }
+  }
+  if (const auto& f = top.get("batches")) {
+    if (const auto i = detail::read_choice(*f, batch_words, diag)) {
+      state->batches = static_cast<batch_policy>(*i);
     }
   }
   if (const auto& f = top.get("audit"); f && !f->value.IsNull()) {

@@ -259,6 +259,7 @@ evaluation rule_set::evaluate(const request_facts& request) const {
 verdict rule_set::default_verdict() const { return state_->default_verdict; }
 enforcement_mode rule_set::mode() const { return state_->mode; }
 audit_pii rule_set::audit_pii_mode() const { return state_->audit; }
+batch_policy rule_set::batches() const { return state_->batches; }
 const access::access_policy& rule_set::access() const { return state_->access; }
 std::size_t rule_set::rule_count() const { return state_->rules.size(); }
 const rule_info& rule_set::rule(std::size_t index) const { return state_->rules.at(index).info; }

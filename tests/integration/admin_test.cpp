@@ -52,6 +52,7 @@ TEST_F(admin_test, health_readiness_and_the_rules_in_force) {
   EXPECT_EQ(described["mode"], "enforce");
   EXPECT_EQ(described["default"], "allow");
   EXPECT_EQ(described["audit_pii"], "redacted");
+  EXPECT_EQ(described["batches"], "split");
   EXPECT_EQ(described["loaded_at"].get<std::string>().size(), 24u) << described["loaded_at"];
   ASSERT_EQ(described["rules"].size(), 3u);
   EXPECT_EQ(described["rules"][1], json({{"name", "free-mail"}, {"action", "block"}, {"mode", "shadow"}, {"line", 7}}));

@@ -147,6 +147,35 @@ TEST_F(gate_test, a_mixed_batch_is_split_and_stitched_back_in_input_order) {
   EXPECT_EQ(body["errors"][1]["context"]["inputIndex"], json::array({"3"}));
 }
 
+TEST_F(gate_test, under_batches_whole_a_batch_with_a_blocked_item_is_refused_whole_and_never_sent) {
+  std::string whole_rules(rules_yaml);
+  whole_rules.insert(whole_rules.find("rules:"), "batches: whole\n");
+  std::ofstream(rules_file_) << whole_rules;
+  auto proxy = start();
+  auto answer =
+      exchange(proxy.port(), post("/crm/v3/objects/contacts/batch/create",
+                                  R"({"inputs":[{"properties":{"email":"a@corp.io"}},)"
+                                  R"({"properties":{"email":"b@example.com"}},{"properties":{"email":"c@corp.io"}}]})"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 403u);
+  EXPECT_EQ(answer->header("x-should-retry").value_or(""), "false");
+  auto body = json::parse(answer->body);
+  EXPECT_EQ(body["status"], "error");
+  EXPECT_EQ(body["category"], "POLICY_BLOCKED");
+  EXPECT_EQ(body["context"]["inputIndex"], json::array({"1"}));
+  EXPECT_EQ(body["context"]["rule"], json::array({"no-test-domains"}));
+  EXPECT_TRUE(api.requests().empty());
+
+  // A batch with nothing blocked still goes through, rewritten by the rules as usual.
+  auto allowed = exchange(proxy.port(), post("/crm/v3/objects/contacts/batch/create",
+                                             R"({"inputs":[{"properties":{"email":"a@corp.io"}}]})"));
+  ASSERT_TRUE(allowed);
+  EXPECT_EQ(allowed->status, 201u);
+  auto seen = api.requests();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(json::parse(seen[0].body)["inputs"][0]["properties"]["lifecyclestage"], "lead");
+}
+
 TEST_F(gate_test, a_split_batch_is_stitched_from_answers_however_they_are_framed) {
   // HubSpot's answer to the kept items is read whole before it is stitched: with a length, and
   // chunked in pieces smaller and larger than what one read brings.

@@ -56,6 +56,11 @@ constexpr std::string_view to_string(enforcement_mode m) {
 }
 // How the audit trail writes contacts' email addresses (`audit: {pii: redacted | full}`).
 enum class audit_pii : std::uint8_t { redacted, full };
+// What a v3 batch with a blocked item becomes (`batches: split | whole`): its other items
+// forwarded and the blocked ones reported in a 207 (split), or the whole batch blocked (whole),
+// as HubSpot fails a whole batch create over one existing email.
+enum class batch_policy : std::uint8_t { split, whole };
+constexpr std::string_view to_string(batch_policy b) { return b == batch_policy::whole ? "whole" : "split"; }
 
 // What a rule does, as written (its conditions are compiled and stay private).
 struct rule_info {
@@ -86,6 +91,7 @@ public:
   verdict default_verdict() const;
   enforcement_mode mode() const;
   audit_pii audit_pii_mode() const;
+  batch_policy batches() const;
   // `auth`, `upstream_token` and `clients`: who may call and with which HubSpot credential.
   const access::access_policy& access() const;
   std::size_t rule_count() const;

@@ -5,7 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "../metrics/sample_rules.hpp"
@@ -63,6 +66,31 @@ TEST(gate_decide, rules_see_the_properties_they_read_in_any_case) {
   EXPECT_EQ(every.records[0].properties.size(), 4U);
   EXPECT_EQ(every.records[1].properties.size(), 3U);
   EXPECT_EQ(every.blocked.size(), 2U);
+}
+
+TEST(gate_decide, batches_whole_blocks_a_batch_with_a_blocked_item_naming_every_one) {
+  std::string whole_rules(stage_rules);
+  whole_rules.insert(whole_rules.find("rules:"), "batches: whole\n");
+  const auto rules = testing::load_rules(whole_rules);
+  ASSERT_NE(rules, nullptr);
+  const decision d = decide_batch(*rules, record_detail::rules_read);
+  ASSERT_EQ(d.what, action::answer) << d.reason;
+  EXPECT_TRUE(d.kept_items.empty());
+  EXPECT_TRUE(d.body_pieces.empty());
+  EXPECT_EQ(d.answer.status, 403U);
+  const auto body = nlohmann::json::parse(d.answer.body);
+  EXPECT_EQ(body["category"], "POLICY_BLOCKED");
+  EXPECT_EQ(body["correlationId"], "corr-1");
+  EXPECT_EQ(body["context"]["inputIndex"], nlohmann::json::array({"1", "2"}));
+  EXPECT_EQ(body["context"]["rule"], nlohmann::json::array({"no-customers"}));
+  EXPECT_NE(body["message"].get<std::string>().find("2 of 3 items blocked"), std::string::npos) << body["message"];
+
+  // Every item allowed: the batch goes through as it came, whatever the policy.
+  const auto allowed_rules = testing::load_rules("version: 1\nbatches: whole\ndefault: allow\n");
+  ASSERT_NE(allowed_rules, nullptr);
+  const decision allowed = decide_batch(*allowed_rules, record_detail::rules_read);
+  EXPECT_EQ(allowed.what, action::forward) << allowed.reason;
+  EXPECT_TRUE(allowed.blocked.empty());
 }
 
 } // namespace

@@ -297,6 +297,16 @@ TEST(RuleLoader, AuditSectionSaysHowEmailsAreWritten) {
               ElementsAre("rules.yaml:2:10: unknown key 'pi' (did you mean 'pii'?)"));
 }
 
+TEST(RuleLoader, BatchesSaysWhatABatchWithABlockedItemBecomes) {
+  EXPECT_EQ(load("version: 1\n")->batches(), batch_policy::split);
+  EXPECT_EQ(load("version: 1\nbatches: whole\n")->batches(), batch_policy::whole);
+  EXPECT_EQ(load("version: 1\nbatches: split\n")->batches(), batch_policy::split);
+  EXPECT_THAT(load_errors("version: 1\nbatches: atomic\n"),
+              ElementsAre("rules.yaml:2:10: unknown batches 'atomic' (expected split or whole)"));
+  EXPECT_THAT(load_errors("version: 1\nbatch: whole\n"),
+              ElementsAre("rules.yaml:2:1: unknown key 'batch' (did you mean 'batches'?)"));
+}
+
 TEST(RuleLoader, ErrorsCarryTheFileName) {
   const auto result = load_rule_set("version: 1\nbogus: 1\n", "/etc/hubgate/rules.yaml",
                                     testing::fake_operations());
@@ -306,7 +316,7 @@ TEST(RuleLoader, ErrorsCarryTheFileName) {
   EXPECT_EQ(result.errors[0].line, 2U);
   EXPECT_EQ(result.errors[0].column, 1U);
   EXPECT_EQ(result.errors[0].to_string(), "/etc/hubgate/rules.yaml:2:1: unknown key 'bogus' "
-                                          "(expected version, default, mode, auth, upstream_token, clients, rules, tests or audit)");
+                                          "(expected version, default, mode, batches, auth, upstream_token, clients, rules, tests or audit)");
 }
 
 TEST(RuleLoader, OperationsWithoutHints) {
