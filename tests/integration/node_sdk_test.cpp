@@ -159,16 +159,20 @@ class node_sdk : public ::testing::Test {
   std::unique_ptr<running_proxy> proxy;
 };
 
-TEST_F(node_sdk, official_node_client_through_hubgate_sees_allowed_blocked_and_split_batch_calls) {
-  start(R"yaml(version: 1
-default: allow
+// Creates of contacts at example.com blocked; `batches` (split or whole) goes before the rules.
+std::string example_blocking_rules(std::string_view batches) {
+  return "version: 1\ndefault: allow\nbatches: " + std::string(batches) + R"yaml(
 rules:
   - name: no-example-contacts
     match:
       kind: [create]
       email_domain: [example.com]
     action: block
-)yaml");
+)yaml";
+}
+
+TEST_F(node_sdk, official_node_client_through_hubgate_sees_allowed_blocked_and_split_batch_calls) {
+  start(example_blocking_rules("split"));
   const std::string token = "pat-na1-00000000-0000-4000-8000-00000000node";
   run_script("sdk_test.js", {{"HUBSPOT_TOKEN", token}});
 
@@ -195,6 +199,22 @@ rules:
   EXPECT_EQ(emails, (std::vector<std::string>{"ok1@corp.io", "ok2@corp.io"}))
       << "the batch HubSpot got: " << batches[0].dump();
   EXPECT_TRUE(forms.requests().empty());
+}
+
+TEST_F(node_sdk, official_node_client_under_batches_whole_gets_a_403_for_a_batch_with_a_blocked_input) {
+  start(example_blocking_rules("whole"));
+  run_script("batch_whole_test.js", {{"HUBSPOT_TOKEN", "pat-na1-00000000-0000-4000-8000-0000000whole"}});
+
+  // Only the batch with nothing blocked reached HubSpot, whole.
+  std::vector<json> batches;
+  for (const auto& r : api.requests()) {
+    if (r.method == "POST" && r.target == std::string(contacts_path) + "/batch/create") {
+      batches.push_back(json::parse(r.body));
+    }
+  }
+  ASSERT_EQ(batches.size(), 1u) << "batch creates that reached HubSpot";
+  ASSERT_EQ(batches[0].at("inputs").size(), 1u) << batches[0].dump();
+  EXPECT_EQ(batches[0].at("inputs")[0].at("properties").at("email"), "ok3@corp.io");
 }
 
 TEST_F(node_sdk, official_node_client_with_a_client_key_never_holds_the_hubspot_token) {
