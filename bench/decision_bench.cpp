@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <new>
 #include <string>
 
@@ -33,13 +34,23 @@ namespace {
 
 using namespace hubgate;
 
-const rules::rule_set& bench_rules() {
-  static const auto loaded = config::load_rules_file(HUBGATE_BENCH_RULES);
+// bench/rules.yaml (a batch with a blocked item refused whole, as the load test's anchor does), or
+// bench/rules-split.yaml (hubgate's default: the batch split and HubSpot's answer stitched).
+enum class batches : bool { whole, split };
+
+std::shared_ptr<const rules::rule_set> load_bench_rules(const char* file) {
+  auto loaded = config::load_rules_file(file);
   if (!loaded) {
-    std::fprintf(stderr, "cannot load %s\n", HUBGATE_BENCH_RULES);
+    std::fprintf(stderr, "cannot load %s\n", file);
     std::abort();
   }
-  return *loaded.rules;
+  return loaded.rules;
+}
+
+const rules::rule_set& bench_rules(batches policy) {
+  static const auto whole = load_bench_rules(HUBGATE_BENCH_RULES);
+  static const auto split = load_bench_rules(HUBGATE_BENCH_SPLIT_RULES);
+  return policy == batches::whole ? *whole : *split;
 }
 
 std::string properties(int i, bool blocked) {
@@ -85,8 +96,8 @@ std::string batch_answer(std::size_t items) {
 const rules::header_list no_headers{{}};
 
 void run_decision(benchmark::State& state, std::string_view method, std::string_view target, const std::string& body,
-                  gate::action expected, bool stitch_answer) {
-  const auto& rules = bench_rules();
+                  gate::action expected, bool stitch_answer, batches policy = batches::split) {
+  const auto& rules = bench_rules(policy);
   const std::string answer = stitch_answer ? batch_answer(50) : std::string();
   std::uint64_t before = allocations.load();
   for (auto _ : state) {
@@ -128,12 +139,17 @@ void batch_100_allowed(benchmark::State& state) {
 void batch_100_split_and_stitched(benchmark::State& state) {
   run_decision(state, "POST", "/crm/v3/objects/contacts/batch/create", batch_create(true), gate::action::split, true);
 }
+void batch_100_blocked_whole(benchmark::State& state) {
+  run_decision(state, "POST", "/crm/v3/objects/contacts/batch/create", batch_create(true), gate::action::answer, false,
+               batches::whole);
+}
 
 BENCHMARK(pass_through_read);
 BENCHMARK(single_create_allowed);
 BENCHMARK(single_create_blocked);
 BENCHMARK(batch_100_allowed);
 BENCHMARK(batch_100_split_and_stitched);
+BENCHMARK(batch_100_blocked_whole);
 
 } // namespace
 
