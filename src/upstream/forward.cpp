@@ -196,7 +196,10 @@ io::awaitable<void> start_exchange(pool& upstream, http::request_message& reques
   const bool head = request.method() == bhttp::verb::head;
 
   for (int attempt = 0;; ++attempt) {
-    auto conn = upstream.take_idle();
+    // A GET's first attempt goes out without asking the socket whether HubSpot closed the pooled
+    // connection meanwhile (a system call a read): if it did, the attempt fails and is made again
+    // on a connection that was asked, or a new one.
+    auto conn = upstream.take_idle(!(idempotent && attempt == 0));
     const bool reused = conn != nullptr;
     if (!conn) {
       auto made = co_await upstream.connect();

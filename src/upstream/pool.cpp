@@ -30,12 +30,10 @@ bool is_ip_literal(const std::string& host) {
 // True when an idle connection's socket has nothing to read and is not closed. A pooled
 // connection the upstream closed meanwhile shows up readable (EOF or a TLS close_notify); sending
 // a request there would fail after the fact, and a POST must never be sent twice, so such
-// connections are dropped before use rather than retried after. Bytes OpenSSL read ahead past the
-// last answer count as well: the socket may look empty while OpenSSL holds a close_notify.
+// connections are dropped before use rather than retried after. (Bytes OpenSSL read ahead past the
+// last answer are looked at first, by take_idle: the socket may look empty while OpenSSL holds a
+// close_notify.)
 bool still_open(connection& conn) {
-  if (conn.stream.has_buffered_input()) {
-    return false;
-  }
   auto& socket = beast::get_lowest_layer(conn.stream).socket();
   char byte = 0;
   ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -111,13 +109,14 @@ std::unique_ptr<ssl::context> make_tls_context(const std::optional<std::string>&
 pool::pool(net::io_context& ioc, ssl::context& tls, cli::upstream_url url, pool_settings settings)
     : ioc_(ioc), tls_(tls), url_(std::move(url)), host_header_(url_.host_header()), settings_(settings) {}
 
-std::unique_ptr<connection> pool::take_idle() {
+std::unique_ptr<connection> pool::take_idle(bool ask_socket) {
   auto now = std::chrono::steady_clock::now();
   while (!idle_.empty()) {
     auto conn = std::move(idle_.back());
     idle_.pop_back();
     idle_count_.store(idle_.size(), std::memory_order_relaxed);
-    if (now - conn->idle_since < settings_.idle_timeout && still_open(*conn)) {
+    if (now - conn->idle_since < settings_.idle_timeout && !conn->stream.has_buffered_input() &&
+        (!ask_socket || still_open(*conn))) {
       return conn;
     }
     // Dropped without a TLS close_notify: the peer may be gone, and waiting for its answer would

@@ -217,6 +217,19 @@ TEST_F(proxy_test, a_pooled_connection_the_upstream_closed_is_not_used) {
   EXPECT_EQ(api.handshakes(), 2u);
 }
 
+TEST_F(proxy_test, a_get_on_a_pooled_connection_the_upstream_closed_is_answered_over_a_new_one) {
+  auto proxy = start({"--threads", "1"});
+  ASSERT_EQ(exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/1"))->status, 200u);
+  ASSERT_TRUE(eventually([&] { return api.close_idle_connections() == 1; }));
+  auto answer = exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/2"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200u);
+  auto seen = api.requests();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1].target, "/crm/v3/objects/contacts/2");
+  EXPECT_EQ(api.handshakes(), 2u);
+}
+
 TEST_F(proxy_test, a_get_that_fails_on_a_reused_connection_is_retried_once_on_a_fresh_one) {
   std::atomic<int> calls{0};
   api.set_handler([&](const recorded_request&) {
