@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,13 +65,24 @@ rules:
     action: block
 )";
 
-const rules::rule_set& rule_set() {
-  static const auto loaded = config::load_rules_text(rules_yaml, "fuzz-rules.yaml");
+std::shared_ptr<const rules::rule_set> load_fuzz_rules(std::string_view yaml) {
+  auto loaded = config::load_rules_text(yaml, "fuzz-rules.yaml");
   if (!loaded) {
     std::fprintf(stderr, "fuzz rules do not load: %s\n", loaded.errors.front().to_string().c_str());
     std::abort();
   }
-  return *loaded.rules;
+  return loaded.rules;
+}
+
+const rules::rule_set& rule_set() {
+  static const auto loaded = load_fuzz_rules(rules_yaml);
+  return *loaded;
+}
+
+// The same rules under `batches: whole`: a batch with a blocked item is answered, never split.
+const rules::rule_set& whole_batches_rule_set() {
+  static const auto loaded = load_fuzz_rules("batches: whole\n" + std::string(rules_yaml));
+  return *loaded;
 }
 
 [[noreturn]] void broken_promise(const char* what) {
@@ -149,6 +161,12 @@ bool run_one(std::string_view& bytes) {
   const gate::request_view view = http::gate_view(request, headers);
   const auto decision = gate::decide(rules, checked.classification, view, "00000000-0000-4000-8000-000000000000");
   check_forwarded(decision, request);
+  const auto whole = gate::decide(whole_batches_rule_set(), checked.classification, view,
+                                  "00000000-0000-4000-8000-000000000000");
+  check_forwarded(whole, request);
+  if (whole.what != (decision.what == gate::action::split ? gate::action::answer : decision.what)) {
+    broken_promise("batches: whole decided otherwise than split, beyond answering a split batch");
+  }
   if (decision.what == gate::action::split) {
     // HubSpot's answer for the forwarded items: as many results as items sent.
     std::string answer = R"({"status":"COMPLETE","results":[)";
