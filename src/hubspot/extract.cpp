@@ -953,14 +953,21 @@ bool read_json_shape(reader& r, const classification& request, const json_value&
   return r.fail("internal: shape is not JSON");
 }
 
+// Whether a form pair would open a JSON document if a body began with it: a BOM, blanks, then `{`
+// or `[`.
+bool reads_as_json_start(std::string_view text) noexcept {
+  if (text.starts_with("\xEF\xBB\xBF")) {
+    text.remove_prefix(3);
+  }
+  text.remove_prefix(std::min(text.find_first_not_of(" \t\r\n"), text.size()));
+  return text.starts_with('{') || text.starts_with('[');
+}
+
 bool read_form(reader& r, std::string_view text, extraction& out) {
   // Integrity, body encodings: a JSON document sent as a form is rejected, since a server that
-  // sniffs bodies would read the JSON where hubgate reads form pairs.
-  std::string_view start = text.starts_with("\xEF\xBB\xBF") ? text.substr(3) : text;
-  start = start.substr(std::min(start.find_first_not_of(" \t\r\n"), start.size()));
-  if (start.starts_with('{') || start.starts_with('[')) {
-    return r.fail("a JSON body sent as application/x-www-form-urlencoded");
-  }
+  // sniffs bodies would read the JSON where hubgate reads form pairs. Every pair is checked, not
+  // only the body's start: a rewrite drops empty pairs and removed ones, so any pair can become
+  // the first, and the rebuilt body must read again as the form that was checked.
   parsed_body& body = out.body;
   body.properties = container::form_pairs;
   body.item_count = 1;
@@ -975,6 +982,9 @@ bool read_form(reader& r, std::string_view text, extraction& out) {
     from = amp + 1;
     if (raw.empty()) {
       continue;
+    }
+    if (reads_as_json_start(raw)) {
+      return r.fail("a JSON body sent as application/x-www-form-urlencoded (a form field begins with `{` or `[`)");
     }
     form_pair pair;
     pair.raw = std::string(raw);

@@ -722,6 +722,10 @@ TEST(extract_integrity, a_json_document_sent_as_a_v2_form_is_refused) {
   EXPECT_FALSE(form(R"({"email":"bad@blocked.test","x":"&email=ok@corp.io&y="})").ok());
   EXPECT_FALSE(form("\xEF\xBB\xBF [{\"email\":\"a@b.com\"}]").ok());
   EXPECT_TRUE(form("email=a%40b.com&x=%7B").ok());
+  // A pair that would start the body once a rewrite drops what is before it (empty pairs, a
+  // removed field) is refused too: the rebuilt body must read again.
+  EXPECT_FALSE(form("&&[&0000").ok());
+  EXPECT_FALSE(form("hubspot_owner_id=1&\n{\"email\":\"a@b.com\"}").ok());
 }
 
 TEST(extract_other, imports_and_opaque_bodies_have_no_visible_records) {
