@@ -112,9 +112,11 @@ class tls_stream {
   // once: the socket is closed (the deadline passed: the wait fails at once, as a timeout), or a
   // read finds OpenSSL empty and its last recv emptied the socket. The try would then be a recv
   // that fails with EAGAIN, one syscall per answer for nothing: the upstream is far away, its
-  // answer comes long after the request went out. asio's own reads skip that recv the same way
-  // (a short read marks the socket exhausted), and nginx the same (its `ready` flag). Bytes that
+  // answer comes long after the request went out. nginx skips that recv the same way (its `ready`
+  // flag); asio's own reads do not (only a read of 0 bytes marks a socket exhausted). Bytes that
   // came in the meantime wake the wait at once: async_wait re-arms epoll, which reports them.
+  // That re-arming is one epoll_ctl a wait; waiting by an asio read instead would trade it for
+  // the recv that fails with EAGAIN, and both cost about 0.4 µs here (measured in session 13).
   bool skip_attempt(kind what) noexcept {
     if (!tcp_.socket().is_open()) {
       return true;
