@@ -37,8 +37,12 @@ public:
   bool lists_every_property() const noexcept { return listed_.all; }
   bool lists_some() const noexcept { return listed_.all || !listed_.names.empty(); }
   bool lists(std::string_view name) const noexcept {
-    return listed_.all || std::any_of(listed_.names.begin(), listed_.names.end(),
-                                      [&](const std::string& listed) { return iequals_ascii(listed, name); });
+    if (listed_.all) {
+      return true;
+    }
+    const std::string_view trimmed = trim_name_padding(name);
+    return std::any_of(listed_.names.begin(), listed_.names.end(),
+                       [&](const std::string& listed) { return iequals_ascii(listed, trimmed); });
   }
 
   // Text a record points at that is not in the body as sent.
@@ -60,7 +64,8 @@ public:
   std::string take_error() { return std::move(error_); }
 
   // The member named exactly `key`, nullopt when absent. Another spelling of the same name
-  // (`Properties`, `EMAIL`) is an error: a case-insensitive deserialiser would read it.
+  // (`Properties`, `EMAIL`, `properties ` with padding) is an error: a case-insensitive or
+  // trimming deserialiser would read it.
   bool member(const json_value& object, std::string_view key, maybe_value& out) {
     return members(object, std::span(&key, 1), std::span(&out, 1));
   }
@@ -91,7 +96,7 @@ public:
         continue;
       }
       for (const std::string_view key : keys) {
-        if (equals_folded(name, key)) {
+        if (equals_folded(trim_name_padding(name), key)) {
           return fail("member \"" + std::string(name) + "\" is ambiguous with \"" + std::string(key) + "\"");
         }
       }
@@ -182,20 +187,30 @@ contact_record new_record(reader& r, std::size_t index) {
 }
 
 // Integrity, JSON ambiguity: property names are read as a forgiving deserialiser might (any case,
-// Java folding, padding trimmed) and every spelling of `email` counts, so that none hides one.
+// Java folding, padding trimmed: trim_name_padding) and every spelling of `email` counts, so that
+// none hides one.
 bool is_email_name_slow(std::string_view name) {
   if (name == "email") {
     return true;
   }
-  const std::string_view trimmed = trim_ows(name);
+  const std::string_view trimmed = trim_name_padding(name);
   return !trimmed.empty() && (trimmed.front() | 0x20) == 'e' && equals_folded(trimmed, "email");
 }
 
 // The cheap test first, inline: it is made for every property of every item. `e` has no folding
 // alias, so a name that starts with any byte but `e`, `E` or padding is not `email`.
 inline bool is_email_name(std::string_view name) {
-  return !name.empty() && ((name.front() | 0x20) == 'e' || name.front() == ' ' || name.front() == '\t') &&
+  return !name.empty() &&
+         ((name.front() | 0x20) == 'e' || may_start_name_padding(static_cast<unsigned char>(name.front()))) &&
          is_email_name_slow(name);
+}
+
+// True when `name` has padding at either end (trim_name_padding): then it is one name with its
+// trimmed self, for the repeats and the rules.
+inline bool has_name_padding(std::string_view name) noexcept {
+  return !name.empty() &&
+         (may_start_name_padding(static_cast<unsigned char>(name.front())) || may_end_in_name_padding(name)) &&
+         trim_name_padding(name).size() != name.size();
 }
 
 // Adds an email the item names; two different addresses for one item are refused.
@@ -230,7 +245,7 @@ bool read_property(reader& r, contact_record& record, std::string_view name, con
   return !present || !is_email_name(name) || add_email(r, record, text);
 }
 
-// Refuses a property given twice (in any case) with different values.
+// Refuses a property given twice (in any case, or with padding) with different values.
 // Many properties: sorted by name ignoring ASCII case, so that the repeats of a name sit side by
 // side and are each compared with the first (equal values, and equal normalised emails, are
 // transitive), n log n however the body is built.
@@ -238,8 +253,8 @@ bool check_repeats_sorted(reader& r, const contact_record& record) {
   const auto& props = record.properties;
   const auto fold = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
   const auto name_less = [&](std::size_t a, std::size_t b) {
-    const std::string_view x = props[a].first;
-    const std::string_view y = props[b].first;
+    const std::string_view x = trim_name_padding(props[a].first);
+    const std::string_view y = trim_name_padding(props[b].first);
     for (std::size_t i = 0; i < x.size() && i < y.size(); ++i) {
       if (fold(x[i]) != fold(y[i])) {
         return static_cast<unsigned char>(fold(x[i])) < static_cast<unsigned char>(fold(y[i]));
@@ -256,7 +271,8 @@ bool check_repeats_sorted(reader& r, const contact_record& record) {
     const auto& [name, value] = props[order[run]];
     std::size_t next = run + 1;
     std::optional<std::string> normalised;
-    for (; next < order.size() && iequals_ascii(name, props[order[next]].first); ++next) {
+    for (; next < order.size() && iequals_ascii(trim_name_padding(name), trim_name_padding(props[order[next]].first));
+         ++next) {
       const std::string_view other = props[order[next]].second;
       if (other == value) {
         continue;
@@ -289,10 +305,11 @@ bool check_repeats(reader& r, const contact_record& record) {
   std::array<std::uint8_t, 64> bits{}; // each name's bit, so that only names sharing it are compared
   std::uint64_t taken = 0;
   for (std::size_t j = 0; j < props.size(); ++j) {
-    bits[j] = bit_of(props[j].first);
+    bits[j] = bit_of(trim_name_padding(props[j].first));
     const std::uint64_t bit = std::uint64_t{1} << bits[j];
     for (std::size_t i = 0; (taken & bit) != 0 && i < j; ++i) {
-      if (bits[i] != bits[j] || !iequals_ascii(props[i].first, props[j].first) || props[i].second == props[j].second) {
+      if (bits[i] != bits[j] || !iequals_ascii(trim_name_padding(props[i].first), trim_name_padding(props[j].first)) ||
+          props[i].second == props[j].second) {
         continue;
       }
       // Two spellings of one address are one email (add_email has compared them normalised).
@@ -333,39 +350,50 @@ bool has_ascii_capital(std::string_view name) noexcept {
 // An empty name's "first byte" is its closing quote, which does not count.
 constexpr std::array<bool, 256> email_name_starts = [] {
   std::array<bool, 256> table{};
-  for (const unsigned char c : {'e', 'E', ' ', '\t'}) {
-    table[c] = true;
+  table['e'] = table['E'] = true;
+  for (unsigned c = 0; c < table.size(); ++c) {
+    table[c] = table[c] || may_start_name_padding(static_cast<unsigned char>(c));
   }
   return table;
 }();
 
-// Whether a property name holds an ASCII capital letter, for the skims below: the bits of its
-// capitals, gathered without a branch (HubSpot's names are lower case: the answer is the same for
-// nearly every name) where 16 bytes from its start can be loaded, else true or false.
-class capital_finder {
+// Whether a property name may be another spelling of a name in the same object, for the skims
+// below: it holds an ASCII capital letter, or a byte that may be padding (up to 0x20, or not
+// ASCII: trim_name_padding). The scanner has refused exact repeats, so only such a name can
+// repeat another. The bits of those bytes are gathered without a branch (HubSpot's names are
+// lower-case ASCII: the answer is the same for nearly every name) where 16 bytes from its start
+// can be loaded, else the answer is worked out exactly.
+class spelling_finder {
 public:
   // For names inside the text from `text` to `text_end`.
-  capital_finder(const char* text, const char* text_end) noexcept
+  spelling_finder(const char* text, const char* text_end) noexcept
       : last_load_(text_end - text >= 16 ? reinterpret_cast<std::uintptr_t>(text_end - 16) : 0) {}
 
   void look(const char* name, std::uint32_t size) noexcept {
 #if defined(__SSE2__)
     if (size <= 16 && reinterpret_cast<std::uintptr_t>(name) <= last_load_) [[likely]] {
-      // One signed compare: 'A' to 'Z' moved to the bottom of the signed range, -128 to -103,
-      // where no other byte lands.
+      // Signed compares: 'A' to 'Z' moved to the bottom of the signed range, -128 to -103, where
+      // no other byte lands; bytes from 0x80 are negative, so `< 0x21` finds them with the low ones.
       const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(name));
       const __m128i moved = _mm_add_epi8(bytes, _mm_set1_epi8(static_cast<char>(0x80 - 'A')));
       const __m128i capital = _mm_cmplt_epi8(moved, _mm_set1_epi8(static_cast<char>(-128 + 26)));
-      capitals_ |= static_cast<unsigned>(_mm_movemask_epi8(capital)) & name_bits[size];
+      const __m128i low_or_high = _mm_cmplt_epi8(bytes, _mm_set1_epi8(0x21));
+      found_ |= static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(capital, low_or_high))) & name_bits[size];
       return;
     }
 #endif
-    capitals_ |= static_cast<unsigned>(has_ascii_capital(std::string_view(name, size)));
+    found_ |= look_slowly(name, size);
   }
 
-  bool found() const noexcept { return capitals_ != 0; }
+  bool found() const noexcept { return found_ != 0; }
 
 private:
+  // Out of line, so that the skims' loops keep their registers for the common case.
+  [[gnu::noinline, gnu::cold]] static unsigned look_slowly(const char* name, std::uint32_t size) noexcept {
+    const std::string_view whole(name, size);
+    return static_cast<unsigned>(has_ascii_capital(whole) || has_name_padding(whole));
+  }
+
 #if defined(__SSE2__)
   // The bits of a name's bytes in a 16-byte load's mask, by the name's size.
   static constexpr auto name_bits = [] {
@@ -379,25 +407,27 @@ private:
   // A name's 16-byte load stays inside the text when the name starts at this address or before
   // it (0: the text is shorter than a load). An address, so that no pointer leaves the text.
   std::uintptr_t last_load_;
-  unsigned capitals_ = 0;
+  unsigned found_ = 0;
 };
 
-// has_ascii_capital for a name inside the text from `text` to `text_end` (a property name is
-// followed by its value): one SSE2 load for a name of up to 16 bytes.
-inline bool has_ascii_capital(std::string_view name, const char* text, const char* text_end) noexcept {
-  capital_finder capitals(text, text_end);
-  capitals.look(name.data(), static_cast<std::uint32_t>(name.size()));
-  return capitals.found();
+// Whether `name` may be another spelling of a name in its object (spelling_finder); for a name
+// inside the text from `text` to `text_end` (a property name is followed by its value), one SSE2
+// load for a name of up to 16 bytes.
+inline bool may_spell_another_name(std::string_view name, const char* text, const char* text_end) noexcept {
+  spelling_finder finder(text, text_end);
+  finder.look(name.data(), static_cast<std::uint32_t>(name.size()));
+  return finder.found();
 }
 
-// The properties from `key` on that need nothing but a look for capital letters when none is
+// The properties from `key` on that need nothing but a look at their spelling when none is
 // listed: a plain name that cannot spell `email` (it starts with neither `e`, `E` nor padding)
-// with a scalar value. Returns the first key that needs more (or `end`); `capital` is set when a
-// name holds a capital letter. A loop of its own, so that what it needs stays in registers.
+// with a scalar value. Returns the first key that needs more (or `end`); `another_spelling` is
+// set when a name may spell another (spelling_finder). A loop of its own, so that what it needs
+// stays in registers.
 [[gnu::noinline]] std::uint32_t skim_unlisted_properties(const json_token* tokens, const char* text,
                                                          const char* text_end, std::uint32_t key, std::uint32_t end,
-                                                         bool& capital) noexcept {
-  capital_finder capitals(text, text_end);
+                                                         bool& another_spelling) noexcept {
+  spelling_finder spellings(text, text_end);
   for (; key != end;) {
     const json_token& name_token = tokens[key];
     const json_token& value = tokens[key + 1];
@@ -406,28 +436,28 @@ inline bool has_ascii_capital(std::string_view name, const char* text, const cha
         email_name_starts[static_cast<unsigned char>(*name)]) {
       break;
     }
-    capitals.look(name, name_token.end - name_token.begin - 2);
+    spellings.look(name, name_token.end - name_token.begin - 2);
     key = value.next;
   }
-  capital = capital || capitals.found();
+  another_spelling = another_spelling || spellings.found();
   return key;
 }
 
 // The same for a map whose members the scanner found plain (json_token::plain_members): each value
-// a string right after its key, no escape, so only the names' first bytes and capitals are looked at.
+// a string right after its key, no escape, so only the names' first bytes and spellings are looked at.
 [[gnu::noinline]] std::uint32_t skim_unlisted_plain_properties(const json_token* tokens, const char* text,
                                                                const char* text_end, std::uint32_t key,
-                                                               std::uint32_t end, bool& capital) noexcept {
-  capital_finder capitals(text, text_end);
+                                                               std::uint32_t end, bool& another_spelling) noexcept {
+  spelling_finder spellings(text, text_end);
   const json_token* name_token = tokens + key;
   for (const json_token* const last = tokens + end; name_token != last; name_token += 2) {
     const char* const name = text + name_token->begin + 1;
     if (email_name_starts[static_cast<unsigned char>(*name)]) {
       break;
     }
-    capitals.look(name, name_token->end - name_token->begin - 2);
+    spellings.look(name, name_token->end - name_token->begin - 2);
   }
-  capital = capital || capitals.found();
+  another_spelling = another_spelling || spellings.found();
   return static_cast<std::uint32_t>(name_token - tokens);
 }
 
@@ -448,7 +478,8 @@ bool read_property_map(reader& r, const maybe_value& map, contact_record& record
   };
   auto& props = record.properties;
   // The scanner has refused a name given twice in one object (compared unescaped), so a repeat
-  // in any ASCII case, the only kind check_repeats looks for, needs a capital letter in a name.
+  // in any ASCII case or with padding, the only kinds check_repeats looks for, needs a capital
+  // letter or padding in a name.
   // Properties the record already had came from elsewhere: then every name is listed and compared.
   bool may_repeat = !props.empty();
   list_all = list_all || may_repeat || r.lists_every_property();
@@ -476,7 +507,8 @@ bool read_property_map(reader& r, const maybe_value& map, contact_record& record
       return r.fail("property \"" + std::string(name) + "\" must be a string, number or boolean");
     }
     // A decoded name is not in the text.
-    may_repeat = may_repeat || (key_token.escaped ? has_ascii_capital(name) : has_ascii_capital(name, text, text_end));
+    may_repeat = may_repeat || (key_token.escaped ? has_ascii_capital(name) || has_name_padding(name)
+                                                  : may_spell_another_name(name, text, text_end));
     // null reads as "", and never names an email.
     const bool email = value.kind != json_kind::null && is_email_name(name);
     const bool listed = list_all || (list_some && r.lists(name));
@@ -503,8 +535,9 @@ bool read_property_map(reader& r, const maybe_value& map, contact_record& record
   if (list_all) {
     return check_repeats(r, record);
   }
-  // A name has a capital letter and the record's list is partial: the repeats are looked for in a
-  // full list of its own (rare: HubSpot's property names are lower case).
+  // A name may spell another (a capital letter, padding) and the record's list is partial: the
+  // repeats are looked for in a full list of its own (rare: HubSpot's property names are
+  // lower-case ASCII).
   contact_record every = new_record(r, record.index);
   return read_property_map(r, map, every, true);
 }
@@ -612,7 +645,7 @@ bool read_crm_input(reader& r, const json_value& input, std::size_t index, body_
     }
     if (const auto from_query = request.param("id_property")) {
       // Which of the two a server prefers is unknown: they must agree.
-      if (id_property && !iequals_ascii(trim_ows(*id_property), trim_ows(*from_query))) {
+      if (id_property && !iequals_ascii(trim_name_padding(*id_property), trim_name_padding(*from_query))) {
         return r.fail("idProperty \"" + std::string(*id_property) + "\" disagrees with the query's \"" +
                       std::string(*from_query) + "\"");
       }

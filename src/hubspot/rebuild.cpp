@@ -19,7 +19,10 @@ using json = nlohmann::ordered_json;
 using container = parsed_body::container;
 
 // Edits name properties as the extractor reads them: ignoring case, Java-style.
-bool same_name(std::string_view wire, std::string_view name) { return wire == name || equals_folded(wire, name); }
+// A name in the body is the edited one in any case and with any padding (extract reads it so).
+bool same_name(std::string_view wire, std::string_view name) {
+  return wire == name || equals_folded(trim_name_padding(wire), name);
+}
 
 class editor {
 public:

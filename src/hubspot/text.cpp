@@ -31,6 +31,55 @@ std::string_view trim_ows(std::string_view s) noexcept {
 
 namespace {
 
+// A three-byte UTF-8 sequence of name padding, as its bytes in one number.
+constexpr bool is_padding3(std::uint32_t c) noexcept {
+  return c == 0xE19A80 ||                     // U+1680 Ogham space mark
+         c == 0xE1A08E ||                     // U+180E Mongolian vowel separator
+         (c >= 0xE28080 && c <= 0xE2808F) ||  // U+2000-U+200F: spaces, zero-width, direction marks
+         (c >= 0xE280A8 && c <= 0xE280AF) ||  // U+2028-U+202F: separators, embeddings, narrow nbsp
+         (c >= 0xE2819F && c <= 0xE281A4) ||  // U+205F-U+2064: medium space, word joiner, invisibles
+         c == 0xE38080 ||                     // U+3000 ideographic space
+         c == 0xEFBBBF;                       // U+FEFF byte order mark
+}
+
+constexpr std::uint32_t three_bytes(const char* at) noexcept {
+  return static_cast<std::uint32_t>(static_cast<unsigned char>(at[0])) << 16U |
+         static_cast<std::uint32_t>(static_cast<unsigned char>(at[1])) << 8U | static_cast<unsigned char>(at[2]);
+}
+
+constexpr bool is_padding2(const char* at) noexcept {
+  return static_cast<unsigned char>(at[0]) == 0xC2 &&
+         (static_cast<unsigned char>(at[1]) == 0x85 || static_cast<unsigned char>(at[1]) == 0xA0);
+}
+
+// The size of the padding `s` starts with (one byte or one code point), 0 if none.
+std::size_t leading_padding(std::string_view s) noexcept {
+  if (s.empty()) {
+    return 0;
+  }
+  if (static_cast<unsigned char>(s.front()) <= 0x20) {
+    return 1;
+  }
+  if (s.size() >= 2 && is_padding2(s.data())) {
+    return 2;
+  }
+  return s.size() >= 3 && is_padding3(three_bytes(s.data())) ? 3 : 0;
+}
+
+// The same at the end of `s`.
+std::size_t trailing_padding(std::string_view s) noexcept {
+  if (s.empty()) {
+    return 0;
+  }
+  if (static_cast<unsigned char>(s.back()) <= 0x20) {
+    return 1;
+  }
+  if (s.size() >= 2 && is_padding2(s.data() + s.size() - 2)) {
+    return 2;
+  }
+  return s.size() >= 3 && is_padding3(three_bytes(s.data() + s.size() - 3)) ? 3 : 0;
+}
+
 constexpr char lower_ascii(char c) noexcept {
   return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
@@ -73,6 +122,16 @@ bool iequal_at(const char* a, const char* b) noexcept {
 }
 
 } // namespace
+
+std::string_view trim_name_padding(std::string_view name) noexcept {
+  for (std::size_t n = leading_padding(name); n != 0; n = leading_padding(name)) {
+    name.remove_prefix(n);
+  }
+  for (std::size_t n = trailing_padding(name); n != 0; n = trailing_padding(name)) {
+    name.remove_suffix(n);
+  }
+  return name;
+}
 
 // Eight bytes a step, the last step (or a short name) read by two loads that may overlap: header
 // names and path segments are compared on every request.

@@ -2,6 +2,7 @@
 
 #include "compiled_rules.hpp"
 #include "hubgate/hubspot/email.hpp"
+#include "hubgate/hubspot/text.hpp"
 
 #include <algorithm>
 #include <string>
@@ -42,10 +43,12 @@ std::uint8_t kind_bit(hubspot::operation_kind kind) {
   return static_cast<std::uint8_t>(1U << static_cast<unsigned>(kind));
 }
 
+// The first property named `name`, in any ASCII case and with any padding: extraction refuses
+// a record whose spellings of one name disagree.
 std::optional<std::string_view> property_value(const hubspot::contact_record& record,
                                                std::string_view name) {
   for (const auto& [property, value] : record.properties) {
-    if (iequals(property, name)) {
+    if (iequals(hubspot::trim_name_padding(property), name)) {
       return value;
     }
   }

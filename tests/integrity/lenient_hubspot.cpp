@@ -45,6 +45,53 @@ std::string_view trim_blanks(std::string_view s) {
   return s;
 }
 
+// A name as the most forgiving server trims it: every byte up to 0x20 (Java's String.trim), `+`
+// (a form's space), and the Unicode spaces, zero-width characters and byte order mark that
+// Character.isWhitespace, JavaScript's trim or Python's strip drop, decoded as code points.
+std::string_view trim_name(std::string_view s) {
+  const auto padding = [](char32_t c) {
+    return c <= 0x20 || c == '+' || c == 0x85 || c == 0xA0 || c == 0x1680 || c == 0x180E ||
+           (c >= 0x2000 && c <= 0x200F) || (c >= 0x2028 && c <= 0x202F) || (c >= 0x205F && c <= 0x2064) ||
+           c == 0x3000 || c == 0xFEFF;
+  };
+  // The code point at `at` and its size in bytes (a lone byte when it is not UTF-8).
+  const auto decode = [&](std::size_t at) -> std::pair<char32_t, std::size_t> {
+    const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[at + i]); };
+    if (b(0) >= 0xE0 && b(0) < 0xF0 && at + 2 < s.size()) {
+      return {static_cast<char32_t>((b(0) & 0x0F) << 12 | (b(1) & 0x3F) << 6 | (b(2) & 0x3F)), 3};
+    }
+    if (b(0) >= 0xC0 && b(0) < 0xE0 && at + 1 < s.size()) {
+      return {static_cast<char32_t>((b(0) & 0x1F) << 6 | (b(1) & 0x3F)), 2};
+    }
+    return {b(0), 1};
+  };
+  for (;;) {
+    if (s.empty()) {
+      return s;
+    }
+    const auto [c, size] = decode(0);
+    if (!padding(c)) {
+      break;
+    }
+    s.remove_prefix(size);
+  }
+  for (;;) {
+    // The last code point: back over continuation bytes to its first byte.
+    std::size_t start = s.size() - 1;
+    while (start > 0 && s.size() - start < 3 && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) {
+      --start;
+    }
+    const auto [c, size] = decode(start);
+    if (start + size != s.size() || !padding(c)) {
+      return s;
+    }
+    s.remove_suffix(size);
+    if (s.empty()) {
+      return s;
+    }
+  }
+}
+
 // Java's equalsIgnoreCase, as a key: ASCII lower-cased, and the four non-ASCII letters it equates
 // with ASCII ones (long s, Kelvin sign, dotless i, dotted I).
 std::string fold(std::string_view s) {
@@ -396,17 +443,17 @@ class value_scan : public nlohmann::json_sax<json> {
     return true;
   }
   bool key(string_t& k) override {
-    frames_.back().key = fold(trim_blanks(k));
+    frames_.back().key = fold(trim_name(k));
     return true;
   }
   bool end_object() override {
     frame& f = frames_.back();
     if (std::any_of(f.names.begin(), f.names.end(),
-                    [](const std::string& n) { return fold(trim_blanks(n)) == "email"; })) {
+                    [](const std::string& n) { return fold(trim_name(n)) == "email"; })) {
       values.insert(values.end(), f.entry_values.begin(), f.entry_values.end());
     }
     const bool by_email = std::any_of(f.id_properties.begin(), f.id_properties.end(),
-                                      [](const std::string& p) { return fold(trim_blanks(p)) == "email"; });
+                                      [](const std::string& p) { return fold(trim_name(p)) == "email"; });
     for (const std::string& id : f.ids) {
       if (by_email || query_id_is_email_ || (f.id_properties.empty() && id.find('@') != std::string::npos)) {
         values.push_back(id);
@@ -471,7 +518,7 @@ class value_scan : public nlohmann::json_sax<json> {
 
 void scan_form(std::string_view text, std::vector<std::string>& values) {
   for (const auto& [name, value] : query_pairs(text)) {
-    if (fold(trim_blanks(name)) == "email") {
+    if (fold(trim_name(name)) == "email") {
       values.push_back(value);
     }
   }

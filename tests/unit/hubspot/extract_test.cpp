@@ -632,6 +632,40 @@ TEST(extract_other, visitor_identification_and_meetings_read_the_flat_contact) {
 TEST(extract_integrity, padded_email_property_names_name_the_email) {
   EXPECT_EQ(first_email(post(create, R"({"properties":{"Email ":"a@b.com"}})")), "a@b.com");
   EXPECT_FALSE(post(create, R"({"properties":{"email":"a@b.com"," EMAIL":"c@d.com"}})").ok());
+  // Padding is whatever a server might trim: control bytes (Java's String.trim), Unicode spaces,
+  // zero-width spaces and the byte order mark, escaped or as UTF-8.
+  for (const std::string_view name : {R"(email\u0000)", R"(\u0001email)", R"(email\n)", R"(\ufeffemail)",
+                                      "\xEF\xBB\xBF" "email", "email\xC2\xA0", R"(email\u200b)", "\xE3\x80\x80" "Email"}) {
+    EXPECT_EQ(first_email(post(create, R"({"properties":{")" + std::string(name) + R"(":"bad@blocked.test"}})")),
+              "bad@blocked.test")
+        << name;
+    // In a batch too, where the names are skimmed unless one may need a closer look.
+    const extraction batch = post("/crm/v3/objects/contacts/batch/create",
+                                  R"({"inputs":[{"properties":{"firstname":"A","lastname":"B",")" + std::string(name) +
+                                      R"(":"bad@blocked.test"}}]})");
+    ASSERT_TRUE(batch.ok()) << batch.error;
+    EXPECT_EQ(first_email(batch), "bad@blocked.test") << name;
+  }
+  // Other names with padding are the same property: two values for one name are refused.
+  EXPECT_FALSE(post(create, R"({"properties":{"firstname":"a","firstname ":"b"}})").ok());
+  EXPECT_FALSE(post("/crm/v3/objects/contacts/batch/create",
+                    R"({"inputs":[{"properties":{"lastname":"x","firstname":"a","firstname\u00a0":"b"}}]})")
+                   .ok());
+  EXPECT_TRUE(post(create, R"({"properties":{"firstname":"a","firstname ":"a"}})").ok());
+}
+
+TEST(extract_integrity, a_padded_member_name_is_ambiguous_with_the_member) {
+  // A trimming deserialiser would read `properties ` as `properties`, and find the email in it.
+  for (const std::string_view body : {R"({"properties ":{"email":"bad@blocked.test"}})",
+                                      R"({"\u0000properties":{"email":"bad@blocked.test"}})",
+                                      "{\"properties\xC2\xA0\":{\"email\":\"bad@blocked.test\"}}"}) {
+    const extraction e = post(create, body);
+    EXPECT_FALSE(e.ok()) << body;
+    EXPECT_NE(e.error.find("ambiguous"), std::string::npos) << e.error;
+  }
+  EXPECT_FALSE(post("/crm/v3/objects/contacts/batch/upsert",
+                    R"({"inputs":[{"idProperty ":"email","id":"bad@blocked.test","properties":{}}]})")
+                   .ok());
 }
 
 TEST(extract_integrity, an_email_that_is_not_one_plain_address_is_refused) {

@@ -77,6 +77,27 @@ TEST(rebuild, v3_single_edits_properties_and_drops_case_variants_of_a_set_name) 
             R"({"associations":[],"properties":{"hs_lead_status":"NEW"}})");
 }
 
+TEST(rebuild, a_name_with_padding_is_edited_as_the_name) {
+  // Read as one property (extract trims padding), so edited as one: else the rebuilt body would
+  // carry the old value beside the new, and not read again.
+  const extraction e = read_post("/crm/v3/objects/contacts",
+                                 R"({"properties":{"email":"a@b.com","lifecyclestage\u00a0":"customer",)"
+                                 R"(" hubspot_owner_id":"7"}})");
+  record_edit edit;
+  edit.set = {{"lifecyclestage", "lead"}};
+  edit.remove = {"hubspot_owner_id"};
+  const rebuilt_body r = rebuild(e, {true}, std::span<const record_edit>(&edit, 1));
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.body, "{\"properties\":{\"email\":\"a@b.com\",\"lifecyclestage\xC2\xA0\":\"lead\"}}");
+  EXPECT_TRUE(read_post("/crm/v3/objects/contacts", r.body).ok());
+
+  const extraction form = read_post("/uploads/form/v2/1/g", "email=a%40b.com&lifecyclestage%20=customer",
+                                    "application/x-www-form-urlencoded");
+  const rebuilt_body f = rebuild(form, {true}, std::span<const record_edit>(&edit, 1));
+  ASSERT_TRUE(f.ok()) << f.error;
+  EXPECT_EQ(f.body, "email=a%40b.com&lifecyclestage%20=lead");
+}
+
 TEST(rebuild, v3_upsert_keeps_id_and_id_property) {
   const extraction e = read_post("/crm/v3/objects/contacts/batch/upsert",
                                  R"({"inputs":[{"idProperty":"email","id":"a@b.com","properties":{"firstname":"A"}},)"

@@ -28,6 +28,20 @@ TEST(text, equals_folded_is_java_equals_ignore_case_against_ascii) {
 // iequals_ascii compares eight bytes at a time: every pair of byte values, at every place of names
 // from 1 to 20 bytes long, agrees with a byte-by-byte comparison. Only 'A'-'Z' and 'a'-'z' pair
 // across case: '@' and '`', '[' and '{', or 0xC1 and 0xE1 differ by the same bit and must not.
+TEST(text, name_padding_is_trimmed_as_any_runtime_might_trim_it) {
+  EXPECT_EQ(trim_name_padding("email"), "email");
+  EXPECT_EQ(trim_name_padding(" \t\r\nemail\n"), "email");
+  EXPECT_EQ(trim_name_padding(std::string_view("email\0\x1f", 7)), "email"); // Java's trim: every byte up to 0x20
+  EXPECT_EQ(trim_name_padding("\xEF\xBB\xBF" "email"), "email");              // U+FEFF
+  EXPECT_EQ(trim_name_padding("email\xC2\xA0\xE2\x80\x8B\xE3\x80\x80"), "email"); // nbsp, zero-width, ideographic
+  EXPECT_EQ(trim_name_padding("\xC2\x85\xE2\x81\xA0" "email\xE2\x80\xAF"), "email");
+  EXPECT_EQ(trim_name_padding("e mail"), "e mail"); // only the ends
+  EXPECT_EQ(trim_name_padding("\xC2\xA0"), "");
+  EXPECT_EQ(trim_name_padding("caf\xC3\xA9"), "caf\xC3\xA9"); // other non-ASCII ends stay
+  EXPECT_EQ(trim_name_padding("\xE2\x82\xAC"), "\xE2\x82\xAC"); // U+20AC is not padding
+  EXPECT_EQ(trim_name_padding("x\x7F"), "x\x7F");                // nor is DEL
+}
+
 TEST(text, iequals_ascii_pairs_only_ascii_letters_across_case) {
   const auto lower = [](unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : static_cast<int>(c); };
   std::size_t equal_pairs = 0;

@@ -166,6 +166,11 @@ default: block
   EXPECT_EQ(
       verdict_of(*rules, fake_request::create("a@b.io", props{{"LIFECYCLESTAGE", "customer"}})),
       "block by bad-stage");
+  // ...and padding, which a trimming server would drop: it does not hide a property from a rule.
+  EXPECT_EQ(verdict_of(*rules, fake_request::create("a@b.io", props{{"lifecyclestage\xC2\xA0", "customer"}})),
+            "block by bad-stage");
+  EXPECT_EQ(verdict_of(*rules, fake_request::create("a@b.io", props{{" lifecyclestage\t", "customer"}})),
+            "block by bad-stage");
   EXPECT_EQ(verdict_of(*rules, fake_request::create("a@b.io", props{{"promo", "VIP-42"}})),
             "allow by vip-code");
   EXPECT_EQ(verdict_of(*rules, fake_request::create("a@b.io",
