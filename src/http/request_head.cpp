@@ -75,7 +75,7 @@ bool has_method_parameter(std::string_view target) {
       continue; // cannot spell `_method`: nothing to decode
     }
     std::string name;
-    if (hubspot::percent_decode(raw_name, name, true) && hubspot::iequals_ascii(hubspot::trim_ows(name), "_method")) {
+    if (hubspot::percent_decode(raw_name, name, true) && hubspot::iequals_ascii(hubspot::trim_name_padding(name), "_method")) {
       return true;
     }
   }

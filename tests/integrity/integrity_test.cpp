@@ -515,6 +515,8 @@ TEST_F(integrity_test, framing_is_unambiguous_or_refused) {
        outcome::refused},
       {"_method query", with_method("PUT", "/crm/v3/objects/contacts?_method=POST", body), outcome::refused},
       {"%5Fmethod query", with_method("GET", "/crm/v3/objects/contacts?a=1&%5FMETHOD=POST", body), outcome::refused},
+      {"_method query with padding", with_method("PUT", "/crm/v3/objects/contacts?_method%00=POST", body),
+       outcome::refused},
   });
 }
 

@@ -245,7 +245,7 @@ lenient_target read_target(const recorded_request& r) {
     }
   }
   for (const auto& [name, value] : query_pairs(out.query)) {
-    if (fold(trim_blanks(name)) == "_method") {
+    if (fold(trim_name(name)) == "_method") {
       out.method = upper_ascii(value);
     }
   }

@@ -247,6 +247,10 @@ TEST(classify, batch_upsert_reads_id_property_from_the_query) {
   EXPECT_FALSE(conflict.ok());
   EXPECT_EQ(conflict.op, nullptr);
   EXPECT_FALSE(classify("POST", "/crm/v3/objects/contacts/batch/upsert?idProperty=%zz").ok());
+  // A name with padding is the name.
+  EXPECT_EQ(classify("POST", "/crm/v3/objects/contacts/batch/upsert?%00idProperty+=email").param("id_property"), "email");
+  EXPECT_FALSE(
+      classify("POST", "/crm/v3/objects/contacts/batch/upsert?idProperty%C2%A0=email&idProperty=hs_object_id").ok());
 }
 
 TEST(classify, unreadable_targets_are_errors) {
