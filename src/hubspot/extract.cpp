@@ -207,11 +207,7 @@ inline bool is_email_name(std::string_view name) {
 
 // True when `name` has padding at either end (trim_name_padding): then it is one name with its
 // trimmed self, for the repeats and the rules.
-inline bool has_name_padding(std::string_view name) noexcept {
-  return !name.empty() &&
-         (may_start_name_padding(static_cast<unsigned char>(name.front())) || may_end_in_name_padding(name)) &&
-         trim_name_padding(name).size() != name.size();
-}
+inline bool has_name_padding(std::string_view name) noexcept { return trim_name_padding(name).size() != name.size(); }
 
 // Adds an email the item names; two different addresses for one item are refused.
 bool add_email(reader& r, contact_record& record, std::string_view email) {

@@ -123,7 +123,7 @@ bool iequal_at(const char* a, const char* b) noexcept {
 
 } // namespace
 
-std::string_view trim_name_padding(std::string_view name) noexcept {
+std::string_view trim_name_padding_slowly(std::string_view name) noexcept {
   for (std::size_t n = leading_padding(name); n != 0; n = leading_padding(name)) {
     name.remove_prefix(n);
   }

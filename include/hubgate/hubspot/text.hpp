@@ -15,14 +15,6 @@ bool iequals_ascii(std::string_view a, std::string_view b) noexcept;
 // HTTP's optional whitespace (spaces and tabs) removed from both ends.
 std::string_view trim_ows(std::string_view s) noexcept;
 
-// A name's padding removed from both ends: every byte up to 0x20 (what Java's String.trim drops:
-// spaces, tabs, line breaks, NUL and the other control bytes) and the invisible Unicode spaces
-// other runtimes trim (Character.isWhitespace, JavaScript's trim, Python's strip): U+0085,
-// U+00A0, U+1680, U+180E, U+2000 to U+200F (with the zero-width ones), U+2028 to U+202F,
-// U+205F to U+2064, U+3000 and U+FEFF (the byte order mark). Property and member names are
-// compared after it, since a server that trims a name would read `email\u00a0` as `email`.
-std::string_view trim_name_padding(std::string_view name) noexcept;
-
 // True for a byte that may start name padding (trim_name_padding): a byte up to 0x20, or the
 // first byte of one of the Unicode spaces. A cheap filter for names that need a closer look.
 constexpr bool may_start_name_padding(unsigned char b) noexcept {
@@ -32,6 +24,23 @@ constexpr bool may_start_name_padding(unsigned char b) noexcept {
 // True when `name` may end in padding: its last byte is up to 0x20 or not ASCII.
 constexpr bool may_end_in_name_padding(std::string_view name) noexcept {
   return !name.empty() && (static_cast<unsigned char>(name.back()) <= 0x20 || static_cast<unsigned char>(name.back()) >= 0x80);
+}
+
+// trim_name_padding for a name whose ends may be padding.
+std::string_view trim_name_padding_slowly(std::string_view name) noexcept;
+
+// A name's padding removed from both ends: every byte up to 0x20 (what Java's String.trim drops:
+// spaces, tabs, line breaks, NUL and the other control bytes) and the invisible Unicode spaces
+// other runtimes trim (Character.isWhitespace, JavaScript's trim, Python's strip): U+0085,
+// U+00A0, U+1680, U+180E, U+2000 to U+200F (with the zero-width ones), U+2028 to U+202F,
+// U+205F to U+2064, U+3000 and U+FEFF (the byte order mark). Property and member names are
+// compared after it, since a server that trims a name would read `email\u00a0` as `email`.
+// Inline for the common name, whose ends are plain ASCII.
+inline std::string_view trim_name_padding(std::string_view name) noexcept {
+  if (name.empty() || (!may_start_name_padding(static_cast<unsigned char>(name.front())) && !may_end_in_name_padding(name))) {
+    return name;
+  }
+  return trim_name_padding_slowly(name);
 }
 
 // The value of one hex digit, or -1.
