@@ -55,6 +55,9 @@ rules:
   - name: no-smtp-contacts
     match: { operations: [emails.smtp_token_create], properties: { createContact: 'true' } }
     action: block
+  - name: no-customers
+    match: { kind: [create, upsert], properties: { lifecyclestage: customer } }
+    action: block
   - name: tag
     match: { kind: [create, upsert] }
     action: rewrite
