@@ -1033,8 +1033,10 @@ bool read_form(reader& r, std::string_view text, extraction& out) {
 }
 
 // The common case first, 16 bytes at a time: an address already as HubSpot stores it (no capital,
-// no non-ASCII byte, no space at either end) that is plainly one address (no space, control byte,
-// `,` `;` `<` `>`). False sends it the long way, which normalises it and says what is wrong.
+// no non-ASCII byte, no space at either end) that is plainly one address (no space, control byte
+// or special of RFC 5322 but `@` and `.`: not_plain_address_byte). False sends it the long way,
+// which normalises it and says what is wrong; so a few bytes that are fine there (`#$%&'` and `=`,
+// caught by the cheap byte ranges here) take the long way too.
 bool is_plain_normalised_email(std::string_view email) noexcept {
 #if defined(__SSE2__)
   if (email.size() < 16 || email.back() == '.') {
@@ -1046,8 +1048,14 @@ bool is_plain_normalised_email(std::string_view email) noexcept {
     const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
     const __m128i capital = _mm_and_si128(_mm_cmpgt_epi8(b, _mm_set1_epi8('A' - 1)), _mm_cmplt_epi8(b, _mm_set1_epi8('Z' + 1)));
     const __m128i low_or_high = _mm_cmplt_epi8(b, _mm_set1_epi8(0x21));
-    const __m128i listing = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(b, _mm_set1_epi8(',')), _mm_cmpeq_epi8(b, _mm_set1_epi8(';'))),
-                                         _mm_or_si128(_mm_cmpeq_epi8(b, _mm_set1_epi8('<')), _mm_cmpeq_epi8(b, _mm_set1_epi8('>'))));
+    // `"` to `)`, `:` to `>` and `[` to `]`, each range moved to the bottom of the signed range
+    // and found by one compare, and `,`.
+    const auto in_range = [&](char low, char high) {
+      const __m128i moved = _mm_add_epi8(b, _mm_set1_epi8(static_cast<char>(-128 - low)));
+      return _mm_cmplt_epi8(moved, _mm_set1_epi8(static_cast<char>(-128 + (high - low + 1))));
+    };
+    const __m128i listing = _mm_or_si128(_mm_or_si128(in_range('"', ')'), in_range(':', '>')),
+                                         _mm_or_si128(in_range('[', ']'), _mm_cmpeq_epi8(b, _mm_set1_epi8(','))));
     const __m128i odd = _mm_or_si128(_mm_or_si128(capital, low_or_high), _mm_or_si128(listing, _mm_cmpeq_epi8(b, _mm_set1_epi8(0x7F))));
     return _mm_movemask_epi8(odd) != 0;
   };
@@ -1066,7 +1074,9 @@ bool is_plain_normalised_email(std::string_view email) noexcept {
 
 // Integrity, email spellings: hubgate normalises what HubSpot's storage would (trimmed, lower-cased,
 // email.hpp) and inspects; an address that one reader could take as several, or as another
-// (a list, a display name `Jo <jo@x.com>`, inner spaces or control bytes), it rejects.
+// (a list, a display name `Jo <jo@x.com>`, inner spaces or control bytes, and RFC 5322's quoting,
+// comments and address literals: `"jo"@x.com`, `jo(c)@x.com`, `jo@[x.com]`, `mailto:jo@x.com`,
+// which a parser that follows the RFC reads as `jo@x.com`), it rejects.
 // Each record's email is normalised here, once, for the rules and the audit trail to share.
 bool normalise_addresses(reader& r, std::vector<contact_record>& records) {
   for (contact_record& record : records) {
@@ -1079,16 +1089,17 @@ bool normalise_addresses(reader& r, std::vector<contact_record>& records) {
     }
     const std::string_view email =
         is_normalised_email(*record.email) ? *record.email : r.keep(normalise_email(*record.email));
-    static constexpr auto list_or_display_byte = [] {
+    // RFC 5322's specials but `@` and `.`, spaces and control bytes.
+    static constexpr auto not_plain_address_byte = [] {
       std::array<bool, 256> table{};
       for (std::size_t b = 0; b < table.size(); ++b) {
-        table[b] = b <= 0x20 || b == 0x7F || b == ',' || b == ';' || b == '<' || b == '>';
+        table[b] = b <= 0x20 || b == 0x7F || std::string_view(",;<>()\"[]\\:").find(static_cast<char>(b)) != std::string_view::npos;
       }
       return table;
     }();
     bool odd = false; // one table load per byte, no early exit: addresses are short
     for (const char c : email) {
-      odd |= list_or_display_byte[static_cast<unsigned char>(c)];
+      odd |= not_plain_address_byte[static_cast<unsigned char>(c)];
     }
     if (odd) {
       return r.fail("\"" + std::string(*record.email) + "\" is not one plain email address");

@@ -454,6 +454,11 @@ TEST_F(integrity_test, email_spellings_compare_as_hubspot_stores_them_or_are_ref
       {"bad@blocked.test;ok@corp.io", "ok2@corp.io;ok@corp.io"},
       {"bad @blocked.test", "ok @corp.io"},
       {R"(bad@blocked.test\u0000.corp.io)", R"(ok@corp.io\u0000.corp.io)"},
+      {R"(\"bad\"@blocked.test)", R"(\"ok\"@corp.io)"},
+      {"bad@(x)blocked.test", "ok@(x)corp.io"},
+      {"bad@[blocked.test]", "ok@[corp.io]"},
+      {"mailto:bad@blocked.test", "mailto:ok@corp.io"},
+      {R"(\"vip\"@partner.test)", R"(\"vip2\"@partner.test)"},
   };
   for (const auto& [bad, ok] : refused) {
     SCOPED_TRACE(bad);

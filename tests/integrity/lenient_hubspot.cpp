@@ -638,6 +638,24 @@ void add_readings(std::string_view raw, std::set<std::string>& out) {
       candidates.push_back(c.substr(open + 1, close - open - 1));
     }
   }
+  // As a parser that follows RFC 5322 reads it: comments dropped, quotes, backslashes and the
+  // brackets of an address literal taken away, and a group's name or a URI's scheme before `:`.
+  const std::size_t m = candidates.size();
+  for (std::size_t i = 0; i < m; ++i) {
+    std::string rfc;
+    int depth = 0;
+    for (const char ch : candidates[i]) {
+      depth += ch == '(' ? 1 : 0;
+      if (depth == 0 && ch != '"' && ch != '\\' && ch != '[' && ch != ']') {
+        rfc.push_back(ch);
+      }
+      depth -= ch == ')' && depth > 0 ? 1 : 0;
+    }
+    if (const std::size_t colon = rfc.rfind(':'); colon != std::string::npos) {
+      rfc.erase(0, colon + 1);
+    }
+    candidates.push_back(std::move(rfc));
+  }
   std::vector<std::string> listed;
   for (const std::string& c : candidates) {
     std::size_t from = 0;

@@ -670,11 +670,21 @@ TEST(extract_integrity, a_padded_member_name_is_ambiguous_with_the_member) {
 
 TEST(extract_integrity, an_email_that_is_not_one_plain_address_is_refused) {
   for (const std::string_view email : {"ok@corp.io, bad@blocked.test", "Bad <bad@blocked.test>", "bad@blocked.test;x@y.z",
-                                       "bad @blocked.test", "bad@blocked.test\\u0000.corp.io", "bad@bl\tocked.test"}) {
+                                       "bad @blocked.test", "bad@blocked.test\\u0000.corp.io", "bad@bl\tocked.test",
+                                       // RFC 5322 quoting, comments, address literals, a group or a URI
+                                       R"(\"bad\"@blocked.test)", "bad(c)@blocked.test", "bad@(c)blocked.test",
+                                       "bad@[blocked.test]", "mailto:bad@blocked.test", R"(bad\\x@blocked.test)"}) {
     const extraction e = post(create, R"({"properties":{"email":")" + std::string(email) + R"("}})");
     EXPECT_FALSE(e.ok()) << email;
   }
   EXPECT_TRUE(post(create, R"({"properties":{"email":"  a@b.com\t"}})").ok());
+  // The bytes that are fine in an address stay fine, on the short path and the 16-byte one.
+  for (const std::string_view email : {"o'brien@corp.io", "a#b$c%d&e=f@corp.io", "o'brien.the-long-one@corp.io",
+                                       "srs=x=y+tag@corp.io"}) {
+    const extraction e = post(create, R"({"properties":{"email":")" + std::string(email) + R"("}})");
+    ASSERT_TRUE(e.ok()) << email << ": " << e.error;
+    EXPECT_EQ(e.records[0].normalised_email, email);
+  }
 }
 
 // Addresses of 16 bytes or more are checked 16 bytes at a time: every byte that changes an
@@ -699,7 +709,8 @@ TEST(extract_integrity, long_addresses_are_normalised_and_checked_at_every_posit
       const extraction upper = post(create, capital_body);
       ASSERT_TRUE(upper.ok()) << capital << ": " << upper.error;
       EXPECT_EQ(upper.records[0].normalised_email, plain) << capital;
-      for (const std::string_view odd : {" ", ",", ";", "<", ">", "\\u007f", "\\u0001", "\\t"}) {
+      for (const std::string_view odd : {" ", ",", ";", "<", ">", "\\u007f", "\\u0001", "\\t", "(", ")", "\\\"", "[", "]",
+                                         "\\\\", ":"}) {
         const std::string body = body_of(plain.substr(0, at) + std::string(odd) + plain.substr(at));
         EXPECT_FALSE(post(create, body).ok()) << body;
       }
