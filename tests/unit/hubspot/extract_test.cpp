@@ -639,10 +639,11 @@ TEST(extract_integrity, padded_email_property_names_name_the_email) {
     EXPECT_EQ(first_email(post(create, R"({"properties":{")" + std::string(name) + R"(":"bad@blocked.test"}})")),
               "bad@blocked.test")
         << name;
-    // In a batch too, where the names are skimmed unless one may need a closer look.
-    const extraction batch = post("/crm/v3/objects/contacts/batch/create",
-                                  R"({"inputs":[{"properties":{"firstname":"A","lastname":"B",")" + std::string(name) +
-                                      R"(":"bad@blocked.test"}}]})");
+    // In a batch too, where the names are skimmed unless one may need a closer look. (The
+    // records point into the body: it outlives the extraction.)
+    const std::string batch_body =
+        R"({"inputs":[{"properties":{"firstname":"A","lastname":"B",")" + std::string(name) + R"(":"bad@blocked.test"}}]})";
+    const extraction batch = post("/crm/v3/objects/contacts/batch/create", batch_body);
     ASSERT_TRUE(batch.ok()) << batch.error;
     EXPECT_EQ(first_email(batch), "bad@blocked.test") << name;
   }
@@ -681,7 +682,8 @@ TEST(extract_integrity, an_email_that_is_not_one_plain_address_is_refused) {
   // The bytes that are fine in an address stay fine, on the short path and the 16-byte one.
   for (const std::string_view email : {"o'brien@corp.io", "a#b$c%d&e=f@corp.io", "o'brien.the-long-one@corp.io",
                                        "srs=x=y+tag@corp.io"}) {
-    const extraction e = post(create, R"({"properties":{"email":")" + std::string(email) + R"("}})");
+    const std::string body = R"({"properties":{"email":")" + std::string(email) + R"("}})";
+    const extraction e = post(create, body);
     ASSERT_TRUE(e.ok()) << email << ": " << e.error;
     EXPECT_EQ(e.records[0].normalised_email, email);
   }
