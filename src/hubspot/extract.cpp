@@ -36,6 +36,8 @@ public:
   // Whether records list the property `name` (property_selection).
   bool lists_every_property() const noexcept { return listed_.all; }
   bool lists_some() const noexcept { return listed_.all || !listed_.names.empty(); }
+  // The properties the rules read (property_selection::names), whatever the records list.
+  std::span<const std::string> rules_read() const noexcept { return listed_.names; }
   bool lists(std::string_view name) const noexcept {
     if (listed_.all) {
       return true;
@@ -538,6 +540,25 @@ bool read_property_map(reader& r, const maybe_value& map, contact_record& record
   return read_property_map(r, map, every, true);
 }
 
+// Where a body may give a field more than once (forms: several values of one property), which
+// value HubSpot keeps is unknown, so a property the rules read must not carry two different
+// ones. One pass over the record for each name the rules read.
+bool check_repeats_of_read_properties(reader& r, const contact_record& record) {
+  for (const std::string& read : r.rules_read()) {
+    std::optional<std::string_view> first;
+    for (const auto& [name, value] : record.properties) {
+      if (!iequals_ascii(trim_name_padding(name), read)) {
+        continue;
+      }
+      if (first && *first != value) {
+        return r.fail("property \"" + read + "\", which a rule reads, is given twice with different values");
+      }
+      first = value;
+    }
+  }
+  return true;
+}
+
 // [{name_key: name, "value": value}, ...]: v1 `property`, forms and legacy sends `name`.
 bool read_name_value_array(reader& r, const maybe_value& array, std::string_view name_key, contact_record& record,
                            bool repeats_allowed) {
@@ -561,7 +582,7 @@ bool read_name_value_array(reader& r, const maybe_value& array, std::string_view
       return false;
     }
   }
-  return repeats_allowed || check_repeats(r, record);
+  return repeats_allowed ? check_repeats_of_read_properties(r, record) : check_repeats(r, record);
 }
 
 // --- content types
@@ -1027,6 +1048,9 @@ bool read_form(reader& r, std::string_view text, extraction& out) {
       return false;
     }
     body.form.push_back(std::move(pair));
+  }
+  if (!check_repeats_of_read_properties(r, record)) {
+    return false;
   }
   out.records.push_back(std::move(record));
   return true;

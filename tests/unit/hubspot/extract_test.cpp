@@ -655,6 +655,26 @@ TEST(extract_integrity, padded_email_property_names_name_the_email) {
   EXPECT_TRUE(post(create, R"({"properties":{"firstname":"a","firstname ":"a"}})").ok());
 }
 
+TEST(extract_integrity, a_form_field_a_rule_reads_carries_one_value) {
+  // Forms may repeat a field (several values); which one HubSpot keeps is unknown, so a field
+  // the rules read may repeat only with the same value. Others stay free.
+  const std::vector<std::string> read = {"lifecyclestage"};
+  const property_selection rules_read{false, read};
+  const auto form = [&](std::string_view target, std::string_view body, std::string_view type) {
+    return extract(classify("POST", target), body, type, rules_read);
+  };
+  constexpr std::string_view urlencoded = "application/x-www-form-urlencoded";
+  EXPECT_FALSE(form("/uploads/form/v2/1/g", "email=a%40b.com&lifecyclestage=lead&LIFECYCLESTAGE%20=customer", urlencoded).ok());
+  EXPECT_TRUE(form("/uploads/form/v2/1/g", "email=a%40b.com&lifecyclestage=lead&lifecyclestage=lead", urlencoded).ok());
+  EXPECT_TRUE(form("/uploads/form/v2/1/g", "email=a%40b.com&phone=1&phone=2", urlencoded).ok());
+  const std::string v3 = R"({"fields":[{"name":"email","value":"a@b.com"},{"name":"lifecyclestage","value":"lead"},)"
+                         R"({"name":"lifecyclestage","value":"customer"}]})";
+  EXPECT_FALSE(form("/submissions/v3/integration/submit/1/g", v3, "application/json").ok());
+  const std::string v3_free = R"({"fields":[{"name":"email","value":"a@b.com"},{"name":"hobby","value":"a"},)"
+                              R"({"name":"hobby","value":"b"}]})";
+  EXPECT_TRUE(form("/submissions/v3/integration/submit/1/g", v3_free, "application/json").ok());
+}
+
 TEST(extract_integrity, a_padded_member_name_is_ambiguous_with_the_member) {
   // A trimming deserialiser would read `properties ` as `properties`, and find the email in it.
   for (const std::string_view body : {R"({"properties ":{"email":"bad@blocked.test"}})",
