@@ -6,12 +6,12 @@
 set -euo pipefail
 
 want=(g++ cmake ninja-build pkg-config ca-certificates lld
-      libboost1.81-dev libssl-dev nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev libre2-dev)
+      libboost1.81-dev libssl-dev nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev libre2-dev libidn2-dev libunistring-dev)
 if [ "${1:-build}" = fuzz ]; then
   want+=(clang libclang-rt-14-dev)
 fi
 if [ "${1:-build}" = test ]; then
-  want+=(libgtest-dev libgmock-dev libbenchmark-dev openssl curl zlib1g-dev)
+  want+=(libgtest-dev libgmock-dev libbenchmark-dev openssl curl zlib1g-dev libicu-dev)
   # tests/node runs the official HubSpot Node client against hubgate. A node that is already on
   # PATH (e.g. NodeSource's, which bundles npm and conflicts with Debian's npm) is used as it is.
   command -v node >/dev/null || want+=(nodejs npm)

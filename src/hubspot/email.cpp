@@ -2,10 +2,14 @@
 
 #include "hubgate/hubspot/text.hpp"
 
+#include <idn2.h>
+
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 namespace hubgate::hubspot {
 
@@ -104,9 +108,36 @@ void append_visible(char32_t c, std::string& out) {
   }
 }
 
-} // namespace
+// A domain IDNA has a say in: one with a non-ASCII character, or with an ACE label (`xn--`),
+// which a reader may decode. Plain ASCII domains are left as they are (UTS #46 would only
+// lower-case them, which is done already).
+bool is_internationalised(std::string_view domain) {
+  return std::any_of(domain.begin(), domain.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; }) ||
+         domain.starts_with("xn--") || domain.find(".xn--") != std::string_view::npos;
+}
 
-std::string normalise_email(std::string_view email) {
+// UTS #46 ToASCII (libidn2: its mapping, NFC, the ACE checks), in transitional processing as
+// IDNA2003 readers such as Java's `IDN.toASCII` map (`ß` becomes `ss`): the one ASCII spelling
+// of a domain that every spelling IDNA maps to it shares (`bücher.de`, `BÜCHER.de` and
+// `xn--bcher-kva.de`; `𝐞xample.org` and `ⓔxample.org` are `example.org`). Nothing when IDNA
+// refuses the domain (a disallowed character such as U+2024 ONE DOT LEADER, which NFKC alone
+// reads as `.`; broken or all-ASCII punycode such as `xn--example-`).
+std::optional<std::string> idna_ascii(std::string_view domain) {
+  if (domain.find('\0') != std::string_view::npos) {
+    return std::nullopt;
+  }
+  const std::string text(domain);
+  char* ascii = nullptr;
+  if (idn2_to_ascii_8z(text.c_str(), &ascii, IDN2_NFC_INPUT | IDN2_TRANSITIONAL) != IDN2_OK) {
+    return std::nullopt;
+  }
+  std::string out(ascii);
+  idn2_free(ascii);
+  return out;
+}
+
+// Trims, lower-cases, folds and drops as email.hpp says: everything but IDNA.
+std::string fold_address(std::string_view email) {
   std::string_view s = trim(email);
   while (s.ends_with('.')) { // `a@b.com.` is the same mailbox (a fully qualified domain)
     s = trim(s.substr(0, s.size() - 1));
@@ -144,6 +175,48 @@ std::string normalise_email(std::string_view email) {
     ++i;
   }
   return out;
+}
+
+// The domain of a folded address (or a folded domain) in its IDNA ASCII form where IDNA applies
+// and accepts it; as it is otherwise (is_readable_domain then says whether it was refused).
+void map_domain(std::string& folded, std::size_t domain_start) {
+  std::string_view domain = std::string_view(folded).substr(domain_start);
+  while (domain.ends_with('.')) {
+    domain.remove_suffix(1);
+  }
+  if (!is_internationalised(domain)) {
+    return;
+  }
+  if (auto ascii = idna_ascii(domain)) {
+    folded.replace(domain_start, std::string::npos, *ascii);
+  }
+}
+
+} // namespace
+
+std::string normalise_email(std::string_view email) {
+  std::string out = fold_address(email);
+  if (const std::size_t at = out.rfind('@'); at != std::string::npos) {
+    map_domain(out, at + 1);
+  }
+  return out;
+}
+
+std::string normalise_domain(std::string_view domain) {
+  std::string out = fold_address(domain);
+  map_domain(out, 0);
+  return out;
+}
+
+bool is_readable_domain(std::string_view domain) {
+  while (domain.ends_with('.')) {
+    domain.remove_suffix(1);
+  }
+  if (!is_internationalised(domain)) {
+    return true;
+  }
+  const auto ascii = idna_ascii(domain);
+  return ascii && *ascii == domain;
 }
 
 bool is_normalised_email(std::string_view email) noexcept {

@@ -1057,18 +1057,20 @@ bool read_form(reader& r, std::string_view text, extraction& out) {
 }
 
 // The common case first, 16 bytes at a time: an address already as HubSpot stores it (no capital,
-// no non-ASCII byte, no space at either end) that is plainly one address (no space, control byte
-// or special of RFC 5322 but `@` and `.`: not_plain_address_byte). False sends it the long way,
-// which normalises it and says what is wrong; so a few bytes that are fine there (`#$%&'` and `=`,
-// caught by the cheap byte ranges here) take the long way too.
+// no non-ASCII byte, no space at either end) that is plainly one address (one `@`; no space,
+// control byte or special of RFC 5322 but `@` and `.`: not_plain_address_byte) and whose domain
+// IDNA leaves alone (no `--`, so no `xn--` label). False sends it the long way, which normalises
+// it and says what is wrong; so a few spellings that are fine there (`#$%&'` and `=`, caught by
+// the cheap byte ranges here, and `--`) take the long way too.
 bool is_plain_normalised_email(std::string_view email) noexcept {
 #if defined(__SSE2__)
   if (email.size() < 16 || email.back() == '.') {
     return false;
   }
   // Signed compares: bytes from 0x80 are negative, so `< 0x21` finds them with the spaces and
-  // control bytes.
-  const auto odd_bytes = [](const char* at) {
+  // control bytes. Each block's `@`s are counted as a bit mask.
+  unsigned at_signs = 0;
+  const auto odd_bytes = [&at_signs](const char* at) {
     const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
     const __m128i capital = _mm_and_si128(_mm_cmpgt_epi8(b, _mm_set1_epi8('A' - 1)), _mm_cmplt_epi8(b, _mm_set1_epi8('Z' + 1)));
     const __m128i low_or_high = _mm_cmplt_epi8(b, _mm_set1_epi8(0x21));
@@ -1081,15 +1083,39 @@ bool is_plain_normalised_email(std::string_view email) noexcept {
     const __m128i listing = _mm_or_si128(_mm_or_si128(in_range('"', ')'), in_range(':', '>')),
                                          _mm_or_si128(in_range('[', ']'), _mm_cmpeq_epi8(b, _mm_set1_epi8(','))));
     const __m128i odd = _mm_or_si128(_mm_or_si128(capital, low_or_high), _mm_or_si128(listing, _mm_cmpeq_epi8(b, _mm_set1_epi8(0x7F))));
+    at_signs = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(b, _mm_set1_epi8('@'))));
     return _mm_movemask_epi8(odd) != 0;
   };
+  // Two hyphens in a row starting at at[0..15] (at[16] is read too).
+  const auto hyphen_pairs = [](const char* at) {
+    const __m128i hyphen = _mm_set1_epi8('-');
+    const __m128i here = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(at)), hyphen);
+    const __m128i next = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(at + 1)), hyphen);
+    return _mm_movemask_epi8(_mm_and_si128(here, next)) != 0;
+  };
+  // False at a second `@`.
+  bool seen_at_sign = false;
+  const auto one_at_sign_so_far = [&seen_at_sign](unsigned bits) {
+    if (bits == 0) {
+      return true;
+    }
+    const bool first = !seen_at_sign && (bits & (bits - 1)) == 0;
+    seen_at_sign = true;
+    return first;
+  };
   // Whole blocks, then the last 16 bytes (overlapping the block before): nothing outside the text.
-  for (std::size_t at = 0; at + 16 < email.size(); at += 16) {
-    if (odd_bytes(email.data() + at)) {
+  std::size_t at = 0;
+  for (; at + 16 < email.size(); at += 16) {
+    if (odd_bytes(email.data() + at) || hyphen_pairs(email.data() + at) || !one_at_sign_so_far(at_signs)) {
       return false;
     }
   }
-  return !odd_bytes(email.data() + email.size() - 16);
+  const char* last = email.data() + email.size() - 16;
+  if (odd_bytes(last) || (email.size() == 16 ? email.find("--") != std::string_view::npos : hyphen_pairs(last - 1))) {
+    return false;
+  }
+  // The last block's first bytes were looked at with the block before.
+  return one_at_sign_so_far(at_signs >> (at - (email.size() - 16))) && seen_at_sign;
 #else
   (void)email;
   return false;
@@ -1125,8 +1151,13 @@ bool normalise_addresses(reader& r, std::vector<contact_record>& records) {
     for (const char c : email) {
       odd |= not_plain_address_byte[static_cast<unsigned char>(c)];
     }
-    if (odd) {
+    // Two `@`s: readers split the address at the first or at the last.
+    const bool one_at = email.find('@') == email.rfind('@');
+    if (odd || !one_at) {
       return r.fail("\"" + std::string(*record.email) + "\" is not one plain email address");
+    }
+    if (!is_readable_domain(normalised_domain(email))) {
+      return r.fail("\"" + std::string(*record.email) + "\" has a domain that IDNA refuses, so readers would disagree on it");
     }
     record.normalised_email = email;
   }

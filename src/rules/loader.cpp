@@ -276,13 +276,18 @@ private:
       if (const auto items = detail::read_string_list(*domains, diag_)) {
         when.email_domains.emplace();
         for (const auto& item : *items) {
-          const std::string domain = hubspot::normalise_email(item.text);
+          const std::string domain = hubspot::normalise_domain(item.text);
           const bool valid = !domain.empty() && domain.front() != '.' && domain.back() != '.' &&
                              std::none_of(domain.begin(), domain.end(),
                                           [](char c) { return c == '@' || detail::is_blank(c); });
           if (!valid) {
             diag_.error(item.mark,
                         "'email_domain' takes domains like example.com, got " + quote(item.text));
+            continue;
+          }
+          if (!hubspot::is_readable_domain(domain)) {
+            diag_.error(item.mark, "'email_domain' " + quote(item.text) +
+                                       " is not a domain IDNA accepts (UTS #46), so no address could be in it");
             continue;
           }
           when.email_domains->insert(domain);

@@ -44,7 +44,7 @@ constexpr std::string_view rules_yaml = R"(version: 1
 default: allow
 rules:
   - name: block-domain
-    match: { email_domain: [blocked.test] }
+    match: { email_domain: [blocked.test, "b\u00fccher.test"] }
     action: block
   - name: block-one
     match: { email: vip@partner.test }

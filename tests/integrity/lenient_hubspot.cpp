@@ -2,6 +2,9 @@
 
 #include "hubgate/hubspot/text.hpp"
 
+#include <unicode/bytestream.h>
+#include <unicode/idna.h>
+#include <unicode/normalizer2.h>
 #include <zlib.h>
 #include <nlohmann/json.hpp>
 
@@ -11,6 +14,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <regex>
 #include <string_view>
@@ -623,6 +627,54 @@ std::string normalise(std::string_view raw) {
   return std::string(v);
 }
 
+// The domains other readers might make of one: ICU's UTS #46 (IDNA) ASCII and Unicode forms, in
+// transitional and non-transitional processing, with its errors ignored; NFKC with case folding,
+// as IDNA2003's nameprep maps (U+2024 ONE DOT LEADER becomes `.`); and each ACE label that
+// decodes to plain ASCII (`xn--example-`) read as that ASCII, as a decoder that does not check.
+std::vector<std::string> domain_readings(const std::string& domain) {
+  std::vector<std::string> out;
+  UErrorCode status = U_ZERO_ERROR;
+  static const icu::Normalizer2* nfkc_cf = icu::Normalizer2::getNFKCCasefoldInstance(status);
+  static const std::unique_ptr<icu::IDNA> transitional(icu::IDNA::createUTS46Instance(UIDNA_DEFAULT, status));
+  static const std::unique_ptr<icu::IDNA> nontransitional(icu::IDNA::createUTS46Instance(
+      UIDNA_NONTRANSITIONAL_TO_ASCII | UIDNA_NONTRANSITIONAL_TO_UNICODE, status));
+  for (const icu::IDNA* idna : {transitional.get(), nontransitional.get()}) {
+    for (const bool to_ascii : {true, false}) {
+      std::string mapped;
+      icu::StringByteSink<std::string> sink(&mapped);
+      icu::IDNAInfo info;
+      UErrorCode s = U_ZERO_ERROR;
+      if (to_ascii) {
+        idna->nameToASCII_UTF8(domain, sink, info, s);
+      } else {
+        idna->nameToUnicodeUTF8(domain, sink, info, s);
+      }
+      if (U_SUCCESS(s)) {
+        out.push_back(std::move(mapped));
+      }
+    }
+  }
+  std::string folded;
+  UErrorCode s = U_ZERO_ERROR;
+  const icu::UnicodeString normal = nfkc_cf->normalize(icu::UnicodeString::fromUTF8(domain), s);
+  if (U_SUCCESS(s)) {
+    out.push_back(normal.toUTF8String(folded));
+  }
+  std::string lax;
+  std::size_t from = 0;
+  while (from <= domain.size()) {
+    const std::size_t dot = std::min(domain.find('.', from), domain.size());
+    std::string_view label = std::string_view(domain).substr(from, dot - from);
+    if (label.starts_with("xn--") && label.ends_with('-') && label.size() > 5) {
+      label = label.substr(4, label.size() - 5);
+    }
+    lax += std::string(label) + (dot < domain.size() ? "." : "");
+    from = dot + 1;
+  }
+  out.push_back(std::move(lax));
+  return out;
+}
+
 // Every address one raw value may be read as.
 void add_readings(std::string_view raw, std::set<std::string>& out) {
   std::vector<std::string> candidates{std::string(raw)};
@@ -672,8 +724,17 @@ void add_readings(std::string_view raw, std::set<std::string>& out) {
     std::copy_if(norm.begin(), norm.end(), std::back_inserter(squeezed),
                  [](char ch) { return static_cast<unsigned char>(ch) > 0x20; });
     for (std::string* reading : {&norm, &squeezed}) {
-      if (reading->find('@') != std::string::npos) {
-        out.insert(*reading);
+      const std::size_t at = reading->rfind('@');
+      if (at == std::string::npos) {
+        continue;
+      }
+      out.insert(*reading);
+      for (const std::string& domain : domain_readings(reading->substr(at + 1))) {
+        out.insert(reading->substr(0, at + 1) + domain);
+      }
+      // Two `@`s: the address up to the second, as a reader that splits at the first takes it.
+      if (const std::size_t first = reading->find('@'); first != at) {
+        out.insert(reading->substr(0, reading->find('@', first + 1)));
       }
     }
   }

@@ -11,7 +11,7 @@ TEST(email, normalise_trims_and_lower_cases) {
   EXPECT_EQ(normalise_email("\xC2\xA0jo@test.com\xE3\x80\x80"), "jo@test.com");     // NBSP, ideographic space
   EXPECT_EQ(normalise_email("\xEF\xBB\xBFjo@test.com\xE2\x80\x8B"), "jo@test.com"); // BOM, zero-width space
   EXPECT_EQ(normalise_email("J o@test.com"), "j o@test.com");                       // inner spaces are data
-  EXPECT_EQ(normalise_email("\xC3\x80NNE@\xC3\x89T\xC3\x89.FR"), "\xC3\xA0nne@\xC3\xA9t\xC3\xA9.fr"); // ÀNNE@ÉTÉ.FR
+  EXPECT_EQ(normalise_email("\xC3\x80NNE@\xC3\x89T\xC3\x89.FR"), "\xC3\xA0nne@xn--t-9fab.fr"); // ÀNNE@ÉTÉ.FR: été.fr in IDNA's form
   EXPECT_EQ(normalise_email("\xD0\x98\xD0\xA0@x.ru"), "\xD0\xB8\xD1\x80@x.ru");                       // ИР -> ир
   EXPECT_EQ(normalise_email("\xE2\x84\xAA@x.com"), "k@x.com");                                        // Kelvin sign
   EXPECT_EQ(normalise_email(""), "");
@@ -25,6 +25,34 @@ TEST(email, normalise_folds_fullwidth_invisible_and_long_s_spellings) {
   EXPECT_EQ(normalise_email("b@te\xE2\x80\x8B" "st.c\xC2\xAD" "om"), "b@test.com");       // zero-width space, soft hyphen
   EXPECT_EQ(normalise_email("b@te\xE2\x80\xAE" "st.com"), "b@test.com");                // bidi override
   EXPECT_EQ(normalise_email("b@te\xC5\xBFt.com"), "b@test.com");                      // long s
+}
+
+// Every spelling IDNA (UTS #46) maps to one domain compares as that domain's ASCII form.
+TEST(email, an_internationalised_domain_takes_its_idna_ascii_form) {
+  EXPECT_EQ(normalise_email("Jo@B\xC3\x9C" "CHER.de"), "jo@xn--bcher-kva.de");             // BÜCHER.de
+  EXPECT_EQ(normalise_email("jo@xn--bcher-kva.de"), "jo@xn--bcher-kva.de");
+  EXPECT_EQ(normalise_email("jo@XN--Bcher-KVA.de."), "jo@xn--bcher-kva.de");
+  EXPECT_EQ(normalise_email("jo@\xF0\x9D\x90\x9E" "xample.org"), "jo@example.org");     // 𝐞xample.org
+  EXPECT_EQ(normalise_email("jo@\xE2\x93\x94" "xample.org"), "jo@example.org");         // ⓔxample.org
+  EXPECT_EQ(normalise_email("jo@fa\xC3\x9F.de"), "jo@fass.de");                           // faß.de, transitional
+  // The local part is not IDNA's: it keeps its characters.
+  EXPECT_EQ(normalise_email("J\xC3\x96@b\xC3\xBC" "cher.de"), "j\xC3\xB6@xn--bcher-kva.de");
+  EXPECT_EQ(email_domain("jo@M\xC3\x9CNCHEN.de"), "xn--mnchen-3ya.de");
+  EXPECT_EQ(normalise_domain("B\xC3\x9C" "CHER.de"), "xn--bcher-kva.de");
+  EXPECT_EQ(normalise_domain("Example.ORG"), "example.org");
+}
+
+TEST(email, a_domain_idna_refuses_is_not_readable) {
+  for (const std::string_view domain : {"example.org", "xn--bcher-kva.de", "mail.xn--bcher-kva.de", "my-corp.io",
+                                        "xn--bcher-kva.de.", "a_b.example"}) {
+    EXPECT_TRUE(is_readable_domain(domain)) << domain;
+  }
+  // Refused domains are left as folded: their spelling is not IDNA's.
+  for (const std::string_view address : {"jo@example\xE2\x80\xA4org",       // ONE DOT LEADER
+                                         "jo@example\xEF\xB9\x92org",       // SMALL FULL STOP
+                                         "jo@xn--example-.org", "jo@xn--.org", "jo@xn--a.org", "jo@-b\xC3\xBC.de"}) {
+    EXPECT_FALSE(is_readable_domain(normalised_domain(normalise_email(address)))) << address;
+  }
 }
 
 TEST(email, domain_is_normalised_after_the_last_at) {

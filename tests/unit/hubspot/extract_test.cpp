@@ -694,7 +694,9 @@ TEST(extract_integrity, an_email_that_is_not_one_plain_address_is_refused) {
                                        "bad @blocked.test", "bad@blocked.test\\u0000.corp.io", "bad@bl\tocked.test",
                                        // RFC 5322 quoting, comments, address literals, a group or a URI
                                        R"(\"bad\"@blocked.test)", "bad(c)@blocked.test", "bad@(c)blocked.test",
-                                       "bad@[blocked.test]", "mailto:bad@blocked.test", R"(bad\\x@blocked.test)"}) {
+                                       "bad@[blocked.test]", "mailto:bad@blocked.test", R"(bad\\x@blocked.test)",
+                                       // two `@`s: split at the first or the last?
+                                       "bad@blocked.test@corp.io", "bad@corp.io@blocked.test", "a@@corp.io"}) {
     const extraction e = post(create, R"({"properties":{"email":")" + std::string(email) + R"("}})");
     EXPECT_FALSE(e.ok()) << email;
   }
@@ -706,6 +708,37 @@ TEST(extract_integrity, an_email_that_is_not_one_plain_address_is_refused) {
     const extraction e = post(create, body);
     ASSERT_TRUE(e.ok()) << email << ": " << e.error;
     EXPECT_EQ(e.records[0].normalised_email, email);
+  }
+}
+
+// An internationalised domain is read as IDNA reads it, in its one ASCII form; one IDNA refuses
+// is refused, whatever NFKC alone or a lax punycode decoder would make of it.
+TEST(extract_integrity, an_internationalised_domain_is_read_in_its_idna_form_or_refused) {
+  const auto body_of = [](std::string_view email) { return R"({"properties":{"email":")" + std::string(email) + R"("}})"; };
+  const std::pair<std::string_view, std::string_view> read[] = {
+      {"jo@B\u00dcCHER.de", "jo@xn--bcher-kva.de"},
+      {"jo@xn--bcher-kva.de", "jo@xn--bcher-kva.de"},
+      {"jo@XN--BCHER-KVA.DE", "jo@xn--bcher-kva.de"},
+      {"jo@mail.xn--bcher-kva.de", "jo@mail.xn--bcher-kva.de"},
+      {"bad@\\ud835\\udc1blocked.test", "bad@blocked.test"}, // MATHEMATICAL BOLD SMALL B
+      {"bad@\u24d1locked.test", "bad@blocked.test"},        // CIRCLED LATIN SMALL LETTER B
+      {"jo@fa\u00df.de", "jo@fass.de"},                     // transitional, as IDNA2003 reads it
+      {"jo-smith@my-corp.io", "jo-smith@my-corp.io"},        // a hyphen alone is no ACE label
+  };
+  for (const auto& [email, normalised] : read) {
+    const std::string body = body_of(email);
+    const extraction e = post(create, body);
+    ASSERT_TRUE(e.ok()) << email << ": " << e.error;
+    EXPECT_EQ(e.records[0].normalised_email, normalised) << email;
+  }
+  for (const std::string_view email : {"bad@blocked\u2024test",    // ONE DOT LEADER: NFKC reads `.`
+                                       "bad@blocked\ufe52test",    // SMALL FULL STOP: the same
+                                       "bad@xn--blocked-.test",     // punycode of plain ASCII
+                                       "bad@xn--.test", "bad@xn--a.test", "bad@sub.xn--blocked-.test"}) {
+    const std::string body = body_of(email);
+    const extraction e = post(create, body);
+    EXPECT_FALSE(e.ok()) << email;
+    EXPECT_NE(e.error.find("IDNA"), std::string::npos) << e.error;
   }
 }
 
@@ -736,12 +769,28 @@ TEST(extract_integrity, long_addresses_are_normalised_and_checked_at_every_posit
         const std::string body = body_of(plain.substr(0, at) + std::string(odd) + plain.substr(at));
         EXPECT_FALSE(post(create, body).ok()) << body;
       }
+      // A second `@` is refused wherever it is; a hyphen is fine.
+      const std::string second_at = body_of(plain.substr(0, at) + "@" + plain.substr(at));
+      EXPECT_FALSE(post(create, second_at).ok()) << second_at;
+      const std::string hyphenated = plain.substr(0, at) + "-" + plain.substr(at);
+      const std::string hyphen_body = body_of(hyphenated);
+      const extraction hyphen = post(create, hyphen_body);
+      ASSERT_TRUE(hyphen.ok()) << hyphenated << ": " << hyphen.error;
+      EXPECT_EQ(hyphen.records[0].normalised_email, hyphenated);
+      const std::string doubled = plain.substr(0, at) + "--" + plain.substr(at);
+      const std::string doubled_body = body_of(doubled);
+      const extraction two_hyphens = post(create, doubled_body);
+      ASSERT_TRUE(two_hyphens.ok()) << doubled << ": " << two_hyphens.error;
+      EXPECT_EQ(two_hyphens.records[0].normalised_email, doubled);
       // A soft hyphen (U+00AD) is dropped, as HubSpot's storage drops it.
       const std::string soft = body_of(plain.substr(0, at) + "\u00ad" + plain.substr(at));
       const extraction dropped = post(create, soft);
       ASSERT_TRUE(dropped.ok()) << soft << ": " << dropped.error;
       EXPECT_EQ(dropped.records[0].normalised_email, plain) << soft;
     }
+    // An ACE label IDNA refuses is found at any length, wherever the blocks fall.
+    const std::string ace_body = body_of(std::string(length - 15, 'u') + "@xn--blocked-.io");
+    EXPECT_FALSE(post(create, ace_body).ok()) << ace_body;
     const std::string dot_body = body_of(plain + ".");
     const extraction dot = post(create, dot_body);
     ASSERT_TRUE(dot.ok()) << dot.error;

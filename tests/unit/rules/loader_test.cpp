@@ -236,6 +236,20 @@ rules:
                           "rules.yaml:8:20: items of 'operations' must be strings, got a mapping"));
 }
 
+TEST(RuleLoader, DomainsIdnaRefusesAreRefused) {
+  EXPECT_THAT(load_errors(R"yaml(version: 1
+rules:
+  - name: a
+    match:
+      email_domain: [xn--example-.org, "ex\u2024ample.org", "b\u00fccher.de", xn--bcher-kva.de]
+    action: block
+)yaml"),
+              ElementsAre("rules.yaml:5:22: 'email_domain' 'xn--example-.org' is not a domain IDNA accepts (UTS "
+                          "#46), so no address could be in it",
+                          "rules.yaml:5:40: 'email_domain' 'ex\u2024ample.org' is not a domain IDNA accepts (UTS "
+                          "#46), so no address could be in it"));
+}
+
 TEST(RuleLoader, RewriteFields) {
   EXPECT_THAT(load_errors(R"yaml(version: 1
 rules:

@@ -53,6 +53,33 @@ rules:
   EXPECT_EQ(verdict_of(*rules, fake_request::create("boss@corp.io")), "block by boss");
 }
 
+// A domain written in Unicode in the rules and sent as punycode, or the other way round, or in
+// any other spelling IDNA maps to it, is the one domain.
+TEST(RuleEngine, EmailDomainMeetsEveryIdnaSpellingOfItself) {
+  const auto rules = load(R"yaml(version: 1
+rules:
+  - name: unicode-listed
+    match: { email_domain: ["B\u00fccher.de"] }
+    action: block
+  - name: ascii-listed
+    match: { email_domain: [xn--mnchen-3ya.de] }
+    action: block
+  - name: one-address
+    match: { email: "jo@\u00e9t\u00e9.fr" }
+    action: block
+)yaml");
+  ASSERT_NE(rules, nullptr);
+  for (const char* email : {"jo@xn--bcher-kva.de", "jo@mx.b\u00fccher.de", "jo@B\u00dcCHER.DE", "jo@XN--BCHER-KVA.de."}) {
+    EXPECT_EQ(verdict_of(*rules, fake_request::create(email)), "block by unicode-listed") << email;
+  }
+  for (const char* email : {"jo@m\u00fcnchen.de", "jo@M\u00dcNCHEN.de", "jo@xn--mnchen-3ya.de"}) {
+    EXPECT_EQ(verdict_of(*rules, fake_request::create(email)), "block by ascii-listed") << email;
+  }
+  EXPECT_EQ(verdict_of(*rules, fake_request::create("Jo@xn--t-9fab.fr")), "block by one-address");
+  EXPECT_EQ(verdict_of(*rules, fake_request::create("jo@buecher.de")), "allow by default");
+  EXPECT_EQ(verdict_of(*rules, fake_request::create("jo@bucher.de")), "allow by default");
+}
+
 TEST(RuleEngine, EmailDomainCoversSubdomainsButNotLookAlikes) {
   const auto rules = load(domain_rules);
   ASSERT_NE(rules, nullptr);
