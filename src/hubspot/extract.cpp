@@ -218,8 +218,7 @@ bool add_email(reader& r, contact_record& record, std::string_view email) {
     return true;
   }
   return *record.email == email || normalise_email(*record.email) == normalise_email(email) ||
-         r.fail("item names two different emails: \"" + std::string(*record.email) + "\" and \"" + std::string(email) +
-                "\"");
+         r.fail("record " + std::to_string(record.index) + " names two different emails");
 }
 
 // Adds a form field; an email field also names the record's email.
@@ -1153,11 +1152,15 @@ bool normalise_addresses(reader& r, std::vector<contact_record>& records) {
     }
     // Two `@`s: readers split the address at the first or at the last.
     const bool one_at = email.find('@') == email.rfind('@');
+    // The messages name the record, never the address: they go to the access log too.
     if (odd || !one_at) {
-      return r.fail("\"" + std::string(*record.email) + "\" is not one plain email address");
+      return r.fail("the email of record " + std::to_string(record.index) +
+                    " is not one plain address (a list, a display name, spaces or control characters, RFC 5322 "
+                    "quotes, comments or brackets, or a second @)");
     }
     if (!is_readable_domain(normalised_domain(email))) {
-      return r.fail("\"" + std::string(*record.email) + "\" has a domain that IDNA refuses, so readers would disagree on it");
+      return r.fail("the email of record " + std::to_string(record.index) +
+                    " has a domain that IDNA refuses, so readers would disagree on which domain it is");
     }
     record.normalised_email = email;
   }

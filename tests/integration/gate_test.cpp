@@ -100,6 +100,31 @@ TEST_F(gate_test, a_blocked_create_gets_hubspots_error_shape_and_never_reaches_h
   EXPECT_TRUE(api.requests().empty());
 }
 
+// A refused address is named by its record, never quoted: the reason goes to the access log, where
+// an address (or the name of a display name) must not.
+TEST_F(gate_test, a_refused_address_is_named_by_its_record_not_written_to_the_log) {
+  auto proxy = start();
+  const std::pair<std::string_view, std::string_view> refusals[] = {
+      {"Jo Secretperson <jo.secretperson@corp.io>", "not one plain address"},
+      {"jo.secretperson@corp.io@corp.io", "not one plain address"},
+      {"jo.secretperson@corp\u2024io", "IDNA refuses"},
+  };
+  for (const auto& [email, why] : refusals) {
+    auto answer = exchange(proxy.port(), post("/crm/v3/objects/contacts/batch/create",
+                                              R"({"inputs":[{"properties":{"email":"a@corp.io"}},)"
+                                              R"({"properties":{"email":")" + std::string(email) + R"("}}]})"));
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->status, 400u);
+    const std::string message = json::parse(answer->body).value("message", "");
+    EXPECT_NE(message.find("the email of record 1"), std::string::npos) << message;
+    EXPECT_NE(message.find(why), std::string::npos) << message;
+    EXPECT_EQ(message.find("secretperson"), std::string::npos) << message;
+  }
+  ASSERT_TRUE(proxy.process().wait_for_output("IDNA refuses", 10s));
+  EXPECT_EQ(proxy.log().find("ecretperson"), std::string::npos) << proxy.log();
+  EXPECT_TRUE(api.requests().empty());
+}
+
 TEST_F(gate_test, an_allowed_create_is_rewritten_and_sent_to_the_canonical_path) {
   auto proxy = start();
   auto answer =

@@ -53,6 +53,13 @@ TEST(email, a_domain_idna_refuses_is_not_readable) {
                                          "jo@xn--example-.org", "jo@xn--.org", "jo@xn--a.org", "jo@-b\xC3\xBC.de"}) {
     EXPECT_FALSE(is_readable_domain(normalised_domain(normalise_email(address)))) << address;
   }
+  // Longer than any domain can be: refused without asking IDNA.
+  std::string long_domain;
+  for (int i = 0; i < 300; ++i) {
+    long_domain += "\xC3\xBC"; // ü
+  }
+  EXPECT_FALSE(is_readable_domain(long_domain + ".de"));
+  EXPECT_TRUE(is_readable_domain(normalise_domain(long_domain.substr(0, 2 * 50) + ".de")));
 }
 
 TEST(email, domain_is_normalised_after_the_last_at) {
