@@ -65,6 +65,8 @@ bool is_secret_parameter(std::string_view name) {
   return lower == "hapikey" || lower == "access_token" || lower == "token" || lower == "api_key";
 }
 
+} // namespace
+
 std::string redact_emails(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -87,8 +89,6 @@ std::string redact_emails(std::string_view s) {
   }
   return out;
 }
-
-} // namespace
 
 void init(cli::log_format format, std::string_view min_level) {
   current_format = format;

@@ -67,4 +67,9 @@ std::string render(cli::log_format format, std::string_view message, std::initia
 // replaced by `***`, so that neither tokens nor contacts' addresses reach the log.
 std::string redact_target(std::string_view target);
 
+// Free text fit for a log line (the access log's detail=): the local part of anything that looks
+// like an email address (`jo@x.io`, `jo%40x.io`) replaced by `***`. Defence in depth: hubgate's
+// own reasons never quote an address.
+std::string redact_emails(std::string_view text);
+
 } // namespace hubgate::logging

@@ -79,6 +79,12 @@ void write_access_log(const proxy_state& state, const request_log& entry) {
     return;
   }
   auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now - entry.started);
+  std::string redacted_detail;
+  std::string_view detail = entry.detail;
+  if (detail.find('@') != std::string_view::npos || detail.find("%40") != std::string_view::npos) {
+    redacted_detail = logging::redact_emails(detail);
+    detail = redacted_detail;
+  }
   logging::info("request", {{"method", entry.method},
                             {"path", entry.target},
                             {"operation", entry.operation},
@@ -90,7 +96,7 @@ void write_access_log(const proxy_state& state, const request_log& entry) {
                             {"bytes_out", entry.bytes_out},
                             {"duration_us", static_cast<std::uint64_t>(micros.count())},
                             {"correlation_id", entry.correlation_id},
-                            {"detail", entry.detail}});
+                            {"detail", detail}});
 }
 
 // Answers a request hubgate itself rejects or cannot serve, and logs it. Returns whether the

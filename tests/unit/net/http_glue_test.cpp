@@ -116,6 +116,13 @@ TEST(error_reply, has_hubspots_shape_and_a_fresh_uuid_v4) {
   EXPECT_EQ(res.body().find("{\"status\":\"error\",\"message\""), 0u); // HubSpot's field order
 }
 
+TEST(redact_emails, hides_the_local_part_of_every_address_in_free_text) {
+  EXPECT_EQ(logging::redact_emails(R"(member "jo.doe@corp.io" is ambiguous with "x+y@a.io")"),
+            R"(member "***@corp.io" is ambiguous with "***@a.io")");
+  EXPECT_EQ(logging::redact_emails("property jo%40corp.io is given twice"), "property ***%40corp.io is given twice");
+  EXPECT_EQ(logging::redact_emails("3 of 100 items blocked"), "3 of 100 items blocked");
+}
+
 TEST(redact_target, removes_credentials_and_email_local_parts) {
   EXPECT_EQ(logging::redact_target("/crm/v3/objects/contacts/1?hapikey=abc&properties=email"),
             "/crm/v3/objects/contacts/1?hapikey=REDACTED&properties=email");
