@@ -1167,6 +1167,30 @@ bool normalise_addresses(reader& r, std::vector<contact_record>& records) {
   return true;
 }
 
+// Integrity, near misses of the rules' values: see property_selection::compared. A value is
+// looked at only when its property is one a rule compares (rare, and a few per record).
+bool refuse_near_misses(reader& r, const std::vector<contact_record>& records, std::span<const compared_value> compared) {
+  for (const contact_record& record : records) {
+    for (const auto& [name, value] : record.properties) {
+      const std::string_view property = trim_name_padding(name);
+      bool exact = false;
+      bool near = false;
+      for (const compared_value& c : compared) {
+        if (iequals_ascii(property, c.name)) {
+          exact = exact || value == c.value;
+          near = near || iequals_ascii(trim_name_padding(value), trim_name_padding(c.value));
+        }
+      }
+      if (near && !exact) {
+        return r.fail("the value of property \"" + std::string(property) +
+                      "\" differs from one a rule compares it with only in letter case or padding: send it exactly "
+                      "as the rule spells it");
+      }
+    }
+  }
+  return true;
+}
+
 // Integrity, JSON ambiguity: a document two parsers could read differently (duplicate keys at any
 // depth, deep nesting, invalid UTF-8, comments, trailing bytes) is rejected by the scanner
 // (json_scan.hpp); escapes and the spellings of property names are read and inspected.
@@ -1220,7 +1244,8 @@ extraction extract(const classification& request, std::string_view body, std::st
       ok = (type == media::json_text || r.fail("this operation takes a JSON body")) &&
            (!body.empty() || r.fail("empty body")) && read_json(r, request, body, out);
     }
-    ok = ok && normalise_addresses(r, out.records);
+    ok = ok && normalise_addresses(r, out.records) &&
+         (listed.compared.empty() || refuse_near_misses(r, out.records, listed.compared));
     if (!ok) {
       const std::string error = r.take_error();
       out = extraction{};

@@ -30,6 +30,8 @@ public:
 
   // `value` is nullopt when absent; emails come normalised, other values as sent.
   bool matches(std::optional<std::string_view> value) const;
+  // The values of a `one_of` predicate (a plain string or `{in: [...]}`); nullptr for the others.
+  const text_set* listed_values() const { return test_ == test::one_of ? &values_ : nullptr; }
 
 private:
   explicit value_predicate(test kind) : test_(kind) {}
@@ -130,6 +132,7 @@ struct rule_set::state {
   bool reads_email = false;         // some rule has an `email` or `email_domain` condition
   bool reaches_non_catalog = false; // any rule reaches requests outside the catalog
   std::vector<std::string> properties_read; // every property a rule's conditions name, once
+  std::vector<hubspot::compared_value> compared_values; // what `properties:` conditions compare with
 };
 
 } // namespace hubgate::rules

@@ -525,6 +525,11 @@ load_result load_rule_set(std::string_view yaml_text, std::string_view file_name
                        [&](const std::string& read) { return detail::iequals(read, name); })) {
         state->properties_read.push_back(name);
       }
+      if (const detail::text_set* values = condition.second.listed_values()) {
+        for (const std::string& value : *values) {
+          state->compared_values.push_back({name, value});
+        }
+      }
     }
   }
   return load_result{std::make_shared<const rule_set>(std::move(state)), {}};

@@ -29,8 +29,9 @@ value_predicate value_predicate::present() { return value_predicate(test::presen
 
 bool value_predicate::matches(std::optional<std::string_view> value) const {
   switch (test_) {
-  case test::missing: return !value || trim(*value).empty();
-  case test::present: return value && !trim(*value).empty();
+  // A value of nothing but padding (spaces, zero-width spaces, a BOM) is no value.
+  case test::missing: return !value || hubspot::trim_name_padding(*value).empty();
+  case test::present: return value && !hubspot::trim_name_padding(*value).empty();
   case test::one_of: return value && values_.contains(*value);
   case test::regex: return value && re2::RE2::PartialMatch(*value, *regex_);
   }
@@ -270,5 +271,6 @@ std::span<const test_case> rule_set::tests() const { return state_->tests; }
 
 bool rule_set::reaches_non_catalog() const { return state_->reaches_non_catalog; }
 std::span<const std::string> rule_set::properties_read() const { return state_->properties_read; }
+std::span<const hubspot::compared_value> rule_set::compared_values() const { return state_->compared_values; }
 
 } // namespace hubgate::rules

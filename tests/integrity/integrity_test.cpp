@@ -79,7 +79,7 @@ bool is_blocked(std::string email) {
       return true;
     }
   }
-  return email == "vip@partner.test" || email == "<smtp-token-creates-contacts>";
+  return email == "vip@partner.test" || email == "<smtp-token-creates-contacts>" || email == "<customer>";
 }
 
 // Whether `address` (normalised) was created, a trailing dot on the domain aside.
@@ -481,6 +481,52 @@ TEST_F(integrity_test, email_spellings_compare_as_hubspot_stores_them_or_are_ref
   for (const auto& [bad, ok] : refused) {
     SCOPED_TRACE(bad);
     check({create.name, create.request, outcome::refused}, bad, ok);
+  }
+}
+
+// --- property values a rule compares
+
+// `lifecyclestage: customer` is blocked. A spelling a lenient store reads as `customer` (letter
+// case, padding) is refused, in every body shape; other stages pass.
+TEST_F(integrity_test, a_value_a_rule_compares_is_read_exactly_or_refused) {
+  const std::string_view customer_spellings[] = {"Customer", "CUSTOMER", " customer", "customer\\u00a0",
+                                                 "\\ufeffcustomer", "customer\\u0000"};
+  const auto v3 = [](std::string_view stage) {
+    return post(create_path, R"({"properties":{"email":"ok@corp.io","lifecyclestage":")" + std::string(stage) + R"("}})");
+  };
+  const auto v1 = [](std::string_view stage) {
+    return post("/contacts/v1/contact", R"({"properties":[{"property":"email","value":"ok@corp.io"},)"
+                                        R"({"property":"lifecyclestage","value":")" + std::string(stage) + R"("}]})");
+  };
+  const auto form = [](std::string_view stage) {
+    std::string value(stage);
+    value = replace_all(replace_all(replace_all(replace_all(value, "\\u00a0", "%C2%A0"), "\\ufeff", "%EF%BB%BF"),
+                                    "\\u0000", "%00"),
+                        " ", "%20");
+    return post("/uploads/form/v2/1/g", "email=ok%40corp.io&lifecyclestage=" + value,
+                {{"Content-Type", "application/x-www-form-urlencoded"}});
+  };
+  for (const auto& make : {std::function<request_for(std::string_view)>(v3), std::function<request_for(std::string_view)>(v1),
+                           std::function<request_for(std::string_view)>(form)}) {
+    for (const std::string_view stage : customer_spellings) {
+      SCOPED_TRACE(stage);
+      const mark before = now();
+      auto answer = exchange_final(port(), make(stage)(""));
+      ASSERT_TRUE(answer);
+      const auto created = created_since(before);
+      EXPECT_FALSE(created.contains("<customer>")) << answer->status << " " << answer->body;
+      EXPECT_EQ(answer->status, 400u) << answer->body;
+    }
+    mark before = now();
+    auto exact = exchange_final(port(), make("customer")(""));
+    ASSERT_TRUE(exact);
+    EXPECT_EQ(exact->status, 403u) << exact->body;
+    EXPECT_EQ(upstream().size(), before.size());
+    before = now();
+    auto lead = exchange_final(port(), make("lead")(""));
+    ASSERT_TRUE(lead);
+    EXPECT_LT(lead->status, 300u) << lead->body;
+    EXPECT_TRUE(created_address(created_since(before), allowed_email));
   }
 }
 

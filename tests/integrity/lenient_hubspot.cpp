@@ -426,12 +426,17 @@ bool emailish_key(std::string_view folded) {
 // arrays), `value`s of name/value entries naming email, ids of upsert items keyed by email (or
 // holding an `@` with no idProperty), and whether a `createContact` is truthy. Duplicate keys are
 // all seen (a SAX stream has no DOM to overwrite).
+// A lifecycle stage a lenient store reads as `customer`: any letter case, any padding (as
+// Java's equalsIgnoreCase after trim, or Boolean.parseBoolean for booleans, would).
+bool loosely_customer(std::string_view value) { return fold(trim_name(value)) == "customer"; }
+
 class value_scan : public nlohmann::json_sax<json> {
  public:
   explicit value_scan(bool query_id_is_email) : query_id_is_email_(query_id_is_email) {}
 
   std::vector<std::string> values;
   bool creates_contacts = false;
+  bool makes_customer = false; // a lifecycle stage of `customer`, however spelled
 
   bool null() override { return scalar({}); }
   bool boolean(bool v) override { return scalar(v ? "true" : "false"); }
@@ -455,6 +460,10 @@ class value_scan : public nlohmann::json_sax<json> {
     if (std::any_of(f.names.begin(), f.names.end(),
                     [](const std::string& n) { return fold(trim_name(n)) == "email"; })) {
       values.insert(values.end(), f.entry_values.begin(), f.entry_values.end());
+    }
+    if (std::any_of(f.names.begin(), f.names.end(),
+                    [](const std::string& n) { return fold(trim_name(n)) == "lifecyclestage"; })) {
+      makes_customer = makes_customer || std::any_of(f.entry_values.begin(), f.entry_values.end(), loosely_customer);
     }
     const bool by_email = std::any_of(f.id_properties.begin(), f.id_properties.end(),
                                       [](const std::string& p) { return fold(trim_name(p)) == "email"; });
@@ -500,6 +509,8 @@ class value_scan : public nlohmann::json_sax<json> {
     }
     if (emailish_key(f.key)) {
       values.push_back(v);
+    } else if (f.key == "lifecyclestage") {
+      makes_customer = makes_customer || loosely_customer(v);
     } else if (f.key == "property" || f.key == "name") {
       f.names.push_back(v);
     } else if (f.key == "value") {
@@ -520,11 +531,12 @@ class value_scan : public nlohmann::json_sax<json> {
   std::vector<frame> frames_;
 };
 
-void scan_form(std::string_view text, std::vector<std::string>& values) {
+void scan_form(std::string_view text, std::vector<std::string>& values, bool& makes_customer) {
   for (const auto& [name, value] : query_pairs(text)) {
     if (fold(trim_name(name)) == "email") {
       values.push_back(value);
     }
+    makes_customer = makes_customer || (fold(trim_name(name)) == "lifecyclestage" && loosely_customer(value));
   }
 }
 
@@ -772,15 +784,17 @@ std::set<std::string> lenient_creates(const recorded_request& request) {
     content_types += fold(value) + ";";
   }
   bool creates_contacts = false;
+  bool makes_customer = false;
   for (const std::string& decoded : decodings(request)) {
     for (const std::string& text : texts(decoded)) {
       value_scan scan(query_id_is_email(target));
       if (json::sax_parse(text, &scan, json::input_format_t::json, true, true)) {
         values.insert(values.end(), scan.values.begin(), scan.values.end());
         creates_contacts = creates_contacts || scan.creates_contacts;
+        makes_customer = makes_customer || scan.makes_customer;
       }
       if (e->kind == endpoint_kind::form || content_types.find("urlencoded") != std::string::npos) {
-        scan_form(text, values);
+        scan_form(text, values, makes_customer);
       }
       if (e->kind == endpoint_kind::multipart || content_types.find("multipart") != std::string::npos) {
         scan_multipart(text, values);
@@ -792,6 +806,9 @@ std::set<std::string> lenient_creates(const recorded_request& request) {
   }
   if (e->kind == endpoint_kind::smtp && creates_contacts) {
     created.insert("<smtp-token-creates-contacts>");
+  }
+  if (makes_customer && e->kind != endpoint_kind::smtp) {
+    created.insert("<customer>");
   }
   return created;
 }

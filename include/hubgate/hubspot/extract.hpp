@@ -93,10 +93,21 @@ struct extraction {
 // same (its type, the spellings of `email`, repeats in another case); this says only which ones
 // the caller will look at, since listing each property of a 100-input batch is most of the cost
 // of reading it when the rules look at none.
+// A value a rule compares a property with (`properties: {name: value}` or `{in: [...]}`).
+struct compared_value {
+  std::string name;  // the property, as the rule spells it
+  std::string value; // as the rule spells it
+};
+
 struct property_selection {
   bool all = true;                    // list every property (the default)
   std::span<const std::string> names; // otherwise: list these, matched ignoring ASCII case; records
                                       // may leave the others out
+  // The values rules compare properties with. A record whose value differs from each of its
+  // property's values but only in ASCII letter case or padding (`TRUE` where a rule says `true`,
+  // `customer\u00a0`) is refused: a server that folds case or trims, as Java's
+  // `Boolean.parseBoolean` folds `TRUE`, may read it as the value the rule names.
+  std::span<const compared_value> compared{};
 };
 
 // `request` must be a successful classification with an operation; `content_type` is the raw

@@ -30,6 +30,7 @@
 //   is absent or blank, `present` when it is not; every other predicate fails on an absent value.
 
 #include "hubgate/access/policy.hpp"
+#include "hubgate/hubspot/extract.hpp"
 #include "hubgate/rules/evaluation.hpp"
 #include "hubgate/rules/request_facts.hpp"
 #include "hubgate/rules/test_case.hpp"
@@ -103,6 +104,9 @@ public:
   // The property names the rules' conditions read (ignoring case, each once): the only properties
   // evaluate() looks up in a record.
   std::span<const std::string> properties_read() const;
+  // The values `properties:` conditions compare with, for extraction to refuse near misses
+  // (hubspot::property_selection::compared).
+  std::span<const hubspot::compared_value> compared_values() const;
 
 private:
   std::unique_ptr<const state> state_;

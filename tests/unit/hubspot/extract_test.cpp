@@ -711,6 +711,43 @@ TEST(extract_integrity, an_email_that_is_not_one_plain_address_is_refused) {
   }
 }
 
+// A value that differs from one a rule compares its property with only in letter case or padding
+// is refused (property_selection::compared), in every body shape; exact values, other values and
+// other properties pass.
+TEST(extract_integrity, a_near_miss_of_a_value_a_rule_compares_is_refused) {
+  const std::vector<compared_value> compared = {{"lifecyclestage", "customer"}, {"hs_marketable_status", "true"},
+                                                {"hs_marketable_status", "TRUE"}};
+  const std::vector<std::string> names = {"lifecyclestage", "hs_marketable_status"};
+  for (const bool all : {true, false}) {
+    const property_selection listed{all, names, compared};
+    const auto v3 = [&](std::string_view name, std::string_view value) {
+      const std::string body = R"({"properties":{"email":"a@b.io",")" + std::string(name) + R"(":")" +
+                               std::string(value) + R"("}})";
+      return post_listing(create, body, listed).ok();
+    };
+    EXPECT_TRUE(v3("lifecyclestage", "customer"));
+    EXPECT_TRUE(v3("lifecyclestage", "lead"));
+    EXPECT_TRUE(v3("lifecyclestage", "Lead"));
+    EXPECT_TRUE(v3("hs_marketable_status", "TRUE")); // a rule names this spelling too
+    EXPECT_TRUE(v3("firstname", "Customer"));        // no rule compares firstname
+    for (const std::string_view near : {"Customer", "CUSTOMER", " customer", "customer\\u00a0", "\\u200bcustomer",
+                                        "customer\\u0000"}) {
+      EXPECT_FALSE(v3("lifecyclestage", near)) << near;
+      EXPECT_FALSE(v3("LifecycleStage ", near)) << near;
+    }
+    EXPECT_FALSE(v3("hs_marketable_status", "True"));
+    const std::string v1 = R"({"properties":[{"property":"email","value":"a@b.io"},)"
+                           R"({"property":"lifecyclestage","value":"Customer"}]})";
+    const extraction refused_v1 = post_listing("/contacts/v1/contact", v1, listed);
+    EXPECT_FALSE(refused_v1.ok());
+    EXPECT_NE(refused_v1.error.find("\"lifecyclestage\" differs from one a rule compares it with"), std::string::npos)
+        << refused_v1.error;
+    const classification form = classify("POST", "/uploads/form/v2/1/g");
+    EXPECT_FALSE(extract(form, "email=a%40b.io&lifecyclestage=customer%20", "application/x-www-form-urlencoded", listed).ok());
+    EXPECT_TRUE(extract(form, "email=a%40b.io&lifecyclestage=customer", "application/x-www-form-urlencoded", listed).ok());
+  }
+}
+
 // An internationalised domain is read as IDNA reads it, in its one ASCII form; one IDNA refuses
 // is refused, whatever NFKC alone or a lax punycode decoder would make of it.
 TEST(extract_integrity, an_internationalised_domain_is_read_in_its_idna_form_or_refused) {

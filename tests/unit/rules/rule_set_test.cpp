@@ -206,6 +206,14 @@ default: block
   EXPECT_EQ(verdict_of(*rules, fake_request::create("a@b.io")), "block by needs-company");
   EXPECT_EQ(verdict_of(*rules, fake_request::create("a@b.io", props{{"company", " "}})),
             "block by needs-company");
+  // A value of nothing but padding a server would trim is no value: missing, and not present.
+  for (const char* padding : {"\xC2\xA0", "\xE2\x80\x8B", "\xEF\xBB\xBF \xE3\x80\x80"}) {
+    EXPECT_EQ(verdict_of(*rules, fake_request::create("a@b.io", props{{"company", padding}})), "block by needs-company")
+        << padding;
+    EXPECT_EQ(verdict_of(*rules, fake_request::create("a@b.io", props{{"company", "C"}, {"phone", padding}})),
+              "block by default")
+        << padding;
+  }
   EXPECT_EQ(verdict_of(*rules,
                        fake_request::create("a@b.io", props{{"company", "C"}, {"phone", "+33 6"}})),
             "allow by with-phone");
