@@ -490,7 +490,7 @@ TEST_F(integrity_test, email_spellings_compare_as_hubspot_stores_them_or_are_ref
 // case, padding) is refused, in every body shape; other stages pass.
 TEST_F(integrity_test, a_value_a_rule_compares_is_read_exactly_or_refused) {
   const std::string_view customer_spellings[] = {"Customer", "CUSTOMER", " customer", "customer\\u00a0",
-                                                 "\\ufeffcustomer", "customer\\u0000"};
+                                                 "\\ufeffcustomer", "customer\\u0000", "lead;customer", ";customer"};
   const auto v3 = [](std::string_view stage) {
     return post(create_path, R"({"properties":{"email":"ok@corp.io","lifecyclestage":")" + std::string(stage) + R"("}})");
   };
@@ -500,9 +500,10 @@ TEST_F(integrity_test, a_value_a_rule_compares_is_read_exactly_or_refused) {
   };
   const auto form = [](std::string_view stage) {
     std::string value(stage);
-    value = replace_all(replace_all(replace_all(replace_all(value, "\\u00a0", "%C2%A0"), "\\ufeff", "%EF%BB%BF"),
-                                    "\\u0000", "%00"),
-                        " ", "%20");
+    value = replace_all(replace_all(replace_all(replace_all(replace_all(value, "\\u00a0", "%C2%A0"), "\\ufeff", "%EF%BB%BF"),
+                                                "\\u0000", "%00"),
+                                    " ", "%20"),
+                        ";", "%3B");
     return post("/uploads/form/v2/1/g", "email=ok%40corp.io&lifecyclestage=" + value,
                 {{"Content-Type", "application/x-www-form-urlencoded"}});
   };

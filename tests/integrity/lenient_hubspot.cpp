@@ -427,8 +427,19 @@ bool emailish_key(std::string_view folded) {
 // holding an `@` with no idProperty), and whether a `createContact` is truthy. Duplicate keys are
 // all seen (a SAX stream has no DOM to overwrite).
 // A lifecycle stage a lenient store reads as `customer`: any letter case, any padding (as
-// Java's equalsIgnoreCase after trim, or Boolean.parseBoolean for booleans, would).
-bool loosely_customer(std::string_view value) { return fold(trim_name(value)) == "customer"; }
+// Java's equalsIgnoreCase after trim, or Boolean.parseBoolean for booleans, would), alone or as
+// one of several options separated by `;` (multi-select values).
+bool loosely_customer(std::string_view value) {
+  std::size_t from = 0;
+  while (from <= value.size()) {
+    const std::size_t end = std::min(value.find(';', from), value.size());
+    if (fold(trim_name(value.substr(from, end - from))) == "customer") {
+      return true;
+    }
+    from = end + 1;
+  }
+  return false;
+}
 
 class value_scan : public nlohmann::json_sax<json> {
  public:

@@ -105,8 +105,9 @@ struct property_selection {
                                       // may leave the others out
   // The values rules compare properties with. A record whose value differs from each of its
   // property's values but only in ASCII letter case or padding (`TRUE` where a rule says `true`,
-  // `customer\u00a0`) is refused: a server that folds case or trims, as Java's
-  // `Boolean.parseBoolean` folds `TRUE`, may read it as the value the rule names.
+  // `customer\u00a0`), or that lists one of them among other options (`lead;customer`, as
+  // multi-select values do), is refused: a server that folds case or trims, as Java's
+  // `Boolean.parseBoolean` folds `TRUE`, or splits options, may read it as the value the rule names.
   std::span<const compared_value> compared{};
 };
 

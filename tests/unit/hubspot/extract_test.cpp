@@ -728,10 +728,12 @@ TEST(extract_integrity, a_near_miss_of_a_value_a_rule_compares_is_refused) {
     EXPECT_TRUE(v3("lifecyclestage", "customer"));
     EXPECT_TRUE(v3("lifecyclestage", "lead"));
     EXPECT_TRUE(v3("lifecyclestage", "Lead"));
+    EXPECT_TRUE(v3("lifecyclestage", "lead;opportunity"));
+    EXPECT_TRUE(v3("lifecyclestage", "customers"));
     EXPECT_TRUE(v3("hs_marketable_status", "TRUE")); // a rule names this spelling too
     EXPECT_TRUE(v3("firstname", "Customer"));        // no rule compares firstname
     for (const std::string_view near : {"Customer", "CUSTOMER", " customer", "customer\\u00a0", "\\u200bcustomer",
-                                        "customer\\u0000"}) {
+                                        "customer\\u0000", "lead;customer", ";customer", "customer;", "lead; Customer"}) {
       EXPECT_FALSE(v3("lifecyclestage", near)) << near;
       EXPECT_FALSE(v3("LifecycleStage ", near)) << near;
     }
