@@ -259,8 +259,13 @@ ordered_json record_json(const hubspot::contact_record& record) {
     }
   }
   ordered_json out{{"index", record.index},
-                   {"email", record.email ? ordered_json(*record.email) : ordered_json(nullptr)},
-                   {"properties", std::move(properties)}};
+                   {"email", record.email ? ordered_json(*record.email) : ordered_json(nullptr)}};
+  // The address the rules compared, where it is not the one sent (trimmed, lower-cased, an
+  // internationalised domain in IDNA's form): why `Jo@BÜCHER.de` met `email_domain: bücher.de`.
+  if (record.email && record.normalised_email && *record.normalised_email != *record.email) {
+    out["email_compared"] = *record.normalised_email;
+  }
+  out["properties"] = std::move(properties);
   if (record.id_property) {
     out["id_property"] = *record.id_property;
   }

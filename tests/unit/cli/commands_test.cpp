@@ -415,7 +415,8 @@ TEST(Explain, SingleCreateBlocked) {
   EXPECT_EQ(doc["canonical_path"], "/crm/v3/objects/contacts");
   EXPECT_EQ(
       doc["records"],
-      json::parse(R"([{"index":0,"email":"Jo@Test.com","properties":{"email":"Jo@Test.com","firstname":"Jo"}}])"));
+      json::parse(R"([{"index":0,"email":"Jo@Test.com","email_compared":"jo@test.com",
+                      "properties":{"email":"Jo@Test.com","firstname":"Jo"}}])"));
   ASSERT_EQ(doc["decisions"].size(), 1U);
   const json& d = doc["decisions"][0];
   EXPECT_EQ(d["index"], 0);
@@ -433,6 +434,25 @@ TEST(Explain, SingleCreateBlocked) {
   EXPECT_EQ(overall["action"], "answer");
   EXPECT_EQ(overall["answer"]["status"], 403);
   EXPECT_EQ(overall["answer"]["body"]["message"], "Test addresses are not created");
+}
+
+// An internationalised domain is shown as the rules compared it.
+TEST(Explain, ShowsTheAddressTheRulesCompared) {
+  const scratch_dir dir;
+  const std::string rules = dir.write("rules.yaml", R"yaml(version: 1
+rules:
+  - name: no-books
+    match: { email_domain: ["b\u00fccher.de"] }
+    action: block
+)yaml");
+  const std::string body = dir.write("c.json", R"({"inputs":[{"properties":{"email":"Jo@B\u00dcCHER.de"}},)"
+                                               R"({"properties":{"email":"ann@corp.io"}}]})");
+  const json doc = explain_json({rules, "POST", "/crm/v3/objects/contacts/batch/create", body, {}, std::nullopt});
+  ASSERT_EQ(doc["records"].size(), 2U);
+  EXPECT_EQ(doc["records"][0]["email_compared"], "jo@xn--bcher-kva.de");
+  EXPECT_FALSE(doc["records"][1].contains("email_compared")) << doc["records"][1]; // sent as compared
+  EXPECT_EQ(doc["decisions"][0]["decision"]["verdict"], "block");
+  EXPECT_EQ(doc["decisions"][1]["decision"]["verdict"], "allow");
 }
 
 TEST(Explain, BatchIsSplitAndRewritten) {
