@@ -1167,38 +1167,13 @@ bool normalise_addresses(reader& r, std::vector<contact_record>& records) {
   return true;
 }
 
-// Whether one of the options of `value` (HubSpot's multi-select values list several, separated
-// by `;`; `;x` adds `x` to those a contact has) reads as `wanted` once padding and letter case are
-// set aside.
-bool has_loose_option(std::string_view value, std::string_view wanted) {
-  wanted = trim_name_padding(wanted);
-  std::size_t from = 0;
-  while (from <= value.size()) {
-    const std::size_t end = std::min(value.find(';', from), value.size());
-    if (iequals_ascii(trim_name_padding(value.substr(from, end - from)), wanted)) {
-      return true;
-    }
-    from = end + 1;
-  }
-  return false;
-}
-
 // Integrity, near misses of the rules' values: see property_selection::compared. A value is
 // looked at only when its property is one a rule compares (rare, and a few per record).
-bool refuse_near_misses(reader& r, const std::vector<contact_record>& records, std::span<const compared_value> compared) {
+bool refuse_near_misses(reader& r, const std::vector<contact_record>& records, const compared_values& compared) {
   for (const contact_record& record : records) {
     for (const auto& [name, value] : record.properties) {
-      const std::string_view property = trim_name_padding(name);
-      bool exact = false;
-      bool near = false;
-      for (const compared_value& c : compared) {
-        if (iequals_ascii(property, c.name)) {
-          exact = exact || value == c.value;
-          near = near || has_loose_option(value, c.value);
-        }
-      }
-      if (near && !exact) {
-        return r.fail("the value of property \"" + std::string(property) +
+      if (compared.is_near_miss(name, value)) {
+        return r.fail("the value of property \"" + std::string(trim_name_padding(name)) +
                       "\" differs from one a rule compares it with only in letter case, padding or other options "
                       "listed with ';': send it exactly as the rule spells it");
       }
@@ -1261,7 +1236,8 @@ extraction extract(const classification& request, std::string_view body, std::st
            (!body.empty() || r.fail("empty body")) && read_json(r, request, body, out);
     }
     ok = ok && normalise_addresses(r, out.records) &&
-         (listed.compared.empty() || refuse_near_misses(r, out.records, listed.compared));
+         (listed.compared == nullptr || listed.compared->empty() ||
+          refuse_near_misses(r, out.records, *listed.compared));
     if (!ok) {
       const std::string error = r.take_error();
       out = extraction{};

@@ -132,7 +132,7 @@ struct rule_set::state {
   bool reads_email = false;         // some rule has an `email` or `email_domain` condition
   bool reaches_non_catalog = false; // any rule reaches requests outside the catalog
   std::vector<std::string> properties_read; // every property a rule's conditions name, once
-  std::vector<hubspot::compared_value> compared_values; // what `properties:` conditions compare with
+  hubspot::compared_values compared_values; // what `properties:` conditions compare with
 };
 
 } // namespace hubgate::rules

@@ -527,7 +527,7 @@ load_result load_rule_set(std::string_view yaml_text, std::string_view file_name
       }
       if (const detail::text_set* values = condition.second.listed_values()) {
         for (const std::string& value : *values) {
-          state->compared_values.push_back({name, value});
+          state->compared_values.add(name, value);
         }
       }
     }

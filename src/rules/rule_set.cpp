@@ -271,6 +271,6 @@ std::span<const test_case> rule_set::tests() const { return state_->tests; }
 
 bool rule_set::reaches_non_catalog() const { return state_->reaches_non_catalog; }
 std::span<const std::string> rule_set::properties_read() const { return state_->properties_read; }
-std::span<const hubspot::compared_value> rule_set::compared_values() const { return state_->compared_values; }
+const hubspot::compared_values& rule_set::compared_values() const { return state_->compared_values; }
 
 } // namespace hubgate::rules

@@ -23,6 +23,7 @@
 // cannot see into.
 
 #include "hubgate/hubspot/classify.hpp"
+#include "hubgate/hubspot/compared_values.hpp"
 #include "hubgate/hubspot/operation.hpp"
 
 #include <cstddef>
@@ -93,12 +94,6 @@ struct extraction {
 // same (its type, the spellings of `email`, repeats in another case); this says only which ones
 // the caller will look at, since listing each property of a 100-input batch is most of the cost
 // of reading it when the rules look at none.
-// A value a rule compares a property with (`properties: {name: value}` or `{in: [...]}`).
-struct compared_value {
-  std::string name;  // the property, as the rule spells it
-  std::string value; // as the rule spells it
-};
-
 struct property_selection {
   bool all = true;                    // list every property (the default)
   std::span<const std::string> names; // otherwise: list these, matched ignoring ASCII case; records
@@ -108,7 +103,8 @@ struct property_selection {
   // `customer\u00a0`), or that lists one of them among other options (`lead;customer`, as
   // multi-select values do), is refused: a server that folds case or trims, as Java's
   // `Boolean.parseBoolean` folds `TRUE`, or splits options, may read it as the value the rule names.
-  std::span<const compared_value> compared{};
+  // nullptr: none.
+  const compared_values* compared = nullptr;
 };
 
 // `request` must be a successful classification with an operation; `content_type` is the raw

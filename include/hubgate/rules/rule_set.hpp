@@ -106,7 +106,7 @@ public:
   std::span<const std::string> properties_read() const;
   // The values `properties:` conditions compare with, for extraction to refuse near misses
   // (hubspot::property_selection::compared).
-  std::span<const hubspot::compared_value> compared_values() const;
+  const hubspot::compared_values& compared_values() const;
 
 private:
   std::unique_ptr<const state> state_;

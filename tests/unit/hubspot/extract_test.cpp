@@ -715,11 +715,13 @@ TEST(extract_integrity, an_email_that_is_not_one_plain_address_is_refused) {
 // is refused (property_selection::compared), in every body shape; exact values, other values and
 // other properties pass.
 TEST(extract_integrity, a_near_miss_of_a_value_a_rule_compares_is_refused) {
-  const std::vector<compared_value> compared = {{"lifecyclestage", "customer"}, {"hs_marketable_status", "true"},
-                                                {"hs_marketable_status", "TRUE"}};
+  compared_values compared;
+  compared.add("lifecyclestage", "customer");
+  compared.add("hs_marketable_status", "true");
+  compared.add("hs_marketable_status", "TRUE");
   const std::vector<std::string> names = {"lifecyclestage", "hs_marketable_status"};
   for (const bool all : {true, false}) {
-    const property_selection listed{all, names, compared};
+    const property_selection listed{all, names, &compared};
     const auto v3 = [&](std::string_view name, std::string_view value) {
       const std::string body = R"({"properties":{"email":"a@b.io",")" + std::string(name) + R"(":")" +
                                std::string(value) + R"("}})";

@@ -1,0 +1,73 @@
+#include "hubgate/hubspot/compared_values.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace hubgate::hubspot {
+namespace {
+
+TEST(compared_values, a_single_value_is_met_loosely_by_its_case_padding_and_option_spellings) {
+  compared_values compared;
+  compared.add("lifecyclestage", "customer");
+  EXPECT_FALSE(compared.is_near_miss("lifecyclestage", "customer")); // the value itself
+  for (const char* near : {"Customer", " customer", "customer\xC2\xA0", "lead;customer", ";CUSTOMER", "customer;"}) {
+    EXPECT_TRUE(compared.is_near_miss("lifecyclestage", near)) << near;
+    EXPECT_TRUE(compared.is_near_miss(" LifecycleStage", near)) << near; // the name read as rules read it
+  }
+  for (const char* other : {"lead", "customers", "lead;opportunity", "cust omer", ""}) {
+    EXPECT_FALSE(compared.is_near_miss("lifecyclestage", other)) << other;
+  }
+  EXPECT_FALSE(compared.is_near_miss("firstname", "Customer")); // no rule compares firstname
+  EXPECT_TRUE(compared.compares("LIFECYCLESTAGE"));
+  EXPECT_FALSE(compared.compares("firstname"));
+}
+
+// A rule value that lists options (`a;b`) is met by a value that lists each of them, in any
+// order, case or padding; a value listing only some of them is another value.
+TEST(compared_values, a_value_of_several_options_is_met_by_any_listing_of_all_of_them) {
+  compared_values compared;
+  compared.add("interests", "golf;Tennis");
+  EXPECT_FALSE(compared.is_near_miss("interests", "golf;Tennis"));
+  for (const char* near : {"Tennis;golf", "GOLF; tennis", "golf;tennis;chess", ";golf;;Tennis", "golf;Tennis;"}) {
+    EXPECT_TRUE(compared.is_near_miss("interests", near)) << near;
+  }
+  for (const char* other : {"golf", "Tennis", "golf;chess", "golftennis"}) {
+    EXPECT_FALSE(compared.is_near_miss("interests", other)) << other;
+  }
+}
+
+// Every value of a long `in:` list is found, and a value the rules spell in two ways is exact in
+// both (the rules compare `true` and `TRUE`: neither is a near miss of the other).
+TEST(compared_values, every_value_of_a_long_list_is_exact_and_each_near_miss_found) {
+  compared_values compared;
+  for (int i = 0; i < 2000; ++i) {
+    compared.add("country", "country-" + std::to_string(i));
+  }
+  compared.add("hs_marketable_status", "true");
+  compared.add("HS_MARKETABLE_STATUS", "TRUE");
+  for (int i = 0; i < 2000; i += 97) {
+    const std::string value = "country-" + std::to_string(i);
+    EXPECT_FALSE(compared.is_near_miss("country", value)) << value;
+    EXPECT_TRUE(compared.is_near_miss("country", "COUNTRY-" + std::to_string(i))) << value;
+    EXPECT_TRUE(compared.is_near_miss("country", "x;" + value + " ")) << value;
+  }
+  EXPECT_FALSE(compared.is_near_miss("country", "country-2000"));
+  EXPECT_FALSE(compared.is_near_miss("hs_marketable_status", "true"));
+  EXPECT_FALSE(compared.is_near_miss("hs_marketable_status", "TRUE"));
+  EXPECT_TRUE(compared.is_near_miss("hs_marketable_status", "True"));
+}
+
+// A rule value of only separators or padding compares with "no value": options that are empty
+// once trimmed meet it, and only those.
+TEST(compared_values, a_rule_value_of_no_option_is_met_by_empty_options) {
+  compared_values compared;
+  compared.add("status", ";");
+  EXPECT_FALSE(compared.is_near_miss("status", ";"));
+  EXPECT_TRUE(compared.is_near_miss("status", ""));
+  EXPECT_TRUE(compared.is_near_miss("status", " ;x"));
+  EXPECT_FALSE(compared.is_near_miss("status", "x"));
+}
+
+} // namespace
+} // namespace hubgate::hubspot
