@@ -288,7 +288,7 @@ const std::vector<endpoint>& endpoints() {
         {"POST", re("/marketing/(?:v4/email|email-campaigns/" + d + ")/single-send"), endpoint_kind::json_body});
     e.push_back(
         {"POST", re("/marketing/(?:v3/transactional|transactional/" + d + ")/smtp-tokens"), endpoint_kind::smtp});
-    e.push_back({"POST", re("/marketing/(?:v3/marketing-events|marketing-events/" + d + ")/.*/email-create"),
+    e.push_back({"POST", re("/marketing/(?:v3/marketing-events|marketing-events/" + d + ")/.*/email-(?:create|upsert)"),
                  endpoint_kind::json_body});
     e.push_back(
         {"POST", re("/integrators/timeline/(?:v3|" + d + ")/events(?:/batch(?:/create)?)?"), endpoint_kind::json_body});

@@ -51,6 +51,7 @@ TEST(catalog, entries_carry_the_reference_method_kind_upstream_and_sdk_status) {
       {"emails.marketing_send", "POST", k::side_effect, upstream_id::api, 200, s::single_send},
       {"emails.smtp_token_create", "POST", k::side_effect, upstream_id::api, 201, s::smtp_token},
       {"marketing_events.email_create", "POST", k::side_effect, upstream_id::api, 200, s::event_attendance},
+      {"marketing_events.email_upsert", "POST", k::side_effect, upstream_id::api, 204, s::event_attendance},
       {"timeline.event_create", "POST", k::side_effect, upstream_id::api, 201, s::email_event},
       {"timeline.event_batch_create", "POST", k::side_effect, upstream_id::api, 201, s::email_event_batch},
       {"timeline.legacy_event_create", "PUT", k::side_effect, upstream_id::api, 204, s::email_event},
