@@ -3,7 +3,7 @@
 # that speaks TLS on loopback. Prints a markdown table; bench/README.md explains every column.
 #
 # Usage: bench/run.sh [--duration S] [--warmup S] [--workloads "reads creates batch mix"]
-#                     [--rounds N] [--conns N] [--binary PATH] [--rules FILE] [--no-nginx] [--keep]
+#                     [--rounds N] [--conns N] [--binary PATH] [--rules FILE] [--no-nginx] [--direct] [--keep]
 #   --duration S   seconds measured per workload and proxy (default 10)
 #   --warmup S     seconds of load before each measurement, not counted (default 2)
 #   --workloads W  any of reads creates batch mix, space separated (default all four)
@@ -13,12 +13,14 @@
 #   --rules FILE   hubgate's rules (default bench/rules.yaml, the anchors' policy; bench/rules-split.yaml
 #                  splits batches, hubgate's default)
 #   --no-nginx     measure hubgate alone (no ratio column)
+#   --direct       also a row "direct": wrk straight to the fake HubSpot over plain HTTP, no proxy,
+#                  the latency floor of this machine (its CPU and RSS columns are the fake HubSpot's)
 #   --keep         keep the run folder (configs, certificates, logs) instead of deleting it
 #
 # The proxies run on CPU 0; the fake HubSpot, wrk and this script on CPU 1. Missing Debian
 # packages (wrk nginx libnginx-mod-http-lua openssl curl) are installed when run as root.
 # Ports: 18443 (fake HubSpot, TLS), 18444 (its counters), 18080 (hubgate), 18081 (nginx),
-# 18082 (hubgate started and stopped a few times to time its start).
+# 18082 (hubgate started and stopped a few times to time its start), 18445 (--direct).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=$ROOT/bench
@@ -27,9 +29,9 @@ for arg in "$@"; do
   if [[ $arg == *[[:space:]]* ]]; then COMMAND+=" \"$arg\""; else COMMAND+=" $arg"; fi
 done
 
-UPSTREAM_PORT=18443 COUNTER_PORT=18444 HUBGATE_PORT=18080 NGINX_PORT=18081 SCRATCH_PORT=18082
+UPSTREAM_PORT=18443 COUNTER_PORT=18444 HUBGATE_PORT=18080 NGINX_PORT=18081 SCRATCH_PORT=18082 DIRECT_PORT=18445
 DURATION=10 WARMUP=2 WORKLOADS="reads creates batch mix" ROUNDS=1 CONNS=32
-BINARY=$ROOT/build/release/hubgate WITH_NGINX=1 KEEP= RULES=$ROOT/bench/rules.yaml
+BINARY=$ROOT/build/release/hubgate WITH_NGINX=1 DIRECT= KEEP= RULES=$ROOT/bench/rules.yaml
 
 RUN=
 die() {
@@ -55,6 +57,7 @@ while (($#)); do
       esac
       shift ;;
     --no-nginx) WITH_NGINX= ;;
+    --direct) DIRECT=1 ;;
     --keep) KEEP=1 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
@@ -145,7 +148,7 @@ fill() {
     -e "s|@CERTS@|$RUN/certs|g" -e "s|@BENCH@|$BENCH|g" "$1" >"$2"
 }
 
-for port in $UPSTREAM_PORT $COUNTER_PORT $HUBGATE_PORT $NGINX_PORT $SCRATCH_PORT; do
+for port in $UPSTREAM_PORT $COUNTER_PORT $HUBGATE_PORT $NGINX_PORT $SCRATCH_PORT ${DIRECT:+$DIRECT_PORT}; do
   ! accepting "$port" || die "port $port is in use (is another bench or callgrind.sh running?)"
 done
 
@@ -153,8 +156,10 @@ done
 "$BENCH/certs.sh" "$RUN/certs"
 mkdir "$RUN/upstream"
 fill "$BENCH/upstream/nginx.conf" "$RUN/upstream/nginx.conf" "$RUN/upstream"
+[ -z "$DIRECT" ] || sed -i "s|# @DIRECT_LISTEN@.*|listen 127.0.0.1:$DIRECT_PORT;|" "$RUN/upstream/nginx.conf"
 launch upstream.log 1 nginx -p "$RUN/upstream" -e "$RUN/upstream/error.log" -c "$RUN/upstream/nginx.conf"
 await "$UPSTREAM_PORT" "$LAUNCHED" upstream.log
+UPSTREAM_PID=$LAUNCHED
 
 # --- the proxies (CPU 0) ----------------------------------------------------------------------
 HUBGATE=("$BINARY" serve --threads 1 --access-log off --upstream "https://127.0.0.1:$UPSTREAM_PORT"
@@ -188,6 +193,10 @@ await "$HUBGATE_PORT" "$LAUNCHED" hubgate.log
 PROXIES+=(hubgate) PID+=("$LAUNCHED") URL+=("http://127.0.0.1:$HUBGATE_PORT")
 HUBGATE_PID=$LAUNCHED
 HUBGATE_IDLE_RSS=$(rss_mb "$HUBGATE_PID" VmRSS)
+# No proxy: what wrk and the fake HubSpot alone, sharing CPU 1, make of the latency.
+if [ -n "$DIRECT" ]; then
+  PROXIES+=(direct) PID+=("$UPSTREAM_PID") URL+=("http://127.0.0.1:$DIRECT_PORT")
+fi
 
 # --- smoke test: the gate decides, and both proxies reach the upstream ---------------------------
 # status URL [BODY]: the HTTP status of a GET, or of a POST of BODY.
@@ -315,7 +324,7 @@ table() {
         if (!((r, workloads[w], proxy[p]) in at)) continue
         split(line[at[r, workloads[w], proxy[p]]], f, "\t")
         ratio = "-"
-        if (anchor != "" && (r, workloads[w], anchor) in at) {
+        if (anchor != "" && proxy[p] != "direct" && (r, workloads[w], anchor) in at) {
           split(line[at[r, workloads[w], anchor]], a, "\t")
           if (a[9] > 0) ratio = f[9] / a[9]
         }
