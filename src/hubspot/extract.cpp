@@ -569,13 +569,22 @@ bool read_name_value_array(reader& r, const maybe_value& array, std::string_view
     if (!entry.is_object()) {
       return r.fail("property entries must be objects");
     }
-    maybe_value name_value;
+    // v1 names an entry's property with "property", forms and sends with "name": a deserialiser
+    // that takes either as an alias of the other would read an entry that has both by the one
+    // hubgate did not, so an entry naming two different properties is refused.
+    const std::string_view other_key = name_key == "property" ? "name" : "property";
+    const std::array keys = {name_key, other_key};
+    std::array<maybe_value, 2> names;
+    maybe_value& name_value = names[0];
     maybe_value value;
-    if (!r.member(entry, name_key, name_value)) {
+    if (!r.members(entry, keys, names)) {
       return false;
     }
     if (!name_value || !name_value->is_string()) {
       return r.fail("property entry needs a string \"" + std::string(name_key) + "\"");
+    }
+    if (names[1] && !(names[1]->is_string() && r.text(*names[1]) == r.text(*name_value))) {
+      return r.fail("a property entry has both \"property\" and \"name\", naming different properties");
     }
     if (!r.member(entry, "value", value) || !read_property(r, record, r.text(*name_value), value)) {
       return false;

@@ -651,6 +651,9 @@ TEST_F(integrity_test, every_catalog_operation_is_gated) {
       {"contacts.v1_create repeated entries",
        post("/contacts/v1/contact", R"({"properties":[{"property":"email","value":"ok@corp.io"},)"
                                     R"({"property":"EMAIL","value":"{EMAIL}"}]})")},
+      {"contacts.v1_create entry named twice",
+       post("/contacts/v1/contact", R"({"properties":[{"property":"firstname","name":"email","value":"{EMAIL}"}]})"),
+       outcome::refused},
       {"contacts.v1_create_or_update", post("/contacts/v1/contact/createOrUpdate/email/{EMAIL}",
                                             R"({"properties":[{"property":"firstname","value":"Jo"}]})")},
       {"contacts.v1_batch", post("/contacts/v1/contact/batch", R"([{"email":"ok@corp.io","properties":[]},)"
@@ -662,6 +665,10 @@ TEST_F(integrity_test, every_catalog_operation_is_gated) {
       {"forms.submit repeated fields",
        post("/submissions/v3/integration/submit/123" + form_guid, R"({"fields":[{"name":"email","value":"ok@corp.io"},)"
                                                                   R"({"name":"Email","value":"{EMAIL}"}]})")},
+      {"forms.submit field named twice",
+       post("/submissions/v3/integration/submit/123" + form_guid,
+            R"({"fields":[{"name":"firstname","property":"email","value":"{EMAIL}"}]})"),
+       outcome::refused},
       {"forms.submit_secure", post("/submissions/v3/integration/secure/submit/123" + form_guid,
                                    R"({"fields":[{"name":"EMAIL","value":"{EMAIL}"}]})")},
       {"forms.submit_v2", post("/uploads/form/v2/123" + form_guid, "firstname=Jo&email={EMAIL}",

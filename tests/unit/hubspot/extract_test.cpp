@@ -675,6 +675,21 @@ TEST(extract_integrity, a_form_field_a_rule_reads_carries_one_value) {
   EXPECT_TRUE(form("/submissions/v3/integration/submit/1/g", v3_free, "application/json").ok());
 }
 
+// An entry of a name/value array names its property once: with both "property" (v1) and "name"
+// (forms, sends), a server taking either for the other would read the one hubgate did not.
+TEST(extract_integrity, an_entry_naming_two_properties_is_refused) {
+  const extraction v1 = post(v1_create, R"({"properties":[{"property":"firstname","name":"email","value":"x@b.io"}]})");
+  EXPECT_FALSE(v1.ok());
+  EXPECT_NE(v1.error.find("both \"property\" and \"name\""), std::string::npos) << v1.error;
+  EXPECT_FALSE(post(forms_v3, R"({"fields":[{"name":"firstname","property":"email","value":"x@b.io"}]})").ok());
+  EXPECT_FALSE(post(forms_v3, R"({"fields":[{"name":"email","Property":"firstname","value":"x@b.io"}]})").ok());
+  EXPECT_FALSE(post(forms_v3, R"({"fields":[{"name":"email","property":5,"value":"x@b.io"}]})").ok());
+  // Both naming the same property say one thing.
+  const extraction same = post(v1_create, R"({"properties":[{"property":"email","name":"email","value":"x@b.io"}]})");
+  ASSERT_TRUE(same.ok()) << same.error;
+  EXPECT_EQ(same.records[0].normalised_email, "x@b.io");
+}
+
 TEST(extract_integrity, a_padded_member_name_is_ambiguous_with_the_member) {
   // A trimming deserialiser would read `properties ` as `properties`, and find the email in it.
   for (const std::string_view body : {R"({"properties ":{"email":"bad@blocked.test"}})",
