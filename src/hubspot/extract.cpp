@@ -1021,7 +1021,14 @@ bool reads_as_json_start(std::string_view text) noexcept {
   return text.starts_with('{') || text.starts_with('[');
 }
 
-bool read_form(reader& r, std::string_view text, extraction& out) {
+bool read_form(reader& r, const classification& request, std::string_view text, extraction& out) {
+  // Integrity, side doors: a servlet's getParameter() reads the query's parameters and the form
+  // body's as one list, the query's first, so `?email=…` would be a field hubgate never read. A
+  // v2 submission takes none (reference §2.4 rows 17-18), so a query with any is refused.
+  if (const std::size_t q = request.forward_target.find('?');
+      q != std::string::npos && request.forward_target.find_first_not_of('&', q + 1) != std::string::npos) {
+    return r.fail("a v2 form submission takes its fields in the body, not in the query string");
+  }
   // Integrity, body encodings: a JSON document sent as a form is rejected, since a server that
   // sniffs bodies would read the JSON where hubgate reads form pairs. Every pair is checked, not
   // only the body's start: a rewrite drops empty pairs and removed ones, so any pair can become
@@ -1239,7 +1246,7 @@ extraction extract(const classification& request, std::string_view body, std::st
     } else if (shape == body_shape::form_urlencoded) {
       // Multipart v2 submissions (file fields) are refused: their fields are not read here.
       ok = (type == media::urlencoded || r.fail("a v2 form submission must be application/x-www-form-urlencoded")) &&
-           read_form(r, body, out);
+           read_form(r, request, body, out);
     } else {
       ok = (type == media::json_text || r.fail("this operation takes a JSON body")) &&
            (!body.empty() || r.fail("empty body")) && read_json(r, request, body, out);

@@ -812,6 +812,10 @@ std::set<std::string> lenient_creates(const recorded_request& request) {
       }
     }
   }
+  // A servlet's getParameter() reads a form body's fields and the query's as one list.
+  if (content_types.find("urlencoded") != std::string::npos) {
+    scan_form(target.query, values, makes_customer);
+  }
   for (const std::string& v : values) {
     add_readings(v, created);
   }

@@ -887,6 +887,20 @@ TEST(extract_integrity, send_cc_bcc_and_booking_guests_are_records_of_their_own)
                    .ok());
 }
 
+// A servlet reads the query's parameters as form fields too: a v2 submission takes none.
+TEST(extract_integrity, a_v2_form_with_fields_in_its_query_is_refused) {
+  constexpr std::string_view urlencoded = "application/x-www-form-urlencoded";
+  for (const std::string_view target : {"/uploads/form/v2/1/g?email=bad%40blocked.test", "/uploads/form/v2/1/g?x",
+                                        "/submissions/v2/post/upload/secure/1/g?&lifecyclestage=customer"}) {
+    const extraction e = post(target, "firstname=Jo&email=ok%40corp.io", urlencoded);
+    EXPECT_FALSE(e.ok()) << target;
+    EXPECT_NE(e.error.find("query string"), std::string::npos) << e.error;
+  }
+  for (const std::string_view target : {"/uploads/form/v2/1/g", "/uploads/form/v2/1/g?", "/uploads/form/v2/1/g?&&"}) {
+    EXPECT_TRUE(post(target, "firstname=Jo&email=ok%40corp.io", urlencoded).ok()) << target;
+  }
+}
+
 TEST(extract_integrity, a_json_document_sent_as_a_v2_form_is_refused) {
   const auto form = [](std::string_view body) {
     return post("/uploads/form/v2/1/g", body, "application/x-www-form-urlencoded");
