@@ -553,7 +553,7 @@ const char* read_id_property(std::string_view query, classification& out) {
     if (!percent_decode(pair.substr(0, eq), name, true)) {
       return "invalid percent-encoding in the query";
     }
-    if (!iequals_ascii(trim_name_padding(name), "idProperty")) { // a trimming server reads `idProperty%20` too
+    if (!equals_folded(trim_name_padding(name), "idProperty")) { // a trimming server reads `idProperty%20` too
       continue;
     }
     std::string value;

@@ -24,20 +24,12 @@ bool any_option(std::string_view value, Visit&& each) {
 
 } // namespace
 
-void loose_option(std::string_view option, std::string& out) {
-  option = trim_name_padding(option);
-  out.assign(option);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-}
+void loose_option(std::string_view option, std::string& out) { fold_name(trim_name_padding(option), out); }
 
 void compared_values::add(std::string_view name, std::string_view value) {
   name = trim_name_padding(name);
   auto entry = std::find_if(properties_.begin(), properties_.end(),
-                            [&](const property& p) { return iequals_ascii(p.name, name); });
+                            [&](const property& p) { return equals_names(p.name, name); });
   if (entry == properties_.end()) {
     entry = properties_.insert(entry, property{});
     entry->name = name;
@@ -62,7 +54,7 @@ void compared_values::add(std::string_view name, std::string_view value) {
 const compared_values::property* compared_values::find(std::string_view name) const noexcept {
   name = trim_name_padding(name);
   for (const property& p : properties_) {
-    if (iequals_ascii(p.name, name)) {
+    if (equals_names(p.name, name)) {
       return &p;
     }
   }

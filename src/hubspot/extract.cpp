@@ -44,7 +44,7 @@ public:
     }
     const std::string_view trimmed = trim_name_padding(name);
     return std::any_of(listed_.names.begin(), listed_.names.end(),
-                       [&](const std::string& listed) { return iequals_ascii(listed, trimmed); });
+                       [&](const std::string& listed) { return equals_names(listed, trimmed); });
   }
 
   // Text a record points at that is not in the body as sent.
@@ -242,22 +242,21 @@ bool read_property(reader& r, contact_record& record, std::string_view name, con
   return !present || !is_email_name(name) || add_email(r, record, text);
 }
 
+// True when `name` holds a byte that is not ASCII: it may hold a folding alias (equals_names).
+bool has_non_ascii(std::string_view name) noexcept {
+  return std::any_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+}
+
 // Refuses a property given twice (in any case, or with padding) with different values.
-// Many properties: sorted by name ignoring ASCII case, so that the repeats of a name sit side by
+// Many properties, or a name that is not ASCII: sorted by name as compare_names orders them
+// (case ignored, folding aliases read as their letters), so that the repeats of a name sit side by
 // side and are each compared with the first (equal values, and equal normalised emails, are
 // transitive), n log n however the body is built.
 bool check_repeats_sorted(reader& r, const contact_record& record) {
   const auto& props = record.properties;
-  const auto fold = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
   const auto name_less = [&](std::size_t a, std::size_t b) {
-    const std::string_view x = trim_name_padding(props[a].first);
-    const std::string_view y = trim_name_padding(props[b].first);
-    for (std::size_t i = 0; i < x.size() && i < y.size(); ++i) {
-      if (fold(x[i]) != fold(y[i])) {
-        return static_cast<unsigned char>(fold(x[i])) < static_cast<unsigned char>(fold(y[i]));
-      }
-    }
-    return x.size() != y.size() ? x.size() < y.size() : a < b;
+    const int order = compare_names(trim_name_padding(props[a].first), trim_name_padding(props[b].first));
+    return order != 0 ? order < 0 : a < b;
   };
   std::vector<std::size_t> order(props.size());
   for (std::size_t i = 0; i < order.size(); ++i) {
@@ -268,7 +267,7 @@ bool check_repeats_sorted(reader& r, const contact_record& record) {
     const auto& [name, value] = props[order[run]];
     std::size_t next = run + 1;
     std::optional<std::string> normalised;
-    for (; next < order.size() && iequals_ascii(trim_name_padding(name), trim_name_padding(props[order[next]].first));
+    for (; next < order.size() && equals_names(trim_name_padding(name), trim_name_padding(props[order[next]].first));
          ++next) {
       const std::string_view other = props[order[next]].second;
       if (other == value) {
@@ -289,7 +288,9 @@ bool check_repeats_sorted(reader& r, const contact_record& record) {
 
 bool check_repeats(reader& r, const contact_record& record) {
   const auto& props = record.properties;
-  if (props.size() > 64) {
+  // A folding alias makes a name longer than the one it spells, which the bits below would miss.
+  const auto not_ascii = [](const auto& property) { return has_non_ascii(property.first); };
+  if (props.size() > 64 || std::any_of(props.begin(), props.end(), not_ascii)) {
     return check_repeats_sorted(r, record);
   }
   // A name's length and ends, case bits ignored, pick one of 64 bits: names equal in any ASCII
@@ -388,7 +389,7 @@ private:
   // Out of line, so that the skims' loops keep their registers for the common case.
   [[gnu::noinline, gnu::cold]] static unsigned look_slowly(const char* name, std::uint32_t size) noexcept {
     const std::string_view whole(name, size);
-    return static_cast<unsigned>(has_ascii_capital(whole) || has_name_padding(whole));
+    return static_cast<unsigned>(has_ascii_capital(whole) || has_name_padding(whole) || has_non_ascii(whole));
   }
 
 #if defined(__SSE2__)
@@ -504,7 +505,7 @@ bool read_property_map(reader& r, const maybe_value& map, contact_record& record
       return r.fail("property \"" + std::string(name) + "\" must be a string, number or boolean");
     }
     // A decoded name is not in the text.
-    may_repeat = may_repeat || (key_token.escaped ? has_ascii_capital(name) || has_name_padding(name)
+    may_repeat = may_repeat || (key_token.escaped ? has_ascii_capital(name) || has_name_padding(name) || has_non_ascii(name)
                                                   : may_spell_another_name(name, text, text_end));
     // null reads as "", and never names an email.
     const bool email = value.kind != json_kind::null && is_email_name(name);
@@ -546,7 +547,7 @@ bool check_repeats_of_read_properties(reader& r, const contact_record& record) {
   for (const std::string& read : r.rules_read()) {
     std::optional<std::string_view> first;
     for (const auto& [name, value] : record.properties) {
-      if (!iequals_ascii(trim_name_padding(name), read)) {
+      if (!equals_names(trim_name_padding(name), read)) {
         continue;
       }
       if (first && *first != value) {

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 namespace hubgate::hubspot {
 
@@ -190,6 +191,47 @@ bool equals_folded(std::string_view text, std::string_view literal) noexcept {
     }
   }
   return t == text.size();
+}
+
+namespace {
+
+// The folded byte at `at` of `name` (compare_names), and how many bytes it takes.
+std::pair<unsigned char, std::size_t> folded_at(std::string_view name, std::size_t at) noexcept {
+  const char c = name[at];
+  if (static_cast<unsigned char>(c) >= 0x80) {
+    for (const auto& alias : fold_aliases) {
+      if (name.substr(at).starts_with(alias.bytes)) {
+        return {static_cast<unsigned char>(alias.ascii), alias.bytes.size()};
+      }
+    }
+  }
+  return {static_cast<unsigned char>(lower_ascii(c)), 1};
+}
+
+} // namespace
+
+int compare_names(std::string_view a, std::string_view b) noexcept {
+  std::size_t i = 0;
+  std::size_t j = 0;
+  while (i < a.size() && j < b.size()) {
+    const auto [x, x_size] = folded_at(a, i);
+    const auto [y, y_size] = folded_at(b, j);
+    if (x != y) {
+      return x < y ? -1 : 1;
+    }
+    i += x_size;
+    j += y_size;
+  }
+  return i < a.size() ? 1 : (j < b.size() ? -1 : 0);
+}
+
+void fold_name(std::string_view name, std::string& out) {
+  out.clear();
+  for (std::size_t at = 0; at < name.size();) {
+    const auto [c, size] = folded_at(name, at);
+    out += static_cast<char>(c);
+    at += size;
+  }
 }
 
 bool percent_decode(std::string_view in, std::string& out, bool plus_as_space) {

@@ -49,7 +49,7 @@ std::uint8_t kind_bit(hubspot::operation_kind kind) {
 std::optional<std::string_view> property_value(const hubspot::contact_record& record,
                                                std::string_view name) {
   for (const auto& [property, value] : record.properties) {
-    if (iequals(hubspot::trim_name_padding(property), name)) {
+    if (hubspot::equals_names(hubspot::trim_name_padding(property), name)) {
       return value;
     }
   }

@@ -232,6 +232,21 @@ class integrity_test : public ::testing::Test {
     return created;
   }
 
+  // The request `make` builds for the stage `customer` is blocked (403, nothing forwarded), and
+  // the one for `lead` creates its contact.
+  static void expect_customer_blocked_and_lead_created(const std::function<request_for(std::string_view)>& make) {
+    mark before = now();
+    auto customer = exchange_final(port(), make("customer")(""));
+    ASSERT_TRUE(customer);
+    EXPECT_EQ(customer->status, 403u) << customer->body;
+    EXPECT_EQ(upstream().size(), before.size());
+    before = now();
+    auto lead = exchange_final(port(), make("lead")(""));
+    ASSERT_TRUE(lead);
+    EXPECT_LT(lead->status, 300u) << lead->body;
+    EXPECT_TRUE(created_address(created_since(before), allowed_email));
+  }
+
   static void expect_hubspot_error(const http_answer& a) {
     const json body = json::parse(a.body, nullptr, false);
     ASSERT_TRUE(body.is_object()) << a.body;
@@ -487,10 +502,11 @@ TEST_F(integrity_test, email_spellings_compare_as_hubspot_stores_them_or_are_ref
 // --- property values a rule compares
 
 // `lifecyclestage: customer` is blocked. A spelling a lenient store reads as `customer` (letter
-// case, padding) is refused, in every body shape; other stages pass.
+// case, Java's folding aliases, padding) is refused, in every body shape; other stages pass.
 TEST_F(integrity_test, a_value_a_rule_compares_is_read_exactly_or_refused) {
   const std::string_view customer_spellings[] = {"Customer", "CUSTOMER", " customer", "customer\\u00a0",
-                                                 "\\ufeffcustomer", "customer\\u0000", "lead;customer", ";customer"};
+                                                 "\\ufeffcustomer", "customer\\u0000", "lead;customer", ";customer",
+                                                 "cu\\u017ftomer", "CU\\u017fTOMER"};
   const auto v3 = [](std::string_view stage) {
     return post(create_path, R"({"properties":{"email":"ok@corp.io","lifecyclestage":")" + std::string(stage) + R"("}})");
   };
@@ -500,6 +516,7 @@ TEST_F(integrity_test, a_value_a_rule_compares_is_read_exactly_or_refused) {
   };
   const auto form = [](std::string_view stage) {
     std::string value(stage);
+    value = replace_all(value, "\\u017f", "%C5%BF");
     value = replace_all(replace_all(replace_all(replace_all(replace_all(value, "\\u00a0", "%C2%A0"), "\\ufeff", "%EF%BB%BF"),
                                                 "\\u0000", "%00"),
                                     " ", "%20"),
@@ -518,17 +535,39 @@ TEST_F(integrity_test, a_value_a_rule_compares_is_read_exactly_or_refused) {
       EXPECT_FALSE(created.contains("<customer>")) << answer->status << " " << answer->body;
       EXPECT_EQ(answer->status, 400u) << answer->body;
     }
-    mark before = now();
-    auto exact = exchange_final(port(), make("customer")(""));
-    ASSERT_TRUE(exact);
-    EXPECT_EQ(exact->status, 403u) << exact->body;
-    EXPECT_EQ(upstream().size(), before.size());
-    before = now();
-    auto lead = exchange_final(port(), make("lead")(""));
-    ASSERT_TRUE(lead);
-    EXPECT_LT(lead->status, 300u) << lead->body;
-    EXPECT_TRUE(created_address(created_since(before), allowed_email));
+    expect_customer_blocked_and_lead_created(make);
   }
+}
+
+// A property name spelled with a letter Java's equalsIgnoreCase reads as ASCII (`lıfecyclestage`,
+// dotless i) is the property the rule names, in every body shape, alone or beside its plain
+// spelling.
+TEST_F(integrity_test, a_property_name_with_a_folding_alias_is_the_property_it_spells) {
+  const std::string dotless = "l\u0131fecyclestage";
+  const auto v3 = [&](std::string_view stage) {
+    return post(create_path, R"({"properties":{"email":"ok@corp.io",")" + dotless + R"(":")" + std::string(stage) + R"("}})");
+  };
+  const auto v3_twice = [&](std::string_view stage) {
+    return post(create_path, R"({"properties":{"email":"ok@corp.io","lifecyclestage":"lead",")" + dotless + R"(":")" +
+                                 std::string(stage) + R"("}})");
+  };
+  const auto v1 = [&](std::string_view stage) {
+    return post("/contacts/v1/contact", R"({"properties":[{"property":"email","value":"ok@corp.io"},)"
+                                        R"({"property":")" + dotless + R"(","value":")" + std::string(stage) + R"("}]})");
+  };
+  const auto form = [](std::string_view stage) {
+    return post("/uploads/form/v2/1/g", "email=ok%40corp.io&l%C4%B1fecyclestage=" + std::string(stage),
+                {{"Content-Type", "application/x-www-form-urlencoded"}});
+  };
+  for (const auto& make : {std::function<request_for(std::string_view)>(v3), std::function<request_for(std::string_view)>(v1),
+                           std::function<request_for(std::string_view)>(form)}) {
+    expect_customer_blocked_and_lead_created(make);
+  }
+  const mark before = now();
+  auto twice = exchange_final(port(), v3_twice("customer")(""));
+  ASSERT_TRUE(twice);
+  EXPECT_EQ(twice->status, 400u) << twice->body;
+  EXPECT_FALSE(created_since(before).contains("<customer>"));
 }
 
 // --- HTTP framing

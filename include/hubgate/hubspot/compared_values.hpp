@@ -20,11 +20,11 @@ public:
 
   bool empty() const noexcept { return properties_.empty(); }
 
-  // Whether property `name` compares any value (its name matched trimmed and ignoring ASCII case).
+  // Whether property `name` compares any value (its name matched trimmed, as equals_names matches).
   bool compares(std::string_view name) const noexcept { return find(name) != nullptr; }
 
   // True when `value` of property `name` is no value the rules compare `name` with, but reads as
-  // one of them once ASCII letter case and padding (trim_name_padding) are set aside, or once it
+  // one of them once letter case (as equals_names reads it) and padding are set aside, or once it
   // is split into its `;`-separated options: `Customer`, `customer\u00a0`, `lead;customer` for a
   // rule that names `customer`. A rule value that itself lists options (`a;b`) is met loosely by
   // a value listing each of them (`B; a`). Looks each option up once, whatever the number of values.
@@ -48,7 +48,7 @@ private:
   std::vector<property> properties_; // few: one per property a rule compares
 };
 
-// `option` with its padding removed and its ASCII letters lower-cased, written into `out`.
+// `option` with its padding removed, folded as property names are (fold_name), written into `out`.
 void loose_option(std::string_view option, std::string& out);
 
 } // namespace hubgate::hubspot

@@ -52,6 +52,17 @@ int hex_value(char c) noexcept;
 // or property names that way is unknown (reference §8), so matching assumes it might.
 bool equals_folded(std::string_view text, std::string_view literal) noexcept;
 
+// Property names as a server using Java's equalsIgnoreCase compares them: ASCII case ignored,
+// and each folding alias of equals_folded (`ı`, `İ`, `ſ`, the Kelvin sign) read as its ASCII
+// letter, on either side (`lıfecyclestage` is `lifecyclestage`). compare_names orders names so
+// (negative, zero, positive); equals_names is its equality, quick when both are ASCII.
+int compare_names(std::string_view a, std::string_view b) noexcept;
+inline bool equals_names(std::string_view a, std::string_view b) noexcept {
+  return iequals_ascii(a, b) || compare_names(a, b) == 0;
+}
+// `name` as compare_names reads it, into `out`: ASCII lower-cased, each alias its ASCII letter.
+void fold_name(std::string_view name, std::string& out);
+
 // Decodes %XX escapes (and `+` as space when `plus_as_space`, for form bodies and queries),
 // appending to `out`. Returns false on an escape that is not `%` followed by two hex digits.
 bool percent_decode(std::string_view in, std::string& out, bool plus_as_space = false);

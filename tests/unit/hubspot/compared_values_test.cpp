@@ -11,9 +11,11 @@ TEST(compared_values, a_single_value_is_met_loosely_by_its_case_padding_and_opti
   compared_values compared;
   compared.add("lifecyclestage", "customer");
   EXPECT_FALSE(compared.is_near_miss("lifecyclestage", "customer")); // the value itself
-  for (const char* near : {"Customer", " customer", "customer\xC2\xA0", "lead;customer", ";CUSTOMER", "customer;"}) {
+  for (const char* near : {"Customer", " customer", "customer\xC2\xA0", "lead;customer", ";CUSTOMER", "customer;",
+                           "cu\xC5\xBFtomer"}) {
     EXPECT_TRUE(compared.is_near_miss("lifecyclestage", near)) << near;
     EXPECT_TRUE(compared.is_near_miss(" LifecycleStage", near)) << near; // the name read as rules read it
+    EXPECT_TRUE(compared.is_near_miss("l\xC4\xB1" "fecyclestage", near)) << near;
   }
   for (const char* other : {"lead", "customers", "lead;opportunity", "cust omer", ""}) {
     EXPECT_FALSE(compared.is_near_miss("lifecyclestage", other)) << other;

@@ -675,6 +675,33 @@ TEST(extract_integrity, a_form_field_a_rule_reads_carries_one_value) {
   EXPECT_TRUE(form("/submissions/v3/integration/submit/1/g", v3_free, "application/json").ok());
 }
 
+// A name with a folding alias (`lıfecyclestage`) is the name it spells: listed for the rules that
+// read that name, and a repeat of it with another value is refused, however long the name.
+TEST(extract_integrity, a_name_with_a_folding_alias_is_the_name_it_spells) {
+  const std::vector<std::string> names = {"lifecyclestage", "hs_marketable_status"};
+  const property_selection listed{false, names};
+  const extraction read = post_listing(create, R"({"properties":{"email":"a@b.io","l\u0131fecyclestage":"customer"}})", listed);
+  ASSERT_TRUE(read.ok()) << read.error;
+  ASSERT_EQ(read.records[0].properties.size(), 1u);
+  EXPECT_EQ(read.records[0].properties[0].second, "customer");
+  for (const std::string_view body :
+       {R"({"properties":{"lifecyclestage":"lead","l\u0131fecyclestage":"customer"}})",
+        "{\"properties\":{\"lifecyclestage\":\"lead\",\"l\xC4\xB1" "fecyclestage\":\"customer\"}}",
+        "{\"properties\":{\"hs_marketable_status\":\"false\",\"hs_marketable_\xC5\xBFtatus\":\"true\"}}"}) {
+    for (const bool all : {true, false}) {
+      const extraction e = post_listing(create, body, property_selection{all, names});
+      EXPECT_FALSE(e.ok()) << body;
+      EXPECT_NE(e.error.find("given twice"), std::string::npos) << e.error;
+    }
+  }
+  const std::string v1 = R"({"properties":[{"property":"lifecyclestage","value":"lead"},)"
+                         R"({"property":"L\u0130FECYCLESTAGE","value":"customer"}]})";
+  EXPECT_FALSE(post(v1_create, v1).ok());
+  EXPECT_FALSE(extract(classify("POST", "/uploads/form/v2/1/g"), "lifecyclestage=lead&l%C4%B1fecyclestage=customer",
+                       "application/x-www-form-urlencoded", listed)
+                   .ok());
+}
+
 // An entry of a name/value array names its property once: with both "property" (v1) and "name"
 // (forms, sends), a server taking either for the other would read the one hubgate did not.
 TEST(extract_integrity, an_entry_naming_two_properties_is_refused) {

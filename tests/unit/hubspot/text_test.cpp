@@ -25,6 +25,27 @@ TEST(text, equals_folded_is_java_equals_ignore_case_against_ascii) {
   EXPECT_FALSE(equals_folded("\xC3\xA9", "e"));
 }
 
+// Property names compare as Java's equalsIgnoreCase reads them, aliases on either side, and sort
+// so that the spellings of one name sit together.
+TEST(text, names_compare_with_folding_aliases_on_either_side) {
+  EXPECT_TRUE(equals_names("lifecyclestage", "LifeCycleStage"));
+  EXPECT_TRUE(equals_names("l\xC4\xB1" "fecyclestage", "lifecyclestage"));          // dotless i
+  EXPECT_TRUE(equals_names("LIFECYCLESTAGE", "l\xC4\xB0" "fecyclestage"));          // I with dot above
+  EXPECT_TRUE(equals_names("hs_marketable_\xC5\xBFtatus", "HS_MARKETABLE_STATUS")); // long s
+  EXPECT_TRUE(equals_names("\xE2\x84\xAA" "ey", "key"));                          // Kelvin sign
+  EXPECT_TRUE(equals_names("\xC4\xB1s", "i\xC5\xBF"));                          // aliases on both sides
+  EXPECT_FALSE(equals_names("lifecyclestage", "lifecyclestages"));
+  EXPECT_FALSE(equals_names("l\xC3\xAF" "fecyclestage", "lifecyclestage")); // i with diaeresis: another letter
+  EXPECT_FALSE(equals_names("l\xC4\xB1", "l"));
+  EXPECT_EQ(compare_names("a", "b"), -1);
+  EXPECT_EQ(compare_names("B", "a"), 1);
+  EXPECT_EQ(compare_names("ab", "a"), 1);
+  EXPECT_EQ(compare_names("\xC5\xBF", "S"), 0);
+  std::string folded;
+  fold_name("Cu\xC5\xBFTOMER \xC3\xA9", folded);
+  EXPECT_EQ(folded, "customer \xC3\xA9");
+}
+
 // iequals_ascii compares eight bytes at a time: every pair of byte values, at every place of names
 // from 1 to 20 bytes long, agrees with a byte-by-byte comparison. Only 'A'-'Z' and 'a'-'z' pair
 // across case: '@' and '`', '[' and '{', or 0xC1 and 0xE1 differ by the same bit and must not.
