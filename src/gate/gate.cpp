@@ -414,31 +414,42 @@ std::size_t stitch_room(const decision& split) {
 }
 
 stitched_answer stitch(const decision& split, unsigned upstream_status, std::string upstream_body) {
-  nlohmann::ordered_json answer;
+  blocked_error_writer writer;
   if (split.kept_items.empty()) {
-    auto now = now_iso8601();
-    answer = {
-        {"status", "COMPLETE"}, {"results", nlohmann::ordered_json::array()}, {"startedAt", now}, {"completedAt", now}};
-  } else {
-    if (upstream_status < 200 || upstream_status > 299) {
-      return {upstream_status, std::move(upstream_body)};
-    }
-    if (splice_errors(split, upstream_body)) {
-      return {207, std::move(upstream_body)};
-    }
-    answer = nlohmann::ordered_json::parse(upstream_body, nullptr, false);
-    if (answer.is_discarded() || !answer.is_object() || !answer.contains("results") || !answer["results"].is_array()) {
-      return {upstream_status, std::move(upstream_body)};
-    }
+    // Nothing was forwarded: the whole answer is hubgate's, written as text in one pass (a batch
+    // of many thousand blocked items must not cost a parse each).
+    const std::string now = now_iso8601();
+    std::string body;
+    body.reserve(stitch_room(split) + 2 * now.size() + 128);
+    body += R"({"status":"COMPLETE","results":[],"startedAt":")";
+    body += now;
+    body += R"(","completedAt":")";
+    body += now;
+    body += R"(","numErrors":)";
+    body += std::to_string(split.blocked.size());
+    body += R"(,"errors":[)";
+    writer.append_all(split, body);
+    body += "]}";
+    return {207, std::move(body)};
+  }
+  if (upstream_status < 200 || upstream_status > 299) {
+    return {upstream_status, std::move(upstream_body)};
+  }
+  if (splice_errors(split, upstream_body)) {
+    return {207, std::move(upstream_body)};
+  }
+  // An answer the skim does not understand: read whole, as a DOM.
+  auto answer = nlohmann::ordered_json::parse(upstream_body, nullptr, false);
+  if (answer.is_discarded() || !answer.is_object() || !answer.contains("results") || !answer["results"].is_array()) {
+    return {upstream_status, std::move(upstream_body)};
   }
   auto errors =
       answer.contains("errors") && answer["errors"].is_array() ? answer["errors"] : nlohmann::ordered_json::array();
-  blocked_error_writer writer;
-  std::string text;
-  for (const auto& b : split.blocked) {
-    text.clear();
-    writer.append(b, text);
-    errors.push_back(nlohmann::ordered_json::parse(text));
+  std::string text = "[";
+  writer.append_all(split, text);
+  text += ']';
+  for (auto& entry : nlohmann::ordered_json::parse(text)) {
+    errors.push_back(std::move(entry));
   }
   answer["numErrors"] = errors.size();
   answer["errors"] = std::move(errors);

@@ -78,6 +78,36 @@ TEST(stitch, appends_errors_and_keeps_the_answer_s_own_bytes) {
   EXPECT_EQ(keys, (std::vector<std::string>{"status", "results", "startedAt", "note", "numErrors", "errors"}));
 }
 
+// Every item blocked: nothing was forwarded, and the whole 207 is hubgate's, one error an item in
+// the items' order, however many there are.
+TEST(stitch, answers_a_batch_with_every_item_blocked_on_its_own) {
+  for (const std::size_t items : {std::size_t{1}, std::size_t{3}, std::size_t{20000}}) {
+    decision d;
+    d.what = action::split;
+    for (std::size_t i = 0; i < items; ++i) {
+      d.blocked.push_back({i, i % 2 == 0 ? "no-test-domains" : "no \"quoted\" rule", "", 403,
+                           i == 1 ? std::optional<std::string_view>("t-1") : std::nullopt});
+    }
+    const stitched_answer s = stitch(d, 0, {});
+    EXPECT_EQ(s.status, 207U);
+    const json body = json::parse(s.body);
+    EXPECT_EQ(body["status"], "COMPLETE");
+    EXPECT_EQ(body["results"], json::array());
+    EXPECT_EQ(body["startedAt"], body["completedAt"]);
+    EXPECT_EQ(body["numErrors"], items);
+    ASSERT_EQ(body["errors"].size(), items);
+    for (std::size_t i = 0; i < items; i += 997) {
+      const json& error = body["errors"][i];
+      EXPECT_EQ(error["category"], "POLICY_BLOCKED");
+      EXPECT_EQ(error["context"]["inputIndex"], json::array({std::to_string(i)}));
+      EXPECT_EQ(error["context"]["rule"], json::array({i % 2 == 0 ? "no-test-domains" : "no \"quoted\" rule"}));
+    }
+    if (items > 1) {
+      EXPECT_EQ(body["errors"][1]["context"]["objectWriteTraceId"], json::array({"t-1"}));
+    }
+  }
+}
+
 TEST(stitch, error_texts_are_escaped) {
   decision d = split_with_two_blocked();
   d.blocked[0].message = "say \"no\"\n\\ \x01";
