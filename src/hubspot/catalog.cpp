@@ -57,6 +57,11 @@ constexpr std::array email_upsert_paths = {
     "/marketing/marketing-events/{date}/events/{external_event_id}/{subscriber_state}/email-upsert"sv,
     "/marketing/v3/marketing-events/{...}/email-upsert"sv,
     "/marketing/marketing-events/{date}/{...}/email-upsert"sv};
+// §2.7 row 33: creation "unknown" in the reference, but HubSpot's custom channels guide says the
+// contacts write scope lets the inbox "create contacts automatically ... once they provide their
+// email address" (email capture): in doubt, a message's addresses are inspected.
+constexpr std::array channel_message_paths = {"/conversations/v3/custom-channels/{channel_id}/messages"sv,
+                                              "/conversations/custom-channels/{date}/{channel_id}/messages"sv};
 // §2.7 rows 25-30, 35.
 constexpr std::array timeline_event_paths = {"/integrators/timeline/v3/events"sv,
                                              "/integrators/timeline/{date}/events"sv};
@@ -122,6 +127,8 @@ constexpr operation catalog[] = {
      visitor_token_paths},
     // §2.7 row 30: third-party evidence only that the booker becomes a contact.
     {"meetings.book", "POST", kind::side_effect, api, 200, shape::flat_contact, meeting_book_paths},
+    {"conversations.channel_message", "POST", kind::side_effect, api, 201, shape::channel_message,
+     channel_message_paths},
     // §2.7 row 35: whatever the workflow does, with an arbitrary body; status not established.
     {"automation.webhook_trigger", "POST", kind::side_effect, api, 200, shape::opaque, webhook_trigger_paths},
 };

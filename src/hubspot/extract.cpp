@@ -740,6 +740,41 @@ bool read_event(reader& r, const json_value& event, std::size_t index, std::vect
   return true;
 }
 
+// A custom channel's message names its people by delivery identifier: each sender's and
+// recipient's identifier that is an email address is a record of its own (item 0), since email
+// capture may make it a contact. An address is one typed HS_EMAIL_ADDRESS, or any value with an
+// `@` (the dated API has no type, and an opaque id may be an address all the same).
+bool read_channel_message(reader& r, const json_value& root, std::vector<contact_record>& records) {
+  for (const std::string_view side : {"senders", "recipients"}) {
+    maybe_value people;
+    if (!r.array_member(root, side, people, false)) {
+      return false;
+    }
+    if (!people) {
+      continue;
+    }
+    for (const json_value person : people->elements()) {
+      if (!person.is_object()) {
+        return r.fail("each of a message's " + std::string(side) + " must be an object");
+      }
+      maybe_value identifier;
+      std::optional<std::string_view> type;
+      std::optional<std::string_view> value;
+      if (!r.object_member(person, "deliveryIdentifier", identifier, false) ||
+          (identifier && (!r.scalar_member(*identifier, "type", type) || !r.scalar_member(*identifier, "value", value)))) {
+        return false;
+      }
+      if (value && (value->find('@') != std::string_view::npos ||
+                    (type && equals_names(trim_name_padding(*type), "HS_EMAIL_ADDRESS")))) {
+        contact_record record = new_record(r, 0);
+        record.email = value;
+        records.push_back(std::move(record));
+      }
+    }
+  }
+  return true;
+}
+
 // Further recipients of one item (a send's cc and bcc, a booking's guests): each named address is
 // a record of its own, sharing the item (index 0) and carrying no properties. A member may hold one
 // address or an array of them.
@@ -1005,6 +1040,7 @@ bool read_json_shape(reader& r, const classification& request, const json_value&
       records.insert(records.end(), std::make_move_iterator(guests.begin()), std::make_move_iterator(guests.end()));
       return true;
     }
+    case body_shape::channel_message: return read_channel_message(r, root, records);
     case body_shape::form_urlencoded:
     case body_shape::import_multipart:
     case body_shape::opaque: break;

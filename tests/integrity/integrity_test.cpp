@@ -744,6 +744,12 @@ TEST_F(integrity_test, every_catalog_operation_is_gated) {
       {"marketing_events.email_upsert dated",
        post("/marketing/marketing-events/2026-03/events/ev1/attend/email-upsert",
             R"({"inputs":[{"contactProperties":{"email":"{EMAIL}"}}]})")},
+      {"conversations.channel_message sender", post("/conversations/v3/custom-channels/c1/messages",
+                                                    R"({"text":"hi","messageDirection":"INCOMING","senders":[{"name":"Jo",)"
+                                                    R"("deliveryIdentifier":{"type":"HS_EMAIL_ADDRESS","value":"{EMAIL}"}}]})")},
+      {"conversations.channel_message recipient, dated, untyped",
+       post("/conversations/custom-channels/2026-03/c1/messages",
+            R"({"text":"hi","recipients":[{"deliveryIdentifier":{"value":"{EMAIL}"}}]})")},
       {"timeline.event_create", post("/integrators/timeline/v3/events", event)},
       {"timeline.event_batch_create",
        post("/integrators/timeline/v3/events/batch/create", R"({"inputs":[)" + event + "]}")},

@@ -298,6 +298,8 @@ const std::vector<endpoint>& endpoints() {
     e.push_back({"POST", re("/visitor-identification/(?:v3|" + d + ")/tokens/create"), endpoint_kind::json_body});
     e.push_back({"POST", re("/scheduler/(?:v3|" + d + ")/meetings/meeting-links/book"), endpoint_kind::json_body});
     e.push_back({"POST", re("/automation/v4/webhook-triggers/[^/]+/[^/]+"), endpoint_kind::json_body});
+    e.push_back({"POST", re("/conversations/(?:v3/custom-channels|custom-channels/" + d + ")/[^/]+/messages"),
+                 endpoint_kind::json_body});
     return e;
   }();
   return table;
@@ -476,6 +478,17 @@ class value_scan : public nlohmann::json_sax<json> {
                     [](const std::string& n) { return fold(trim_name(n)) == "lifecyclestage"; })) {
       makes_customer = makes_customer || std::any_of(f.entry_values.begin(), f.entry_values.end(), loosely_customer);
     }
+    // A custom channel message's sender or recipient: its identifier's value is an address when
+    // typed as one, or when it reads as one.
+    if (f.delivery_identifier) {
+      const bool typed_email = std::any_of(f.types.begin(), f.types.end(),
+                                           [](const std::string& t) { return fold(trim_name(t)) == "hs_email_address"; });
+      for (const std::string& v : f.entry_values) {
+        if (typed_email || v.find('@') != std::string::npos) {
+          values.push_back(v);
+        }
+      }
+    }
     const bool by_email = std::any_of(f.id_properties.begin(), f.id_properties.end(),
                                       [](const std::string& p) { return fold(trim_name(p)) == "email"; });
     for (const std::string& id : f.ids) {
@@ -492,8 +505,9 @@ class value_scan : public nlohmann::json_sax<json> {
   struct frame {
     bool object = false;
     bool collect_elements = false; // an array (or nested array) under an email-like key
+    bool delivery_identifier = false; // the value of a `deliveryIdentifier` key
     std::string key;
-    std::vector<std::string> names, entry_values, id_properties, ids;
+    std::vector<std::string> names, entry_values, id_properties, ids, types;
   };
 
   bool open(bool object) {
@@ -502,6 +516,7 @@ class value_scan : public nlohmann::json_sax<json> {
     if (!frames_.empty()) {
       const frame& parent = frames_.back();
       f.collect_elements = parent.object ? emailish_key(parent.key) : parent.collect_elements;
+      f.delivery_identifier = object && parent.object && parent.key == "deliveryidentifier";
     }
     frames_.push_back(std::move(f));
     return frames_.size() < 512;
@@ -526,6 +541,8 @@ class value_scan : public nlohmann::json_sax<json> {
       f.names.push_back(v);
     } else if (f.key == "value") {
       f.entry_values.push_back(v);
+    } else if (f.key == "type") {
+      f.types.push_back(v);
     } else if (f.key == "idproperty") {
       f.id_properties.push_back(v);
     } else if (f.key == "id") {

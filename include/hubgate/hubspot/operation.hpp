@@ -92,6 +92,7 @@ enum class body_shape : std::uint8_t {
   email_event_batch,    // {"inputs":[email_event...]}
   email_event_wrappers, // legacy timeline batch: {"eventWrappers":[email_event...]}
   flat_contact,         // {"email","firstName","lastName",...} (visitor identification, meetings)
+  channel_message,      // custom channel message: {"senders"|"recipients":[{"deliveryIdentifier":{"type","value"}}]}
   import_multipart,     // multipart/form-data import: rows are not visible to the proxy
   opaque,               // any body; the proxy cannot tell which contacts it creates
 };

@@ -893,6 +893,28 @@ TEST(extract_integrity, batch_upsert_id_with_an_at_sign_and_no_id_property_is_th
   EXPECT_TRUE(post(std::string(batch_upsert) + "?idProperty=email", R"({"inputs":[{"idProperty":"EMAIL","id":"a@b.com"}]})").ok());
 }
 
+// A custom channel message: each sender's and recipient's identifier that is an address (typed
+// HS_EMAIL_ADDRESS, or holding an `@`) is a record; phone numbers and opaque ids are not.
+TEST(extract_integrity, a_channel_message_s_addresses_are_records) {
+  const extraction message = post("/conversations/v3/custom-channels/c1/messages",
+                                   R"({"text":"hi","senders":[{"deliveryIdentifier":{"type":"HS_EMAIL_ADDRESS","value":"a@b.io"}},)"
+                                   R"({"deliveryIdentifier":{"type":"HS_PHONE_NUMBER","value":"+15550100"}},{"name":"x"}],)"
+                                   R"("recipients":[{"deliveryIdentifier":{"type":"CHANNEL_SPECIFIC_OPAQUE_ID","value":"c@d.io"}},)"
+                                   R"({"deliveryIdentifier":{"type":"CHANNEL_SPECIFIC_OPAQUE_ID","value":"u-123"}}]})");
+  ASSERT_TRUE(message.ok()) << message.error;
+  ASSERT_EQ(message.records.size(), 2u);
+  EXPECT_EQ(message.records[0].email, "a@b.io");
+  EXPECT_EQ(message.records[1].email, "c@d.io");
+  const extraction typed = post("/conversations/custom-channels/2026-03/c1/messages",
+                                R"({"senders":[{"deliveryIdentifier":{"type":"hs_email_address ","value":"no-at-sign"}}]})");
+  ASSERT_TRUE(typed.ok()) << typed.error;
+  ASSERT_EQ(typed.records.size(), 1u);
+  EXPECT_FALSE(post("/conversations/v3/custom-channels/c1/messages", R"({"senders":["a@b.io"]})").ok());
+  EXPECT_FALSE(post("/conversations/v3/custom-channels/c1/messages",
+                    R"({"senders":[{"deliveryIdentifier":{"value":"a@b.io","Value":"c@d.io"}}]})")
+                   .ok());
+}
+
 TEST(extract_integrity, send_cc_bcc_and_booking_guests_are_records_of_their_own) {
   const extraction send = post("/marketing/v3/transactional/single-email/send",
                                R"({"emailId":1,"message":{"to":"a@b.com","cc":["c@d.com"],"bcc":"e@f.com"}})");
