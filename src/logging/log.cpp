@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 
@@ -51,9 +52,122 @@ void append_number(std::string& out, const field& f) {
   out.append(buf.data(), end);
 }
 
+// One byte as a server may read it: `%XX` decoded, also when the `%` is itself escaped again
+// (`%25XX`, `%2525XX`...), since a server or a proxy in front of it may decode twice.
+struct read_byte {
+  unsigned char byte;
+  std::size_t length; // of the text read, 0 at the end of it
+};
+
+read_byte read_escape_at(std::string_view s, std::size_t i) {
+  std::size_t j = i + 1;
+  while (s.substr(j, 2) == "25" && j + 3 < s.size() && hubspot::hex_value(s[j + 2]) >= 0 &&
+         hubspot::hex_value(s[j + 3]) >= 0) {
+    j += 2;
+  }
+  if (j + 1 < s.size() && hubspot::hex_value(s[j]) >= 0 && hubspot::hex_value(s[j + 1]) >= 0) {
+    return {static_cast<unsigned char>(hubspot::hex_value(s[j]) * 16 + hubspot::hex_value(s[j + 1])), j + 2 - i};
+  }
+  return {'%', 1};
+}
+
+inline read_byte read_byte_at(std::string_view s, std::size_t i) {
+  if (i >= s.size()) {
+    return {0, 0};
+  }
+  return s[i] == '%' ? read_escape_at(s, i) : read_byte{static_cast<unsigned char>(s[i]), 1};
+}
+
+// Where the first of the bytes `set` is in `s` from `from`, or npos. string_view::find_first_of
+// calls memchr for each byte, which cost most of redact_target's time.
+template <char... set>
+std::size_t find_any(std::string_view s, std::size_t from) {
+  for (std::size_t i = from; i < s.size(); ++i) {
+    if (((s[i] == set) || ...)) {
+      return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// Where the next byte that may start an at-sign (at_sign_length) is: text without one holds no
+// address.
+std::size_t find_at_sign_start(std::string_view s, std::size_t from) { return find_any<'@', '%', '\xEF'>(s, from); }
+
+// The length of the at-sign that starts at s[i], or 0: `@`, or the fullwidth `＠` (U+FF20) or small
+// `﹫` (U+FE6B), which Unicode normalisation (NFKC) turns into `@`; each raw or escaped (`%40`,
+// `%2540`, `%ef%bc%a0`).
+std::size_t at_sign_length(std::string_view s, std::size_t i) {
+  const read_byte first = read_byte_at(s, i);
+  if (first.byte == '@') {
+    return first.length;
+  }
+  if (first.byte != 0xEF) {
+    return 0;
+  }
+  const read_byte second = read_byte_at(s, i + first.length);
+  const read_byte third = read_byte_at(s, i + first.length + second.length);
+  const bool fullwidth = second.byte == 0xBC && third.byte == 0xA0;
+  const bool small = second.byte == 0xB9 && third.byte == 0xAB;
+  return fullwidth || small ? first.length + second.length + third.length : 0;
+}
+
+// A byte of an address's local part as written in a path, query or message: RFC 5322's atom
+// characters, `%` (escapes), `(` `)` (comments), `\` (quoted pairs) and every non-ASCII byte
+// (internationalised addresses, RFC 6531). Not `=` `/` `?` `&` `;` `,` or whitespace, which end
+// the field or parameter before it, nor `"`, which quotes one (see redact_local_part).
 bool is_email_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         std::string_view("._%+-!#$&'*=^`{|}~").find(c) != std::string_view::npos;
+         static_cast<unsigned char>(c) >= 0x80 ||
+         std::string_view("._%+-!#$'*^`{|}~()\\").find(c) != std::string_view::npos;
+}
+
+// Replaces by `***` the local part that ends `out`, just before an at-sign.
+void redact_local_part(std::string& out) {
+  std::size_t start = out.size();
+  if (start >= 2 && out[start - 1] == '"') {
+    // A quoted local part ("jo doe"@x.io, "jo\"x"@x.io) may hold spaces: it runs back to its
+    // opening quote.
+    std::size_t open = start - 1;
+    do {
+      open = open == 0 ? std::string::npos : out.find_last_of("\"=/?&;,\r\n", open - 1);
+    } while (open != std::string::npos && open > 0 && out[open] == '"' && out[open - 1] == '\\');
+    if (open != std::string::npos && out[open] == '"') {
+      start = open;
+    }
+  }
+  while (start > 0 && is_email_char(out[start - 1])) {
+    --start;
+  }
+  if (start < out.size()) {
+    out.resize(start);
+    out += "***";
+  }
+}
+
+// Appends `s` with the local part of each address in it (an at-sign between address-like
+// text) replaced by `***`; the domain stays.
+void append_redacting_emails(std::string& out, std::string_view s) {
+  std::size_t i = 0;
+  while (true) {
+    // Text between bytes that may start an at-sign is copied as it is.
+    const std::size_t next = std::min(find_at_sign_start(s, i), s.size());
+    out += s.substr(i, next - i);
+    if (next == s.size()) {
+      return;
+    }
+    i = next;
+    const std::size_t at = at_sign_length(s, i);
+    if (at == 0) {
+      out += s[i++];
+      continue;
+    }
+    if (i + at < s.size() && is_email_char(s[i + at])) {
+      redact_local_part(out);
+    }
+    out += s.substr(i, at);
+    i += at;
+  }
 }
 
 // Query parameters that carry credentials in HubSpot's APIs (reference §4.4).
@@ -70,24 +184,12 @@ bool is_secret_parameter(std::string_view name) {
 std::string redact_emails(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  std::size_t i = 0;
-  while (i < s.size()) {
-    // An '@' (or its encoding %40) with an address-like run on both sides.
-    std::size_t at_len = s[i] == '@' ? 1 : (s.substr(i, 3) == "%40" ? 3 : 0);
-    if (at_len != 0 && i + at_len < s.size() && is_email_char(s[i + at_len])) {
-      std::size_t start = out.size();
-      while (start > 0 && is_email_char(out[start - 1]) && out[start - 1] != '=') {
-        --start;
-      }
-      if (start < out.size()) {
-        out.resize(start);
-        out += "***";
-      }
-    }
-    out += s[i];
-    ++i;
-  }
+  append_redacting_emails(out, s);
   return out;
+}
+
+bool may_hold_email(std::string_view text) noexcept {
+  return find_at_sign_start(text, 0) != std::string_view::npos;
 }
 
 void init(cli::log_format format, std::string_view min_level) {

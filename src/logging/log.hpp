@@ -68,8 +68,13 @@ std::string render(cli::log_format format, std::string_view message, std::initia
 std::string redact_target(std::string_view target);
 
 // Free text fit for a log line (the access log's detail=): the local part of anything that looks
-// like an email address (`jo@x.io`, `jo%40x.io`) replaced by `***`. Defence in depth: hubgate's
-// own reasons never quote an address.
+// like an email address replaced by `***`, the domain kept. The at-sign may be `@`, `%40`,
+// `%2540` or the fullwidth `＠` (raw or escaped); the local part may hold non-ASCII letters,
+// `(comments)` or be "quoted". Defence in depth: hubgate's own reasons never quote an address.
 std::string redact_emails(std::string_view text);
+
+// False when redact_emails(text) would surely return `text` unchanged: a cheap test that spares
+// the copy.
+bool may_hold_email(std::string_view text) noexcept;
 
 } // namespace hubgate::logging
