@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <utility>
 
 #include "hubgate/hubspot/text.hpp"
 #include "logging/line_sink.hpp"
@@ -170,13 +171,95 @@ void append_redacting_emails(std::string& out, std::string_view s) {
   }
 }
 
-// Query parameters that carry credentials in HubSpot's APIs (reference §4.4).
-bool is_secret_parameter(std::string_view name) {
-  std::string lower(name);
-  for (char& c : lower) {
-    c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+// Long enough for every name compared below.
+using name_buffer = std::array<char, 16>;
+
+// A parameter or path segment's name as a forgiving server reads it: escapes decoded
+// (read_byte_at), `+` as a space, ASCII lower-cased, blanks (bytes up to 0x20) trimmed from both
+// ends, so that `H%41PIKEY` or `access%2Dtokens` do not pass for other names. Written to `buf`;
+// empty when it does not fit, since then it is none of the names compared.
+std::string_view read_name(std::string_view raw, name_buffer& buf) {
+  std::size_t size = 0;
+  std::size_t blanks = 0; // since the last other byte, written only if one follows
+  for (std::size_t i = 0; i < raw.size();) {
+    const read_byte r = read_byte_at(raw, i);
+    i += r.length;
+    const unsigned char c = raw[i - r.length] == '+' ? ' ' : r.byte;
+    if (c <= 0x20) {
+      blanks += size > 0 ? 1 : 0;
+      continue;
+    }
+    if (size + blanks >= buf.size()) {
+      return {};
+    }
+    for (; blanks > 0; --blanks) {
+      buf[size++] = ' ';
+    }
+    buf[size++] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : static_cast<char>(c);
   }
-  return lower == "hapikey" || lower == "access_token" || lower == "token" || lower == "api_key";
+  return {buf.data(), size};
+}
+
+// Parameters that carry credentials in HubSpot's APIs (reference §4.4), and the OAuth ones that
+// /oauth/v1/token takes (client_secret, refresh_token, and code, the authorization code a token is
+// bought with), which are as secret when a caller puts them in a query.
+bool is_secret_parameter(std::string_view raw_name) {
+  name_buffer buf;
+  const std::string_view name = read_name(raw_name, buf);
+  return name == "hapikey" || name == "access_token" || name == "token" || name == "api_key" ||
+         name == "refresh_token" || name == "client_secret" || name == "code";
+}
+
+// `/oauth/v1/access-tokens/<token>` and `/oauth/v1/refresh-tokens/<token>` (token information and
+// deletion): the segment after one of these is a token.
+bool is_token_collection(std::string_view raw_segment) {
+  if (raw_segment.size() < std::string_view("access-tokens").size()) {
+    return false; // decoding never lengthens a name: most segments are decided here
+  }
+  name_buffer buf;
+  const std::string_view name = read_name(raw_segment, buf);
+  return name == "access-tokens" || name == "refresh-tokens";
+}
+
+// Appends the parameters `params` (`a=1&b=2;c=3`), each secret one's value replaced by
+// `REDACTED`. Parameters are split on `&` and `;` (servlet containers take both), but a secret's
+// value runs on to the first of `value_ends` (or the end): a server that splits on `&` alone reads
+// `hapikey=A;B` as the key `A;B`.
+void append_parameters(std::string& out, std::string_view params, std::string_view value_ends) {
+  while (true) {
+    auto end = find_any<'&', ';'>(params, 0);
+    const std::string_view param = params.substr(0, end);
+    const auto eq = param.find('=');
+    if (eq != std::string_view::npos && is_secret_parameter(param.substr(0, eq))) {
+      out += param.substr(0, eq + 1);
+      out += "REDACTED";
+      end = params.find_first_of(value_ends, eq);
+    } else {
+      append_redacting_emails(out, param);
+    }
+    if (end == std::string_view::npos) {
+      return;
+    }
+    out += params[end];
+    params.remove_prefix(end + 1);
+  }
+}
+
+// Where the path segment that starts at `from` ends, and how long the separator there is: `/`, or
+// `%2F` in any encoding, which a server that decodes the path also reads as one (classify.hpp).
+std::pair<std::size_t, std::size_t> segment_end(std::string_view path, std::size_t from) {
+  for (std::size_t i = from; i < path.size(); ++i) {
+    if (path[i] == '/') {
+      return {i, 1};
+    }
+    if (path[i] == '%') {
+      const read_byte r = read_byte_at(path, i);
+      if (r.byte == '/') {
+        return {i, r.length};
+      }
+    }
+  }
+  return {path.size(), 0};
 }
 
 } // namespace
@@ -280,32 +363,33 @@ void log_exception(std::string_view message, const std::exception_ptr& e) {
 }
 
 std::string redact_target(std::string_view target) {
-  auto q = target.find('?');
-  std::string out = redact_emails(target.substr(0, q));
-  if (q == std::string_view::npos) {
-    return out;
-  }
-  std::string_view query = target.substr(q + 1);
-  out += '?';
-  bool first = true;
-  while (true) {
-    auto amp = query.find('&');
-    std::string_view param = query.substr(0, amp);
-    if (!first) {
-      out += '&';
-    }
-    first = false;
-    auto eq = param.find('=');
-    if (eq != std::string_view::npos && is_secret_parameter(param.substr(0, eq))) {
-      out += param.substr(0, eq);
-      out += "=REDACTED";
+  std::string out;
+  out.reserve(target.size() + 16);
+  const auto q = target.find('?');
+  const std::string_view path = target.substr(0, q);
+  bool token_next = false;
+  for (std::size_t start = 0; start <= path.size();) {
+    const auto [end, separator] = segment_end(path, start);
+    const std::string_view segment = path.substr(start, end - start);
+    // Matrix parameters (`/contacts;hapikey=X/...`) are parameters like the query's.
+    const auto semicolon = segment.find(';');
+    if (token_next && !segment.empty()) {
+      out += "REDACTED";
+      token_next = false;
     } else {
-      out += redact_emails(param);
+      append_redacting_emails(out, segment.substr(0, semicolon));
+      if (semicolon != std::string_view::npos) {
+        out += ';';
+        append_parameters(out, segment.substr(semicolon + 1), {});
+      }
+      token_next = token_next || is_token_collection(segment.substr(0, semicolon));
     }
-    if (amp == std::string_view::npos) {
-      break;
-    }
-    query = query.substr(amp + 1);
+    out += path.substr(end, separator);
+    start = end + (separator == 0 ? 1 : separator);
+  }
+  if (q != std::string_view::npos) {
+    out += '?';
+    append_parameters(out, target.substr(q + 1), "&");
   }
   return out;
 }

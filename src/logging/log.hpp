@@ -62,9 +62,13 @@ inline auto log_uncaught(std::string_view message) {
 // Renders one line's message and fields (without time and level) in the given format.
 std::string render(cli::log_format format, std::string_view message, std::initializer_list<field> fields);
 
-// A request target fit for a log line: the value of `hapikey` (and other credential parameters)
-// replaced by `REDACTED`, and the local part of anything that looks like an email address
-// replaced by `***`, so that neither tokens nor contacts' addresses reach the log.
+// A request target fit for a log line, so that neither tokens nor contacts' addresses reach the
+// log: the value of each credential parameter (`hapikey`, `access_token`, `token`, `api_key`,
+// `refresh_token`, `client_secret`, `code`), in the query or as a path segment's `;parameter`,
+// replaced by `REDACTED` (names compared as a server reads them: `h%61pikey` too); the segment after
+// `access-tokens` or `refresh-tokens` (OAuth token information, /oauth/v1/access-tokens/<token>)
+// replaced by `REDACTED`; and the local part of anything that looks like an email address
+// replaced by `***` (see redact_emails).
 std::string redact_target(std::string_view target);
 
 // Free text fit for a log line (the access log's detail=): the local part of anything that looks

@@ -176,6 +176,49 @@ TEST(redact_emails, may_hold_email_passes_every_at_sign) {
   EXPECT_FALSE(logging::may_hold_email("3 of 100 items blocked"));
 }
 
+TEST(redact_target, leaves_ordinary_targets_unchanged) {
+  for (const char* target : {"/crm/v3/objects/contacts/123?properties=email,firstname&archived=false",
+                             "/crm/v3/objects/contacts", "/", "", "/x?tokens=1&mytoken=2&hapikey_hint=3&token",
+                             "/oauth/v1/token", "/oauth/v1/access-tokens", "/x/%2Fy;v=1?q=100%25&a=b;c=d"}) {
+    EXPECT_EQ(logging::redact_target(target), target);
+  }
+}
+
+TEST(redact_target, reads_credential_names_as_a_server_does) {
+  expect_redacted(logging::redact_target, {
+      {"/crm/v3/objects/contacts?h%61pikey=SECRET1&x=1;hapikey=SECRET2&access%5ftoken=SECRET3",
+       "/crm/v3/objects/contacts?h%61pikey=REDACTED&x=1;hapikey=REDACTED&access%5ftoken=REDACTED"},
+      {"/x?+Token+=a&%20API_KEY%09=b&h%2561pikey=c&Api%5FKey=d",
+       "/x?+Token+=REDACTED&%20API_KEY%09=REDACTED&h%2561pikey=REDACTED&Api%5FKey=REDACTED"},
+      {"/oauth/v1/token?grant_type=refresh_token&client_id=c&client_secret=S&refresh_token=R&code=C&redirect_uri=https://x.io/",
+       "/oauth/v1/token?grant_type=refresh_token&client_id=c&client_secret=REDACTED&refresh_token=REDACTED&code=REDACTED"
+       "&redirect_uri=https://x.io/"},
+      // A value runs to the next `&`: a server that splits on `&` alone reads the key as `A;B`.
+      {"/x?hapikey=A;B&y=1", "/x?hapikey=REDACTED&y=1"},
+      {"/x?hapikey=&y=1", "/x?hapikey=REDACTED&y=1"},
+      // Matrix parameters: a value runs to the end of its segment.
+      {"/crm/v3/objects/contacts;hapikey=X/123", "/crm/v3/objects/contacts;hapikey=REDACTED/123"},
+      {"/crm/v3/objects/contacts;v=1;ACCESS%5FTOKEN=X;y=2/123?a=1",
+       "/crm/v3/objects/contacts;v=1;ACCESS%5FTOKEN=REDACTED/123?a=1"},
+      {"/contacts/v1/contact/email/jo@x.io;token=T/profile", "/contacts/v1/contact/email/***@x.io;token=REDACTED/profile"},
+  });
+}
+
+TEST(redact_target, redacts_oauth_tokens_in_the_path) {
+  expect_redacted(logging::redact_target, {
+      {"/oauth/v1/access-tokens/CJSP5qf1KhICAQEYs-gDIIGOBii1hQIyGQAf3xBKmlwHjX7OIpuIFEavB2",
+       "/oauth/v1/access-tokens/REDACTED"},
+      {"/oauth/v1/refresh-tokens/6f18f21e-a743-4509-b7fd-1a5e632fffa1", "/oauth/v1/refresh-tokens/REDACTED"},
+      {"/oauth/v3/ACCESS-TOKENS/tok?x=1", "/oauth/v3/ACCESS-TOKENS/REDACTED?x=1"},
+      {"/oauth/2026-03/access%2Dtokens/tok/", "/oauth/2026-03/access%2Dtokens/REDACTED/"},
+      {"/oauth/v1/Refresh-Tokens/tok;a=b/more", "/oauth/v1/Refresh-Tokens/REDACTED/more"},
+      {"/oauth/v1/access-tokens;a=b//tok", "/oauth/v1/access-tokens;a=b//REDACTED"},
+      // `%2F` (escaped once or twice) separates segments for a server that decodes the path.
+      {"/oauth/v1/access-tokens%2ftok", "/oauth/v1/access-tokens%2fREDACTED"},
+      {"/oauth/v1/access-tokens%252Ftok", "/oauth/v1/access-tokens%252FREDACTED"},
+  });
+}
+
 TEST(redact_target, redacts_every_spelling_of_an_address) {
   expect_redacted(logging::redact_target, {
       {"/contacts/v1/contact/email/jörg.müller@example.com/profile", "/contacts/v1/contact/email/***@example.com/profile"},
