@@ -3,8 +3,10 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
+#include <utility>
 
 #include "hubgate/hubspot/text.hpp"
 #include "logging/line_sink.hpp"
@@ -51,18 +53,213 @@ void append_number(std::string& out, const field& f) {
   out.append(buf.data(), end);
 }
 
-bool is_email_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         std::string_view("._%+-!#$&'*=^`{|}~").find(c) != std::string_view::npos;
+// One byte as a server may read it: `%XX` decoded, also when the `%` is itself escaped again
+// (`%25XX`, `%2525XX`...), since a server or a proxy in front of it may decode twice.
+struct read_byte {
+  unsigned char byte;
+  std::size_t length; // of the text read, 0 at the end of it
+};
+
+read_byte read_escape_at(std::string_view s, std::size_t i) {
+  std::size_t j = i + 1;
+  while (s.substr(j, 2) == "25" && j + 3 < s.size() && hubspot::hex_value(s[j + 2]) >= 0 &&
+         hubspot::hex_value(s[j + 3]) >= 0) {
+    j += 2;
+  }
+  if (j + 1 < s.size() && hubspot::hex_value(s[j]) >= 0 && hubspot::hex_value(s[j + 1]) >= 0) {
+    return {static_cast<unsigned char>(hubspot::hex_value(s[j]) * 16 + hubspot::hex_value(s[j + 1])), j + 2 - i};
+  }
+  return {'%', 1};
 }
 
-// Query parameters that carry credentials in HubSpot's APIs (reference §4.4).
-bool is_secret_parameter(std::string_view name) {
-  std::string lower(name);
-  for (char& c : lower) {
-    c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+inline read_byte read_byte_at(std::string_view s, std::size_t i) {
+  if (i >= s.size()) {
+    return {0, 0};
   }
-  return lower == "hapikey" || lower == "access_token" || lower == "token" || lower == "api_key";
+  return s[i] == '%' ? read_escape_at(s, i) : read_byte{static_cast<unsigned char>(s[i]), 1};
+}
+
+// Where the first of the bytes `set` is in `s` from `from`, or npos. string_view::find_first_of
+// calls memchr for each byte, which cost most of redact_target's time.
+template <char... set>
+std::size_t find_any(std::string_view s, std::size_t from) {
+  for (std::size_t i = from; i < s.size(); ++i) {
+    if (((s[i] == set) || ...)) {
+      return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// Where the next byte that may start an at-sign (at_sign_length) is: text without one holds no
+// address.
+std::size_t find_at_sign_start(std::string_view s, std::size_t from) { return find_any<'@', '%', '\xEF'>(s, from); }
+
+// The length of the at-sign that starts at s[i], or 0: `@`, or the fullwidth `＠` (U+FF20) or small
+// `﹫` (U+FE6B), which Unicode normalisation (NFKC) turns into `@`; each raw or escaped (`%40`,
+// `%2540`, `%ef%bc%a0`).
+std::size_t at_sign_length(std::string_view s, std::size_t i) {
+  const read_byte first = read_byte_at(s, i);
+  if (first.byte == '@') {
+    return first.length;
+  }
+  if (first.byte != 0xEF) {
+    return 0;
+  }
+  const read_byte second = read_byte_at(s, i + first.length);
+  const read_byte third = read_byte_at(s, i + first.length + second.length);
+  const bool fullwidth = second.byte == 0xBC && third.byte == 0xA0;
+  const bool small = second.byte == 0xB9 && third.byte == 0xAB;
+  return fullwidth || small ? first.length + second.length + third.length : 0;
+}
+
+// A byte of an address's local part as written in a path, query or message: RFC 5322's atom
+// characters, `%` (escapes), `(` `)` (comments), `\` (quoted pairs) and every non-ASCII byte
+// (internationalised addresses, RFC 6531). Not `=` `/` `?` `&` `;` `,` or whitespace, which end
+// the field or parameter before it, nor `"`, which quotes one (see redact_local_part).
+bool is_email_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         static_cast<unsigned char>(c) >= 0x80 ||
+         std::string_view("._%+-!#$'*^`{|}~()\\").find(c) != std::string_view::npos;
+}
+
+// Replaces by `***` the local part that ends `out`, just before an at-sign.
+void redact_local_part(std::string& out) {
+  std::size_t start = out.size();
+  if (start >= 2 && out[start - 1] == '"') {
+    // A quoted local part ("jo doe"@x.io, "jo\"x"@x.io) may hold spaces: it runs back to its
+    // opening quote.
+    std::size_t open = start - 1;
+    do {
+      open = open == 0 ? std::string::npos : out.find_last_of("\"=/?&;,\r\n", open - 1);
+    } while (open != std::string::npos && open > 0 && out[open] == '"' && out[open - 1] == '\\');
+    if (open != std::string::npos && out[open] == '"') {
+      start = open;
+    }
+  }
+  while (start > 0 && is_email_char(out[start - 1])) {
+    --start;
+  }
+  if (start < out.size()) {
+    out.resize(start);
+    out += "***";
+  }
+}
+
+// Appends `s` with the local part of each address in it (an at-sign between address-like
+// text) replaced by `***`; the domain stays.
+void append_redacting_emails(std::string& out, std::string_view s) {
+  std::size_t i = 0;
+  while (true) {
+    // Text between bytes that may start an at-sign is copied as it is.
+    const std::size_t next = std::min(find_at_sign_start(s, i), s.size());
+    out += s.substr(i, next - i);
+    if (next == s.size()) {
+      return;
+    }
+    i = next;
+    const std::size_t at = at_sign_length(s, i);
+    if (at == 0) {
+      out += s[i++];
+      continue;
+    }
+    if (i + at < s.size() && is_email_char(s[i + at])) {
+      redact_local_part(out);
+    }
+    out += s.substr(i, at);
+    i += at;
+  }
+}
+
+// Long enough for every name compared below.
+using name_buffer = std::array<char, 16>;
+
+// A parameter or path segment's name as a forgiving server reads it: escapes decoded
+// (read_byte_at), `+` as a space, ASCII lower-cased, blanks (bytes up to 0x20) trimmed from both
+// ends, so that `H%41PIKEY` or `access%2Dtokens` do not pass for other names. Written to `buf`;
+// empty when it does not fit, since then it is none of the names compared.
+std::string_view read_name(std::string_view raw, name_buffer& buf) {
+  std::size_t size = 0;
+  std::size_t blanks = 0; // since the last other byte, written only if one follows
+  for (std::size_t i = 0; i < raw.size();) {
+    const read_byte r = read_byte_at(raw, i);
+    i += r.length;
+    const unsigned char c = raw[i - r.length] == '+' ? ' ' : r.byte;
+    if (c <= 0x20) {
+      blanks += size > 0 ? 1 : 0;
+      continue;
+    }
+    if (size + blanks >= buf.size()) {
+      return {};
+    }
+    for (; blanks > 0; --blanks) {
+      buf[size++] = ' ';
+    }
+    buf[size++] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : static_cast<char>(c);
+  }
+  return {buf.data(), size};
+}
+
+// Parameters that carry credentials in HubSpot's APIs (reference §4.4), and the OAuth ones that
+// /oauth/v1/token takes (client_secret, refresh_token, and code, the authorization code a token is
+// bought with), which are as secret when a caller puts them in a query.
+bool is_secret_parameter(std::string_view raw_name) {
+  name_buffer buf;
+  const std::string_view name = read_name(raw_name, buf);
+  return name == "hapikey" || name == "access_token" || name == "token" || name == "api_key" ||
+         name == "refresh_token" || name == "client_secret" || name == "code";
+}
+
+// `/oauth/v1/access-tokens/<token>` and `/oauth/v1/refresh-tokens/<token>` (token information and
+// deletion): the segment after one of these is a token.
+bool is_token_collection(std::string_view raw_segment) {
+  if (raw_segment.size() < std::string_view("access-tokens").size()) {
+    return false; // decoding never lengthens a name: most segments are decided here
+  }
+  name_buffer buf;
+  const std::string_view name = read_name(raw_segment, buf);
+  return name == "access-tokens" || name == "refresh-tokens";
+}
+
+// Appends the parameters `params` (`a=1&b=2;c=3`), each secret one's value replaced by
+// `REDACTED`. Parameters are split on `&` and `;` (servlet containers take both), but a secret's
+// value runs on to the first of `value_ends` (or the end): a server that splits on `&` alone reads
+// `hapikey=A;B` as the key `A;B`.
+void append_parameters(std::string& out, std::string_view params, std::string_view value_ends) {
+  while (true) {
+    auto end = find_any<'&', ';'>(params, 0);
+    const std::string_view param = params.substr(0, end);
+    const auto eq = param.find('=');
+    if (eq != std::string_view::npos && is_secret_parameter(param.substr(0, eq))) {
+      out += param.substr(0, eq + 1);
+      out += "REDACTED";
+      end = params.find_first_of(value_ends, eq);
+    } else {
+      append_redacting_emails(out, param);
+    }
+    if (end == std::string_view::npos) {
+      return;
+    }
+    out += params[end];
+    params.remove_prefix(end + 1);
+  }
+}
+
+// Where the path segment that starts at `from` ends, and how long the separator there is: `/`, or
+// `%2F` in any encoding, which a server that decodes the path also reads as one (classify.hpp).
+std::pair<std::size_t, std::size_t> segment_end(std::string_view path, std::size_t from) {
+  for (std::size_t i = from; i < path.size(); ++i) {
+    if (path[i] == '/') {
+      return {i, 1};
+    }
+    if (path[i] == '%') {
+      const read_byte r = read_byte_at(path, i);
+      if (r.byte == '/') {
+        return {i, r.length};
+      }
+    }
+  }
+  return {path.size(), 0};
 }
 
 } // namespace
@@ -70,24 +267,12 @@ bool is_secret_parameter(std::string_view name) {
 std::string redact_emails(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  std::size_t i = 0;
-  while (i < s.size()) {
-    // An '@' (or its encoding %40) with an address-like run on both sides.
-    std::size_t at_len = s[i] == '@' ? 1 : (s.substr(i, 3) == "%40" ? 3 : 0);
-    if (at_len != 0 && i + at_len < s.size() && is_email_char(s[i + at_len])) {
-      std::size_t start = out.size();
-      while (start > 0 && is_email_char(out[start - 1]) && out[start - 1] != '=') {
-        --start;
-      }
-      if (start < out.size()) {
-        out.resize(start);
-        out += "***";
-      }
-    }
-    out += s[i];
-    ++i;
-  }
+  append_redacting_emails(out, s);
   return out;
+}
+
+bool may_hold_email(std::string_view text) noexcept {
+  return find_at_sign_start(text, 0) != std::string_view::npos;
 }
 
 void init(cli::log_format format, std::string_view min_level) {
@@ -178,32 +363,33 @@ void log_exception(std::string_view message, const std::exception_ptr& e) {
 }
 
 std::string redact_target(std::string_view target) {
-  auto q = target.find('?');
-  std::string out = redact_emails(target.substr(0, q));
-  if (q == std::string_view::npos) {
-    return out;
-  }
-  std::string_view query = target.substr(q + 1);
-  out += '?';
-  bool first = true;
-  while (true) {
-    auto amp = query.find('&');
-    std::string_view param = query.substr(0, amp);
-    if (!first) {
-      out += '&';
-    }
-    first = false;
-    auto eq = param.find('=');
-    if (eq != std::string_view::npos && is_secret_parameter(param.substr(0, eq))) {
-      out += param.substr(0, eq);
-      out += "=REDACTED";
+  std::string out;
+  out.reserve(target.size() + 16);
+  const auto q = target.find('?');
+  const std::string_view path = target.substr(0, q);
+  bool token_next = false;
+  for (std::size_t start = 0; start <= path.size();) {
+    const auto [end, separator] = segment_end(path, start);
+    const std::string_view segment = path.substr(start, end - start);
+    // Matrix parameters (`/contacts;hapikey=X/...`) are parameters like the query's.
+    const auto semicolon = segment.find(';');
+    if (token_next && !segment.empty()) {
+      out += "REDACTED";
+      token_next = false;
     } else {
-      out += redact_emails(param);
+      append_redacting_emails(out, segment.substr(0, semicolon));
+      if (semicolon != std::string_view::npos) {
+        out += ';';
+        append_parameters(out, segment.substr(semicolon + 1), {});
+      }
+      token_next = token_next || is_token_collection(segment.substr(0, semicolon));
     }
-    if (amp == std::string_view::npos) {
-      break;
-    }
-    query = query.substr(amp + 1);
+    out += path.substr(end, separator);
+    start = end + (separator == 0 ? 1 : separator);
+  }
+  if (q != std::string_view::npos) {
+    out += '?';
+    append_parameters(out, target.substr(q + 1), "&");
   }
   return out;
 }

@@ -62,14 +62,23 @@ inline auto log_uncaught(std::string_view message) {
 // Renders one line's message and fields (without time and level) in the given format.
 std::string render(cli::log_format format, std::string_view message, std::initializer_list<field> fields);
 
-// A request target fit for a log line: the value of `hapikey` (and other credential parameters)
-// replaced by `REDACTED`, and the local part of anything that looks like an email address
-// replaced by `***`, so that neither tokens nor contacts' addresses reach the log.
+// A request target fit for a log line, so that neither tokens nor contacts' addresses reach the
+// log: the value of each credential parameter (`hapikey`, `access_token`, `token`, `api_key`,
+// `refresh_token`, `client_secret`, `code`), in the query or as a path segment's `;parameter`,
+// replaced by `REDACTED` (names compared as a server reads them: `h%61pikey` too); the segment after
+// `access-tokens` or `refresh-tokens` (OAuth token information, /oauth/v1/access-tokens/<token>)
+// replaced by `REDACTED`; and the local part of anything that looks like an email address
+// replaced by `***` (see redact_emails).
 std::string redact_target(std::string_view target);
 
 // Free text fit for a log line (the access log's detail=): the local part of anything that looks
-// like an email address (`jo@x.io`, `jo%40x.io`) replaced by `***`. Defence in depth: hubgate's
-// own reasons never quote an address.
+// like an email address replaced by `***`, the domain kept. The at-sign may be `@`, `%40`,
+// `%2540` or the fullwidth `＠` (raw or escaped); the local part may hold non-ASCII letters,
+// `(comments)` or be "quoted". Defence in depth: hubgate's own reasons never quote an address.
 std::string redact_emails(std::string_view text);
+
+// False when redact_emails(text) would surely return `text` unchanged: a cheap test that spares
+// the copy.
+bool may_hold_email(std::string_view text) noexcept;
 
 } // namespace hubgate::logging

@@ -81,7 +81,7 @@ void write_access_log(const proxy_state& state, const request_log& entry) {
   auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now - entry.started);
   std::string redacted_detail;
   std::string_view detail = entry.detail;
-  if (detail.find('@') != std::string_view::npos || detail.find("%40") != std::string_view::npos) {
+  if (logging::may_hold_email(detail)) {
     redacted_detail = logging::redact_emails(detail);
     detail = redacted_detail;
   }

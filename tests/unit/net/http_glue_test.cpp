@@ -6,9 +6,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <initializer_list>
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "hubgate/hubspot/error_shape.hpp"
 #include "http/appending_string_body.hpp"
@@ -133,6 +135,102 @@ TEST(redact_target, removes_credentials_and_email_local_parts) {
             "/contacts/v1/contact/email/***%40corp.io/profile");
   EXPECT_EQ(logging::redact_target("/search?email=jo@corp.io"), "/search?email=***@corp.io");
   EXPECT_EQ(logging::redact_target("/crm/v3/objects/contacts"), "/crm/v3/objects/contacts");
+}
+
+// Each case: a text and what it must become.
+using redactions = std::initializer_list<std::pair<std::string_view, std::string_view>>;
+
+void expect_redacted(std::string (*redact)(std::string_view), redactions cases) {
+  for (const auto& [text, redacted] : cases) {
+    EXPECT_EQ(redact(text), redacted) << text;
+  }
+}
+
+TEST(redact_emails, counts_every_spelling_of_an_address) {
+  expect_redacted(logging::redact_emails, {
+      // Non-ASCII local parts, comments, quoted local parts.
+      {"to jörg.müller@example.com now", "to ***@example.com now"},
+      {"to jo(x)@example.com", "to ***@example.com"},
+      {R"(to "jo doe"@example.com)", "to ***@example.com"},
+      {R"(to "jo\"x"@example.com)", "to ***@example.com"},
+      // The at-sign escaped twice, fullwidth (raw or escaped, any hex case) or small.
+      {"property jo%2540corp.io", "property ***%2540corp.io"},
+      {"to jo\xEF\xBC\xA0" "corp.io", "to ***\xEF\xBC\xA0" "corp.io"},
+      {"to jo%EF%BC%A0corp.io", "to ***%EF%BC%A0corp.io"},
+      {"to jo%ef%bc%a0corp.io", "to ***%ef%bc%a0corp.io"},
+      {"to jo%25EF%25BC%25A0corp.io", "to ***%25EF%25BC%25A0corp.io"},
+      {"to jo\xEF\xB9\xAB" "corp.io", "to ***\xEF\xB9\xAB" "corp.io"},
+      // Redaction stops at what ends a field or parameter.
+      {"a=b,c;d&e/f?g jo@x.io", "a=b,c;d&e/f?g ***@x.io"},
+      {"x=jo@x.io,y=a/ann@x.io", "x=***@x.io,y=a/***@x.io"},
+      // Not addresses.
+      {"ends with jo@ or @x.io", "ends with jo@ or @x.io"},
+      {"100% of 3\xEF\xBC\x90", "100% of 3\xEF\xBC\x90"},
+  });
+}
+
+TEST(redact_emails, may_hold_email_passes_every_at_sign) {
+  EXPECT_TRUE(logging::may_hold_email("jo@x.io"));
+  EXPECT_TRUE(logging::may_hold_email("jo%2540x.io"));
+  EXPECT_TRUE(logging::may_hold_email("jo\xEF\xBC\xA0x.io"));
+  EXPECT_FALSE(logging::may_hold_email("3 of 100 items blocked"));
+}
+
+TEST(redact_target, leaves_ordinary_targets_unchanged) {
+  for (const char* target : {"/crm/v3/objects/contacts/123?properties=email,firstname&archived=false",
+                             "/crm/v3/objects/contacts", "/", "", "/x?tokens=1&mytoken=2&hapikey_hint=3&token",
+                             "/oauth/v1/token", "/oauth/v1/access-tokens", "/x/%2Fy;v=1?q=100%25&a=b;c=d"}) {
+    EXPECT_EQ(logging::redact_target(target), target);
+  }
+}
+
+TEST(redact_target, reads_credential_names_as_a_server_does) {
+  expect_redacted(logging::redact_target, {
+      {"/crm/v3/objects/contacts?h%61pikey=SECRET1&x=1;hapikey=SECRET2&access%5ftoken=SECRET3",
+       "/crm/v3/objects/contacts?h%61pikey=REDACTED&x=1;hapikey=REDACTED&access%5ftoken=REDACTED"},
+      {"/x?+Token+=a&%20API_KEY%09=b&h%2561pikey=c&Api%5FKey=d",
+       "/x?+Token+=REDACTED&%20API_KEY%09=REDACTED&h%2561pikey=REDACTED&Api%5FKey=REDACTED"},
+      {"/oauth/v1/token?grant_type=refresh_token&client_id=c&client_secret=S&refresh_token=R&code=C&redirect_uri=https://x.io/",
+       "/oauth/v1/token?grant_type=refresh_token&client_id=c&client_secret=REDACTED&refresh_token=REDACTED&code=REDACTED"
+       "&redirect_uri=https://x.io/"},
+      // A value runs to the next `&`: a server that splits on `&` alone reads the key as `A;B`.
+      {"/x?hapikey=A;B&y=1", "/x?hapikey=REDACTED&y=1"},
+      {"/x?hapikey=&y=1", "/x?hapikey=REDACTED&y=1"},
+      // Matrix parameters: a value runs to the end of its segment.
+      {"/crm/v3/objects/contacts;hapikey=X/123", "/crm/v3/objects/contacts;hapikey=REDACTED/123"},
+      {"/crm/v3/objects/contacts;v=1;ACCESS%5FTOKEN=X;y=2/123?a=1",
+       "/crm/v3/objects/contacts;v=1;ACCESS%5FTOKEN=REDACTED/123?a=1"},
+      {"/contacts/v1/contact/email/jo@x.io;token=T/profile", "/contacts/v1/contact/email/***@x.io;token=REDACTED/profile"},
+  });
+}
+
+TEST(redact_target, redacts_oauth_tokens_in_the_path) {
+  expect_redacted(logging::redact_target, {
+      {"/oauth/v1/access-tokens/CJSP5qf1KhICAQEYs-gDIIGOBii1hQIyGQAf3xBKmlwHjX7OIpuIFEavB2",
+       "/oauth/v1/access-tokens/REDACTED"},
+      {"/oauth/v1/refresh-tokens/6f18f21e-a743-4509-b7fd-1a5e632fffa1", "/oauth/v1/refresh-tokens/REDACTED"},
+      {"/oauth/v3/ACCESS-TOKENS/tok?x=1", "/oauth/v3/ACCESS-TOKENS/REDACTED?x=1"},
+      {"/oauth/2026-03/access%2Dtokens/tok/", "/oauth/2026-03/access%2Dtokens/REDACTED/"},
+      {"/oauth/v1/Refresh-Tokens/tok;a=b/more", "/oauth/v1/Refresh-Tokens/REDACTED/more"},
+      {"/oauth/v1/access-tokens;a=b//tok", "/oauth/v1/access-tokens;a=b//REDACTED"},
+      // `%2F` (escaped once or twice) separates segments for a server that decodes the path.
+      {"/oauth/v1/access-tokens%2ftok", "/oauth/v1/access-tokens%2fREDACTED"},
+      {"/oauth/v1/access-tokens%252Ftok", "/oauth/v1/access-tokens%252FREDACTED"},
+  });
+}
+
+TEST(redact_target, redacts_every_spelling_of_an_address) {
+  expect_redacted(logging::redact_target, {
+      {"/contacts/v1/contact/email/jörg.müller@example.com/profile", "/contacts/v1/contact/email/***@example.com/profile"},
+      {"/contacts/v1/contact/email/jo(x)@example.com/profile", "/contacts/v1/contact/email/***@example.com/profile"},
+      {"/contacts/v1/contact/email/jo%2540example.com/profile",
+       "/contacts/v1/contact/email/***%2540example.com/profile"},
+      {"/search?q=jo%2540example.com", "/search?q=***%2540example.com"},
+      {"/contacts/v1/contact/email/j%C3%B6rg%2Bx%40Example.com/profile",
+       "/contacts/v1/contact/email/***%40Example.com/profile"},
+      {"/c/jo\xEF\xBC\xA0x.io?q=jo%Ef%bC%a0x.io", "/c/***\xEF\xBC\xA0x.io?q=***%Ef%bC%a0x.io"},
+      {"/search?email=jo@corp.io&a=1;b=ann@x.io", "/search?email=***@corp.io&a=1;b=***@x.io"},
+  });
 }
 
 TEST(log_render, text_and_json_forms) {
