@@ -338,8 +338,7 @@ io::awaitable<void> relay_simple(pool& upstream, exchange_start& started, client
   }
   out.client_reusable = client_keep_alive;
   // Bytes past the answer would be an answer nobody asked for: such a connection is not reused.
-  const bool reusable = fast.keep_alive && conn->buffer.size() == 0;
-  upstream.exchange_done(std::move(conn), reusable);
+  upstream.exchange_done(std::move(conn), fast.keep_alive);
   co_return;
 }
 

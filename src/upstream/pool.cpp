@@ -126,6 +126,9 @@ std::unique_ptr<connection> pool::take_idle(bool ask_socket) {
 }
 
 void pool::exchange_done(std::unique_ptr<connection> conn, bool reusable) {
+  // Bytes read past the end of the answer answer nothing hubgate asked: a connection holding them
+  // would hand them to the next request as its answer (another client's, perhaps).
+  reusable = reusable && conn->buffer.size() == 0;
   if (++conn->requests == 1) {
     // A copy: OpenSSL marks a connection's session unresumable when the connection is freed
     // without a close_notify sent, as every one of ours is.

@@ -32,8 +32,9 @@ namespace ssl = boost::asio::ssl;
 // verification off. Throws on an unreadable CA file: that is a startup error.
 std::unique_ptr<ssl::context> make_tls_context(const std::optional<std::string>& ca_file);
 
-// One TLS connection to an upstream. The buffer travels with it: bytes read past one response
-// belong to the next.
+// One TLS connection to an upstream, with the buffer its answers are read into. hubgate sends one
+// request at a time, so bytes read past an answer answer nothing: exchange_done() then drops the
+// connection rather than pool it.
 struct connection {
   connection(const io::executor& executor, ssl::context& context) : stream(executor, context) {}
   io::tls_stream stream; // beast::get_lowest_layer(stream) is its io::tcp_stream

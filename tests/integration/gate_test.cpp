@@ -408,6 +408,56 @@ TEST_F(gate_test, calls_outside_the_catalog_pass_byte_for_byte_unless_a_rule_is_
   EXPECT_EQ(seen[1].body, R"({"properties":{"email":"x@example.com","a":1,"a":2}})");
 }
 
+// An upstream that sends more than the answer (a second answer no one asked for) must not have it
+// taken for the next request's answer: that request, whoever sends it, gets its own, on a new
+// connection. Each way an answer is read: relayed as it comes (plain and chunked) and read whole
+// (a split batch's, to stitch).
+TEST_F(gate_test, bytes_an_upstream_sends_past_its_answer_never_answer_the_next_request) {
+  const std::string stray =
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{\"evil\":true}";
+  auto flags = proxy_flags(api.url(), forms.url(), pki.ca_file);
+  flags.insert(flags.end(), {"--rules", rules_file_, "--threads", "1"});
+  running_proxy proxy(flags);
+  for (const std::string_view way : {"plain", "chunked", "split batch"}) {
+    SCOPED_TRACE(way);
+    api.set_handler([&](const recorded_request& r) {
+      if (r.target.starts_with("/next/")) {
+        return json_response(200, R"({"target":")" + r.target + R"("})");
+      }
+      auto answer = json_response(way == "split batch" ? 201 : 200,
+                                  way == "split batch" ? R"({"status":"COMPLETE","results":[{"id":"1"}]})" : "{}");
+      answer.chunked = way == "chunked";
+      answer.chunks_in_one_write = answer.chunked;
+      answer.trailing_bytes = stray;
+      return answer;
+    });
+    const std::size_t seen_before = api.requests().size();
+    const std::string first_request =
+        way == "split batch"
+            ? post("/crm/v3/objects/contacts/batch/create",
+                   R"({"inputs":[{"properties":{"email":"a@corp.io"}},{"properties":{"email":"b@test.com"}}]})")
+            : make_request("GET", "/crm/v3/objects/contacts/1");
+    auto first = exchange(proxy.port(), first_request);
+    ASSERT_TRUE(first);
+    EXPECT_LT(first->status, 300u) << first->body;
+    EXPECT_EQ(first->body.find("evil"), std::string::npos) << first->body;
+    for (int i = 0; i < 3; ++i) {
+      const std::string target = "/next/" + std::to_string(i);
+      auto next = exchange(proxy.port(), make_request("GET", target));
+      ASSERT_TRUE(next);
+      EXPECT_EQ(next->status, 200u);
+      EXPECT_EQ(next->body, R"({"target":")" + target + R"("})");
+    }
+    // The tainted connection carried nothing more; the three others shared a fresh one.
+    const auto seen = api.requests();
+    ASSERT_EQ(seen.size(), seen_before + 4);
+    for (std::size_t i = seen_before + 1; i < seen.size(); ++i) {
+      EXPECT_NE(seen[i].connection, seen[seen_before].connection) << "the tainted connection was pooled";
+      EXPECT_EQ(seen[i].connection, seen[seen_before + 1].connection);
+    }
+  }
+}
+
 TEST_F(gate_test, serve_refuses_an_invalid_rules_file_with_its_position) {
   std::ofstream(rules_file_)
       << "version: 1\nrules:\n  - name: x\n    match: { emial_domain: [a.com] }\n    action: block\n";

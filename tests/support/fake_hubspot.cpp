@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 
 #include <charconv>
+#include <sstream>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -123,8 +124,14 @@ net::awaitable<beast::error_code> write_whole(tls_stream& stream, const fake_res
   set_head(msg, res, keep_alive);
   msg.body() = res.body;
   msg.prepare_payload();
-  http::response_serializer<http::string_body> serializer{msg};
   beast::get_lowest_layer(stream).expires_after(io_deadline);
+  if (!res.trailing_bytes.empty()) {
+    std::ostringstream wire;
+    wire << msg << res.trailing_bytes;
+    auto [ec, n] = co_await net::async_write(stream, net::buffer(wire.str()), use_tuple);
+    co_return ec;
+  }
+  http::response_serializer<http::string_body> serializer{msg};
   // A response to HEAD announces the body's length but carries no body.
   auto [ec, written] = head_only ? co_await http::async_write_header(stream, serializer, use_tuple)
                                  : co_await http::async_write(stream, serializer, use_tuple);
@@ -150,6 +157,7 @@ net::awaitable<beast::error_code> write_chunked(tls_stream& stream, const fake_r
       wire.append(size, end).append("\r\n").append(chunk).append("\r\n");
     }
     if (!res.break_off) wire += "0\r\n\r\n";
+    wire += res.trailing_bytes;
     lowest.expires_after(io_deadline);
     auto [ec, n] = co_await net::async_write(stream, net::buffer(wire), use_tuple);
     co_return ec;

@@ -65,6 +65,9 @@ struct fake_response {
   bool break_off = false;
   /** Neither Content-Length nor chunked: the body ends where the fake closes (close_notify). */
   bool unframed = false;
+  /** Bytes sent after the answer in the same write (a misbehaving server: a second answer no one
+      asked for). With `chunked`, needs `chunks_in_one_write`. */
+  std::string trailing_bytes;
 };
 
 /** A response with `Content-Type: application/json;charset=utf-8`, as HubSpot sends. */
