@@ -41,8 +41,13 @@ void remove_hop_by_hop(boost::beast::http::fields& fields) {
     for (const auto& n : named) {
       hop = hop || boost::beast::iequals(name, n);
     }
-    // Connection may name the framing headers; those are re-made by the sender, never dropped here.
-    if (hop && it->name() != bhttp::field::content_length && it->name() != bhttp::field::transfer_encoding) {
+    // Connection may name the headers that say what the body is: the framing ones, which the
+    // sender re-makes, and Content-Type and Content-Encoding, by which the gate read the body.
+    // Dropped after the decision, they would have HubSpot read it otherwise: never dropped here.
+    const bool says_what_the_body_is =
+        it->name() == bhttp::field::content_length || it->name() == bhttp::field::transfer_encoding ||
+        it->name() == bhttp::field::content_type || it->name() == bhttp::field::content_encoding;
+    if (hop && !says_what_the_body_is) {
       it = fields.erase(it);
     } else {
       ++it;
