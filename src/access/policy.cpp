@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "hubgate/hubspot/text.hpp"
+
 namespace hubgate::access {
 
 namespace {
@@ -105,7 +107,9 @@ bool query_has_credential(std::string_view target) noexcept {
   while (!query.empty()) {
     const auto amp = query.find_first_of("&;");
     const std::string_view pair = query.substr(0, amp);
-    const std::string name = decoded_name(pair.substr(0, pair.find('=')));
+    // Trimmed, as a server that trims parameter names reads `hapikey%20` as `hapikey`.
+    const std::string decoded = decoded_name(pair.substr(0, pair.find('=')));
+    const std::string_view name = hubspot::trim_name_padding(decoded);
     if (name == "hapikey" || name == "access_token") {
       return true;
     }

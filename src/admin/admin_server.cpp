@@ -130,10 +130,12 @@ void render_client_metrics(metrics::exposition& out, const reload::loaded_rules&
     return;
   }
   out.family("hubgate_auth_refused_total", "counter",
-             "Requests refused before a client was named (no_credential, unknown_key, query_credential)");
+             "Requests refused before a client was named (no_credential, unknown_key, query_credential, "
+             "several_credentials)");
   for (const auto& [why, label] : {std::pair{access::refusal::no_credential, "no_credential"},
                                    std::pair{access::refusal::unknown_key, "unknown_key"},
-                                   std::pair{access::refusal::query_credential, "query_credential"}}) {
+                                   std::pair{access::refusal::query_credential, "query_credential"},
+                                   std::pair{access::refusal::several_credentials, "several_credentials"}}) {
     out.sample("hubgate_auth_refused_total", {{"reason", label}}, ledger.refusals(why));
   }
   std::vector<access::client_ledger::usage> usage;

@@ -17,6 +17,9 @@ http::error_reply access_refusal_reply(access::refusal why) {
       return {bhttp::status::unauthorized, auth_category,
               "hubgate holds the HubSpot credential: send your client key as 'Authorization: Bearer <client key>', "
               "not hapikey or access_token in the query"};
+    case access::refusal::several_credentials:
+      return {bhttp::status::unauthorized, auth_category,
+              "More than one Authorization header: send your client key once, as 'Authorization: Bearer <client key>'"};
     case access::refusal::unknown_key:
       return {bhttp::status::unauthorized, auth_category,
               "The client key is not known to hubgate. Send the key hubgate's operator gave this integration as "

@@ -241,7 +241,10 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
     const access::client* client = nullptr;
     access::client_ledger::account* account = nullptr;
     if (access.mode == access::auth_mode::clients) {
-      const access::caller caller = access.identify(head[bhttp::field::authorization], head.target());
+      const auto [first_authorization, no_more] = head.equal_range(bhttp::field::authorization);
+      const bool several = first_authorization != no_more && std::next(first_authorization) != no_more;
+      const access::caller caller = several ? access::caller{nullptr, access::refusal::several_credentials}
+                                            : access.identify(head[bhttp::field::authorization], head.target());
       if (caller.who == nullptr) {
         state.sinks.clients.count_refusal(caller.refused);
         const bool body_pending = !head_parser.is_done();

@@ -145,12 +145,20 @@ TEST_F(client_auth_test, unknown_missing_and_query_credentials_get_hubspots_401_
     ASSERT_TRUE(answer);
     EXPECT_EQ(answer->status, 401u) << target;
   }
+  // Two Authorization headers, even two known keys: which one a reader takes is its guess.
+  auto twice = test::exchange(port, make_request("GET", "/crm/v3/objects/contacts/1",
+                                                 {{"Authorization", std::string("Bearer ") + sync_key},
+                                                  {"Authorization", std::string("Bearer ") + zapier_key}}));
+  ASSERT_TRUE(twice);
+  EXPECT_EQ(twice->status, 401u);
+  EXPECT_NE(twice->body.find("More than one Authorization header"), std::string::npos) << twice->body;
 
   EXPECT_EQ(api.requests().size(), 0u) << "nothing reaches HubSpot without a client key";
   const auto admin = proxy.admin_port();
   EXPECT_EQ(scrape(admin, R"(hubgate_auth_refused_total{reason="unknown_key"})"), 3);
   EXPECT_EQ(scrape(admin, R"(hubgate_auth_refused_total{reason="no_credential"})"), 2) << "none, and Basic";
   EXPECT_EQ(scrape(admin, R"(hubgate_auth_refused_total{reason="query_credential"})"), 3);
+  EXPECT_EQ(scrape(admin, R"(hubgate_auth_refused_total{reason="several_credentials"})"), 1);
   expect_no_secret_written(proxy);
 }
 

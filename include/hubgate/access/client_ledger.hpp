@@ -113,7 +113,7 @@ class client_ledger {
   clock now_;
   mutable std::mutex accounts_mutex_;
   std::deque<account> accounts_; // deque: addresses stay put as accounts are added
-  std::array<std::atomic<std::uint64_t>, 4> refusals_{};
+  std::array<std::atomic<std::uint64_t>, 5> refusals_{}; // by refusal
 };
 
 } // namespace hubgate::access

@@ -89,6 +89,7 @@ enum class refusal : std::uint8_t {
   no_credential,    // no `Authorization: Bearer …` header
   unknown_key,      // a bearer key no client holds
   query_credential, // `hapikey`/`access_token` in the query: hubgate holds the HubSpot credential
+  several_credentials, // more than one Authorization header: which one counts is any reader's guess
 };
 
 struct caller {

@@ -60,6 +60,8 @@ TEST(AccessPolicy, RefusesWhatNamesNoClient) {
   EXPECT_EQ(refused("Bearer zapier-key-one-00000", "/x"), refusal::unknown_key);
   EXPECT_EQ(refused("Bearer ZAPIER-KEY-ONE-0000", "/x"), refusal::unknown_key) << "keys are compared exactly";
   EXPECT_EQ(refused("Bearer zapier-key-one-0000", "/x?hapikey=1"), refusal::query_credential);
+  EXPECT_EQ(refused("Bearer zapier-key-one-0000", "/x?HAPIKEY%20=1"), refusal::query_credential);
+  EXPECT_EQ(refused("Bearer zapier-key-one-0000", "/x?a=1;%09access_token+=1"), refusal::query_credential);
 }
 
 TEST(AccessPolicy, PassthroughNamesNobodyAndRefusesNothing) {
