@@ -27,34 +27,47 @@ std::int64_t client_ledger::now_seconds() const {
   return std::chrono::duration_cast<std::chrono::seconds>(now_().time_since_epoch()).count();
 }
 
-void client_ledger::roll(account& a, budget_window per, std::int64_t now) {
-  const std::int64_t window = floor_div(now, window_seconds(per));
-  if (a.per != per || a.window != window) {
-    // A new window (or a budget now counted per another window): what was created no longer counts;
-    // requests in flight keep their reservations.
-    a.per = per;
-    a.window = window;
-    a.created = 0;
+void client_ledger::roll(account& a, std::int64_t now) {
+  for (const budget_window per : {budget_window::hour, budget_window::day}) {
+    auto& count = a.created[static_cast<std::size_t>(per)];
+    const std::int64_t window = floor_div(now, window_seconds(per));
+    if (count.window != window) {
+      // A new window: what was created no longer counts; requests in flight keep their reservations.
+      count.window = window;
+      count.created = 0;
+    }
   }
+}
+
+void client_ledger::hold(account& holder, std::uint64_t contacts, reservation& out) {
+  holder.reserved += contacts;
+  out = reservation();
+  out.ledger_ = this;
+  out.holder_ = &holder;
+  out.contacts_ = contacts;
+}
+
+void client_ledger::track(account& holder, std::uint64_t contacts, reservation& out) {
+  const std::int64_t now = now_seconds();
+  const std::lock_guard lock(holder.mutex);
+  roll(holder, now);
+  hold(holder, contacts, out);
 }
 
 std::optional<client_ledger::refused_budget> client_ledger::reserve(account& holder, const new_contact_budget& budget,
                                                                     std::uint64_t contacts, reservation& out) {
   const std::int64_t now = now_seconds();
   const std::lock_guard lock(holder.mutex);
-  roll(holder, budget.per, now);
-  const std::uint64_t used = holder.created + holder.reserved;
+  roll(holder, now);
+  const auto& count = holder.created[static_cast<std::size_t>(budget.per)];
+  const std::uint64_t used = count.created + holder.reserved;
   const std::uint64_t remaining = used >= budget.count ? 0 : budget.count - used;
   if (contacts > remaining) {
     holder.budget_refusals.fetch_add(1, std::memory_order_relaxed);
     const std::int64_t length = window_seconds(budget.per);
-    return refused_budget{remaining, std::chrono::seconds((holder.window + 1) * length - now)};
+    return refused_budget{remaining, std::chrono::seconds((count.window + 1) * length - now)};
   }
-  holder.reserved += contacts;
-  out = reservation();
-  out.ledger_ = this;
-  out.holder_ = &holder;
-  out.contacts_ = contacts;
+  hold(holder, contacts, out);
   return std::nullopt;
 }
 
@@ -79,11 +92,11 @@ void client_ledger::release(account& a, std::uint64_t reserved, std::uint64_t cr
   const std::int64_t now = now_seconds();
   {
     const std::lock_guard lock(a.mutex);
-    if (a.per) {
-      roll(a, *a.per, now);
-    }
+    roll(a, now);
     a.reserved -= std::min(a.reserved, reserved);
-    a.created += created;
+    for (auto& count : a.created) {
+      count.created += created;
+    }
   }
   a.new_contacts.fetch_add(created, std::memory_order_relaxed);
 }
@@ -97,11 +110,12 @@ client_ledger::usage client_ledger::read(account& holder, const std::optional<ne
   if (budget) {
     const std::int64_t now = now_seconds();
     const std::lock_guard lock(holder.mutex);
-    roll(holder, budget->per, now);
-    out.created_in_window = holder.created;
+    roll(holder, now);
+    const auto& count = holder.created[static_cast<std::size_t>(budget->per)];
+    out.created_in_window = count.created;
     out.reserved = holder.reserved;
     const std::int64_t length = window_seconds(budget->per);
-    out.window_start = std::chrono::system_clock::time_point(std::chrono::seconds(holder.window * length));
+    out.window_start = std::chrono::system_clock::time_point(std::chrono::seconds(count.window * length));
     out.window_end = out.window_start + std::chrono::seconds(length);
   }
   return out;

@@ -359,6 +359,7 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
       entry.detail = decision.reason;
     }
     // A client's new-contact budget: reserved before anything is forwarded, settled by the answer.
+    // A client without a budget holds one that is never refused, so that what it creates is counted.
     access::client_ledger::reservation budget;
     if (client != nullptr && client->max_new_contacts) {
       if (auto refused = reserve_budget(state.sinks.clients, *account, *client, decision, budget)) {
@@ -368,6 +369,10 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
           break;
         }
         continue;
+      }
+    } else if (client != nullptr) {
+      if (const auto potential = access::potential_new_contacts(decision); potential && *potential > 0) {
+        state.sinks.clients.track(*account, *potential, budget);
       }
     }
 

@@ -268,6 +268,32 @@ TEST_F(client_auth_test, client_rules_apply_to_their_client_only) {
   EXPECT_EQ((*zapier_line)["records"][0]["rule"], "zapier-updates-only");
 }
 
+// A client without a budget is counted all the same: /clients and the metrics show what HubSpot
+// created for it.
+TEST_F(client_auth_test, new_contacts_are_counted_for_a_client_without_a_budget) {
+  api.set_handler([](const recorded_request& r) {
+    if (r.target.find("/batch/upsert") != std::string::npos) {
+      return json_response(200, R"({"status":"COMPLETE","results":[{"id":"1","new":true},{"id":"2","new":false},)"
+                                R"({"id":"3","new":true}]})");
+    }
+    return hubspot_like(r);
+  });
+  auto proxy = start_clients();
+  auto upsert = call(zapier_key, "POST", "/crm/v3/objects/contacts/batch/upsert",
+                     R"({"inputs":[{"idProperty":"email","id":"a@corp.io","properties":{}},)"
+                     R"({"idProperty":"email","id":"b@corp.io","properties":{}},)"
+                     R"({"idProperty":"email","id":"c@corp.io","properties":{}}]})");
+  ASSERT_TRUE(upsert);
+  EXPECT_EQ(upsert->status, 200u);
+  const auto clients = admin_get(proxy.admin_port(), "/clients");
+  ASSERT_TRUE(clients);
+  const auto zapier = json::parse(clients->body)["clients"][0];
+  EXPECT_EQ(zapier["name"], "zapier");
+  EXPECT_EQ(zapier["new_contacts"], 2);
+  EXPECT_FALSE(zapier.contains("max_new_contacts"));
+  EXPECT_EQ(scrape(proxy.admin_port(), R"(hubgate_client_new_contacts_total{client="zapier"})"), 2);
+}
+
 TEST_F(client_auth_test, a_budget_counts_what_hubspot_created_and_trips) {
   // Upserts HubSpot reports as updates (`new: false`) do not spend the budget; creates do.
   api.set_handler([](const recorded_request& r) {

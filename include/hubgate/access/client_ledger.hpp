@@ -6,7 +6,10 @@
 // forwarded it reserves as many new contacts as it could create; HubSpot's answer settles the
 // reservation with what it reported created. A request is refused when what was created in the
 // window plus what is reserved plus what it asks for would exceed the budget. When the window rolls
-// the created count starts again from zero; reservations still in flight carry over.
+// the created count starts again from zero; reservations still in flight carry over. What was
+// created is counted per hour and per day whatever the budget says, so that a reload that moves a
+// budget from one window to the other finds the new window's count as it is, not at zero.
+// Clients without a budget are counted too (track()), for /clients and the metrics.
 //
 // Thread-safe. The clock is injected, so that tests roll windows without waiting.
 
@@ -40,9 +43,11 @@ class client_ledger {
    private:
     friend class client_ledger;
     std::mutex mutex; // guards what follows
-    std::optional<budget_window> per;
-    std::int64_t window = 0;       // index of the current window since the epoch
-    std::uint64_t created = 0;     // in the current window
+    struct window_count {
+      std::int64_t window = 0;     // index of the window since the epoch
+      std::uint64_t created = 0;   // in that window
+    };
+    std::array<window_count, 2> created; // by budget_window: this hour's, this day's
     std::uint64_t reserved = 0;    // by requests in flight
   };
 
@@ -86,6 +91,9 @@ class client_ledger {
   // Reserves `contacts` new contacts under `budget`, or says why not.
   std::optional<refused_budget> reserve(account& holder, const new_contact_budget& budget, std::uint64_t contacts,
                                         reservation& out);
+  // The same for a client without a budget: never refused, settled the same way, so that what it
+  // created is counted.
+  void track(account& holder, std::uint64_t contacts, reservation& out);
 
   struct usage {
     std::string name;
@@ -106,8 +114,9 @@ class client_ledger {
 
  private:
   void release(account& holder, std::uint64_t reserved, std::uint64_t created) noexcept;
-  // Moves the account to the window `now` falls in (under its mutex).
-  void roll(account& a, budget_window per, std::int64_t now_seconds);
+  // Moves the account's counts to the windows `now` falls in (under its mutex).
+  static void roll(account& a, std::int64_t now_seconds);
+  void hold(account& holder, std::uint64_t contacts, reservation& out);
   std::int64_t now_seconds() const;
 
   clock now_;

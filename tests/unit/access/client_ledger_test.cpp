@@ -82,6 +82,36 @@ TEST_F(ClientLedger, HourlyWindowsRollOnTheHour) {
   EXPECT_TRUE(create(2, 2, two_an_hour));
 }
 
+// A reload may move a budget to the other window: that window's count is what was created in it,
+// both ways, not a fresh start.
+TEST_F(ClientLedger, ABudgetMovedToTheOtherWindowFindsItsCount) {
+  time.now += 11h; // 10:59 the next day
+  const new_contact_budget three_an_hour{budget_window::hour, 3};
+  EXPECT_TRUE(create(3, 3, three_a_day));
+  EXPECT_EQ(remaining(three_an_hour), 0u) << "all three were created this hour";
+  EXPECT_FALSE(create(1, 1, three_an_hour));
+  EXPECT_FALSE(create(1, 1, three_a_day));
+  time.now += 1min; // 11:00: a new hour, the same day
+  EXPECT_EQ(remaining(three_an_hour), 3u);
+  EXPECT_TRUE(create(1, 1, three_an_hour));
+  const new_contact_budget four_a_day{budget_window::day, 4};
+  EXPECT_EQ(remaining(four_a_day), 0u) << "today's four, whichever window counted them";
+  EXPECT_FALSE(create(1, 1, four_a_day));
+}
+
+// A client without a budget is never refused, and what HubSpot created for it is counted.
+TEST_F(ClientLedger, AClientWithoutABudgetIsCountedNotBounded) {
+  for (int i = 0; i < 5; ++i) {
+    client_ledger::reservation held;
+    ledger.track(sync, 100, held);
+    ASSERT_TRUE(held);
+    held.settle(40);
+  }
+  EXPECT_EQ(sync.new_contacts.load(), 200u);
+  EXPECT_EQ(ledger.read(sync, std::nullopt).new_contacts, 200u);
+  EXPECT_EQ(remaining(new_contact_budget{budget_window::day, 250}), 50u) << "a budget added later finds the day's count";
+}
+
 TEST_F(ClientLedger, OnlyWhatHubSpotCreatedIsSpent) {
   EXPECT_TRUE(create(3, 0, three_a_day)) << "three upserts that all updated";
   EXPECT_TRUE(create(3, 1, three_a_day));
