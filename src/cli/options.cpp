@@ -183,6 +183,17 @@ const flag_spec serve_flags[] = {
        o.upstream_pool_size = static_cast<std::size_t>(*n);
        return true;
      }},
+    {"--max-connections", "HUBGATE_MAX_CONNECTIONS", "N",
+     "client connections open at once; more wait to be accepted (default: half the open-file limit, at most 10000)",
+     [](std::string_view v, serve_options& o, std::string& e) {
+       auto n = parse_unsigned(v);
+       if (!n || *n < 1 || *n > 1000000) {
+         e = "expected a number from 1 to 1000000";
+         return false;
+       }
+       o.max_connections = static_cast<std::size_t>(*n);
+       return true;
+     }},
     {"--drain-timeout", "HUBGATE_DRAIN_TIMEOUT", "DURATION",
      "on SIGTERM, how long in-flight requests may take to finish (default 20s)",
      [](std::string_view v, serve_options& o, std::string& e) { return set_duration(v, o.drain_timeout, e); }},

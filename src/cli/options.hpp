@@ -44,6 +44,7 @@ struct serve_options {
   std::chrono::milliseconds upstream_response_timeout{60'000};
   std::chrono::milliseconds upstream_idle_timeout{30'000};
   std::size_t upstream_pool_size = 64; // idle keep-alive connections kept per upstream
+  std::size_t max_connections = 0;     // client connections open at once; 0: from the open-file limit
   std::chrono::milliseconds drain_timeout{20'000};
 
   bool admin_enabled = true; // --admin-listen off: no admin listener

@@ -5,7 +5,10 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 
+#include <sys/resource.h>
+
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <stdexcept>
 #include <thread>
@@ -27,10 +30,33 @@ upstream::pool_settings pool_settings_from(const cli::serve_options& o, unsigned
   return {per_thread, o.upstream_idle_timeout, o.upstream_connect_timeout};
 }
 
-io::awaitable<void> accept_loop(io::tcp_acceptor& acceptor, proxy_state& state) {
+// --max-connections by default: half the open-file limit (each client connection may hold an
+// upstream one), less a reserve for the listeners, the log and the rules file, at most 10000.
+std::size_t default_max_connections() {
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_cur == RLIM_INFINITY) {
+    return 10000;
+  }
+  const auto usable = files.rlim_cur > 64 ? static_cast<std::size_t>(files.rlim_cur - 64) : 0;
+  return std::clamp<std::size_t>(usable / 2, 16, 10000);
+}
+
+io::awaitable<void> accept_loop(io::tcp_acceptor& acceptor, proxy_state& state, std::size_t max_connections) {
   io::steady_timer backoff(acceptor.get_executor());
   std::size_t next_thread = 0;
+  std::chrono::steady_clock::time_point last_full_warning{};
   for (;;) {
+    // At the limit, new connections wait in the listen backlog: looked at again every 10 ms
+    // (sessions end on other threads; a poll while full costs less than waking this one each time).
+    while (state.session_count() >= max_connections && acceptor.is_open()) {
+      if (const auto now = std::chrono::steady_clock::now(); now - last_full_warning >= std::chrono::minutes(1)) {
+        last_full_warning = now;
+        logging::warn("connection limit reached: new connections wait to be accepted",
+                      {{"max_connections", max_connections}});
+      }
+      backoff.expires_after(std::chrono::milliseconds(10));
+      co_await backoff.async_wait(use_tuple);
+    }
     io_thread& thread = *state.threads[next_thread];
     next_thread = (next_thread + 1) % state.threads.size();
     const io::executor executor = thread.ioc.get_executor();
@@ -213,7 +239,9 @@ void server::stop_all_threads() {
 
 int server::run(const std::function<void()>& on_listening) {
   auto local = acceptor_.local_endpoint();
-  net::co_spawn(main_ioc_, accept_loop(acceptor_, *state_), net::detached);
+  const std::size_t max_connections =
+      options_.max_connections != 0 ? options_.max_connections : default_max_connections();
+  net::co_spawn(main_ioc_, accept_loop(acceptor_, *state_, max_connections), net::detached);
 
   std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int signo) {
     if (ec) {
@@ -234,7 +262,8 @@ int server::run(const std::function<void()>& on_listening) {
   logging::info("listening", {{"address", local.address().to_string() + ":" + std::to_string(local.port())},
                               {"upstream", options_.upstream.host + ":" + options_.upstream.port},
                               {"forms_upstream", options_.forms_upstream.host + ":" + options_.forms_upstream.port},
-                              {"threads", threads}});
+                              {"threads", threads},
+                              {"max_connections", max_connections}});
   if (on_listening) {
     on_listening();
   }

@@ -1,5 +1,7 @@
 #include "integration/proxy_client.hpp"
 
+#include <poll.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -96,6 +98,11 @@ bool proxy_connection::closed_by_peer() {
   boost::system::error_code ec;
   impl_->socket.read_some(net::buffer(&byte, 1), ec);
   return ec == net::error::eof || ec == net::error::connection_reset;
+}
+
+bool proxy_connection::has_unread_bytes() {
+  pollfd fd{impl_->socket.native_handle(), POLLIN, 0};
+  return impl_->buffer.size() != 0 || ::poll(&fd, 1, 0) == 1;
 }
 
 std::optional<http_answer> exchange(std::uint16_t port, std::string_view raw_request) {

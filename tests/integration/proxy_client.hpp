@@ -42,6 +42,8 @@ class proxy_connection {
   std::string read_until_close();
   // True when the proxy has closed the connection (a read returns end of file).
   bool closed_by_peer();
+  // True when the proxy has sent something not read yet, looked at without waiting.
+  bool has_unread_bytes();
 
  private:
   struct impl;

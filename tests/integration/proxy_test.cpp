@@ -513,6 +513,30 @@ TEST_F(proxy_test, malformed_requests_get_400_and_nothing_is_forwarded) {
   EXPECT_TRUE(api.requests().empty());
 }
 
+// Past --max-connections a connection waits in the listen backlog: its request is not read while
+// the limit's connections stay open (one of them answered meanwhile), and is answered once one
+// closes.
+TEST_F(proxy_test, a_connection_past_max_connections_waits_until_one_closes) {
+  api.set_handler(echo);
+  auto proxy = start({"--threads", "1", "--max-connections", "1"});
+  auto first = std::make_unique<proxy_connection>(proxy.port());
+  first->send(make_request("GET", "/first"));
+  ASSERT_TRUE(first->read_answer());
+  proxy_connection waiting(proxy.port()); // connected by the kernel, not accepted by hubgate
+  waiting.send(make_request("GET", "/waiting"));
+  first->send(make_request("GET", "/first-again"));
+  auto again = first->read_answer();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200u);
+  EXPECT_FALSE(waiting.has_unread_bytes()) << "a second connection was served past the limit";
+  EXPECT_EQ(api.requests().size(), 2u);
+  first.reset(); // closes: the waiting connection is accepted and answered
+  auto answer = waiting.read_answer();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200u);
+  EXPECT_NE(answer->body.find("/waiting"), std::string::npos) << answer->body;
+}
+
 TEST_F(proxy_test, a_slow_client_is_cut_off) {
   auto proxy = start({"--client-header-timeout", "300ms"});
   proxy_connection c(proxy.port());
