@@ -62,12 +62,21 @@ constexpr std::array email_upsert_paths = {
 // email address" (email capture): in doubt, a message's addresses are inspected.
 constexpr std::array channel_message_paths = {"/conversations/v3/custom-channels/{channel_id}/messages"sv,
                                               "/conversations/custom-channels/{date}/{channel_id}/messages"sv};
-// §2.7 rows 25-30, 35.
+// §2.7 rows 25-30, 35. HubSpot's spec gives the v3 timeline events a second spelling,
+// `/crm/v3/timeline/...`, which every official SDK release before the newest sends (the
+// operation ids name the `integrators` one): both are matched, and the dated forms of each.
 constexpr std::array timeline_event_paths = {"/integrators/timeline/v3/events"sv,
-                                             "/integrators/timeline/{date}/events"sv};
+                                             "/integrators/timeline/{date}/events"sv,
+                                             "/crm/v3/timeline/events"sv, "/crm/timeline/{date}/events"sv};
 constexpr std::array timeline_batch_paths = {"/integrators/timeline/v3/events/batch/create"sv,
-                                             "/integrators/timeline/{date}/events/batch"sv};
+                                             "/integrators/timeline/{date}/events/batch"sv,
+                                             "/crm/v3/timeline/events/batch/create"sv,
+                                             "/crm/timeline/{date}/events/batch/create"sv,
+                                             "/crm/timeline/{date}/events/batch"sv};
 constexpr std::array app_event_paths = {"/integrators/timeline/v4/events"sv};
+// The batch of the call above, read the same way: were it left opaque, an occurrence a rule
+// refuses alone would pass in a batch.
+constexpr std::array app_event_batch_paths = {"/integrators/timeline/v4/events/batch"sv};
 constexpr std::array app_event_other_paths = {"/integrators/timeline/v4/events/{...}"sv};
 constexpr std::array legacy_timeline_paths = {"/integrations/v1/{app_id}/timeline/event"sv};
 constexpr std::array legacy_timeline_batch_paths = {"/integrations/v1/{app_id}/timeline/event/batch"sv};
@@ -75,8 +84,11 @@ constexpr std::array legacy_timeline_batch_paths = {"/integrations/v1/{app_id}/t
 constexpr std::array events_send_paths = {"/events/v3/send"sv, "/events/{date}/send"sv, "/events/custom/{date}/send"sv};
 constexpr std::array events_send_batch_paths = {"/events/v3/send/batch"sv, "/events/{date}/send/batch"sv,
                                                 "/events/custom/{date}/send/batch"sv};
+// The SDK's generateToken and HubSpot's API catalog spell it under /conversations/v3.
 constexpr std::array visitor_token_paths = {"/visitor-identification/v3/tokens/create"sv,
-                                            "/visitor-identification/{date}/tokens/create"sv};
+                                            "/visitor-identification/{date}/tokens/create"sv,
+                                            "/conversations/v3/visitor-identification/tokens/create"sv,
+                                            "/conversations/visitor-identification/{date}/tokens/create"sv};
 constexpr std::array meeting_book_paths = {"/scheduler/v3/meetings/meeting-links/book"sv,
                                            "/scheduler/{date}/meetings/meeting-links/book"sv};
 constexpr std::array webhook_trigger_paths = {"/automation/v4/webhook-triggers/{portal_id}/{trigger_id}"sv};
@@ -114,11 +126,15 @@ constexpr operation catalog[] = {
      timeline_batch_paths},
     // §2.7 row 27: creation unknown, matched per §3; status from the 2026-03 spec (200/201).
     {"timeline.app_event_create", "POST", kind::side_effect, api, 201, shape::email_event, app_event_paths},
+    {"timeline.app_event_batch_create", "POST", kind::side_effect, api, 201, shape::email_event_batch,
+     app_event_batch_paths},
     {"timeline.app_event_other", "POST", kind::side_effect, api, 201, shape::opaque, app_event_other_paths},
     // §2.7 row 26: status unknown in the reference (200/204); HubSpot's v1 timeline docs answer 204.
-    {"timeline.legacy_event_create", "PUT", kind::side_effect, api, 204, shape::email_event, legacy_timeline_paths},
+    // They say PUT; HubSpot's newer generated reference says POST for the same call: both are read.
+    {"timeline.legacy_event_create", "PUT", kind::side_effect, api, 204, shape::email_event, legacy_timeline_paths,
+     "POST"},
     {"timeline.legacy_event_batch", "PUT", kind::side_effect, api, 204, shape::email_event_wrappers,
-     legacy_timeline_batch_paths},
+     legacy_timeline_batch_paths, "POST"},
     // §2.7 row 28: creation unknown, matched per §3; the SDK accepts only 204.
     {"events.send", "POST", kind::side_effect, api, 204, shape::email_event, events_send_paths},
     {"events.send_batch", "POST", kind::side_effect, api, 204, shape::email_event_batch, events_send_batch_paths},

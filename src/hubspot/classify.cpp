@@ -297,21 +297,6 @@ bool is_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// `0-1`, also with leading zeros (`00-01`): a server parsing the two numbers would accept them.
-bool is_contact_type_id(std::string_view s) {
-  const std::size_t dash = s.find('-');
-  if (dash == std::string_view::npos) {
-    return false;
-  }
-  const std::string_view meta = s.substr(0, dash);
-  const std::string_view inner = s.substr(dash + 1);
-  if (!is_digits(meta) || !is_digits(inner)) {
-    return false;
-  }
-  const auto significant = [](std::string_view d) { return d.substr(std::min(d.find_first_not_of('0'), d.size())); };
-  return significant(meta).empty() && significant(inner) == "1";
-}
-
 // YYYY-MM, optionally `-suffix` (letters/digits): any well-formed version, future ones included.
 bool is_date_version(std::string_view s) {
   if (s.size() < 7 || !is_digits(s.substr(0, 4)) || s[4] != '-' || !is_digits(s.substr(5, 2))) {
@@ -428,7 +413,7 @@ const route* find_route(const segment_list& segs, std::string_view method, bool 
       continue;
     }
     for (const route& r : bucket.routes) {
-      if (r.op->method == method && route_matches(r, segs, loose)) {
+      if (r.op->takes(method) && route_matches(r, segs, loose)) {
         return &r;
       }
     }

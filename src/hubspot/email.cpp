@@ -223,6 +223,34 @@ bool is_readable_domain(std::string_view domain) {
   return ascii && *ascii == domain;
 }
 
+bool is_host_name(std::string_view domain) noexcept {
+  while (domain.ends_with('.')) {
+    domain.remove_suffix(1);
+  }
+  // One table load per byte; a label may not be empty (a dot at the start, or two in a row).
+  static constexpr auto host_byte = [] {
+    std::array<bool, 256> table{};
+    for (std::size_t b = 0; b < table.size(); ++b) {
+      table[b] = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '-';
+    }
+    return table;
+  }();
+  bool label_empty = true;
+  for (const char c : domain) {
+    if (c == '.') {
+      if (label_empty) {
+        return false;
+      }
+      label_empty = true;
+    } else if (host_byte[static_cast<unsigned char>(c)]) {
+      label_empty = false;
+    } else {
+      return false;
+    }
+  }
+  return !label_empty;
+}
+
 bool is_normalised_email(std::string_view email) noexcept {
   if (email.empty()) {
     return true;

@@ -559,9 +559,15 @@ bool check_repeats_of_read_properties(reader& r, const contact_record& record) {
   return true;
 }
 
+// What the entries of a name/value array are.
+enum class entry_kind : std::uint8_t {
+  property,   // v1 and legacy sends: a name given twice with different values is refused
+  form_field, // forms: a name may repeat (checkboxes), and `0-1/email` is `email` (form_field_property)
+};
+
 // [{name_key: name, "value": value}, ...]: v1 `property`, forms and legacy sends `name`.
 bool read_name_value_array(reader& r, const maybe_value& array, std::string_view name_key, contact_record& record,
-                           bool repeats_allowed) {
+                           entry_kind kind) {
   if (!array) {
     return true;
   }
@@ -587,11 +593,13 @@ bool read_name_value_array(reader& r, const maybe_value& array, std::string_view
     if (names[1] && !(names[1]->is_string() && r.text(*names[1]) == r.text(*name_value))) {
       return r.fail("a property entry has both \"property\" and \"name\", naming different properties");
     }
-    if (!r.member(entry, "value", value) || !read_property(r, record, r.text(*name_value), value)) {
+    const std::string_view name = r.text(*name_value);
+    if (!r.member(entry, "value", value) ||
+        !read_property(r, record, kind == entry_kind::form_field ? form_field_property(name) : name, value)) {
       return false;
     }
   }
-  return repeats_allowed ? check_repeats_of_read_properties(r, record) : check_repeats(r, record);
+  return kind == entry_kind::form_field ? check_repeats_of_read_properties(r, record) : check_repeats(r, record);
 }
 
 // --- content types
@@ -716,7 +724,7 @@ bool read_v1_item(reader& r, const json_value& item, std::size_t index, const cl
   }
   maybe_value properties;
   if (!r.array_member(item, "properties", properties, false) ||
-      !read_name_value_array(r, properties, "property", record, false)) {
+      !read_name_value_array(r, properties, "property", record, entry_kind::property)) {
     return false;
   }
   records.push_back(std::move(record));
@@ -884,10 +892,11 @@ bool read_json_shape(reader& r, const classification& request, const json_value&
       body.properties = container::name_value_array;
       body.properties_key = "fields";
       body.entry_name_key = "name";
+      body.form_field_names = true;
       maybe_value fields;
       contact_record record = new_record(r, 0);
       // A repeated field name is a multi-value field (checkboxes), not a conflict; emails still are.
-      if (!r.array_member(root, "fields", fields, false) || !read_name_value_array(r, fields, "name", record, true)) {
+      if (!r.array_member(root, "fields", fields, false) || !read_name_value_array(r, fields, "name", record, entry_kind::form_field)) {
         return false;
       }
       records.push_back(std::move(record));
@@ -919,7 +928,7 @@ bool read_json_shape(reader& r, const classification& request, const json_value&
       if (props && props->is_array()) {
         body.properties = container::name_value_array;
         body.entry_name_key = "name";
-        if (!read_name_value_array(r, props, "name", record, false)) {
+        if (!read_name_value_array(r, props, "name", record, entry_kind::property)) {
           return false;
         }
       } else {
@@ -1032,7 +1041,7 @@ bool read_json_shape(reader& r, const classification& request, const json_value&
       maybe_value form_fields;
       std::vector<contact_record> guests;
       if (!r.array_member(root, "formFields", form_fields, false) ||
-          !read_name_value_array(r, form_fields, "name", record, true) ||
+          !read_name_value_array(r, form_fields, "name", record, entry_kind::form_field) ||
           !read_recipients(r, root, {"guestEmails"}, guests)) {
         return false;
       }
@@ -1072,6 +1081,7 @@ bool read_form(reader& r, const classification& request, std::string_view text, 
   // the first, and the rebuilt body must read again as the form that was checked.
   parsed_body& body = out.body;
   body.properties = container::form_pairs;
+  body.form_field_names = true;
   body.item_count = 1;
   contact_record record = new_record(r, 0);
   std::size_t from = 0;
@@ -1096,7 +1106,8 @@ bool read_form(reader& r, const classification& request, std::string_view text, 
       return r.fail("invalid percent-encoding in the form body");
     }
     // hs_context is submission metadata (hutk, page), not a contact property (§2.4 row 17).
-    if (!iequals_ascii(pair.name, "hs_context") && !add_property(r, record, r.keep(pair.name), r.keep(pair.value))) {
+    if (!iequals_ascii(pair.name, "hs_context") &&
+        !add_property(r, record, form_field_property(r.keep(pair.name)), r.keep(pair.value))) {
       return false;
     }
     body.form.push_back(std::move(pair));
@@ -1174,6 +1185,17 @@ bool is_plain_normalised_email(std::string_view email) noexcept {
 #endif
 }
 
+// No domain at all (`jo`, `jo@`) is HubSpot's to refuse: it names no domain a rule could miss.
+bool has_host_name_or_none(std::string_view normalised_email) noexcept {
+  const std::string_view domain = normalised_domain(normalised_email);
+  return domain.empty() || is_host_name(domain);
+}
+
+bool fail_not_host_name(reader& r, const contact_record& record) {
+  return r.fail("the email of record " + std::to_string(record.index) +
+                " has a domain that is not a host name (letters, digits and hyphens, in labels between single dots)");
+}
+
 // Integrity, email spellings: hubgate normalises what HubSpot's storage would (trimmed, lower-cased,
 // email.hpp) and inspects; an address that one reader could take as several, or as another
 // (a list, a display name `Jo <jo@x.com>`, inner spaces or control bytes, and RFC 5322's quoting,
@@ -1186,6 +1208,9 @@ bool normalise_addresses(reader& r, std::vector<contact_record>& records) {
       continue;
     }
     if (is_plain_normalised_email(*record.email)) {
+      if (!has_host_name_or_none(*record.email)) {
+        return fail_not_host_name(r, record);
+      }
       record.normalised_email = record.email;
       continue;
     }
@@ -1211,9 +1236,13 @@ bool normalise_addresses(reader& r, std::vector<contact_record>& records) {
                     " is not one plain address (a list, a display name, spaces or control characters, RFC 5322 "
                     "quotes, comments or brackets, or a second @)");
     }
-    if (!is_readable_domain(normalised_domain(email))) {
+    const std::string_view domain = normalised_domain(email);
+    if (!is_readable_domain(domain)) {
       return r.fail("the email of record " + std::to_string(record.index) +
                     " has a domain that IDNA refuses, so readers would disagree on which domain it is");
+    }
+    if (!has_host_name_or_none(email)) {
+      return fail_not_host_name(r, record);
     }
     record.normalised_email = email;
   }

@@ -24,6 +24,12 @@ bool same_name(std::string_view wire, std::string_view name) {
   return wire == name || equals_folded(trim_name_padding(wire), name);
 }
 
+// An entry's or form field's name in the body against a property's: a form's `0-1/email` is
+// `email`, as extract reads it.
+bool same_property(const parsed_body& body, std::string_view wire, std::string_view name) {
+  return same_name(body.form_field_names ? form_field_property(wire) : wire, name);
+}
+
 class editor {
 public:
   explicit editor(const parsed_body& body) : body_(body) {}
@@ -87,7 +93,7 @@ private:
     const std::string name_key(body_.entry_name_key);
     const auto matches = [&](const json& entry, std::string_view name) {
       const auto it = entry.find(name_key);
-      return it != entry.end() && it->is_string() && same_name(it->get_ref<const std::string&>(), name);
+      return it != entry.end() && it->is_string() && same_property(body_, it->get_ref<const std::string&>(), name);
     };
     for (const std::string& name : edit.remove) {
       for (std::size_t i = entries.size(); i-- > 0;) {
@@ -172,8 +178,8 @@ std::string encode_pair(std::string_view name, std::string_view value) {
 
 std::string rebuild_form(const parsed_body& body, const record_edit& edit) {
   std::vector<std::string> replaced(body.form.size());
-  const auto editable = [](const form_pair& pair, std::string_view name) {
-    return !iequals_ascii(pair.name, "hs_context") && same_name(pair.name, name);
+  const auto editable = [&body](const form_pair& pair, std::string_view name) {
+    return !iequals_ascii(pair.name, "hs_context") && same_property(body, pair.name, name);
   };
   std::vector<bool> dropped(body.form.size(), false);
   for (const std::string& name : edit.remove) {

@@ -1,5 +1,6 @@
 #include "hubgate/hubspot/text.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -158,6 +159,32 @@ bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
     return iequal_at<2>(x, y) && iequal_at<2>(x + size - 2, y + size - 2);
   }
   return size == 0 || iequal_at<1>(x, y);
+}
+
+bool is_contact_type_id(std::string_view s) noexcept {
+  const auto is_digits = [](std::string_view d) {
+    return !d.empty() && std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  const std::size_t dash = s.find('-');
+  if (dash == std::string_view::npos) {
+    return false;
+  }
+  const std::string_view meta = s.substr(0, dash);
+  const std::string_view inner = s.substr(dash + 1);
+  if (!is_digits(meta) || !is_digits(inner)) {
+    return false;
+  }
+  const auto significant = [](std::string_view d) { return d.substr(std::min(d.find_first_not_of('0'), d.size())); };
+  return significant(meta).empty() && significant(inner) == "1";
+}
+
+std::string_view form_field_property(std::string_view name) noexcept {
+  const std::string_view trimmed = trim_name_padding(name);
+  const std::size_t slash = trimmed.find('/');
+  if (slash == std::string_view::npos || !is_contact_type_id(trim_name_padding(trimmed.substr(0, slash)))) {
+    return name;
+  }
+  return trimmed.substr(slash + 1);
 }
 
 bool equals_folded(std::string_view text, std::string_view literal) noexcept {

@@ -119,6 +119,14 @@ std::string fold(std::string_view s) {
   return out;
 }
 
+// An entry's property name as a server that also takes a form field's `objectTypeId/` prefix reads
+// it: `0-1/email` (any zeros) is `email`, folded.
+std::string entry_property(std::string_view name) {
+  std::string folded = fold(trim_name(name));
+  static const std::regex contact_prefix("^0+-0*1/");
+  return std::regex_replace(folded, contact_prefix, "", std::regex_constants::format_first_only);
+}
+
 // A header name as a CGI-style server reads it: any case, `_` for `-`.
 std::string header_key(std::string_view name) {
   std::string out = fold(name);
@@ -290,12 +298,17 @@ const std::vector<endpoint>& endpoints() {
         {"POST", re("/marketing/(?:v3/transactional|transactional/" + d + ")/smtp-tokens"), endpoint_kind::smtp});
     e.push_back({"POST", re("/marketing/(?:v3/marketing-events|marketing-events/" + d + ")/.*/email-(?:create|upsert)"),
                  endpoint_kind::json_body});
-    e.push_back(
-        {"POST", re("/integrators/timeline/(?:v3|" + d + ")/events(?:/batch(?:/create)?)?"), endpoint_kind::json_body});
+    e.push_back({"POST", re("/(?:integrators/timeline/(?:v3|" + d + ")|crm/v3/timeline|crm/timeline/" + d +
+                            ")/events(?:/batch(?:/create)?)?"),
+                 endpoint_kind::json_body});
     e.push_back({"POST", re("/integrators/timeline/v4/events(?:/.*)?"), endpoint_kind::json_body});
-    e.push_back({"PUT", re("/integrations/v1/[^/]+/timeline/event(?:/batch)?"), endpoint_kind::json_body});
+    for (const std::string_view method : {"PUT", "POST"}) {
+      e.push_back({method, re("/integrations/v1/[^/]+/timeline/event(?:/batch)?"), endpoint_kind::json_body});
+    }
     e.push_back({"POST", re("/events/(?:v3|" + d + "|custom/" + d + ")/send(?:/batch)?"), endpoint_kind::json_body});
-    e.push_back({"POST", re("/visitor-identification/(?:v3|" + d + ")/tokens/create"), endpoint_kind::json_body});
+    e.push_back({"POST", re("/(?:visitor-identification/(?:v3|" + d + ")|conversations/v3/visitor-identification|"
+                            "conversations/visitor-identification/" + d + ")/tokens/create"),
+                 endpoint_kind::json_body});
     e.push_back({"POST", re("/scheduler/(?:v3|" + d + ")/meetings/meeting-links/book"), endpoint_kind::json_body});
     e.push_back({"POST", re("/automation/v4/webhook-triggers/[^/]+/[^/]+"), endpoint_kind::json_body});
     e.push_back({"POST", re("/conversations/(?:v3/custom-channels|custom-channels/" + d + ")/[^/]+/messages"),
@@ -471,11 +484,11 @@ class value_scan : public nlohmann::json_sax<json> {
   bool end_object() override {
     frame& f = frames_.back();
     if (std::any_of(f.names.begin(), f.names.end(),
-                    [](const std::string& n) { return fold(trim_name(n)) == "email"; })) {
+                    [](const std::string& n) { return entry_property(n) == "email"; })) {
       values.insert(values.end(), f.entry_values.begin(), f.entry_values.end());
     }
     if (std::any_of(f.names.begin(), f.names.end(),
-                    [](const std::string& n) { return fold(trim_name(n)) == "lifecyclestage"; })) {
+                    [](const std::string& n) { return entry_property(n) == "lifecyclestage"; })) {
       makes_customer = makes_customer || std::any_of(f.entry_values.begin(), f.entry_values.end(), loosely_customer);
     }
     // A custom channel message's sender or recipient: its identifier's value is an address when
@@ -561,10 +574,10 @@ class value_scan : public nlohmann::json_sax<json> {
 
 void scan_form(std::string_view text, std::vector<std::string>& values, bool& makes_customer) {
   for (const auto& [name, value] : query_pairs(text)) {
-    if (fold(trim_name(name)) == "email") {
+    if (entry_property(name) == "email") {
       values.push_back(value);
     }
-    makes_customer = makes_customer || (fold(trim_name(name)) == "lifecyclestage" && loosely_customer(value));
+    makes_customer = makes_customer || (entry_property(name) == "lifecyclestage" && loosely_customer(value));
   }
 }
 

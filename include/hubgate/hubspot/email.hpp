@@ -28,6 +28,13 @@ std::string normalise_domain(std::string_view domain);
 // True for plain ASCII domains and for IDNA's ASCII forms. Trailing dots are ignored.
 bool is_readable_domain(std::string_view normalised_domain);
 
+// True when a normalised, non-empty ASCII domain is written as a host name: labels of letters,
+// digits and hyphens, one dot between two (a trailing dot is ignored). `example.com/x`,
+// `exa_mple.com` and `example..com` are not: a reader that cuts or mends such a domain (a path
+// router taking `.../x` off, a parser collapsing the empty label) would read another domain than
+// the rules were given.
+bool is_host_name(std::string_view normalised_domain) noexcept;
+
 // True only when normalise_email(email) == email, checked without building it: a plain ASCII
 // address with no upper-case letter and nothing to trim (the common case). False for any other
 // address, non-ASCII ones included even when normalising would not change them: normalise those.

@@ -119,6 +119,11 @@ struct operation {
   int success_status;   // the status the official SDK accepts as success (reference §4.2)
   body_shape shape;
   std::span<const std::string_view> paths; // path patterns, notation in catalog.hpp
+  // A second method HubSpot's docs give for the same call, or empty: a request with either is
+  // this operation.
+  std::string_view other_method = {};
+
+  bool takes(std::string_view m) const noexcept { return m == method || (!other_method.empty() && m == other_method); }
 };
 
 } // namespace hubgate::hubspot

@@ -63,6 +63,16 @@ inline bool equals_names(std::string_view a, std::string_view b) noexcept {
 // `name` as compare_names reads it, into `out`: ASCII lower-cased, each alias its ASCII letter.
 void fold_name(std::string_view name, std::string& out);
 
+// `0-1`, the contact object type's id, also with leading zeros (`00-01`): a server parsing the
+// two numbers would accept them.
+bool is_contact_type_id(std::string_view s) noexcept;
+
+// The contact property a form field names. Forms built in HubSpot's newer editor name a field
+// `objectTypeId/property` (`0-1/email`, `0-2/name`), since one form may fill several objects: a
+// field of the contact type is the property after the slash. Any other name (a plain one, or
+// another object's field) is returned as it is.
+std::string_view form_field_property(std::string_view name) noexcept;
+
 // Decodes %XX escapes (and `+` as space when `plus_as_space`, for form bodies and queries),
 // appending to `out`. Returns false on an escape that is not `%` followed by two hex digits.
 bool percent_decode(std::string_view in, std::string& out, bool plus_as_space = false);

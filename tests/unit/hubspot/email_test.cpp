@@ -62,6 +62,18 @@ TEST(email, a_domain_idna_refuses_is_not_readable) {
   EXPECT_TRUE(is_readable_domain(normalise_domain(long_domain.substr(0, 2 * 50) + ".de")));
 }
 
+TEST(email, a_host_name_is_labels_of_letters_digits_and_hyphens) {
+  for (const std::string_view domain : {"example.org", "Example.ORG", "my-corp.io", "xn--bcher-kva.de", "a.b.c.d",
+                                        "localhost", "example.org.", "9.example"}) {
+    EXPECT_TRUE(is_host_name(domain)) << domain;
+  }
+  for (const std::string_view domain : {"", ".", "example.com/extra", "exa_mple.com", "example..com", ".example.com",
+                                        "example.com:80", "ex%41mple.com", "ex ample.com"}) {
+    EXPECT_FALSE(is_host_name(domain)) << domain;
+  }
+  EXPECT_FALSE(is_host_name("b\xC3\xBC" "cher.de")); // not yet in IDNA's ASCII form
+}
+
 TEST(email, domain_is_normalised_after_the_last_at) {
   EXPECT_EQ(email_domain("a@Example.COM"), "example.com");
   EXPECT_EQ(email_domain(" a@example.com. "), "example.com");

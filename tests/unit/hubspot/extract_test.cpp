@@ -496,6 +496,28 @@ TEST(extract_forms, v3_fields_with_context_and_consent) {
             (props{{"email", "a@b.com"}, {"firstname", "A"}, {"interests", "x"}, {"interests", "y"}}));
 }
 
+TEST(extract_forms, a_field_named_with_the_contact_type_is_that_contact_property) {
+  // HubSpot's newer forms editor names fields `objectTypeId/property`.
+  const extraction e = post(forms_v3, R"({"fields":[{"name":"0-1/email","value":"a@b.com"},)"
+                                      R"({"name":" 00-01/LifecycleStage","value":"lead"},)"
+                                      R"({"name":"0-2/name","value":"Acme"},{"name":"10-1/x","value":"y"}]})");
+  ASSERT_TRUE(e.ok()) << e.error;
+  ASSERT_EQ(e.records.size(), 1U);
+  EXPECT_EQ(e.records[0].email, "a@b.com");
+  EXPECT_EQ(e.records[0].properties,
+            (props{{"email", "a@b.com"}, {"LifecycleStage", "lead"}, {"0-2/name", "Acme"}, {"10-1/x", "y"}}));
+  // Two emails, however each is named, are two emails.
+  EXPECT_FALSE(
+      post(forms_v3, R"({"fields":[{"name":"email","value":"a@b.com"},{"name":"0-1/email","value":"c@d.com"}]})").ok());
+  const extraction v2 = post("/uploads/form/v2/1/g", "0-1%2Femail=a%40b.com&firstname=A", "application/x-www-form-urlencoded");
+  ASSERT_TRUE(v2.ok()) << v2.error;
+  EXPECT_EQ(v2.records[0].email, "a@b.com");
+  // Elsewhere a name is taken as written.
+  const extraction v1 = post("/contacts/v1/contact", R"({"properties":[{"property":"0-1/email","value":"a@b.com"}]})");
+  ASSERT_TRUE(v1.ok()) << v1.error;
+  EXPECT_EQ(v1.records[0].email, std::nullopt);
+}
+
 TEST(extract_forms, v3_refuses_two_emails_and_non_scalar_values) {
   EXPECT_FALSE(
       post(forms_v3, R"({"fields":[{"name":"email","value":"a@b.com"},{"name":"email","value":"c@d.com"}]})").ok());
@@ -822,6 +844,25 @@ TEST(extract_integrity, an_internationalised_domain_is_read_in_its_idna_form_or_
     const extraction e = post(create, body);
     EXPECT_FALSE(e.ok()) << email;
     EXPECT_NE(e.error.find("IDNA"), std::string::npos) << e.error;
+  }
+}
+
+TEST(extract_integrity, an_email_whose_domain_is_no_host_name_is_refused) {
+  // Short addresses take the long way, long ones (16 bytes and more) the 16-byte one: both refuse.
+  for (const std::string_view email : {"jo@example.com/x", "a.long.name@example.com/extra", "jo@exa_mple.com",
+                                       "a.long.name@exa_mple.com", "jo@example..com", "a.long.name@example..com",
+                                       "Jo@Example..com", "a.long.name@.example.com"}) {
+    const extraction e = post(create, R"({"properties":{"email":")" + std::string(email) + R"("}})");
+    EXPECT_FALSE(e.ok()) << email;
+    EXPECT_NE(e.error.find("not a host name"), std::string::npos) << e.error;
+  }
+  // The v1 path's email, where a router that cut the path at `/` would read `example.com`.
+  const extraction v1 = post("/contacts/v1/contact/createOrUpdate/email/jo%40example.com%2Fextra", R"({"properties":[]})");
+  EXPECT_FALSE(v1.ok());
+  // No domain at all names none a rule could miss: HubSpot answers it.
+  for (const std::string_view email : {"jo", "jo@", "a.long.name.without.at"}) {
+    const extraction e = post(create, R"({"properties":{"email":")" + std::string(email) + R"("}})");
+    EXPECT_TRUE(e.ok()) << email << ": " << e.error;
   }
 }
 

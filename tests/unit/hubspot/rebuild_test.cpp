@@ -189,6 +189,22 @@ TEST(rebuild, forms_v3_fields_follow_the_object_type_convention) {
                     R"({"objectTypeId":"0-1","name":"lifecyclestage","value":"lead"}],"context":{"hutk":"h"}})");
 }
 
+TEST(rebuild, a_form_field_named_with_the_contact_type_is_edited_in_place) {
+  const extraction e = read_post("/submissions/v3/integration/submit/1/g",
+                                 R"({"fields":[{"name":"0-1/email","value":"a@b.com"},)"
+                                 R"({"name":"0-1/lifecyclestage","value":"customer"},{"name":"0-1/company","value":"X"}]})");
+  record_edit edit;
+  edit.set = {{"lifecyclestage", "lead"}};
+  edit.remove = {"company"};
+  const rebuilt_body r = rebuild(e, {true}, std::span<const record_edit>(&edit, 1));
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.body, R"({"fields":[{"name":"0-1/email","value":"a@b.com"},{"name":"0-1/lifecyclestage","value":"lead"}]})");
+
+  const extraction v2 = read_post("/uploads/form/v2/1/g", "email=a%40b.com&0-1%2Flifecyclestage=customer",
+                                  "application/x-www-form-urlencoded");
+  EXPECT_EQ(rebuild(v2, {true}, std::span<const record_edit>(&edit, 1)).body, "email=a%40b.com&0-1%2Flifecyclestage=lead");
+}
+
 TEST(rebuild, forms_v2_pairs_keep_untouched_bytes_and_encode_edits) {
   const extraction e = read_post(
       "/uploads/form/v2/1/g", "email=a%40b.com&firstname=Ann+Lee&hs_context=%7B%22hutk%22%3A%22h%22%7D&phone=1&phone=2",
