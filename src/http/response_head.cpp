@@ -129,6 +129,11 @@ response_head scan_response_head(std::string_view bytes, bool head_request, std:
       }
       seen_length = true;
       out.content_length = n;
+      // A 204 has no body and must not say it has one (RFC 9110 §8.6): the line is not relayed.
+      if (status == 204) {
+        if (out.hop_count == out.hop_lines.size()) return out;
+        out.hop_lines[out.hop_count++] = {static_cast<std::uint32_t>(line_begin), static_cast<std::uint32_t>(pos)};
+      }
     } else if (hubspot::iequals_ascii(name, "transfer-encoding")) {
       return out;
     } else if (hubspot::iequals_ascii(name, "connection")) {

@@ -22,8 +22,8 @@ struct response_head {
   bool has_body = true;        // false for HEAD, 1xx, 204, 304
   std::uint64_t content_length = 0; // meaningful when has_body
   bool keep_alive = true;      // the upstream connection may carry another request
-  // The hop-by-hop header lines (offsets into the head), dropped on the way to the client. A
-  // head with more of them than this is `other`.
+  // The hop-by-hop header lines (offsets into the head), and a 204's Content-Length, dropped on
+  // the way to the client. A head with more of them than this is `other`.
   struct line_span {
     std::uint32_t begin = 0;
     std::uint32_t end = 0;

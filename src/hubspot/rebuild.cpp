@@ -2,20 +2,22 @@
 
 #include "hubgate/hubspot/text.hpp"
 
-#include <nlohmann/json.hpp>
+#include "hubgate/hubspot/json_scan.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <exception>
 #include <iterator>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 namespace hubgate::hubspot {
 
 namespace {
 
-using json = nlohmann::ordered_json;
 using container = parsed_body::container;
 
 // Edits name properties as the extractor reads them: ignoring case, Java-style.
@@ -30,51 +32,146 @@ bool same_property(const parsed_body& body, std::string_view wire, std::string_v
   return same_name(body.form_field_names ? form_field_property(wire) : wire, name);
 }
 
+// One member of an object being edited: its key as sent (quotes and escapes), decoded, and its
+// value's JSON text (as sent, or written for an edit).
+struct member {
+  std::string_view key_raw;
+  std::string key_written; // a new member's key, when key_raw is empty
+  std::string key;
+  std::string value;
+};
+
+std::string json_text(std::string_view s) {
+  std::string out;
+  append_json_string(out, s);
+  return out;
+}
+
+std::vector<member> members_of(const std::optional<json_value>& object) {
+  std::vector<member> out;
+  if (!object || !object->is_object()) {
+    return out;
+  }
+  out.reserve(object->size());
+  for (const json_member m : object->members()) {
+    out.push_back({m.key.raw(), {}, m.key.string_value(), std::string(m.value.raw())});
+  }
+  return out;
+}
+
+member new_member(std::string_view key, std::string value) {
+  return {{}, json_text(key), std::string(key), std::move(value)};
+}
+
+// The object written compactly: each member's key and value as they were sent, or as edited.
+std::string write_object(const std::vector<member>& members) {
+  std::size_t size = 2;
+  for (const member& m : members) {
+    size += m.key_raw.size() + m.key_written.size() + m.value.size() + 2;
+  }
+  std::string out;
+  out.reserve(size);
+  out += '{';
+  for (const member& m : members) {
+    if (out.size() > 1) {
+      out += ',';
+    }
+    out += m.key_raw.empty() ? std::string_view(m.key_written) : m.key_raw;
+    out += ':';
+    out += m.value;
+  }
+  out += '}';
+  return out;
+}
+
+// The member keyed exactly `key` (as a JSON object lookup finds it), or nullptr.
+member* find_member(std::vector<member>& members, std::string_view key) {
+  const auto it = std::find_if(members.begin(), members.end(), [&](const member& m) { return m.key == key; });
+  return it == members.end() ? nullptr : &*it;
+}
+
+// The value of the member keyed exactly `key` in `object`.
+std::optional<json_value> member_value(const json_value& object, std::string_view key) {
+  for (const json_member m : object.members()) {
+    if (m.key.string_equals(key)) {
+      return m.value;
+    }
+  }
+  return std::nullopt;
+}
+
+bool is_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+    } else if (const std::size_t n = utf8_sequence_length(s.substr(i))) {
+      i += n;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Edits one item's contact properties in its own bytes: the item and its property container are
+// written anew from their members (compact), every member and entry not edited as it was sent.
+// A body scales linearly: no JSON DOM, whose ordered objects look keys up one by one.
 class editor {
 public:
   explicit editor(const parsed_body& body) : body_(body) {}
 
-  bool apply(json& item, const record_edit& edit) {
-    switch (body_.properties) {
-      case container::object_map: return edit_map(item, edit);
-      case container::name_value_array: return edit_array(item, edit);
-      case container::top_level: return edit_top_level(item, edit);
-      case container::none: return fail("this operation carries no contact properties to edit");
-      case container::form_pairs: break;
+  // The item's new text, or nothing (error() says why).
+  std::optional<std::string> apply(const json_value& item, const record_edit& edit) {
+    for (const auto& [name, value] : edit.set) {
+      if (!is_utf8(name) || !is_utf8(value)) {
+        refuse("an edit value is not valid UTF-8");
+        return std::nullopt;
+      }
     }
-    return fail("internal: form bodies are not JSON");
+    std::vector<member> members = members_of(item);
+    bool done = false;
+    switch (body_.properties) {
+      case container::object_map: done = edit_map(item, members, edit); break;
+      case container::name_value_array: done = edit_array(item, members, edit); break;
+      case container::top_level: done = edit_top_level(members, edit); break;
+      case container::none: refuse("this operation carries no contact properties to edit"); break;
+      case container::form_pairs: refuse("internal: form bodies are not JSON"); break;
+    }
+    if (!done) {
+      return std::nullopt;
+    }
+    return write_object(members);
   }
 
-  std::string error;
+  const std::string& error() const noexcept { return error_; }
 
 private:
-  bool fail(std::string message) {
-    error = std::move(message);
+  bool refuse(std::string message) {
+    error_ = std::move(message);
     return false;
   }
 
-  json& properties_of(json& item, json initial) {
-    json& props = item[std::string(body_.properties_key)];
-    if (props.is_null()) {
-      props = std::move(initial);
+  // Puts the property container's new text in the item (added last when it had none).
+  void set_container(std::vector<member>& item, std::string text) {
+    if (member* m = find_member(item, body_.properties_key)) {
+      m->value = std::move(text);
+    } else {
+      item.push_back(new_member(body_.properties_key, std::move(text)));
     }
-    return props;
   }
 
-  bool edit_map(json& item, const record_edit& edit) {
-    json& props = properties_of(item, json::object());
+  bool edit_map(const json_value& item, std::vector<member>& item_members, const record_edit& edit) {
+    std::vector<member> props = members_of(member_value(item, body_.properties_key));
     for (const std::string& name : edit.remove) {
-      for (auto it = props.begin(); it != props.end();) {
-        it = same_name(it.key(), name) ? props.erase(it) : std::next(it);
-      }
+      std::erase_if(props, [&](const member& m) { return same_name(m.key, name); });
     }
     for (const auto& [name, value] : edit.set) {
       bool found = false;
       for (auto it = props.begin(); it != props.end();) {
-        if (!same_name(it.key(), name)) {
+        if (!same_name(it->key, name)) {
           ++it;
         } else if (!found) {
-          it.value() = value; // keeps the sender's spelling and position
+          it->value = json_text(value); // keeps the sender's spelling and position
           found = true;
           ++it;
         } else {
@@ -82,60 +179,85 @@ private:
         }
       }
       if (!found) {
-        props[name] = value;
+        props.push_back(new_member(name, json_text(value)));
       }
     }
+    set_container(item_members, write_object(props));
     return true;
   }
 
-  bool edit_array(json& item, const record_edit& edit) {
-    json& entries = properties_of(item, json::array());
-    const std::string name_key(body_.entry_name_key);
-    const auto matches = [&](const json& entry, std::string_view name) {
-      const auto it = entry.find(name_key);
-      return it != entry.end() && it->is_string() && same_property(body_, it->get_ref<const std::string&>(), name);
+  bool edit_array(const json_value& item, std::vector<member>& item_members, const record_edit& edit) {
+    struct entry {
+      std::optional<json_value> node; // nothing for an entry added here
+      std::string text;
+      std::optional<std::string> name; // the entry's string under entry_name_key
+    };
+    std::vector<entry> entries;
+    bool typed = false; // forms v3 fields name their object type (§2.4 row 15); a new field follows suit
+    if (const auto array = member_value(item, body_.properties_key); array && array->is_array()) {
+      entries.reserve(array->size());
+      for (const json_value e : array->elements()) {
+        std::optional<std::string> name;
+        if (const auto n = e.is_object() ? member_value(e, body_.entry_name_key) : std::nullopt; n && n->is_string()) {
+          name = n->string_value();
+        }
+        typed = typed || (e.is_object() && member_value(e, "objectTypeId"));
+        entries.push_back({e, std::string(e.raw()), std::move(name)});
+      }
+    }
+    const auto matches = [&](const entry& e, std::string_view name) {
+      return e.name && same_property(body_, *e.name, name);
     };
     for (const std::string& name : edit.remove) {
-      for (std::size_t i = entries.size(); i-- > 0;) {
-        if (matches(entries[i], name)) {
-          entries.erase(i);
-        }
-      }
+      std::erase_if(entries, [&](const entry& e) { return matches(e, name); });
     }
     for (const auto& [name, value] : edit.set) {
       bool found = false;
-      for (std::size_t i = 0; i < entries.size();) {
-        if (!matches(entries[i], name)) {
-          ++i;
+      for (auto it = entries.begin(); it != entries.end();) {
+        if (!matches(*it, name)) {
+          ++it;
         } else if (!found) {
-          entries[i]["value"] = value;
+          std::vector<member> fields = it->node ? members_of(it->node) : std::vector<member>{};
+          if (member* v = find_member(fields, "value")) {
+            v->value = json_text(value);
+          } else {
+            fields.push_back(new_member("value", json_text(value)));
+          }
+          it->text = write_object(fields);
+          it->node.reset(); // its text is the edited one now
           found = true;
-          ++i;
+          ++it;
         } else {
-          entries.erase(i);
+          it = entries.erase(it);
         }
       }
       if (!found) {
-        json entry = json::object();
-        // Forms v3 fields name their object type (§2.4 row 15); a new field follows suit.
-        const bool typed = std::any_of(entries.begin(), entries.end(),
-                                       [](const json& e) { return e.is_object() && e.contains("objectTypeId"); });
+        std::vector<member> fields;
         if (typed) {
-          entry["objectTypeId"] = "0-1";
+          fields.push_back(new_member("objectTypeId", json_text("0-1")));
         }
-        entry[name_key] = name;
-        entry["value"] = value;
-        entries.push_back(std::move(entry));
+        fields.push_back(new_member(body_.entry_name_key, json_text(name)));
+        fields.push_back(new_member("value", json_text(value)));
+        entries.push_back({std::nullopt, write_object(fields), name});
       }
     }
+    std::string text = "[";
+    for (const entry& e : entries) {
+      if (text.size() > 1) {
+        text += ',';
+      }
+      text += e.text;
+    }
+    text += ']';
+    set_container(item_members, std::move(text));
     return true;
   }
 
-  bool edit_top_level(json& item, const record_edit& edit) {
-    const auto key_for = [&](std::string_view name) -> std::optional<std::string> {
+  bool edit_top_level(std::vector<member>& members, const record_edit& edit) {
+    const auto key_for = [&](std::string_view name) -> std::optional<std::string_view> {
       for (const std::string_view key : body_.editable) {
         if (same_name(key, name)) {
-          return std::string(key);
+          return key;
         }
       }
       return std::nullopt;
@@ -143,30 +265,41 @@ private:
     for (const std::string& name : edit.remove) {
       const auto key = key_for(name);
       if (!key) {
-        return fail("\"" + name + "\" cannot be edited on this operation");
+        return refuse("\"" + name + "\" cannot be edited on this operation");
       }
-      item.erase(*key);
+      // An object lookup erases the one member keyed so.
+      if (const auto it = std::find_if(members.begin(), members.end(), [&](const member& m) { return m.key == *key; });
+          it != members.end()) {
+        members.erase(it);
+      }
     }
     for (const auto& [name, value] : edit.set) {
       const auto key = key_for(name);
       if (!key) {
-        return fail("\"" + name + "\" cannot be edited on this operation");
+        return refuse("\"" + name + "\" cannot be edited on this operation");
       }
-      const auto current = item.find(*key);
+      member* current = find_member(members, *key);
+      std::string text;
       // createContact is a boolean (§2.6 row 22); a string there would be coerced or refused.
-      if ((current != item.end() && current->is_boolean()) || *key == "createContact") {
+      if ((current != nullptr && (current->value == "true" || current->value == "false")) || *key == "createContact") {
         if (value != "true" && value != "false") {
-          return fail("\"" + *key + "\" takes true or false");
+          return refuse("\"" + std::string(*key) + "\" takes true or false");
         }
-        item[*key] = value == "true";
+        text = value;
       } else {
-        item[*key] = value;
+        text = json_text(value);
+      }
+      if (current != nullptr) {
+        current->value = std::move(text);
+      } else {
+        members.push_back(new_member(*key, std::move(text)));
       }
     }
     return true;
   }
 
   const parsed_body& body_;
+  std::string error_;
 };
 
 std::string encode_pair(std::string_view name, std::string_view value) {
@@ -243,11 +376,24 @@ std::vector<std::string_view> splice_kept_items(const parsed_body& body, const s
   return pieces;
 }
 
-json* item_at(json& root, const parsed_body& body, std::size_t index) {
-  if (!body.items_key.empty()) {
-    return &root[std::string(body.items_key)][index];
+
+// The value whose first byte is at `offset`: tokens are in document order, so their first bytes
+// rise with their index.
+std::optional<json_value> value_at(const json_document& document, std::uint32_t offset) {
+  std::uint32_t low = 0;
+  std::uint32_t high = static_cast<std::uint32_t>(document.token_count());
+  while (low < high) {
+    const std::uint32_t mid = low + (high - low) / 2;
+    if (document.token(mid).begin < offset) {
+      low = mid + 1;
+    } else {
+      high = mid;
+    }
   }
-  return root.is_array() ? &root[index] : &root;
+  if (low == document.token_count() || document.token(low).begin != offset) {
+    return std::nullopt;
+  }
+  return json_value(document, low);
 }
 
 } // namespace
@@ -328,31 +474,63 @@ rebuilt_body rebuild(const extraction& extraction, const std::vector<bool>& keep
       }
       return out;
     }
-    // Edits are applied to a DOM built only now: the scan that extract() made is strict, so this
-    // parse reads the same document.
-    json root = json::parse(body.text);
+    // Edits are applied to the body's bytes, scanned again: the scan that extract() made is strict,
+    // so this one reads the same document.
+    json_document document;
+    if (!document.scan(body.text)) {
+      out.kept_items.clear();
+      out.error = "internal: the body no longer scans: " + document.error();
+      return out;
+    }
+    const bool batch = body.item_bytes.size() == body.item_count && body.item_count > 0 && !body.item_bytes.empty();
+    // Each item's value: a batch's from the array that holds them, else the body itself.
+    std::vector<json_value> items;
+    if (batch) {
+      const std::optional<json_value> array = value_at(document, body.item_list.begin);
+      if (!array || !array->is_array() || array->size() != body.item_count) {
+        out.kept_items.clear();
+        out.error = "internal: the items are not where extract() found them";
+        return out;
+      }
+      items.reserve(array->size());
+      for (const json_value item : array->elements()) {
+        items.push_back(item);
+      }
+    } else {
+      items.push_back(document.root());
+    }
+    std::vector<std::optional<std::string>> edited(items.size());
     editor edit(body);
     for (std::size_t r = 0; r < extraction.records.size(); ++r) {
-      if (edits_item(r) && !edit.apply(*item_at(root, body, extraction.records[r].index), edits[r])) {
+      if (!edits_item(r)) {
+        continue;
+      }
+      const std::size_t index = batch ? extraction.records[r].index : 0;
+      edited[index] = edit.apply(items[index], edits[r]);
+      if (!edited[index]) {
         out.kept_items.clear();
-        out.error = edit.error;
+        out.error = edit.error();
         return out;
       }
     }
-    if (out.kept_items.size() != body.item_count) {
-      json& items = body.items_key.empty() ? root : root[std::string(body.items_key)];
-      json kept = json::array();
-      for (const std::size_t i : out.kept_items) {
-        kept.push_back(std::move(items[i]));
+    const std::string_view text = body.text;
+    const std::size_t start = text.starts_with("\xEF\xBB\xBF") ? 3 : 0; // the BOM is not forwarded
+    if (!batch) {
+      const json_value& item = items.front();
+      out.body = std::string(text.substr(start, item.begin_offset() - start));
+      out.body += edited.front() ? std::string_view(*edited.front()) : item.raw();
+      out.body += text.substr(item.end_offset());
+      return out;
+    }
+    out.body = std::string(text.substr(start, body.item_list.begin + 1 - start)); // up to `[`
+    for (std::size_t k = 0; k < out.kept_items.size(); ++k) {
+      const std::size_t i = out.kept_items[k];
+      if (k != 0) {
+        out.body += ',';
       }
-      items = std::move(kept);
+      out.body += edited[i] ? std::string_view(*edited[i]) : items[i].raw();
     }
-    try {
-      out.body = root.dump(-1, ' ', false, json::error_handler_t::strict);
-    } catch (const json::type_error&) {
-      out.kept_items.clear();
-      out.error = "an edit value is not valid UTF-8";
-    }
+    out.body += text.substr(body.item_list.end - 1); // from `]`
   } catch (const std::exception& ex) {
     out = rebuilt_body{};
     out.error = std::string("cannot rebuild the body: ") + ex.what();

@@ -358,6 +358,9 @@ io::awaitable<void> relay_parsed(pool& upstream, exchange_start& started, bool h
   const bool upstream_keep_alive = parser.keep_alive();
   const bool bodyless = has_no_body(out.upstream_status, head);
   http::remove_hop_by_hop(res);
+  if (out.upstream_status == 204) {
+    res.erase(bhttp::field::content_length); // a 204 must not say it has a body (RFC 9110 §8.6)
+  }
 
   // Frame the answer for this client. A body whose end is the upstream closing (no length, not
   // chunked) is chunked for an HTTP/1.1 client; an HTTP/1.0 client learns its end by our close.

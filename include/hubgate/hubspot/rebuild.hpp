@@ -2,7 +2,9 @@
 // Rebuild: the rule engine's per-record decisions applied to an extracted body, written back in
 // the request's own wire shape (v3 map, v1 array, form fields, urlencoded pairs), item order kept.
 // Dropping batch items alone splices the body's bytes, so kept items are forwarded exactly as
-// sent; an edit re-serialises the JSON body (compact, escapes and numbers rewritten).
+// sent; an edit writes the edited items' objects anew (compact, every member not edited as it was
+// sent, keys and numbers included) and keeps every other byte of the body. No JSON DOM: the cost
+// is linear in the body, however many members an object has.
 
 #include "hubgate/hubspot/extract.hpp"
 

@@ -847,6 +847,25 @@ TEST(extract_integrity, an_internationalised_domain_is_read_in_its_idna_form_or_
   }
 }
 
+TEST(extract_integrity, a_batch_longer_than_any_hubspot_takes_is_refused) {
+  const auto batch_of = [](std::size_t n) {
+    std::string body = R"({"inputs":[)";
+    for (std::size_t i = 0; i < n; ++i) {
+      body += i == 0 ? "{}" : ",{}";
+    }
+    return body + "]}";
+  };
+  EXPECT_TRUE(post("/crm/v3/objects/contacts/batch/create", batch_of(1000)).ok());
+  const extraction e = post("/crm/v3/objects/contacts/batch/create", batch_of(1001));
+  EXPECT_FALSE(e.ok());
+  EXPECT_NE(e.error.find("1001 items"), std::string::npos) << e.error;
+  std::string v1 = "[";
+  for (int i = 0; i < 1001; ++i) {
+    v1 += i == 0 ? R"({"email":"a@b.com","properties":[]})" : R"(,{"email":"a@b.com","properties":[]})";
+  }
+  EXPECT_FALSE(post("/contacts/v1/contact/batch", v1 + "]").ok());
+}
+
 TEST(extract_integrity, an_email_whose_domain_is_no_host_name_is_refused) {
   // Short addresses take the long way, long ones (16 bytes and more) the 16-byte one: both refuse.
   for (const std::string_view email : {"jo@example.com/x", "a.long.name@example.com/extra", "jo@exa_mple.com",

@@ -71,6 +71,14 @@ TEST(response_head, knows_which_answers_have_no_body) {
   EXPECT_FALSE(to_head.has_body);
 }
 
+TEST(response_head, a_204_is_relayed_without_content_length) {
+  EXPECT_EQ(client_head("HTTP/1.1 204 No Content\r\nContent-Length: 27\r\nX-Request-Id: 9\r\n\r\n", 11, true),
+            "HTTP/1.1 204 No Content\r\nX-Request-Id: 9\r\n\r\n");
+  // A 304's Content-Length describes the representation it stands for: relayed.
+  EXPECT_EQ(client_head("HTTP/1.1 304 Not Modified\r\nContent-Length: 27\r\n\r\n", 11, true),
+            "HTTP/1.1 304 Not Modified\r\nContent-Length: 27\r\n\r\n");
+}
+
 TEST(response_head, reads_whether_the_upstream_keeps_the_connection) {
   EXPECT_FALSE(scan("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n").keep_alive);
   EXPECT_FALSE(scan("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n").keep_alive);
