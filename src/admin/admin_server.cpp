@@ -80,16 +80,27 @@ void add_gauge(metrics::exposition& out, std::string_view name, std::string_view
   out.sample(name, {}, value);
 }
 
-net::awaitable<void> serve_connection(beast::tcp_stream stream, const sources& from) {
+net::awaitable<void> serve_connection(beast::tcp_stream stream, const sources& from,
+                                      std::shared_ptr<std::list<admin_connection>> connections) {
+  // Listed while it lives, so that the listener can close it to make room (accept_loop).
+  const auto self = connections->insert(connections->end(), {&stream, true, std::chrono::steady_clock::now()});
+  struct unlist {
+    std::shared_ptr<std::list<admin_connection>> connections;
+    std::list<admin_connection>::iterator self;
+    ~unlist() { connections->erase(self); }
+  } unlist_on_exit{std::move(connections), self};
   beast::flat_buffer buffer;
   for (;;) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(8 * 1024);
     parser.body_limit(4 * 1024);
     stream.expires_after(exchange_timeout);
+    self->waiting = true;
+    self->since = std::chrono::steady_clock::now();
     auto [rec, read] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
+    self->waiting = false;
     if (rec) {
-      break; // closed, too slow or malformed: nothing worth answering on an admin port
+      break; // closed, too slow, malformed or made room for another: nothing worth answering
     }
     const auto& request = parser.get();
     const bool head = request.method() == bhttp::verb::head;
@@ -310,13 +321,25 @@ net::awaitable<void> admin_server::accept_loop() {
       co_await backoff.async_wait(use_tuple);
       continue;
     }
-    if (open_.load() >= max_connections) {
-      continue; // the socket closes as it goes out of scope
+    if (connections_->size() >= max_connections) {
+      // All slots taken: the connection that has waited longest for a request gives its slot up,
+      // so idle connections (or slow ones) cannot keep probes and scrapers out. None waiting: the
+      // new one is refused (the socket closes as it goes out of scope).
+      auto oldest = connections_->end();
+      for (auto it = connections_->begin(); it != connections_->end(); ++it) {
+        if (it->waiting && (oldest == connections_->end() || it->since < oldest->since)) {
+          oldest = it;
+        }
+      }
+      if (oldest == connections_->end()) {
+        continue;
+      }
+      boost::system::error_code ignored;
+      oldest->stream->socket().close(ignored); // its read ends, and it leaves the list
+      oldest->waiting = false;                 // until then, it is not the one to close again
     }
-    open_.fetch_add(1);
-    net::co_spawn(ioc_, serve_connection(beast::tcp_stream(std::move(socket)), from_),
-                  [this](const std::exception_ptr& e) {
-                    open_.fetch_sub(1);
+    net::co_spawn(ioc_, serve_connection(beast::tcp_stream(std::move(socket)), from_, connections_),
+                  [](const std::exception_ptr& e) {
                     logging::log_exception("admin connection ended by an unexpected error", e);
                   });
   }

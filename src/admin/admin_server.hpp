@@ -11,10 +11,13 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <list>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -26,6 +29,7 @@
 namespace hubgate::admin {
 
 namespace net = boost::asio;
+namespace beast = boost::beast;
 
 // What the endpoints read; owned elsewhere, outliving the admin server.
 struct sources {
@@ -48,6 +52,13 @@ answer respond(const sources& from, std::string_view method, std::string_view ta
 // The whole /metrics page.
 std::string render_metrics(const sources& from);
 
+// An open admin connection, as the listener sees it.
+struct admin_connection {
+  beast::tcp_stream* stream = nullptr;
+  bool waiting = true; // for (the rest of) a request, not answering one
+  std::chrono::steady_clock::time_point since;
+};
+
 class admin_server {
  public:
   // Binds `host:port`; throws std::runtime_error when it cannot (a start-up error).
@@ -63,7 +74,10 @@ class admin_server {
   net::io_context& ioc_;
   net::ip::tcp::acceptor acceptor_;
   sources from_;
-  std::atomic<std::size_t> open_{0};
+  // The open connections, each marked while it waits for a request (all on the io_context's
+  // thread): when all slots are taken, the one waiting longest makes room for a new one.
+  // Shared with the connections' coroutines, which the io_context may destroy after this object.
+  std::shared_ptr<std::list<admin_connection>> connections_ = std::make_shared<std::list<admin_connection>>();
 };
 
 } // namespace hubgate::admin

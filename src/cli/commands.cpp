@@ -475,7 +475,12 @@ int run_check(const check_command& check, std::ostream& out, std::ostream& err) 
     const rules::rule_set& rules = *loaded.rules;
     out << check.file << ": OK (" << counted(rules.rule_count(), "rule") << ", "
         << counted(rules.tests().size(), "test")
-        << (rules.mode() == rules::enforcement_mode::shadow ? "; mode: shadow, nothing is enforced" : "") << ")\n";
+        << (rules.mode() == rules::enforcement_mode::shadow ? "; mode: shadow, nothing is enforced" : "")
+        // check reads no secret (config/rules_file.hpp): serve reads the keys and the token, and
+        // refuses a file whose secrets are missing, short or reused.
+        << (rules.access().mode == access::auth_mode::clients ? "; client keys and the token not read: serve checks them"
+                                                                : "")
+        << ")\n";
     return 0;
   });
 }

@@ -2,6 +2,9 @@
 
 #include "hubgate/hubspot/text.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <charconv>
 #include <limits>
@@ -35,6 +38,13 @@ bool parse_listen(std::string_view text, serve_options& out) {
   if (host.empty() || !number || *number > 65535) {
     return false;
   }
+  // An IP address, as the listener binds it: a name would be looked up, and could mean another
+  // address tomorrow (or several).
+  const std::string host_text(host);
+  in6_addr scratch{};
+  if (inet_pton(AF_INET, host_text.c_str(), &scratch) != 1 && inet_pton(AF_INET6, host_text.c_str(), &scratch) != 1) {
+    return false;
+  }
   out.listen_host = std::string(host);
   out.listen_port = std::string(port);
   return true;
@@ -60,6 +70,18 @@ bool set_duration(std::string_view v, std::chrono::milliseconds& out, std::strin
   return true;
 }
 
+// A timeout that must leave time: zero would fail every request (or client) at once.
+bool set_positive_duration(std::string_view v, std::chrono::milliseconds& out, std::string& error) {
+  if (!set_duration(v, out, error)) {
+    return false;
+  }
+  if (out.count() <= 0) {
+    error = "must be longer than 0";
+    return false;
+  }
+  return true;
+}
+
 bool set_switch(std::string_view v, bool& out, std::string& error) {
   if (v != "on" && v != "off") {
     error = "expected on or off";
@@ -75,7 +97,7 @@ const flag_spec serve_flags[] = {
     {"--listen", "HUBGATE_LISTEN", "HOST:PORT", "address the proxy listens on (default 127.0.0.1:8080)",
      [](std::string_view v, serve_options& o, std::string& e) {
        if (!parse_listen(v, o)) {
-         e = "expected HOST:PORT";
+         e = "expected IP:PORT (an IP address, such as 127.0.0.1, 0.0.0.0 or [::1])";
          return false;
        }
        return true;
@@ -152,22 +174,22 @@ const flag_spec serve_flags[] = {
      }},
     {"--client-header-timeout", "HUBGATE_CLIENT_HEADER_TIMEOUT", "DURATION",
      "time a client has to send a request head once it starts (default 10s)",
-     [](std::string_view v, serve_options& o, std::string& e) { return set_duration(v, o.client_header_timeout, e); }},
+     [](std::string_view v, serve_options& o, std::string& e) { return set_positive_duration(v, o.client_header_timeout, e); }},
     {"--client-body-timeout", "HUBGATE_CLIENT_BODY_TIMEOUT", "DURATION",
      "time a client has to send a request body (default 30s)",
-     [](std::string_view v, serve_options& o, std::string& e) { return set_duration(v, o.client_body_timeout, e); }},
+     [](std::string_view v, serve_options& o, std::string& e) { return set_positive_duration(v, o.client_body_timeout, e); }},
     {"--client-idle-timeout", "HUBGATE_CLIENT_IDLE_TIMEOUT", "DURATION",
      "idle keep-alive client connections are closed after (default 60s)",
-     [](std::string_view v, serve_options& o, std::string& e) { return set_duration(v, o.client_idle_timeout, e); }},
+     [](std::string_view v, serve_options& o, std::string& e) { return set_positive_duration(v, o.client_idle_timeout, e); }},
     {"--upstream-connect-timeout", "HUBGATE_UPSTREAM_CONNECT_TIMEOUT", "DURATION",
      "connect and TLS handshake to an upstream, 502 after (default 5s)",
      [](std::string_view v, serve_options& o, std::string& e) {
-       return set_duration(v, o.upstream_connect_timeout, e);
+       return set_positive_duration(v, o.upstream_connect_timeout, e);
      }},
     {"--upstream-response-timeout", "HUBGATE_UPSTREAM_RESPONSE_TIMEOUT", "DURATION",
      "wait for an upstream answer (and between its body reads), 504 after (default 60s)",
      [](std::string_view v, serve_options& o, std::string& e) {
-       return set_duration(v, o.upstream_response_timeout, e);
+       return set_positive_duration(v, o.upstream_response_timeout, e);
      }},
     {"--upstream-idle-timeout", "HUBGATE_UPSTREAM_IDLE_TIMEOUT", "DURATION",
      "pooled upstream connections idle longer are not reused (default 30s)",
@@ -208,7 +230,7 @@ const flag_spec serve_flags[] = {
          o.admin_host = std::move(parsed.listen_host);
          o.admin_port = std::move(parsed.listen_port);
        } else {
-         e = "expected HOST:PORT or off";
+         e = "expected IP:PORT (an IP address, such as 127.0.0.1 or 0.0.0.0) or off";
          return false;
        }
        return true;
@@ -242,8 +264,20 @@ command parse_serve(const std::vector<std::string_view>& args, std::size_t first
   if (auto key = env("HUBGATE_AUDIT_KEY")) {
     options.audit_key = std::move(*key);
   }
-  // The environment first, so that flags override it.
+  // The environment first, so that flags override it: a variable whose flag is given is not read
+  // (a bad value there is no error when the flag replaces it).
+  const auto flag_given = [&](std::string_view flag) {
+    for (std::size_t i = first; i < args.size(); ++i) {
+      if (args[i] == flag || (args[i].starts_with(flag) && args[i].size() > flag.size() && args[i][flag.size()] == '=')) {
+        return true;
+      }
+    }
+    return false;
+  };
   for (const auto& f : serve_flags) {
+    if (flag_given(f.flag)) {
+      continue;
+    }
     if (auto value = env(f.env)) {
       std::string error;
       if (!f.set(*value, options, error)) {

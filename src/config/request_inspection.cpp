@@ -16,6 +16,7 @@ rules::request_facts inspected_request::facts(std::string_view method, const rul
     out.path = classification.canonical_path;
     out.operation = rules::operation_ref{op->name, op->kind};
     out.records = extraction.records;
+    out.other_paths = other_paths;
   } else {
     out.path = path;
   }
@@ -31,6 +32,7 @@ inspected_request inspect_request(const request_text& request, bool canonicalise
       return out;
     }
     const hubspot::operation* op = out.classification.op;
+    out.other_paths = hubspot::path_spellings(out.classification);
     if (op == nullptr) {
       if (canonicalise_outside_catalog) {
         hubspot::canonical_target canonical = hubspot::canonicalise(request.target);

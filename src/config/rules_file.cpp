@@ -2,6 +2,10 @@
 
 #include "hubgate/hubspot/catalog.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <exception>
@@ -42,10 +46,26 @@ std::optional<std::string> read_rules_text(const std::string& path, std::string&
 
 std::optional<std::string> read_small_file(const std::string& path, std::size_t max_bytes, std::string_view what_else,
                                            std::string& error) {
+  // Opened without blocking and read only when it is a regular file: a FIFO would block the
+  // open (or the read) until a writer came, and a reload runs on the thread that also answers
+  // /healthz. Symbolic links are followed (Kubernetes mounts ConfigMaps and Secrets through them).
   errno = 0;
-  const std::unique_ptr<std::FILE, file_closer> file(std::fopen(path.c_str(), "rb"));
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    error = errno_text(errno);
+    return std::nullopt;
+  }
+  struct stat info {};
+  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    const int why = errno;
+    ::close(fd);
+    error = S_ISDIR(info.st_mode) ? errno_text(EISDIR) : why != 0 ? errno_text(why) : "not a regular file";
+    return std::nullopt;
+  }
+  const std::unique_ptr<std::FILE, file_closer> file(::fdopen(fd, "rb"));
   if (!file) {
     error = errno_text(errno);
+    ::close(fd);
     return std::nullopt;
   }
   std::string text;

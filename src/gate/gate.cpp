@@ -180,7 +180,12 @@ void decide_records(decision& d, const rules::rule_set& rules, const hubspot::cl
                         std::string_view correlation_id) {
   const hubspot::operation& op = *d.op;
   rules::request_facts facts{request.method, classification.canonical_path, rules::operation_ref{op.name, op.kind},
-                             extraction.records, request.headers, request.client};
+                             extraction.records, request.headers, request.client, {}};
+  std::vector<std::string> other_paths;
+  if (rules.reads_paths()) {
+    other_paths = hubspot::path_spellings(classification);
+    facts.other_paths = other_paths;
+  }
   d.evaluation = rules.evaluate(facts);
 
   const auto& records = extraction.records;
@@ -365,7 +370,7 @@ decision decide(const rules::rule_set& rules, const hubspot::classification& cla
       refuse(d, nullptr, canonical.error, correlation_id);
       return d;
     }
-    rules::request_facts facts{request.method, canonical.path, std::nullopt, {}, request.headers, request.client};
+    rules::request_facts facts{request.method, canonical.path, std::nullopt, {}, request.headers, request.client, {}};
     d.evaluation = rules.evaluate(facts);
     for (const auto& r : d.evaluation.records) {
       if (r.enforced.decision == rules::verdict::block) {

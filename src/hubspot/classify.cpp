@@ -556,6 +556,42 @@ const char* read_id_property(std::string_view query, classification& out) {
   return nullptr;
 }
 
+// Appends to `out` every path route `r` writes with `c`'s captures: one per object type spelling.
+void spell_route(const route& r, const classification& c, std::vector<std::string>& out) {
+  std::vector<std::string> paths{std::string()};
+  for (const seg_matcher& m : r.segs) {
+    if (m.kind == seg_kind::any_path) {
+      return; // segments nothing captured
+    }
+    if (m.kind == seg_kind::object_type) {
+      std::vector<std::string> spelled;
+      for (const std::string& p : paths) {
+        for (const std::string_view type : {"contacts", "contact", "0-1"}) {
+          spelled.push_back(p + "/" + std::string(type));
+        }
+      }
+      paths = std::move(spelled);
+      continue;
+    }
+    std::string piece = "/";
+    if (m.kind == seg_kind::literal) {
+      piece += m.text;
+    } else if (const auto value = c.param(m.text)) {
+      if (m.kind == seg_kind::date_version) {
+        piece += *value;
+      } else {
+        percent_encode_append(*value, piece);
+      }
+    } else {
+      return; // a capture this request did not make (another pattern's date, say)
+    }
+    for (std::string& p : paths) {
+      p += piece;
+    }
+  }
+  out.insert(out.end(), std::make_move_iterator(paths.begin()), std::make_move_iterator(paths.end()));
+}
+
 enum class method_case : std::uint8_t { exact, other_case, not_catalog };
 
 // HTTP methods are case-sensitive, but a lenient server may upper-case `post`; such a request on a
@@ -713,6 +749,24 @@ canonical_target canonicalise(std::string_view target) {
     result.error = "out of memory while reading the request target";
   }
   return result;
+}
+
+std::vector<std::string> path_spellings(const classification& c) {
+  std::vector<std::string> out;
+  if (c.op == nullptr) {
+    return out;
+  }
+  for (const route_bucket& bucket : routes()) {
+    for (const route& r : bucket.routes) {
+      if (r.op == c.op) {
+        spell_route(r, c, out);
+      }
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  std::erase(out, c.canonical_path);
+  return out;
 }
 
 } // namespace hubgate::hubspot

@@ -100,19 +100,6 @@ std::optional<json_value> member_value(const json_value& object, std::string_vie
   return std::nullopt;
 }
 
-bool is_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    if (static_cast<unsigned char>(s[i]) < 0x80) {
-      ++i;
-    } else if (const std::size_t n = utf8_sequence_length(s.substr(i))) {
-      i += n;
-    } else {
-      return false;
-    }
-  }
-  return true;
-}
-
 // Edits one item's contact properties in its own bytes: the item and its property container are
 // written anew from their members (compact), every member and entry not edited as it was sent.
 // A body scales linearly: no JSON DOM, whose ordered objects look keys up one by one.

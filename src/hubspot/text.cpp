@@ -440,4 +440,17 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
+bool is_utf8(std::string_view s) noexcept {
+  for (std::size_t i = 0; i < s.size();) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+    } else if (const std::size_t n = utf8_sequence_length(s.substr(i))) {
+      i += n;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
 } // namespace hubgate::hubspot

@@ -131,6 +131,7 @@ struct rule_set::state {
   bool has_shadow = false;          // a shadow rule, or the file in shadow mode
   bool reads_email = false;         // some rule has an `email` or `email_domain` condition
   bool reaches_non_catalog = false; // any rule reaches requests outside the catalog
+  bool reads_paths = false;         // some rule has a `path` condition
   std::vector<std::string> properties_read; // every property a rule's conditions name, once
   hubspot::compared_values compared_values; // what `properties:` conditions compare with
 };

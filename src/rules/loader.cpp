@@ -9,7 +9,9 @@
 
 #include <algorithm>
 #include <array>
+#include <string>
 #include <utility>
+#include <vector>
 
 namespace hubgate::rules {
 
@@ -290,6 +292,14 @@ private:
                                        " is not a domain IDNA accepts (UTS #46), so no address could be in it");
             continue;
           }
+          // hubgate refuses addresses whose domain is no host name: such an entry matches nothing.
+          if (!hubspot::is_host_name(domain)) {
+            diag_.error(item.mark, "'email_domain' " + quote(item.text) +
+                                       " is not a host name (letters, digits and hyphens between dots), so no "
+                                       "address could be in it; a domain already matches its subdomains (for "
+                                       "'*.example.com' write 'example.com')");
+            continue;
+          }
           when.email_domains->insert(domain);
         }
       }
@@ -313,7 +323,8 @@ private:
       }
     }
     if (const auto& path = m.get("path")) {
-      when.path = compile_regex(*path, false, diag_);
+      // Letter case ignored, as it is in catalog paths: HubSpot may route `/CRM/...` too.
+      when.path = compile_regex(*path, true, diag_);
     }
     if (const auto& clients = m.get("client")) {
       if (const auto items = detail::read_string_list(*clients, diag_)) {
@@ -379,6 +390,12 @@ private:
                             (entry.value.IsNull() ? " (to clear it, use 'remove')" : ""));
             continue;
           }
+          if (detail::iequals(entry.key, "email")) {
+            // Rules decide on the address the client sent: one set afterwards would reach HubSpot
+            // undecided (a blocked domain included).
+            diag_.error(entry.key_mark, "a rewrite cannot set 'email': the rules decided on the address sent");
+            continue;
+          }
           info.set.emplace_back(entry.key, entry.value.Scalar());
         }
       }
@@ -406,6 +423,43 @@ private:
   diagnostics& diag_;
 };
 
+// YAML aliases make a node graph of a file, which may refer to itself (`&a {x: *a}`) or expand
+// to far more than its bytes ("billion laughs": nine levels of ten aliases are 10^9 values in 642
+// bytes). Everything later reads the graph as a tree, so it is walked first, as a tree, up to
+// these bounds: no file within the 4 MiB limit needs more without aliases.
+constexpr std::size_t max_expanded_values = 1'000'000;
+constexpr std::size_t max_yaml_depth = 100; // a test body may nest 64 deep, as a request body may
+
+bool within_expansion_limits(const YAML::Node& root, diagnostics& diag) {
+  std::vector<std::pair<YAML::Node, std::size_t>> pending{{root, 1}};
+  std::size_t values = 0;
+  while (!pending.empty()) {
+    auto [node, depth] = std::move(pending.back());
+    pending.pop_back();
+    if (++values > max_expanded_values) {
+      diag.error(node.Mark(), "the file expands, through YAML aliases, to more than " +
+                                  std::to_string(max_expanded_values) + " values");
+      return false;
+    }
+    if (depth > max_yaml_depth) {
+      diag.error(node.Mark(), "values are nested deeper than " + std::to_string(max_yaml_depth) +
+                                  " levels (a YAML alias inside the value it names repeats it without end)");
+      return false;
+    }
+    if (node.IsMap()) {
+      for (auto it = node.begin(); it != node.end(); ++it) {
+        pending.emplace_back(it->first, depth + 1);
+        pending.emplace_back(it->second, depth + 1);
+      }
+    } else if (node.IsSequence()) {
+      for (const YAML::Node& item : node) {
+        pending.emplace_back(item, depth + 1);
+      }
+    }
+  }
+  return true;
+}
+
 } // namespace
 
 load_result load_rule_set(std::string_view yaml_text, std::string_view file_name,
@@ -429,6 +483,9 @@ load_result load_rule_set(std::string_view yaml_text, std::string_view file_name
   }
 
   const YAML::Node& root = documents.front();
+  if (!within_expansion_limits(root, diag)) {
+    return failed();
+  }
   const keyed_mapping top(root, root.Mark(), "the top level", top_keys, diag);
   if (!top.valid()) {
     return failed();
@@ -518,6 +575,8 @@ load_result load_rule_set(std::string_view yaml_text, std::string_view file_name
   });
   state->reaches_non_catalog = std::any_of(state->rules.begin(), state->rules.end(),
                                            [](const auto& r) { return r.reaches_non_catalog; });
+  state->reads_paths = std::any_of(state->rules.begin(), state->rules.end(),
+                                   [](const auto& r) { return r.when.path != nullptr; });
   for (const auto& rule : state->rules) {
     for (const auto& condition : rule.when.properties) {
       const std::string& name = condition.first; // not a structured binding: clang 14 cannot capture one

@@ -84,7 +84,9 @@ bool conditions::request_matches(const request_facts& request) const {
       return false;
     }
   }
-  return !path || re2::RE2::PartialMatch(request.path, *path);
+  return !path || re2::RE2::PartialMatch(request.path, *path) ||
+         std::any_of(request.other_paths.begin(), request.other_paths.end(),
+                     [this](const std::string& other) { return re2::RE2::PartialMatch(other, *path); });
 }
 
 bool conditions::record_matches(const record_view& record) const {
@@ -270,6 +272,7 @@ const rule_info& rule_set::rule(std::size_t index) const { return state_->rules.
 std::span<const test_case> rule_set::tests() const { return state_->tests; }
 
 bool rule_set::reaches_non_catalog() const { return state_->reaches_non_catalog; }
+bool rule_set::reads_paths() const { return state_->reads_paths; }
 std::span<const std::string> rule_set::properties_read() const { return state_->properties_read; }
 const hubspot::compared_values& rule_set::compared_values() const { return state_->compared_values; }
 

@@ -73,6 +73,11 @@ nlohmann::json to_json(const YAML::Node& node, diagnostics& diag) {
         diag.error(it->first.Mark(), "keys in a request body must be strings");
         continue;
       }
+      if (object.contains(it->first.Scalar())) {
+        // hubgate refuses a body with a key given twice: a test must not pass with one.
+        diag.error(it->first.Mark(), "key '" + it->first.Scalar() + "' is given twice in this request body");
+        continue;
+      }
       object[it->first.Scalar()] = to_json(it->second, diag);
     }
     return object;

@@ -1,5 +1,6 @@
 #include "yaml_reader.hpp"
 
+#include "hubgate/hubspot/text.hpp"
 #include "text.hpp"
 
 #include <algorithm>
@@ -42,6 +43,11 @@ std::optional<std::size_t> nearest_index(std::string_view word, const Words& kno
   std::size_t best_distance = 0;
   for (std::size_t i = 0; i < known.size(); ++i) {
     const std::string_view candidate = known[i];
+    // More than two letters apart in length is more than two typos: no table to fill (a name of a
+    // megabyte would cost seconds, and a table of its length times the candidate's).
+    if (std::max(word.size(), candidate.size()) - std::min(word.size(), candidate.size()) > 2) {
+      continue;
+    }
     const std::size_t distance = edit_distance(word, candidate);
     // Two typos at most, and fewer than half the letters: "mode" is no typo of "name".
     if (distance <= 2 && distance * 2 < std::max(word.size(), candidate.size()) &&
@@ -185,6 +191,11 @@ std::optional<std::string> read_name(const field& f, diagnostics& diag) {
   auto text = read_string(f, diag);
   if (text && trim(*text).empty()) {
     diag.error(f.mark, quote(f.key) + " must not be blank");
+    return std::nullopt;
+  }
+  // Names go into metric labels, log lines and JSON: text Prometheus refuses would fail a scrape.
+  if (text && !hubspot::is_utf8(*text)) {
+    diag.error(f.mark, quote(f.key) + " must be UTF-8 text");
     return std::nullopt;
   }
   return text;

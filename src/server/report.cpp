@@ -94,12 +94,19 @@ void request_report::write_audit(audit::trail& trail, metrics::request_decision 
   }
   std::string token;
   std::string_view user_agent;
+  std::string redacted_user_agent;
   if (request_ != nullptr) {
     const auto& request = *request_;
     if (client_name_.empty()) {
       token = audit::token_fingerprint(request[bhttp::field::authorization], request.target());
     }
     user_agent = request[bhttp::field::user_agent];
+    // Some agents carry an operator's address (`+mailto:ops@corp.io`): no contact's, but an email
+    // all the same, so its local part is not written.
+    if (logging::may_hold_email(user_agent)) {
+      redacted_user_agent = logging::redact_emails(user_agent);
+      user_agent = redacted_user_agent;
+    }
   }
   audit::request_summary summary;
   summary.time = std::chrono::system_clock::now();

@@ -70,6 +70,24 @@ TEST_F(admin_test, health_readiness_and_the_rules_in_force) {
   EXPECT_EQ(missing->status, 404u);
 }
 
+TEST_F(admin_test, idle_connections_cannot_keep_probes_out) {
+  auto proxy = start();
+  const auto admin = proxy.admin_port();
+  // More than the listener's 32 slots, each with a head that never ends.
+  std::vector<std::unique_ptr<proxy_connection>> idle;
+  for (int i = 0; i < 40; ++i) {
+    idle.push_back(std::make_unique<proxy_connection>(admin));
+    idle.back()->send("GET /healthz HTTP/1.1\r\nHost: a\r\n");
+  }
+  for (int i = 0; i < 3; ++i) {
+    auto health = admin_get(admin, "/healthz");
+    ASSERT_TRUE(health) << i;
+    EXPECT_EQ(health->status, 200u);
+  }
+  // The connections that waited longest gave their slots up.
+  EXPECT_TRUE(idle.front()->closed_by_peer());
+}
+
 TEST_F(admin_test, the_proxy_port_never_serves_the_admin_endpoints) {
   auto proxy = start();
   for (const char* path : {"/metrics", "/healthz", "/readyz", "/rules"}) {

@@ -179,5 +179,15 @@ TEST_F(audit_test, an_audit_file_that_cannot_be_opened_stops_the_start) {
   EXPECT_NE(p.output().find("cannot open the audit file"), std::string::npos) << p.output();
 }
 
+TEST_F(audit_test, an_address_in_the_user_agent_is_not_written) {
+  auto proxy = start_audited();
+  ASSERT_TRUE(test::exchange(proxy.port(), post("/crm/v3/objects/contacts", R"({"properties":{"email":"ann@corp.io"}})",
+                                                {{"Authorization", std::string("Bearer ") + token},
+                                                 {"User-Agent", "acme-sync/2.1 (+mailto:ops.owner@corp.io)"}})));
+  const auto lines = entries(1);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["client"]["user_agent"], "acme-sync/2.1 (+mailto:***@corp.io)");
+}
+
 } // namespace
 } // namespace hubgate::test

@@ -15,6 +15,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace hubgate::config {
 
@@ -22,6 +23,7 @@ struct inspected_request {
   hubspot::classification classification; // .op: the catalog operation, nullptr outside it
   hubspot::extraction extraction;         // catalog operations only: records and parsed body
   std::string path;                       // outside the catalog: the canonical path, when asked for (see below)
+  std::vector<std::string> other_paths;   // catalog calls: the other spellings of the path (path_spellings)
   std::string error;                      // non-empty: refuse the request (400); facts() is not meaningful
 
   bool ok() const noexcept { return error.empty(); }

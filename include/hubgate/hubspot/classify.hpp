@@ -50,6 +50,13 @@ struct classification {
 
 classification classify(std::string_view method, std::string_view target);
 
+// The other paths that name the same call as a classified one: every pattern of its operation
+// written with its captures, the object type in each of its spellings (`contacts`, `contact`,
+// `0-1`), a dated pattern only with the date the request named. For `path` conditions, which
+// would otherwise tell `/crm/v3/objects/0-1` from `/crm/v3/objects/contacts`. Without the
+// canonical path itself; empty outside the catalog.
+std::vector<std::string> path_spellings(const classification& c);
+
 // Which host serves a target: forms for paths under /submissions/ and /uploads/form/ (after
 // canonicalisation), api otherwise (also when the target is unreadable; classify reports that).
 upstream_id upstream_for_path(std::string_view target);

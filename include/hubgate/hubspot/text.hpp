@@ -92,6 +92,9 @@ bool has_percent_escape(std::string_view text) noexcept;
 // forms, no surrogates, nothing above U+10FFFF), or 0 when it does not start with one.
 std::size_t utf8_sequence_length(std::string_view s) noexcept;
 
+// True when all of `s` is well-formed UTF-8 (utf8_sequence_length's rules).
+bool is_utf8(std::string_view s) noexcept;
+
 // Appends `s` as a JSON string, quotes included: `"` `\` and control bytes escaped, and each byte
 // that is not part of well-formed UTF-8 replaced by U+FFFD, so that the text is always valid JSON
 // whatever a caller or a rule wrote.

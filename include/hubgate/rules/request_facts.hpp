@@ -47,6 +47,9 @@ struct request_facts {
   std::span<const hubspot::contact_record> records; // what the extractor found; may be empty
   const header_lookup* headers = nullptr;           // nullptr: the request has no headers
   std::string_view client; // the client named by its key (auth: clients); empty when none
+  // The other spellings of a catalog call's path (hubspot::path_spellings): a `path` condition
+  // matching any of them matches. Filled only when a rule reads paths (rule_set::reads_paths).
+  std::span<const std::string> other_paths;
 };
 
 } // namespace hubgate::rules

@@ -101,6 +101,9 @@ public:
   // Whether any rule can decide a request outside the catalog; when none can, such requests
   // need no evaluation (and no canonical path) at all.
   bool reaches_non_catalog() const;
+  // Whether any rule has a `path` condition: only then does a catalog call need its other path
+  // spellings (request_facts::other_paths).
+  bool reads_paths() const;
   // The property names the rules' conditions read (ignoring case, each once): the only properties
   // evaluate() looks up in a record.
   std::span<const std::string> properties_read() const;

@@ -6,6 +6,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <sys/stat.h>
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
@@ -262,6 +264,14 @@ TEST(Check, SyntaxErrorsAndUnreadableFiles) {
   const run_result d = check(dir.path(""));
   EXPECT_EQ(d.status, 1);
   EXPECT_THAT(d.err, HasSubstr(": cannot read the rules file: Is a directory"));
+
+  // A FIFO is refused at once: reading it would wait for a writer (in serve, on the thread that
+  // answers /healthz).
+  const std::string fifo = dir.path("fifo.yaml");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const run_result f = check(fifo);
+  EXPECT_EQ(f.status, 1);
+  EXPECT_EQ(f.err, fifo + ": cannot read the rules file: not a regular file\n");
 }
 
 // --- test

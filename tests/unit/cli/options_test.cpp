@@ -77,7 +77,21 @@ TEST(options, bad_command_lines_are_one_line_errors) {
   EXPECT_EQ(error_of(parse({"frobnicate"})), "unknown command 'frobnicate' (see hubgate --help)");
   EXPECT_EQ(error_of(parse({})), "missing command (see hubgate --help)");
   EXPECT_EQ(error_of(parse({"serve", "--listen"})), "flag --listen needs a value HOST:PORT");
-  EXPECT_EQ(error_of(parse({"serve", "--listen", "8080"})), "--listen '8080': expected HOST:PORT");
+  EXPECT_EQ(error_of(parse({"serve", "--listen", "8080"})),
+            "--listen '8080': expected IP:PORT (an IP address, such as 127.0.0.1, 0.0.0.0 or [::1])");
+  // A name, or no address at all, is a bad flag too.
+  for (const std::string_view bad : {"localhost:8080", "999.1.1.1:8080", "[::g]:8080"}) {
+    EXPECT_NE(error_of(parse({"serve", "--listen", bad})).find("expected IP:PORT"), std::string::npos) << bad;
+  }
+  EXPECT_EQ(serve_of(parse({"serve", "--listen", "[::1]:8080"})).listen_host, "::1");
+  // A timeout of zero would fail every request.
+  EXPECT_EQ(error_of(parse({"serve", "--upstream-response-timeout", "0ms"})),
+            "--upstream-response-timeout '0ms': must be longer than 0");
+  EXPECT_EQ(error_of(parse({"serve"}, {{"HUBGATE_UPSTREAM_CONNECT_TIMEOUT", "0s"}})),
+            "HUBGATE_UPSTREAM_CONNECT_TIMEOUT='0s': must be longer than 0");
+  // A flag replaces its variable, bad value and all.
+  EXPECT_EQ(serve_of(parse({"serve", "--threads", "2"}, {{"HUBGATE_THREADS", "abc"}})).threads, 2u);
+  EXPECT_EQ(serve_of(parse({"serve", "--threads=2"}, {{"HUBGATE_THREADS", "abc"}})).threads, 2u);
   EXPECT_EQ(error_of(parse({"serve", "--log-format", "xml"})), "--log-format 'xml': expected text or json");
   // Upstream TLS is always verified: there is no plain-HTTP upstream.
   EXPECT_NE(error_of(parse({"serve", "--upstream", "http://api.hubapi.com"})).find("https://"), std::string::npos);
@@ -173,7 +187,8 @@ TEST(options, admin_audit_and_reload_flags) {
   EXPECT_EQ(o.audit, "stdout");
   EXPECT_EQ(serve_of(parse({"serve", "--audit", "off"}, {{"HUBGATE_AUDIT", "stdout"}})).audit, "");
 
-  EXPECT_EQ(error_of(parse({"serve", "--admin-listen", "9090"})), "--admin-listen '9090': expected HOST:PORT or off");
+  EXPECT_EQ(error_of(parse({"serve", "--admin-listen", "9090"})),
+            "--admin-listen '9090': expected IP:PORT (an IP address, such as 127.0.0.1 or 0.0.0.0) or off");
   EXPECT_EQ(error_of(parse({"serve", "--watch-rules", "yes"})), "--watch-rules 'yes': expected on or off");
   EXPECT_EQ(error_of(parse({"serve", "--audit="})), "--audit '': expected a file, stdout or off");
   EXPECT_NE(help_text().find("HUBGATE_AUDIT_KEY"), std::string::npos);

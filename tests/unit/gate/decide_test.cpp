@@ -93,5 +93,31 @@ TEST(gate_decide, batches_whole_blocks_a_batch_with_a_blocked_item_naming_every_
   EXPECT_TRUE(allowed.blocked.empty());
 }
 
+TEST(gate_decide, a_path_condition_sees_every_spelling_of_a_catalog_call) {
+  // Written against one spelling; HubSpot runs the same create under the others.
+  const auto rules = testing::load_rules(R"(version: 1
+rules:
+  - name: no-creates-by-path
+    match: { method: POST, path: '^/crm/v3/objects/contacts$' }
+    action: block
+)");
+  ASSERT_NE(rules, nullptr);
+  constexpr std::string_view body = R"({"properties":{"email":"a@corp.io"}})";
+  for (const std::string_view target : {"/crm/v3/objects/contacts", "/crm/v3/objects/0-1", "/crm/v3/objects/contact",
+                                        "/CRM/v3/objects/Contacts", "/crm/objects/2025-09/contacts",
+                                        "/crm/objects/2026-03/0-1"}) {
+    const auto classification = hubspot::classify("POST", target);
+    ASSERT_NE(classification.op, nullptr) << target;
+    const request_view view{"POST", target, body, "application/json", "", nullptr, {}};
+    const decision d = decide(*rules, classification, view, "corr-1", record_detail::rules_read);
+    EXPECT_EQ(d.what, action::answer) << target;
+  }
+  // Another call is not one of them.
+  const auto batch = hubspot::classify("POST", "/crm/v3/objects/0-1/batch/create");
+  const request_view view{"POST", "/crm/v3/objects/0-1/batch/create", R"({"inputs":[{"properties":{}}]})",
+                          "application/json", "", nullptr, {}};
+  EXPECT_NE(decide(*rules, batch, view, "corr-1", record_detail::rules_read).what, action::answer);
+}
+
 } // namespace
 } // namespace hubgate::gate

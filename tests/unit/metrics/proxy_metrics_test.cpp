@@ -36,7 +36,7 @@ rules::evaluation evaluate(const rules::rule_set& set, std::vector<std::string> 
   }
   const rules::request_facts facts{"POST", "/crm/v3/objects/contacts/batch/create",
                                    rules::operation_ref{"contacts.batch_create", hubspot::operation_kind::create},
-                                   records, nullptr, {}};
+                                   records, nullptr, {}, {}};
   return set.evaluate(facts);
 }
 

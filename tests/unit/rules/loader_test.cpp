@@ -10,6 +10,7 @@ namespace hubgate::rules {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using testing::load;
 using testing::load_errors;
 
@@ -248,6 +249,77 @@ rules:
                           "#46), so no address could be in it",
                           "rules.yaml:5:40: 'email_domain' 'ex\u2024ample.org' is not a domain IDNA accepts (UTS "
                           "#46), so no address could be in it"));
+}
+
+TEST(RuleLoader, DomainsThatAreNoHostNamesAreRefused) {
+  const auto errors = load_errors(R"yaml(version: 1
+rules:
+  - name: a
+    match:
+      email_domain: ["*.example.com", "http://example.org", example.net]
+    action: block
+)yaml");
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_THAT(errors[0], HasSubstr("rules.yaml:5:22: 'email_domain' '*.example.com' is not a host name"));
+  EXPECT_THAT(errors[0], HasSubstr("for '*.example.com' write 'example.com'"));
+  EXPECT_THAT(errors[1], HasSubstr("rules.yaml:5:39: 'email_domain' 'http://example.org' is not a host name"));
+}
+
+TEST(RuleLoader, ARewriteCannotSetTheEmail) {
+  EXPECT_THAT(load_errors(R"yaml(version: 1
+rules:
+  - name: a
+    action: rewrite
+    set: { Email: someone@example.com, lifecyclestage: lead }
+)yaml"),
+              ElementsAre("rules.yaml:5:12: a rewrite cannot set 'email': the rules decided on the address sent"));
+}
+
+TEST(RuleLoader, NamesMustBeUtf8) {
+  EXPECT_THAT(load_errors("version: 1\nrules:\n  - name: bl\xff" "ock\n    action: block\n"),
+              ElementsAre("rules.yaml:3:11: 'name' must be UTF-8 text"));
+}
+
+TEST(RuleLoader, AliasesThatNeverEndOrExplodeAreRefused) {
+  // An alias inside the value it names.
+  const auto cycle = load_errors(R"yaml(version: 1
+rules: []
+tests:
+  - name: rec
+    request:
+      method: POST
+      path: /crm/v3/objects/contacts
+      body: &a { properties: { email: jo@x.io }, more: *a }
+    expect: allow
+)yaml");
+  ASSERT_EQ(cycle.size(), 1u);
+  EXPECT_THAT(cycle[0], HasSubstr("nested deeper than 100 levels"));
+  // Nine levels of ten aliases: 10^9 values in a few hundred bytes.
+  std::string bomb = "version: 1\nx0: &a0 [lol]\n";
+  for (int level = 1; level <= 9; ++level) {
+    bomb += "x" + std::to_string(level) + ": &a" + std::to_string(level) + " [";
+    for (int i = 0; i < 10; ++i) {
+      bomb += (i == 0 ? "*a" : ", *a") + std::to_string(level - 1);
+    }
+    bomb += "]\n";
+  }
+  const auto exploded = load_errors(bomb);
+  ASSERT_FALSE(exploded.empty());
+  EXPECT_THAT(exploded[0], HasSubstr("expands, through YAML aliases, to more than 1000000 values"));
+}
+
+TEST(RuleLoader, ATestBodyWithAKeyGivenTwiceIsRefused) {
+  // hubgate refuses such a body: a test must not pass with one.
+  EXPECT_THAT(load_errors(R"yaml(version: 1
+tests:
+  - name: t
+    request:
+      method: POST
+      path: /crm/v3/objects/contacts
+      body: { properties: { email: jo@example.com, email: jo@acme.io } }
+    expect: allow
+)yaml"),
+              ElementsAre("rules.yaml:7:52: key 'email' is given twice in this request body"));
 }
 
 TEST(RuleLoader, RewriteFields) {

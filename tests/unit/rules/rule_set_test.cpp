@@ -248,7 +248,7 @@ default: allow
   // No header lookup at all reads as no headers.
   const auto result = rules->evaluate(request_facts{
       "POST", "/crm/v3/objects/contacts",
-      operation_ref{"contacts.create", hubspot::operation_kind::create}, request.records, nullptr, {}});
+      operation_ref{"contacts.create", hubspot::operation_kind::create}, request.records, nullptr, {}, {}});
   EXPECT_EQ(result.records.at(0).enforced.rule, "anonymous");
 }
 

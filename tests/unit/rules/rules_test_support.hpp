@@ -60,6 +60,7 @@ contact(std::optional<std::string> email,
 struct fake_request {
   std::string method = "POST";
   std::string path = "/crm/v3/objects/contacts";
+  std::vector<std::string> other_paths; // the path's other spellings (hubspot::path_spellings)
   std::optional<operation_ref> operation =
       operation_ref{"contacts.create", hubspot::operation_kind::create};
   std::vector<hubspot::contact_record> records;
@@ -93,7 +94,7 @@ struct fake_request {
 
   evaluation evaluate_with(const rule_set& rules) const {
     const header_list lookup(headers);
-    return rules.evaluate(request_facts{method, path, operation, records, &lookup, client});
+    return rules.evaluate(request_facts{method, path, operation, records, &lookup, client, other_paths});
   }
 };
 
