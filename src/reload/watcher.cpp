@@ -30,6 +30,9 @@ constexpr std::chrono::milliseconds settle_time{100};
 // Which directory events can mean new rules: a file written and closed, or an entry renamed in
 // place. A file being created is not (it may be half written; its close follows).
 constexpr std::uint32_t watched_events = IN_CLOSE_WRITE | IN_MOVED_TO;
+// And the directory itself moved away (`mv conf conf.old; mv conf.new conf`): the watch follows
+// the old directory, so the path is watched again.
+constexpr std::uint32_t directory_events = IN_MOVE_SELF;
 
 std::string errno_text(int error) {
   return std::error_code(error, std::generic_category()).message();
@@ -56,7 +59,7 @@ watcher::watcher(net::io_context& ioc, rules_in_force& rules, metrics::proxy_met
     return;
   }
   const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (fd < 0 || ::inotify_add_watch(fd, directory_.c_str(), watched_events) < 0) {
+  if (fd < 0 || ::inotify_add_watch(fd, directory_.c_str(), watched_events | directory_events) < 0) {
     const int error = errno;
     if (fd >= 0) {
       ::close(fd);
@@ -83,21 +86,44 @@ bool watcher::names_the_rules(std::string_view entry) const {
   return entry == base_name_ || entry.starts_with("..");
 }
 
-bool watcher::scan_events(std::string_view events) const {
-  bool relevant = false;
+watcher::scanned watcher::scan_events(std::string_view events) const {
+  scanned out;
   for (std::size_t at = 0; at + sizeof(inotify_event) <= events.size();) {
     inotify_event event{};
     std::memcpy(&event, events.data() + at, sizeof event);
     const char* name = events.data() + at + sizeof event;
     const std::string_view entry(name, event.len == 0 ? 0 : ::strnlen(name, event.len));
-    if ((event.mask & IN_IGNORED) != 0) {
-      logging::warn("the rules file's directory is gone: reload with SIGHUP", {{"directory", directory_}});
+    if ((event.mask & IN_MOVE_SELF) != 0) {
+      out.directory_moved = true;
+    } else if ((event.mask & IN_IGNORED) != 0) {
+      // The old directory's watch ends when it is deleted (or, once moved, when it goes).
+      out.watch_ended = true;
     } else if (names_the_rules(entry)) {
-      relevant = true;
+      out.relevant = true;
     }
     at += sizeof event + event.len;
   }
-  return relevant;
+  return out;
+}
+
+net::awaitable<void> watcher::watch_path_again() {
+  // A directory is usually moved into place right after the old one was moved away (`mv; mv`):
+  // the path is tried again for a while before giving up.
+  constexpr int attempts = 50;
+  net::steady_timer retry(ioc_);
+  int error = 0;
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    if (::inotify_add_watch(inotify_.native_handle(), directory_.c_str(), watched_events | directory_events) >= 0) {
+      logging::info("the rules file's directory was replaced: watching the new one", {{"directory", directory_}});
+      reload("directory replaced", false); // it may hold other rules
+      co_return;
+    }
+    error = errno;
+    retry.expires_after(settle_time);
+    co_await retry.async_wait(use_tuple);
+  }
+  logging::warn("the rules file's directory was moved away, and its path holds none: reload with SIGHUP",
+                {{"directory", directory_}, {"reason", errno_text(error)}});
 }
 
 net::awaitable<void> watcher::watch_directory() {
@@ -110,7 +136,18 @@ net::awaitable<void> watcher::watch_directory() {
       }
       co_return;
     }
-    const bool relevant = scan_events(std::string_view(events.data(), n));
+    const scanned seen = scan_events(std::string_view(events.data(), n));
+    const bool relevant = seen.relevant;
+    if (seen.directory_moved) {
+      watching_moved_away_ = true;
+      net::co_spawn(ioc_, watch_path_again(), logging::log_uncaught("rules watcher stopped by an unexpected error"));
+    } else if (seen.watch_ended) {
+      if (watching_moved_away_) {
+        watching_moved_away_ = false; // the moved-away directory's watch, ended
+      } else {
+        logging::warn("the rules file's directory is gone: reload with SIGHUP", {{"directory", directory_}});
+      }
+    }
     if (!relevant) {
       continue;
     }

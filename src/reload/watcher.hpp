@@ -44,8 +44,15 @@ class watcher {
   net::awaitable<void> watch_directory();
   net::awaitable<void> wait_for_signals();
   bool names_the_rules(std::string_view entry) const;
-  // Whether a read of inotify events holds one that may mean new rules.
-  bool scan_events(std::string_view events) const;
+  // What a read of inotify events says.
+  struct scanned {
+    bool relevant = false;        // the rules may have changed
+    bool directory_moved = false; // the watched directory itself was renamed
+    bool watch_ended = false;     // a watch ended (its directory deleted)
+  };
+  scanned scan_events(std::string_view events) const;
+  // Watches the directory now at the rules' path once there is one, and reads the rules there.
+  net::awaitable<void> watch_path_again();
 
   net::io_context& ioc_;
   rules_in_force& rules_;
@@ -54,6 +61,8 @@ class watcher {
   const std::string file_;
   std::string directory_;
   std::string base_name_;
+  // A watched directory was moved away: its watch ending later is no news.
+  bool watching_moved_away_ = false;
   std::function<void()> on_sighup_;
   net::signal_set signals_;
   net::posix::stream_descriptor inotify_;

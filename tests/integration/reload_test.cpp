@@ -153,6 +153,24 @@ TEST_F(reload_test, a_kubernetes_configmap_update_swaps_the_data_symlink) {
             audit::sha256_hex(rules_b));
 }
 
+TEST_F(reload_test, a_directory_replaced_by_rename_is_watched_in_its_place) {
+  // `mv conf conf.old; mv conf.new conf`: the watch would follow the old directory.
+  fs::create_directory(dir + "/conf");
+  rules_file = dir + "/conf/rules.yaml";
+  write_rules(rules_a);
+  auto proxy = start();
+  fs::create_directory(dir + "/conf.new");
+  std::ofstream(dir + "/conf.new/rules.yaml") << rules_a;
+  fs::rename(dir + "/conf", dir + "/conf.old");
+  fs::rename(dir + "/conf.new", dir + "/conf");
+  ASSERT_TRUE(proxy.process().wait_for_output("watching the new one", 15s)) << proxy.log();
+  // An edit in the new directory is seen.
+  replace_rules(rules_b);
+  ASSERT_TRUE(proxy.process().wait_for_output("generation=2", 15s)) << proxy.log();
+  EXPECT_EQ(create_status(proxy.port(), "x@example.org"), 422u);
+  EXPECT_EQ(proxy.log().find("directory is gone"), std::string::npos) << proxy.log();
+}
+
 TEST_F(reload_test, a_change_elsewhere_in_the_directory_or_the_same_bytes_reload_nothing) {
   auto proxy = start({"--log-level", "debug"});
   const auto admin = proxy.admin_port();
