@@ -423,6 +423,28 @@ private:
   diagnostics& diag_;
 };
 
+// yaml-cpp's message, with what it usually means where it says little.
+std::string explain_yaml_error(std::string_view text, const YAML::Exception& e) {
+  std::string message = e.msg;
+  if (message == "bad file") { // its depth guard
+    return "values are nested too deep to read";
+  }
+  // The line the error is on: a tab in its indentation is the usual cause of block errors.
+  std::size_t start = 0;
+  for (int line = 0; line < e.mark.line && start != std::string_view::npos; ++line) {
+    start = text.find('\n', start);
+    start = start == std::string_view::npos ? start : start + 1;
+  }
+  if (start != std::string_view::npos) {
+    const std::string_view line = text.substr(start, text.find('\n', start) - start);
+    const std::size_t indent_end = line.find_first_not_of(" \t");
+    if (line.substr(0, indent_end).find('\t') != std::string_view::npos) {
+      message += " (a tab in the indentation: YAML indents with spaces)";
+    }
+  }
+  return message;
+}
+
 // YAML aliases make a node graph of a file, which may refer to itself (`&a {x: *a}`) or expand
 // to far more than its bytes ("billion laughs": nine levels of ten aliases are 10^9 values in 642
 // bytes). Everything later reads the graph as a tree, so it is walked first, as a tree, up to
@@ -467,11 +489,20 @@ load_result load_rule_set(std::string_view yaml_text, std::string_view file_name
   diagnostics diag(file_name);
   const auto failed = [&diag] { return load_result{nullptr, diag.take()}; };
 
+  // A NUL byte would reach yaml-cpp as the end of the text, or as an odd escape.
+  if (const std::size_t nul = yaml_text.find('\0'); nul != std::string_view::npos) {
+    YAML::Mark at;
+    at.line = static_cast<int>(std::count(yaml_text.begin(), yaml_text.begin() + static_cast<std::ptrdiff_t>(nul), '\n'));
+    const std::size_t line_start = yaml_text.rfind('\n', nul == 0 ? 0 : nul - 1);
+    at.column = static_cast<int>(nul - (line_start == std::string_view::npos || nul == 0 ? 0 : line_start + 1));
+    diag.error(at, "the file holds a NUL byte: it is not YAML text");
+    return failed();
+  }
   std::vector<YAML::Node> documents;
   try {
     documents = YAML::LoadAll(std::string(yaml_text));
   } catch (const YAML::Exception& e) {
-    diag.error(e.mark, e.msg);
+    diag.error(e.mark, explain_yaml_error(yaml_text, e));
     return failed();
   }
   if (documents.empty() || documents.front().IsNull()) {

@@ -322,6 +322,17 @@ tests:
               ElementsAre("rules.yaml:7:52: key 'email' is given twice in this request body"));
 }
 
+TEST(RuleLoader, YamlErrorsSayWhatTheyUsuallyMean) {
+  const auto tab = load_errors("version: 1\nrules:\n\t- name: a\n");
+  ASSERT_EQ(tab.size(), 1u);
+  EXPECT_THAT(tab[0], HasSubstr("(a tab in the indentation: YAML indents with spaces)"));
+  EXPECT_THAT(load_errors(std::string("version: 1\nrules: [a\0b]\n", 22)),
+              ElementsAre("rules.yaml:2:10: the file holds a NUL byte: it is not YAML text"));
+  const auto deep = load_errors("version: 1\nrules: " + std::string(3000, '[') + std::string(3000, ']') + "\n");
+  ASSERT_EQ(deep.size(), 1u);
+  EXPECT_THAT(deep[0], HasSubstr("values are nested too deep to read"));
+}
+
 TEST(RuleLoader, RewriteFields) {
   EXPECT_THAT(load_errors(R"yaml(version: 1
 rules:
