@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <new>
@@ -34,9 +35,10 @@ namespace {
 
 using namespace hubgate;
 
-// bench/rules.yaml (a batch with a blocked item refused whole, as the load test's anchor does), or
-// bench/rules-split.yaml (hubgate's default: the batch split and HubSpot's answer stitched).
-enum class batches : bool { whole, split };
+// bench/rules.yaml (a batch with a blocked item refused whole, as the load test's anchor does),
+// bench/rules-split.yaml (hubgate's default: the batch split and HubSpot's answer stitched), or the
+// shipped config/rules.yaml (whose rewrite tags every create without an hs_lead_status).
+enum class batches : std::uint8_t { whole, split, shipped };
 
 std::shared_ptr<const rules::rule_set> load_bench_rules(const char* file) {
   auto loaded = config::load_rules_file(file);
@@ -50,7 +52,17 @@ std::shared_ptr<const rules::rule_set> load_bench_rules(const char* file) {
 const rules::rule_set& bench_rules(batches policy) {
   static const auto whole = load_bench_rules(HUBGATE_BENCH_RULES);
   static const auto split = load_bench_rules(HUBGATE_BENCH_SPLIT_RULES);
-  return policy == batches::whole ? *whole : *split;
+  static const auto shipped = load_bench_rules(HUBGATE_SHIPPED_RULES);
+  return policy == batches::whole ? *whole : policy == batches::split ? *split : *shipped;
+}
+
+// The body without its hs_lead_status: the shipped rules then rewrite every contact in it.
+std::string without_lead_status(std::string body) {
+  constexpr std::string_view member = R"("hs_lead_status":"NEW",)";
+  for (std::size_t at = body.find(member); at != std::string::npos; at = body.find(member, at)) {
+    body.erase(at, member.size());
+  }
+  return body;
 }
 
 std::string properties(int i, bool blocked) {
@@ -139,6 +151,14 @@ void batch_100_allowed(benchmark::State& state) {
 void batch_100_split_and_stitched(benchmark::State& state) {
   run_decision(state, "POST", "/crm/v3/objects/contacts/batch/create", batch_create(true), gate::action::split, true);
 }
+void single_create_rewritten(benchmark::State& state) {
+  run_decision(state, "POST", "/crm/v3/objects/contacts", without_lead_status(single_create(false)),
+               gate::action::forward, false, batches::shipped);
+}
+void batch_100_rewritten(benchmark::State& state) {
+  run_decision(state, "POST", "/crm/v3/objects/contacts/batch/create", without_lead_status(batch_create(false)),
+               gate::action::forward, false, batches::shipped);
+}
 void batch_100_blocked_whole(benchmark::State& state) {
   run_decision(state, "POST", "/crm/v3/objects/contacts/batch/create", batch_create(true), gate::action::answer, false,
                batches::whole);
@@ -150,6 +170,8 @@ BENCHMARK(single_create_blocked);
 BENCHMARK(batch_100_allowed);
 BENCHMARK(batch_100_split_and_stitched);
 BENCHMARK(batch_100_blocked_whole);
+BENCHMARK(single_create_rewritten);
+BENCHMARK(batch_100_rewritten);
 
 } // namespace
 
