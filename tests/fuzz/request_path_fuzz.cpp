@@ -110,7 +110,7 @@ void check_forwarded(const gate::decision& d, const bhttp::request<bhttp::string
   }
   http::fields_header_lookup headers(request);
   const rules::request_facts facts{request.method_string(), again.canonical_path,
-                                   rules::operation_ref{d.op->name, d.op->kind}, extraction.records, &headers, {}};
+                                   rules::operation_ref{d.op->name, d.op->kind}, extraction.records, &headers, {}, {}};
   if (rule_set().evaluate(facts).any_blocked()) {
     broken_promise("a blocked record is forwarded");
   }
