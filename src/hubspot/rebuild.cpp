@@ -175,21 +175,25 @@ private:
 
   bool edit_array(const json_value& item, std::vector<member>& item_members, const record_edit& edit) {
     struct entry {
-      std::optional<json_value> node; // nothing for an entry added here
-      std::string text;
+      std::optional<json_value> node; // as sent, until edited
+      std::vector<member> fields;     // once edited, or added here: what it is written from
+      bool edited = false;
       std::optional<std::string> name; // the entry's string under entry_name_key
+      bool typed = false;              // it names its object type (objectTypeId)
     };
     std::vector<entry> entries;
-    bool typed = false; // forms v3 fields name their object type (§2.4 row 15); a new field follows suit
     if (const auto array = member_value(item, body_.properties_key); array && array->is_array()) {
       entries.reserve(array->size());
       for (const json_value e : array->elements()) {
-        std::optional<std::string> name;
-        if (const auto n = e.is_object() ? member_value(e, body_.entry_name_key) : std::nullopt; n && n->is_string()) {
-          name = n->string_value();
+        entry read;
+        read.node = e;
+        if (e.is_object()) {
+          if (const auto n = member_value(e, body_.entry_name_key); n && n->is_string()) {
+            read.name = n->string_value();
+          }
+          read.typed = member_value(e, "objectTypeId").has_value();
         }
-        typed = typed || (e.is_object() && member_value(e, "objectTypeId"));
-        entries.push_back({e, std::string(e.raw()), std::move(name)});
+        entries.push_back(std::move(read));
       }
     }
     const auto matches = [&](const entry& e, std::string_view name) {
@@ -204,14 +208,15 @@ private:
         if (!matches(*it, name)) {
           ++it;
         } else if (!found) {
-          std::vector<member> fields = it->node ? members_of(it->node) : std::vector<member>{};
-          if (member* v = find_member(fields, "value")) {
+          if (!it->edited) {
+            it->fields = members_of(it->node);
+            it->edited = true;
+          }
+          if (member* v = find_member(it->fields, "value")) {
             v->value = json_text(value);
           } else {
-            fields.push_back(new_member("value", json_text(value)));
+            it->fields.push_back(new_member("value", json_text(value)));
           }
-          it->text = write_object(fields);
-          it->node.reset(); // its text is the edited one now
           found = true;
           ++it;
         } else {
@@ -219,13 +224,17 @@ private:
         }
       }
       if (!found) {
-        std::vector<member> fields;
-        if (typed) {
-          fields.push_back(new_member("objectTypeId", json_text("0-1")));
+        // Forms v3 fields name their object type (§2.4 row 15): a new field follows the others.
+        entry added;
+        added.typed = std::any_of(entries.begin(), entries.end(), [](const entry& e) { return e.typed; });
+        if (added.typed) {
+          added.fields.push_back(new_member("objectTypeId", json_text("0-1")));
         }
-        fields.push_back(new_member(body_.entry_name_key, json_text(name)));
-        fields.push_back(new_member("value", json_text(value)));
-        entries.push_back({std::nullopt, write_object(fields), name});
+        added.fields.push_back(new_member(body_.entry_name_key, json_text(name)));
+        added.fields.push_back(new_member("value", json_text(value)));
+        added.edited = true;
+        added.name = name;
+        entries.push_back(std::move(added));
       }
     }
     std::string text = "[";
@@ -233,7 +242,11 @@ private:
       if (text.size() > 1) {
         text += ',';
       }
-      text += e.text;
+      if (e.edited) {
+        text += write_object(e.fields);
+      } else {
+        text += e.node->raw();
+      }
     }
     text += ']';
     set_container(item_members, std::move(text));

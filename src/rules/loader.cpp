@@ -2,6 +2,7 @@
 
 #include "compiled_rules.hpp"
 #include "hubgate/hubspot/email.hpp"
+#include "hubgate/hubspot/text.hpp"
 #include "access_reader.hpp"
 #include "test_reader.hpp"
 #include "text.hpp"
@@ -390,6 +391,12 @@ private:
                             (entry.value.IsNull() ? " (to clear it, use 'remove')" : ""));
             continue;
           }
+          if (hubspot::trim_name_padding(entry.key) != entry.key) {
+            // The body's names are read with their padding trimmed: a padded name would be set
+            // beside the property it names, and the body refused when read again.
+            diag_.error(entry.key_mark, "the property name " + quote(entry.key) + " has blanks around it");
+            continue;
+          }
           if (detail::iequals(entry.key, "email")) {
             // Rules decide on the address the client sent: one set afterwards would reach HubSpot
             // undecided (a blocked domain included).
@@ -412,6 +419,10 @@ private:
         } else if (std::any_of(info.remove.begin(), info.remove.end(), same)) {
           diag_.error(item.mark, quote(item.text) + " is listed twice");
         } else {
+          if (hubspot::trim_name_padding(item.text) != item.text) {
+            diag_.error(item.mark, "the property name " + quote(item.text) + " has blanks around it");
+            continue;
+          }
           info.remove.push_back(item.text);
         }
       }

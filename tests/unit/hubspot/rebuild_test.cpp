@@ -207,6 +207,30 @@ TEST(rebuild, a_form_field_named_with_the_contact_type_is_edited_in_place) {
   EXPECT_EQ(rebuild(v2, {true}, std::span<const record_edit>(&edit, 1)).body, "email=a%40b.com&0-1%2Flifecyclestage=lead");
 }
 
+TEST(rebuild, an_entry_set_twice_keeps_its_name) {
+  // Two sets naming one property (rules may, in other letters): the second edits the entry the
+  // first added, which must keep its name.
+  const extraction e = read_post("/contacts/v1/contact", R"({"properties":[{"property":"email","value":"jo@ok.com"}]})");
+  record_edit edit;
+  edit.set = {{"City", "A"}, {"city", "B"}};
+  const rebuilt_body r = rebuild(e, {true}, std::span<const record_edit>(&edit, 1));
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.body, R"({"properties":[{"property":"email","value":"jo@ok.com"},{"property":"City","value":"B"}]})");
+  EXPECT_TRUE(read_post("/contacts/v1/contact", r.body).ok());
+}
+
+TEST(rebuild, a_new_field_is_typed_only_while_a_typed_one_remains) {
+  const extraction e = read_post("/submissions/v3/integration/submit/1/g",
+                                 R"({"fields":[{"name":"email","value":"a@b.com"},)"
+                                 R"({"objectTypeId":"0-1","name":"firstname","value":"Jo"}]})");
+  record_edit edit;
+  edit.set = {{"lifecyclestage", "lead"}};
+  edit.remove = {"firstname"};
+  const rebuilt_body r = rebuild(e, {true}, std::span<const record_edit>(&edit, 1));
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.body, R"({"fields":[{"name":"email","value":"a@b.com"},{"name":"lifecyclestage","value":"lead"}]})");
+}
+
 TEST(rebuild, forms_v2_pairs_keep_untouched_bytes_and_encode_edits) {
   const extraction e = read_post(
       "/uploads/form/v2/1/g", "email=a%40b.com&firstname=Ann+Lee&hs_context=%7B%22hutk%22%3A%22h%22%7D&phone=1&phone=2",

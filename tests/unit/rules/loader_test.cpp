@@ -275,6 +275,18 @@ rules:
               ElementsAre("rules.yaml:5:12: a rewrite cannot set 'email': the rules decided on the address sent"));
 }
 
+TEST(RuleLoader, RewrittenPropertyNamesHaveNoBlanksAround) {
+  EXPECT_THAT(load_errors(R"yaml(version: 1
+rules:
+  - name: a
+    action: rewrite
+    set: { "city ": A }
+    remove: [" state"]
+)yaml"),
+              ElementsAre("rules.yaml:5:12: the property name 'city ' has blanks around it",
+                          "rules.yaml:6:14: the property name ' state' has blanks around it"));
+}
+
 TEST(RuleLoader, NamesMustBeUtf8) {
   EXPECT_THAT(load_errors("version: 1\nrules:\n  - name: bl\xff" "ock\n    action: block\n"),
               ElementsAre("rules.yaml:3:11: 'name' must be UTF-8 text"));
