@@ -62,6 +62,10 @@ constexpr std::array email_upsert_paths = {
 // email address" (email capture): in doubt, a message's addresses are inspected.
 constexpr std::array channel_message_paths = {"/conversations/v3/custom-channels/{channel_id}/messages"sv,
                                               "/conversations/custom-channels/{date}/{channel_id}/messages"sv};
+// A message sent into an inbox thread (an email reply, say) names its recipients by delivery
+// identifiers too. No doc says such a send creates its recipients as contacts; the inbox's email
+// capture is the same doubt as above, so they are inspected.
+constexpr std::array thread_message_paths = {"/conversations/v3/conversations/threads/{thread_id}/messages"sv};
 // §2.7 rows 25-30, 35. HubSpot's spec gives the v3 timeline events a second spelling,
 // `/crm/v3/timeline/...`, which every official SDK release before the newest sends (the
 // operation ids name the `integrators` one): both are matched, and the dated forms of each.
@@ -145,6 +149,9 @@ constexpr operation catalog[] = {
     {"meetings.book", "POST", kind::side_effect, api, 200, shape::flat_contact, meeting_book_paths},
     {"conversations.channel_message", "POST", kind::side_effect, api, 201, shape::channel_message,
      channel_message_paths},
+    // The SDK (threads messagesApi.createMessage) takes any 2xx; HubSpot's reference answers 201.
+    {"conversations.thread_message", "POST", kind::side_effect, api, 201, shape::channel_message,
+     thread_message_paths},
     // §2.7 row 35: whatever the workflow does, with an arbitrary body; status not established.
     {"automation.webhook_trigger", "POST", kind::side_effect, api, 200, shape::opaque, webhook_trigger_paths},
 };

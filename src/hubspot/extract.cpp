@@ -752,6 +752,23 @@ bool read_event(reader& r, const json_value& event, std::size_t index, std::vect
 // recipient's identifier that is an email address is a record of its own (item 0), since email
 // capture may make it a contact. An address is one typed HS_EMAIL_ADDRESS, or any value with an
 // `@` (the dated API has no type, and an opaque id may be an address all the same).
+// A delivery identifier ({"type","value"}) that is an address (typed so, or holding an `@`) is a
+// record of its own.
+bool read_delivery_identifier(reader& r, const json_value& identifier, std::vector<contact_record>& records) {
+  std::optional<std::string_view> type;
+  std::optional<std::string_view> value;
+  if (!r.scalar_member(identifier, "type", type) || !r.scalar_member(identifier, "value", value)) {
+    return false;
+  }
+  if (value && (value->find('@') != std::string_view::npos ||
+                (type && equals_names(trim_name_padding(*type), "HS_EMAIL_ADDRESS")))) {
+    contact_record record = new_record(r, 0);
+    record.email = value;
+    records.push_back(std::move(record));
+  }
+  return true;
+}
+
 bool read_channel_message(reader& r, const json_value& root, std::vector<contact_record>& records) {
   for (const std::string_view side : {"senders", "recipients"}) {
     maybe_value people;
@@ -765,18 +782,23 @@ bool read_channel_message(reader& r, const json_value& root, std::vector<contact
       if (!person.is_object()) {
         return r.fail("each of a message's " + std::string(side) + " must be an object");
       }
+      // A custom channel's message names one identifier; an inbox thread's message a list.
       maybe_value identifier;
-      std::optional<std::string_view> type;
-      std::optional<std::string_view> value;
+      maybe_value identifiers;
       if (!r.object_member(person, "deliveryIdentifier", identifier, false) ||
-          (identifier && (!r.scalar_member(*identifier, "type", type) || !r.scalar_member(*identifier, "value", value)))) {
+          !r.array_member(person, "deliveryIdentifiers", identifiers, false) ||
+          (identifier && !read_delivery_identifier(r, *identifier, records))) {
         return false;
       }
-      if (value && (value->find('@') != std::string_view::npos ||
-                    (type && equals_names(trim_name_padding(*type), "HS_EMAIL_ADDRESS")))) {
-        contact_record record = new_record(r, 0);
-        record.email = value;
-        records.push_back(std::move(record));
+      if (identifiers) {
+        for (const json_value each : identifiers->elements()) {
+          if (!each.is_object()) {
+            return r.fail("each delivery identifier must be an object");
+          }
+          if (!read_delivery_identifier(r, each, records)) {
+            return false;
+          }
+        }
       }
     }
   }

@@ -759,6 +759,9 @@ TEST_F(integrity_test, every_catalog_operation_is_gated) {
       {"conversations.channel_message recipient, dated, untyped",
        post("/conversations/custom-channels/2026-03/c1/messages",
             R"({"text":"hi","recipients":[{"deliveryIdentifier":{"value":"{EMAIL}"}}]})")},
+      {"conversations.thread_message", post("/conversations/v3/conversations/threads/77/messages",
+                                            R"({"type":"MESSAGE","text":"hi","recipients":[{"recipientField":"TO",)"
+                                            R"("deliveryIdentifiers":[{"type":"HS_EMAIL_ADDRESS","value":"{EMAIL}"}]}]})")},
       {"timeline.event_create", post("/integrators/timeline/v3/events", event)},
       {"timeline.event_batch_create",
        post("/integrators/timeline/v3/events/batch/create", R"({"inputs":[)" + event + "]}")},

@@ -313,6 +313,7 @@ const std::vector<endpoint>& endpoints() {
     e.push_back({"POST", re("/automation/v4/webhook-triggers/[^/]+/[^/]+"), endpoint_kind::json_body});
     e.push_back({"POST", re("/conversations/(?:v3/custom-channels|custom-channels/" + d + ")/[^/]+/messages"),
                  endpoint_kind::json_body});
+    e.push_back({"POST", re("/conversations/v3/conversations/threads/[^/]+/messages"), endpoint_kind::json_body});
     return e;
   }();
   return table;
@@ -518,7 +519,8 @@ class value_scan : public nlohmann::json_sax<json> {
   struct frame {
     bool object = false;
     bool collect_elements = false; // an array (or nested array) under an email-like key
-    bool delivery_identifier = false; // the value of a `deliveryIdentifier` key
+    bool delivery_identifier = false; // the value of a `deliveryIdentifier` key, or one of a `deliveryIdentifiers` list
+    bool identifier_list = false;     // the value of a `deliveryIdentifiers` key
     std::string key;
     std::vector<std::string> names, entry_values, id_properties, ids, types;
   };
@@ -529,7 +531,8 @@ class value_scan : public nlohmann::json_sax<json> {
     if (!frames_.empty()) {
       const frame& parent = frames_.back();
       f.collect_elements = parent.object ? emailish_key(parent.key) : parent.collect_elements;
-      f.delivery_identifier = object && parent.object && parent.key == "deliveryidentifier";
+      f.delivery_identifier = object && ((parent.object && parent.key == "deliveryidentifier") || parent.identifier_list);
+      f.identifier_list = !object && parent.object && parent.key == "deliveryidentifiers";
     }
     frames_.push_back(std::move(f));
     return frames_.size() < 512;

@@ -64,6 +64,7 @@ TEST(catalog, entries_carry_the_reference_method_kind_upstream_and_sdk_status) {
       {"meetings.book", "POST", k::side_effect, upstream_id::api, 200, s::flat_contact},
       {"automation.webhook_trigger", "POST", k::side_effect, upstream_id::api, 200, s::opaque},
       {"conversations.channel_message", "POST", k::side_effect, upstream_id::api, 201, s::channel_message},
+      {"conversations.thread_message", "POST", k::side_effect, upstream_id::api, 201, s::channel_message},
   };
   for (const expected_entry& e : expected) {
     const operation* op = find_operation(e.name);

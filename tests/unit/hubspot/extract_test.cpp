@@ -975,6 +975,24 @@ TEST(extract_integrity, a_channel_message_s_addresses_are_records) {
                    .ok());
 }
 
+TEST(extract_integrity, an_inbox_thread_message_s_recipients_are_records) {
+  // HubSpot's threads API names each recipient's addresses in a list.
+  const extraction reply = post("/conversations/v3/conversations/threads/77/messages",
+                                R"({"type":"MESSAGE","text":"hi","senderActorId":"A-1","channelId":"1000",)"
+                                R"("recipients":[{"actorId":"V-9","recipientField":"TO","deliveryIdentifiers":[)"
+                                R"({"type":"HS_EMAIL_ADDRESS","value":"a@b.io"},{"type":"HS_PHONE_NUMBER","value":"+1555"}]},)"
+                                R"({"recipientField":"CC","deliveryIdentifiers":[{"type":"HS_EMAIL_ADDRESS","value":"c@d.io"}]}]})");
+  ASSERT_TRUE(reply.ok()) << reply.error;
+  ASSERT_NE(reply.op, nullptr);
+  EXPECT_EQ(reply.op->name, "conversations.thread_message");
+  ASSERT_EQ(reply.records.size(), 2u);
+  EXPECT_EQ(reply.records[0].email, "a@b.io");
+  EXPECT_EQ(reply.records[1].email, "c@d.io");
+  EXPECT_FALSE(post("/conversations/v3/conversations/threads/77/messages",
+                    R"({"recipients":[{"deliveryIdentifiers":["a@b.io"]}]})")
+                   .ok());
+}
+
 TEST(extract_integrity, send_cc_bcc_and_booking_guests_are_records_of_their_own) {
   const extraction send = post("/marketing/v3/transactional/single-email/send",
                                R"({"emailId":1,"message":{"to":"a@b.com","cc":["c@d.com"],"bcc":"e@f.com"}})");
