@@ -1,7 +1,7 @@
-// hubgate behind the official HubSpot Node client (@hubspot/api-client v14, tests/node): the
-// client is pointed at hubgate by `basePath`, hubgate at a fake HubSpot over TLS. The JavaScript
-// side checks what the SDK hands its caller (tests/node/sdk_test.js); this side starts everything
-// and checks what reached HubSpot.
+// hubgate behind the official HubSpot Node client (@hubspot/api-client v14, and v11 for the paths
+// older releases send; tests/node): the client is pointed at hubgate by `basePath`, hubgate at a
+// fake HubSpot over TLS. The JavaScript side checks what the SDK hands its caller
+// (tests/node/*_test.js); this side starts everything and checks what reached HubSpot.
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -67,6 +67,17 @@ class fake_contacts {
     }
     if (r.method == "GET" && path == std::string(contacts_path) + "/123") {
       return json_response(200, contact("123", {{"email", "reader@corp.io"}}).dump());
+    }
+    // The paths older SDK releases send (older_sdk_test.js).
+    if (r.method == "POST" && path == "/crm/v3/timeline/events") {
+      json event = json::parse(r.body);
+      event["id"] = "evt-1";
+      event["objectType"] = "contacts";
+      event["createdAt"] = timestamp;
+      return json_response(201, event.dump());
+    }
+    if (r.method == "POST" && path == "/conversations/v3/visitor-identification/tokens/create") {
+      return json_response(200, R"({"token":"visitor-token-1"})");
     }
     return json_response(404, R"({"status":"error","message":"resource not found",)"
                               R"("correlationId":"00000000-0000-4000-8000-000000000000"})");
@@ -215,6 +226,26 @@ TEST_F(node_sdk, official_node_client_under_batches_whole_gets_a_403_for_a_batch
   ASSERT_EQ(batches.size(), 1u) << "batch creates that reached HubSpot";
   ASSERT_EQ(batches[0].at("inputs").size(), 1u) << batches[0].dump();
   EXPECT_EQ(batches[0].at("inputs")[0].at("properties").at("email"), "ok3@corp.io");
+}
+
+TEST_F(node_sdk, an_older_node_client_s_timeline_and_visitor_paths_are_gated) {
+  start(R"yaml(version: 1
+default: allow
+rules:
+  - name: no-example-addresses
+    match: { email_domain: [example.com] }
+    action: block
+)yaml");
+  run_script("older_sdk_test.js", {{"HUBSPOT_TOKEN", "pat-na1-00000000-0000-4000-8000-000000000v11"}});
+
+  std::vector<std::string> reached;
+  for (const auto& r : api.requests()) {
+    EXPECT_EQ(r.body.find("example.com"), std::string::npos)
+        << "a blocked address reached HubSpot: " << r.method << ' ' << r.target << ' ' << r.body;
+    reached.push_back(r.method + " " + r.target);
+  }
+  EXPECT_EQ(reached, (std::vector<std::string>{"POST /crm/v3/timeline/events",
+                                               "POST /conversations/v3/visitor-identification/tokens/create"}));
 }
 
 TEST_F(node_sdk, official_node_client_with_a_client_key_never_holds_the_hubspot_token) {

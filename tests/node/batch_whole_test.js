@@ -11,16 +11,10 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const hubspot = require('@hubspot/api-client');
+const { settings, show } = require('./harness');
 
-const baseUrl = process.env.HUBGATE_URL;
-const accessToken = process.env.HUBSPOT_TOKEN;
-if (!baseUrl || !accessToken) {
-  console.error('batch_whole_test.js: set HUBGATE_URL (e.g. http://127.0.0.1:8080) and HUBSPOT_TOKEN');
-  process.exit(2);
-}
-
+const [baseUrl, accessToken] = settings('batch_whole_test.js', ['HUBGATE_URL', 'HUBSPOT_TOKEN']);
 const client = new hubspot.Client({ accessToken, basePath: baseUrl });
-const show = (value) => JSON.stringify(value, null, 1);
 
 test('a batch create with a blocked input throws a 403 naming it, and creates nothing', async () => {
   const inputs = [

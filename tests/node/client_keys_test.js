@@ -10,15 +10,9 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const hubspot = require('@hubspot/api-client');
+const { settings, show } = require('./harness');
 
-const baseUrl = process.env.HUBGATE_URL;
-const clientKey = process.env.CLIENT_KEY;
-if (!baseUrl || !clientKey) {
-  console.error('client_keys_test.js: set HUBGATE_URL and CLIENT_KEY');
-  process.exit(2);
-}
-
-const show = (value) => JSON.stringify(value, null, 1);
+const [baseUrl, clientKey] = settings('client_keys_test.js', ['HUBGATE_URL', 'CLIENT_KEY']);
 
 async function expectThrow(what, fn, code, category) {
   let returned;

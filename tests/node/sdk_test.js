@@ -10,19 +10,14 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const hubspot = require('@hubspot/api-client');
+const { settings, show } = require('./harness');
 
-const baseUrl = process.env.HUBGATE_URL;
-const accessToken = process.env.HUBSPOT_TOKEN;
-if (!baseUrl || !accessToken) {
-  console.error('sdk_test.js: set HUBGATE_URL (e.g. http://127.0.0.1:8080) and HUBSPOT_TOKEN');
-  process.exit(2);
-}
+const [baseUrl, accessToken] = settings('sdk_test.js', ['HUBGATE_URL', 'HUBSPOT_TOKEN']);
 
 // numberOfApiCallRetries stays at its default, 0: every call is sent exactly once.
 const client = new hubspot.Client({ accessToken, basePath: baseUrl });
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const show = (value) => JSON.stringify(value, null, 1);
 
 // The SDK turns every status its generated code does not expect into an ApiException carrying
 // `code` (the HTTP status), `body` (the parsed JSON) and `headers`; anything else thrown (a
