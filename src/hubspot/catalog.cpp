@@ -74,6 +74,7 @@ constexpr std::array timeline_event_paths = {"/integrators/timeline/v3/events"sv
                                              "/crm/v3/timeline/events"sv, "/crm/timeline/{date}/events"sv};
 constexpr std::array timeline_batch_paths = {"/integrators/timeline/v3/events/batch/create"sv,
                                              "/integrators/timeline/{date}/events/batch"sv,
+                                             "/integrators/timeline/{date}/events/batch/create"sv,
                                              "/crm/v3/timeline/events/batch/create"sv,
                                              "/crm/timeline/{date}/events/batch/create"sv,
                                              "/crm/timeline/{date}/events/batch"sv};

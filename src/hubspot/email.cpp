@@ -88,6 +88,7 @@ char32_t lower(char32_t c) {
     case 0x17F: return U's'; // long s: Unicode case folding (and equalsIgnoreCase) make it `s`
     case 0x3002:             // ideographic full stops: IDNA reads them as `.` in a domain
     case 0xFF61: return U'.';
+    case 0xFE6B: return U'@'; // small commercial at: NFKC reads it as `@`, as the fullwidth one
     case 0x178: return 0xFF;
     case 0x212A: return U'k';
     case 0x212B: return 0xE5;
@@ -177,6 +178,10 @@ std::string fold_address(std::string_view email) {
     }
     out.push_back(s[i]);
     ++i;
+  }
+  // A full stop spelt otherwise (`。`, `．`) ends the address only once mapped: the same mailbox.
+  while (!out.empty() && out.back() == '.') {
+    out.pop_back();
   }
   return out;
 }

@@ -594,6 +594,9 @@ bool read_name_value_array(reader& r, const maybe_value& array, std::string_view
       return r.fail("a property entry has both \"property\" and \"name\", naming different properties");
     }
     const std::string_view name = r.text(*name_value);
+    if (kind == entry_kind::form_field && has_unplain_type_prefix(name)) {
+      return r.fail("a form field's object type is written other than in ASCII digits");
+    }
     if (!r.member(entry, "value", value) ||
         !read_property(r, record, kind == entry_kind::form_field ? form_field_property(name) : name, value)) {
       return false;
@@ -752,16 +755,21 @@ bool read_event(reader& r, const json_value& event, std::size_t index, std::vect
 // recipient's identifier that is an email address is a record of its own (item 0), since email
 // capture may make it a contact. An address is one typed HS_EMAIL_ADDRESS, or any value with an
 // `@` (the dated API has no type, and an opaque id may be an address all the same).
-// A delivery identifier ({"type","value"}) that is an address (typed so, or holding an `@`) is a
-// record of its own.
+// True when `text` holds an at-sign as NFKC reads one: `@`, fullwidth `＠` or small `﹫`.
+bool holds_at_sign(std::string_view text) noexcept {
+  return text.find('@') != std::string_view::npos || text.find("\xEF\xBC\xA0") != std::string_view::npos ||
+         text.find("\xEF\xB9\xAB") != std::string_view::npos;
+}
+
+// A delivery identifier ({"type","value"}) that is an address (typed so, or holding an at-sign) is
+// a record of its own.
 bool read_delivery_identifier(reader& r, const json_value& identifier, std::vector<contact_record>& records) {
   std::optional<std::string_view> type;
   std::optional<std::string_view> value;
   if (!r.scalar_member(identifier, "type", type) || !r.scalar_member(identifier, "value", value)) {
     return false;
   }
-  if (value && (value->find('@') != std::string_view::npos ||
-                (type && equals_names(trim_name_padding(*type), "HS_EMAIL_ADDRESS")))) {
+  if (value && (holds_at_sign(*value) || (type && equals_names(trim_name_padding(*type), "HS_EMAIL_ADDRESS")))) {
     contact_record record = new_record(r, 0);
     record.email = value;
     records.push_back(std::move(record));
@@ -782,13 +790,24 @@ bool read_channel_message(reader& r, const json_value& root, std::vector<contact
       if (!person.is_object()) {
         return r.fail("each of a message's " + std::string(side) + " must be an object");
       }
-      // A custom channel's message names one identifier; an inbox thread's message a list.
+      // A custom channel's message names one identifier; an inbox thread's message a list, or an
+      // actor: `E-<address>` is HubSpot's id of an email actor.
       maybe_value identifier;
       maybe_value identifiers;
+      std::optional<std::string_view> actor;
       if (!r.object_member(person, "deliveryIdentifier", identifier, false) ||
           !r.array_member(person, "deliveryIdentifiers", identifiers, false) ||
+          !r.scalar_member(person, "actorId", actor) ||
           (identifier && !read_delivery_identifier(r, *identifier, records))) {
         return false;
+      }
+      if (actor) {
+        const std::string_view id = trim_name_padding(*actor);
+        if (id.size() > 2 && (id[0] == 'E' || id[0] == 'e') && id[1] == '-') {
+          contact_record record = new_record(r, 0);
+          record.email = id.substr(2);
+          records.push_back(std::move(record));
+        }
       }
       if (identifiers) {
         for (const json_value each : identifiers->elements()) {
@@ -1137,6 +1156,9 @@ bool read_form(reader& r, const classification& request, std::string_view text, 
     if (!percent_decode(raw.substr(0, eq), pair.name, true) ||
         (eq != std::string_view::npos && !percent_decode(raw.substr(eq + 1), pair.value, true))) {
       return r.fail("invalid percent-encoding in the form body");
+    }
+    if (has_unplain_type_prefix(pair.name)) {
+      return r.fail("a form field's object type is written other than in ASCII digits");
     }
     // hs_context is submission metadata (hutk, page), not a contact property (§2.4 row 17).
     if (!iequals_ascii(pair.name, "hs_context") &&

@@ -100,6 +100,29 @@ std::optional<json_value> member_value(const json_value& object, std::string_vie
   return std::nullopt;
 }
 
+// Applies `edit` to the first element `is_one` picks and drops the others it picks, in one pass
+// (erasing them one at a time would cost a pass each). Whether it picked any.
+template <typename T, typename Pick, typename Edit>
+bool keep_first_of(std::vector<T>& items, const Pick& is_one, const Edit& edit) {
+  bool found = false;
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (is_one(items[i])) {
+      if (found) {
+        continue;
+      }
+      edit(items[i]);
+      found = true;
+    }
+    if (kept != i) {
+      items[kept] = std::move(items[i]);
+    }
+    ++kept;
+  }
+  items.erase(items.begin() + static_cast<std::ptrdiff_t>(kept), items.end());
+  return found;
+}
+
 // Edits one item's contact properties in its own bytes: the item and its property container are
 // written anew from their members (compact), every member and entry not edited as it was sent.
 // A body scales linearly: no JSON DOM, whose ordered objects look keys up one by one.
@@ -153,18 +176,10 @@ private:
       std::erase_if(props, [&](const member& m) { return same_name(m.key, name); });
     }
     for (const auto& [name, value] : edit.set) {
-      bool found = false;
-      for (auto it = props.begin(); it != props.end();) {
-        if (!same_name(it->key, name)) {
-          ++it;
-        } else if (!found) {
-          it->value = json_text(value); // keeps the sender's spelling and position
-          found = true;
-          ++it;
-        } else {
-          it = props.erase(it);
-        }
-      }
+      // The first member of that name takes the value (keeping the sender's spelling and
+      // position), the others go: in one pass, however many spellings of the name the body has.
+      const bool found = keep_first_of(props, [&](const member& m) { return same_name(m.key, name); },
+                                       [&](member& m) { m.value = json_text(value); });
       if (!found) {
         props.push_back(new_member(name, json_text(value)));
       }
@@ -203,26 +218,17 @@ private:
       std::erase_if(entries, [&](const entry& e) { return matches(e, name); });
     }
     for (const auto& [name, value] : edit.set) {
-      bool found = false;
-      for (auto it = entries.begin(); it != entries.end();) {
-        if (!matches(*it, name)) {
-          ++it;
-        } else if (!found) {
-          if (!it->edited) {
-            it->fields = members_of(it->node);
-            it->edited = true;
-          }
-          if (member* v = find_member(it->fields, "value")) {
-            v->value = json_text(value);
-          } else {
-            it->fields.push_back(new_member("value", json_text(value)));
-          }
-          found = true;
-          ++it;
-        } else {
-          it = entries.erase(it);
+      const bool found = keep_first_of(entries, [&](const entry& e) { return matches(e, name); }, [&](entry& e) {
+        if (!e.edited) {
+          e.fields = members_of(e.node);
+          e.edited = true;
         }
-      }
+        if (member* v = find_member(e.fields, "value")) {
+          v->value = json_text(value);
+        } else {
+          e.fields.push_back(new_member("value", json_text(value)));
+        }
+      });
       if (!found) {
         // Forms v3 fields name their object type (§2.4 row 15): a new field follows the others.
         entry added;

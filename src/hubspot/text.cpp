@@ -178,6 +178,24 @@ bool is_contact_type_id(std::string_view s) noexcept {
   return significant(meta).empty() && significant(inner) == "1";
 }
 
+bool has_unplain_type_prefix(std::string_view name) noexcept {
+  const std::string_view trimmed = trim_name_padding(name);
+  const std::size_t slash = trimmed.find('/');
+  if (slash == std::string_view::npos) {
+    return false;
+  }
+  const std::string_view prefix = trim_name_padding(trimmed.substr(0, slash));
+  bool plain = true; // ASCII digits and one dash
+  bool numeric = prefix.find('-') != std::string_view::npos;
+  for (const char c : prefix) {
+    const auto b = static_cast<unsigned char>(c);
+    const bool digit = b >= '0' && b <= '9';
+    plain = plain && (digit || b == '-');
+    numeric = numeric && (digit || b == '-' || b == '+' || b >= 0x80);
+  }
+  return numeric && !plain;
+}
+
 std::string_view form_field_property(std::string_view name) noexcept {
   const std::string_view trimmed = trim_name_padding(name);
   const std::size_t slash = trimmed.find('/');

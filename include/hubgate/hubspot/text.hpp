@@ -73,6 +73,11 @@ bool is_contact_type_id(std::string_view s) noexcept;
 // another object's field) is returned as it is.
 std::string_view form_field_property(std::string_view name) noexcept;
 
+// True when a form field's name starts with an object type written other than in ASCII digits
+// (`+0-1/email`, `０-１/email`): a server parsing the numbers as Java does might read the contact
+// type, which form_field_property does not, so such a field is refused.
+bool has_unplain_type_prefix(std::string_view name) noexcept;
+
 // Decodes %XX escapes (and `+` as space when `plus_as_space`, for form bodies and queries),
 // appending to `out`. Returns false on an escape that is not `%` followed by two hex digits.
 bool percent_decode(std::string_view in, std::string& out, bool plus_as_space = false);

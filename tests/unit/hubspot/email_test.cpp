@@ -62,6 +62,15 @@ TEST(email, a_domain_idna_refuses_is_not_readable) {
   EXPECT_TRUE(is_readable_domain(normalise_domain(long_domain.substr(0, 2 * 50) + ".de")));
 }
 
+TEST(email, a_full_stop_or_at_sign_spelt_otherwise_is_read_as_ascii) {
+  // A trailing full stop counts once mapped: the same mailbox as without it.
+  EXPECT_EQ(normalise_email("Jo@Example.com\xE3\x80\x82"), "jo@example.com");     // 。
+  EXPECT_EQ(normalise_email("Jo@Example.com\xEF\xBC\x8E"), "jo@example.com");     // ．
+  EXPECT_EQ(normalise_email("jo@example.com\xEF\xBD\xA1 "), "jo@example.com");    // ｡
+  EXPECT_EQ(normalise_email("jo\xEF\xB9\xAB" "example.com"), "jo@example.com");   // ﹫
+  EXPECT_EQ(normalise_email("jo\xEF\xBC\xA0" "example.com"), "jo@example.com");   // ＠
+}
+
 TEST(email, a_host_name_is_labels_of_letters_digits_and_hyphens) {
   for (const std::string_view domain : {"example.org", "Example.ORG", "my-corp.io", "xn--bcher-kva.de", "a.b.c.d",
                                         "localhost", "example.org.", "9.example"}) {

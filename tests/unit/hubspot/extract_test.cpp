@@ -512,6 +512,14 @@ TEST(extract_forms, a_field_named_with_the_contact_type_is_that_contact_property
   const extraction v2 = post("/uploads/form/v2/1/g", "0-1%2Femail=a%40b.com&firstname=A", "application/x-www-form-urlencoded");
   ASSERT_TRUE(v2.ok()) << v2.error;
   EXPECT_EQ(v2.records[0].email, "a@b.com");
+  // An object type written other than in ASCII digits may be the contact's to a lenient reader.
+  for (const std::string_view name : {"+0-1/email", "0-+1/email", "\xEF\xBC\x90-\xEF\xBC\x91/email",
+                                      "\xD9\xA0-\xD9\xA1/email"}) {
+    const extraction refused =
+        post(forms_v3, R"({"fields":[{"name":")" + std::string(name) + R"(","value":"a@b.com"}]})");
+    EXPECT_FALSE(refused.ok()) << name;
+  }
+  EXPECT_FALSE(post("/uploads/form/v2/1/g", "%2B0-1%2Femail=a%40b.com", "application/x-www-form-urlencoded").ok());
   // Elsewhere a name is taken as written.
   const extraction v1 = post("/contacts/v1/contact", R"({"properties":[{"property":"0-1/email","value":"a@b.com"}]})");
   ASSERT_TRUE(v1.ok()) << v1.error;
@@ -991,6 +999,14 @@ TEST(extract_integrity, an_inbox_thread_message_s_recipients_are_records) {
   EXPECT_FALSE(post("/conversations/v3/conversations/threads/77/messages",
                     R"({"recipients":[{"deliveryIdentifiers":["a@b.io"]}]})")
                    .ok());
+  // An email actor (`E-<address>`), and an untyped value with a fullwidth at-sign, are addresses too.
+  const extraction actors = post("/conversations/v3/conversations/threads/77/messages",
+                                 R"({"recipients":[{"actorId":"E-jo@example.com"},{"actorId":"V-123"},)"
+                                 R"({"deliveryIdentifiers":[{"value":"ann\uff20corp.io"}]}]})");
+  ASSERT_TRUE(actors.ok()) << actors.error;
+  ASSERT_EQ(actors.records.size(), 2u);
+  EXPECT_EQ(actors.records[0].email, "jo@example.com");
+  EXPECT_EQ(actors.records[1].normalised_email, "ann@corp.io");
 }
 
 TEST(extract_integrity, send_cc_bcc_and_booking_guests_are_records_of_their_own) {

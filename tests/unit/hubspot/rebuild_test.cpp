@@ -219,6 +219,28 @@ TEST(rebuild, an_entry_set_twice_keeps_its_name) {
   EXPECT_TRUE(read_post("/contacts/v1/contact", r.body).ok());
 }
 
+TEST(rebuild, a_name_spelt_many_ways_becomes_one_member) {
+  // Spellings a server reads as one property (case, padding), all given the same value.
+  std::string body = R"({"properties":{"email":"jo@ok.com")";
+  std::string entries = R"({"properties":[{"property":"email","value":"jo@ok.com"})";
+  for (int i = 0; i < 40; ++i) {
+    const std::string spelling = "hs_lead_status" + std::string(static_cast<std::size_t>(i), ' ');
+    body += R"(,")" + spelling + R"(":" ")";
+    entries += R"(,{"property":")" + spelling + R"(","value":" "})";
+  }
+  record_edit edit;
+  edit.set = {{"hs_lead_status", "NEW"}};
+  const rebuilt_body map = rebuild(read_post("/crm/v3/objects/contacts", body + "}}"), {true},
+                                   std::span<const record_edit>(&edit, 1));
+  ASSERT_TRUE(map.ok()) << map.error;
+  EXPECT_EQ(map.body, R"({"properties":{"email":"jo@ok.com","hs_lead_status":"NEW"}})");
+  const rebuilt_body array = rebuild(read_post("/contacts/v1/contact", entries + "]}"), {true},
+                                     std::span<const record_edit>(&edit, 1));
+  ASSERT_TRUE(array.ok()) << array.error;
+  EXPECT_EQ(array.body,
+            R"({"properties":[{"property":"email","value":"jo@ok.com"},{"property":"hs_lead_status","value":"NEW"}]})");
+}
+
 TEST(rebuild, a_new_field_is_typed_only_while_a_typed_one_remains) {
   const extraction e = read_post("/submissions/v3/integration/submit/1/g",
                                  R"({"fields":[{"name":"email","value":"a@b.com"},)"
