@@ -175,7 +175,9 @@ private:
     for (const std::string& name : edit.remove) {
       std::erase_if(props, [&](const member& m) { return same_name(m.key, name); });
     }
-    for (const auto& [name, value] : edit.set) {
+    for (const auto& named : edit.set) {
+      const std::string& name = named.first; // not a structured binding: clang 14 cannot capture one
+      const std::string& value = named.second;
       // The first member of that name takes the value (keeping the sender's spelling and
       // position), the others go: in one pass, however many spellings of the name the body has.
       const bool found = keep_first_of(props, [&](const member& m) { return same_name(m.key, name); },
@@ -217,7 +219,9 @@ private:
     for (const std::string& name : edit.remove) {
       std::erase_if(entries, [&](const entry& e) { return matches(e, name); });
     }
-    for (const auto& [name, value] : edit.set) {
+    for (const auto& named : edit.set) {
+      const std::string& name = named.first; // not a structured binding: clang 14 cannot capture one
+      const std::string& value = named.second;
       const bool found = keep_first_of(entries, [&](const entry& e) { return matches(e, name); }, [&](entry& e) {
         if (!e.edited) {
           e.fields = members_of(e.node);
