@@ -57,6 +57,7 @@ int serve(const hubgate::cli::serve_options& options) {
   hubgate::logging::info("rules loaded", {{"file", options.rules_file},
                                           {"rules", loaded.rules->rules->rule_count()},
                                           {"sha256", std::string_view(loaded.rules->sha256).substr(0, 12)}});
+  hubgate::reload::log_notes(*loaded.rules);
   try {
     hubgate::reload::rules_in_force rules(loaded.rules);
     auto audit = hubgate::audit::open_trail(options);

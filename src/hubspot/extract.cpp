@@ -656,6 +656,27 @@ using container = parsed_body::container;
 constexpr std::array<std::string_view, 2> smtp_editable = {"createContact", "campaignName"};
 constexpr std::array<std::string_view, 2> flat_editable = {"firstName", "lastName"};
 
+} // namespace
+
+editable_properties editable_properties_of(body_shape shape) noexcept {
+  switch (shape) {
+    case body_shape::smtp_token: return {false, smtp_editable};
+    case body_shape::flat_contact: return {false, flat_editable};
+    case body_shape::email_event:
+    case body_shape::email_event_batch:
+    case body_shape::email_event_wrappers:
+    case body_shape::channel_message: return {false, {}};
+    default: return {};
+  }
+}
+
+bool editable_properties::can_edit(std::string_view name) const noexcept {
+  return all || std::any_of(names.begin(), names.end(),
+                            [name](std::string_view key) { return names_edited_property(key, name); });
+}
+
+namespace {
+
 bool read_crm_input(reader& r, const json_value& input, std::size_t index, body_shape shape, const classification& request,
                     std::vector<contact_record>& records) {
   if (!input.is_object()) {
@@ -999,7 +1020,7 @@ bool read_json_shape(reader& r, const classification& request, const json_value&
     }
     case body_shape::smtp_token: {
       body.properties = container::top_level;
-      body.editable = smtp_editable;
+      body.editable = editable_properties_of(body_shape::smtp_token).names;
       maybe_value create;
       if (!r.member(root, "createContact", create)) {
         return false;
@@ -1075,7 +1096,7 @@ bool read_json_shape(reader& r, const classification& request, const json_value&
       return true;
     case body_shape::flat_contact: {
       body.properties = container::top_level;
-      body.editable = flat_editable;
+      body.editable = editable_properties_of(body_shape::flat_contact).names;
       contact_record record = new_record(r, 0);
       if (!r.scalar_member(root, "email", record.email)) {
         return false;

@@ -21,10 +21,7 @@ namespace {
 using container = parsed_body::container;
 
 // Edits name properties as the extractor reads them: ignoring case, Java-style.
-// A name in the body is the edited one in any case and with any padding (extract reads it so).
-bool same_name(std::string_view wire, std::string_view name) {
-  return wire == name || equals_folded(trim_name_padding(wire), name);
-}
+bool same_name(std::string_view wire, std::string_view name) { return names_edited_property(wire, name); }
 
 // An entry's or form field's name in the body against a property's: a form's `0-1/email` is
 // `email`, as extract reads it.

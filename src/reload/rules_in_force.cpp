@@ -6,6 +6,7 @@
 #include "hubgate/audit/redact.hpp"
 #include "hubgate/config/rules_file.hpp"
 #include "hubgate/config/secrets.hpp"
+#include "logging/log.hpp"
 
 namespace hubgate::reload {
 
@@ -37,6 +38,14 @@ load_outcome load_rules(const std::string& path, metrics::proxy_metrics& metrics
     loaded->accounts.push_back(&clients.account_for(client.name));
   }
   return {std::move(loaded), {}};
+}
+
+void log_notes(const loaded_rules& loaded) {
+  for (const rules::rule_set::unmade_rewrite& unmade : loaded.rules->unmade_rewrites()) {
+    const rules::rule_info& rule = loaded.rules->rule(unmade.rule);
+    logging::warn("a rewrite rule matches calls that cannot take its edits: each of them it matches is refused with a 400",
+                  {{"file", loaded.file}, {"line", rule.line}, {"rule", rule.name}, {"operations", unmade.operation_list()}});
+  }
 }
 
 std::string describe(const loaded_rules& loaded) {

@@ -202,6 +202,7 @@ bool watcher::reload(std::string_view trigger, bool force) {
                                    {"generation", next->generation},
                                    {"rules", next->rules->rule_count()},
                                    {"sha256", std::string_view(next->sha256).substr(0, 12)}});
+  log_notes(*next);
   return true;
 }
 

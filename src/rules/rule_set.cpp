@@ -1,6 +1,7 @@
 #include "hubgate/rules/rule_set.hpp"
 
 #include "compiled_rules.hpp"
+#include "hubgate/hubspot/catalog.hpp"
 #include "hubgate/hubspot/email.hpp"
 #include "hubgate/hubspot/text.hpp"
 
@@ -275,5 +276,51 @@ bool rule_set::reaches_non_catalog() const { return state_->reaches_non_catalog;
 bool rule_set::reads_paths() const { return state_->reads_paths; }
 std::span<const std::string> rule_set::properties_read() const { return state_->properties_read; }
 const hubspot::compared_values& rule_set::compared_values() const { return state_->compared_values; }
+
+std::string rule_set::unmade_rewrite::operation_list() const {
+  std::string list;
+  for (const std::string_view name : operations) {
+    list.append(list.empty() ? "" : ", ").append(name);
+  }
+  return list;
+}
+
+std::vector<rule_set::unmade_rewrite> rule_set::unmade_rewrites() const {
+  std::vector<unmade_rewrite> found;
+  for (std::size_t i = 0; i < state_->rules.size(); ++i) {
+    const detail::compiled_rule& rule = state_->rules[i];
+    if (rule.info.action != rule_action::rewrite) {
+      continue;
+    }
+    const detail::conditions& when = rule.when;
+    unmade_rewrite unmade{i, {}};
+    for (const hubspot::operation& op : hubspot::all_operations()) {
+      const hubspot::editable_properties editable = hubspot::editable_properties_of(op.shape);
+      const auto can_edit = [&editable](const std::string& name) { return editable.can_edit(name); };
+      const bool edits_fit = std::all_of(rule.info.remove.begin(), rule.info.remove.end(), can_edit) &&
+                             std::all_of(rule.info.set.begin(), rule.info.set.end(),
+                                         [&can_edit](const auto& entry) { return can_edit(entry.first); });
+      const bool request_may_match =
+          (when.kinds == 0 || (when.kinds & detail::kind_bit(op.kind)) != 0) &&
+          (!when.operations || when.operations->contains(op.name)) &&
+          (when.methods.empty() || std::any_of(when.methods.begin(), when.methods.end(), [&op](const std::string& m) {
+             return detail::iequals(m, op.method) || (!op.other_method.empty() && detail::iequals(m, op.other_method));
+           }));
+      // A property condition holds on a record of this call only for a property it carries, or
+      // for a predicate that holds on no value (`missing`).
+      const bool record_may_match =
+          std::all_of(when.properties.begin(), when.properties.end(), [&editable](const auto& condition) {
+            return editable.can_edit(condition.first) || condition.second.matches(std::nullopt);
+          });
+      if (!edits_fit && request_may_match && record_may_match) {
+        unmade.operations.push_back(op.name);
+      }
+    }
+    if (!unmade.operations.empty()) {
+      found.push_back(std::move(unmade));
+    }
+  }
+  return found;
+}
 
 } // namespace hubgate::rules

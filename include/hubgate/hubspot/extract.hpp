@@ -108,6 +108,19 @@ struct property_selection {
   const compared_values* compared = nullptr;
 };
 
+// The contact properties a rewrite can edit in a record of a shape. `all`: any (the record has a
+// map or list of properties). Otherwise only `names`, members of the body itself (visitor tokens,
+// meetings, SMTP tokens); none for events and messages, which name a contact by email and carry
+// none of its properties. An edit of another name is refused with a 400, never forwarded unmade.
+struct editable_properties {
+  bool all = true;
+  std::span<const std::string_view> names;
+
+  bool can_edit(std::string_view name) const noexcept; // as rebuild() matches names: any case, padded
+};
+
+editable_properties editable_properties_of(body_shape shape) noexcept;
+
 // `request` must be a successful classification with an operation; `content_type` is the raw
 // Content-Type header value (empty when absent).
 extraction extract(const classification& request, std::string_view body, std::string_view content_type,

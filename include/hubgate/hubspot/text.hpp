@@ -52,6 +52,12 @@ int hex_value(char c) noexcept;
 // or property names that way is unknown (reference §8), so matching assumes it might.
 bool equals_folded(std::string_view text, std::string_view literal) noexcept;
 
+// A name in a body (`wire`: any case, any padding, as extract reads it) against the property
+// name an edit gives: whether the edit is of that member.
+inline bool names_edited_property(std::string_view wire, std::string_view name) noexcept {
+  return wire == name || equals_folded(trim_name_padding(wire), name);
+}
+
 // Property names as a server using Java's equalsIgnoreCase compares them: ASCII case ignored,
 // and each folding alias of equals_folded (`ı`, `İ`, `ſ`, the Kelvin sign) read as its ASCII
 // letter, on either side (`lıfecyclestage` is `lifecyclestage`). compare_names orders names so

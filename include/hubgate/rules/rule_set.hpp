@@ -107,6 +107,17 @@ public:
   // The property names the rules' conditions read (ignoring case, each once): the only properties
   // evaluate() looks up in a record.
   std::span<const std::string> properties_read() const;
+  // Rewrite rules that may match catalog calls whose bodies cannot take their edits (events and
+  // messages carry no contact properties; visitor tokens and meetings only a few): such a call a
+  // rule matches is refused with a 400 rather than forwarded unedited. Said by `hubgate check` and
+  // at load, so a rule written for creates can be narrowed before it refuses an event.
+  struct unmade_rewrite {
+    std::size_t rule = 0;                     // index, in file order
+    std::vector<std::string_view> operations; // catalog names, in catalog order
+
+    std::string operation_list() const; // "a, b, c"
+  };
+  std::vector<unmade_rewrite> unmade_rewrites() const;
   // The values `properties:` conditions compare with, for extraction to refuse near misses
   // (hubspot::property_selection::compared).
   const hubspot::compared_values& compared_values() const;

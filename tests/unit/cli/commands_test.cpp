@@ -15,6 +15,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,8 @@ namespace {
 using json = nlohmann::ordered_json;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::EndsWith;
+using ::testing::StartsWith;
 
 // A directory of its own per test, removed afterwards; files are written into it by name.
 class scratch_dir {
@@ -210,6 +213,23 @@ TEST(Check, ValidFileSaysOkWithCounts) {
   const std::string shadow =
       dir.write("shadow.yaml", "version: 1\nmode: shadow\nrules:\n  - name: a\n    action: allow\n");
   EXPECT_EQ(check(shadow).out, shadow + ": OK (1 rule, 0 tests; mode: shadow, nothing is enforced)\n");
+}
+
+// A rewrite rule that would refuse events and messages (it cannot edit them) is named with its
+// line; the file is valid all the same.
+TEST(Check, NotesRewritesOfCallsThatCannotTakeThem) {
+  const scratch_dir dir;
+  const std::string file = dir.write("rules.yaml", "version: 1\nrules:\n  - name: for-creates\n    match: { kind: [create] }\n"
+                                                   "    action: rewrite\n    set: { lifecyclestage: lead }\n"
+                                                   "  - name: everything\n    action: rewrite\n    remove: [phone]\n");
+  const run_result r = check(file);
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.err, "");
+  EXPECT_THAT(r.out, StartsWith(file + ": OK (2 rules, 0 tests)\n" + file +
+                                ":7: note: rule 'everything' rewrites calls that cannot take its edits, and each of them "
+                                "it matches is refused with a 400: emails.smtp_token_create, timeline.event_create, "));
+  EXPECT_THAT(r.out, EndsWith("conversations.thread_message. Name the calls it is for with operations: or kind:.\n"));
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2);
 }
 
 TEST(Check, EveryErrorKindWithItsPosition) {

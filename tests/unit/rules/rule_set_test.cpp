@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace hubgate::rules {
 namespace {
 
@@ -614,6 +616,62 @@ TEST(RuleEngine, RuleInfoKeepsWhatWasWritten) {
   EXPECT_EQ(rules->rule(3).line, 16U);
   EXPECT_EQ(rules->rule(3).status, 403);
   EXPECT_TRUE(rules->tests().empty());
+}
+
+// A rewrite that matches an event, a message or a visitor token cannot be made there (no contact
+// properties, or only first and last name): the gate answers such a call 400. check names them.
+TEST(RuleEngine, RewritesOfCallsThatCannotTakeTheEditsAreNamed) {
+  const auto rules = load(R"yaml(version: 1
+rules:
+  - name: tag-everything
+    match: {}
+    action: rewrite
+    set: { lifecyclestage: lead }
+  - name: tag-creates
+    match: { kind: [create, upsert] }
+    action: rewrite
+    set: { lifecyclestage: lead }
+  - name: name-side-effects
+    match: { kind: [side_effect] }
+    action: rewrite
+    set: { FirstName: Jo }
+  - name: strip-flag
+    match: { properties: { hs_marketable_status: { present: true } } }
+    action: rewrite
+    remove: [hs_marketable_status]
+  - name: block-everything
+    action: block
+)yaml");
+  ASSERT_NE(rules, nullptr);
+  const auto unmade = rules->unmade_rewrites();
+  ASSERT_EQ(unmade.size(), 2U);
+
+  EXPECT_EQ(rules->rule(unmade[0].rule).name, "tag-everything");
+  const auto& everything = unmade[0].operations;
+  for (const std::string_view name : {"timeline.event_create", "events.send_batch", "conversations.thread_message",
+                                      "visitor_identification.token_create", "meetings.book", "emails.smtp_token_create"}) {
+    EXPECT_NE(std::find(everything.begin(), everything.end(), name), everything.end()) << name;
+  }
+  for (const std::string_view name : {"contacts.create", "contacts.batch_upsert", "forms.submit", "emails.single_send"}) {
+    EXPECT_EQ(std::find(everything.begin(), everything.end(), name), everything.end()) << name;
+  }
+
+  // First names can be set on visitor tokens and meetings; events, messages and SMTP tokens carry
+  // none.
+  EXPECT_EQ(rules->rule(unmade[1].rule).name, "name-side-effects");
+  const auto& side_effects = unmade[1].operations;
+  EXPECT_NE(std::find(side_effects.begin(), side_effects.end(), "timeline.event_create"), side_effects.end());
+  EXPECT_NE(std::find(side_effects.begin(), side_effects.end(), "emails.smtp_token_create"), side_effects.end());
+  EXPECT_EQ(std::find(side_effects.begin(), side_effects.end(), "meetings.book"), side_effects.end());
+  EXPECT_EQ(unmade[1].operation_list().find("emails.smtp_token_create, timeline.event_create, "), 0U);
+
+  // A method condition narrows it to the calls taking that method.
+  const auto put_only = load("version: 1\nrules:\n  - name: r\n    match: { method: [put] }\n    action: rewrite\n"
+                             "    set: { lifecyclestage: lead }\n");
+  ASSERT_NE(put_only, nullptr);
+  const auto put_unmade = put_only->unmade_rewrites();
+  ASSERT_EQ(put_unmade.size(), 1U);
+  EXPECT_EQ(put_unmade[0].operation_list(), "timeline.legacy_event_create, timeline.legacy_event_batch");
 }
 
 } // namespace
