@@ -20,32 +20,22 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  c = lower(c);
-  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-// A query parameter's name with %XX escapes and `+` decoded, lower-cased: `H%41PIKEY` is `hapikey`
-// to a forgiving server, so it is to us.
-std::string decoded_name(std::string_view raw) {
-  std::string out;
-  out.reserve(raw.size());
-  for (std::size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] == '%' && i + 2 < raw.size()) {
-      const int hi = hex_value(raw[i + 1]);
-      const int lo = hex_value(raw[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(lower(static_cast<char>(hi * 16 + lo)));
-        i += 2;
-        continue;
-      }
+// Whether one of `params` (`a=1&b=2;c=3`, split on `&` and `;` as servlet containers split them)
+// is named `hapikey` or `access_token`, read as a forgiving server reads names (and as the log
+// redacts them): `H%41PIKEY`, `hapikey%20` and `hapikey%C2%A0` are `hapikey`.
+bool names_credential(std::string_view params, std::string& scratch) {
+  while (true) {
+    const auto end = params.find_first_of("&;");
+    const std::string_view pair = params.substr(0, end);
+    const std::string_view name = hubspot::read_lenient_name(pair.substr(0, pair.find('=')), scratch);
+    if (name == "hapikey" || name == "access_token") {
+      return true;
     }
-    out.push_back(raw[i] == '+' ? ' ' : lower(raw[i]));
+    if (end == std::string_view::npos) {
+      return false;
+    }
+    params.remove_prefix(end + 1);
   }
-  return out;
 }
 
 } // namespace
@@ -95,30 +85,22 @@ std::string_view bearer_token(std::string_view authorization) noexcept {
   return authorization;
 }
 
-bool query_has_credential(std::string_view target) noexcept {
+bool query_has_credential(std::string_view target) {
+  std::string scratch;
   const auto question = target.find('?');
+  std::string_view path = target.substr(0, question);
+  // Matrix parameters (`/contacts;hapikey=X/1`): a server that reads them reads a credential there.
+  for (auto semicolon = path.find(';'); semicolon != std::string_view::npos; semicolon = path.find(';')) {
+    path.remove_prefix(semicolon + 1);
+    if (names_credential(path.substr(0, path.find('/')), scratch)) {
+      return true;
+    }
+  }
   if (question == std::string_view::npos) {
     return false;
   }
   std::string_view query = target.substr(question + 1);
-  if (const auto hash = query.find('#'); hash != std::string_view::npos) {
-    query = query.substr(0, hash);
-  }
-  while (!query.empty()) {
-    const auto amp = query.find_first_of("&;");
-    const std::string_view pair = query.substr(0, amp);
-    // Trimmed, as a server that trims parameter names reads `hapikey%20` as `hapikey`.
-    const std::string decoded = decoded_name(pair.substr(0, pair.find('=')));
-    const std::string_view name = hubspot::trim_name_padding(decoded);
-    if (name == "hapikey" || name == "access_token") {
-      return true;
-    }
-    if (amp == std::string_view::npos) {
-      break;
-    }
-    query.remove_prefix(amp + 1);
-  }
-  return false;
+  return names_credential(query.substr(0, query.find('#')), scratch);
 }
 
 caller access_policy::identify(std::string_view authorization, std::string_view target) const {

@@ -125,6 +125,34 @@ bool iequal_at(const char* a, const char* b) noexcept {
 
 } // namespace
 
+url_byte read_url_byte(std::string_view s, std::size_t i) noexcept {
+  if (i >= s.size()) {
+    return {0, 0};
+  }
+  if (s[i] != '%') {
+    return {static_cast<unsigned char>(s[i]), 1};
+  }
+  std::size_t j = i + 1;
+  while (s.substr(j, 2) == "25" && j + 3 < s.size() && hex_value(s[j + 2]) >= 0 && hex_value(s[j + 3]) >= 0) {
+    j += 2;
+  }
+  if (j + 1 < s.size() && hex_value(s[j]) >= 0 && hex_value(s[j + 1]) >= 0) {
+    return {static_cast<unsigned char>(hex_value(s[j]) * 16 + hex_value(s[j + 1])), j + 2 - i};
+  }
+  return {'%', 1};
+}
+
+std::string_view read_lenient_name(std::string_view raw, std::string& scratch) {
+  scratch.clear();
+  for (std::size_t i = 0; i < raw.size();) {
+    const url_byte b = read_url_byte(raw, i);
+    const unsigned char c = raw[i] == '+' ? ' ' : b.byte;
+    i += b.length;
+    scratch.push_back((c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : static_cast<char>(c));
+  }
+  return trim_name_padding(scratch);
+}
+
 std::string_view trim_name_padding_slowly(std::string_view name) noexcept {
   for (std::size_t n = leading_padding(name); n != 0; n = leading_padding(name)) {
     name.remove_prefix(n);

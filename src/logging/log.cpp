@@ -53,31 +53,10 @@ void append_number(std::string& out, const field& f) {
   out.append(buf.data(), end);
 }
 
-// One byte as a server may read it: `%XX` decoded, also when the `%` is itself escaped again
-// (`%25XX`, `%2525XX`...), since a server or a proxy in front of it may decode twice.
-struct read_byte {
-  unsigned char byte;
-  std::size_t length; // of the text read, 0 at the end of it
-};
+using hubspot::read_url_byte;
+using read_byte = hubspot::url_byte;
 
-read_byte read_escape_at(std::string_view s, std::size_t i) {
-  std::size_t j = i + 1;
-  while (s.substr(j, 2) == "25" && j + 3 < s.size() && hubspot::hex_value(s[j + 2]) >= 0 &&
-         hubspot::hex_value(s[j + 3]) >= 0) {
-    j += 2;
-  }
-  if (j + 1 < s.size() && hubspot::hex_value(s[j]) >= 0 && hubspot::hex_value(s[j + 1]) >= 0) {
-    return {static_cast<unsigned char>(hubspot::hex_value(s[j]) * 16 + hubspot::hex_value(s[j + 1])), j + 2 - i};
-  }
-  return {'%', 1};
-}
-
-inline read_byte read_byte_at(std::string_view s, std::size_t i) {
-  if (i >= s.size()) {
-    return {0, 0};
-  }
-  return s[i] == '%' ? read_escape_at(s, i) : read_byte{static_cast<unsigned char>(s[i]), 1};
-}
+inline read_byte read_byte_at(std::string_view s, std::size_t i) { return read_url_byte(s, i); }
 
 // Where the first of the bytes `set` is in `s` from `from`, or npos. string_view::find_first_of
 // calls memchr for each byte, which cost most of redact_target's time.
@@ -171,41 +150,19 @@ void append_redacting_emails(std::string& out, std::string_view s) {
   }
 }
 
-// Long enough for every name compared below.
-using name_buffer = std::array<char, 16>;
-
-// A parameter or path segment's name as a forgiving server reads it: escapes decoded
-// (read_byte_at), `+` as a space, ASCII lower-cased, blanks (bytes up to 0x20) trimmed from both
-// ends, so that `H%41PIKEY` or `access%2Dtokens` do not pass for other names. Written to `buf`;
-// empty when it does not fit, since then it is none of the names compared.
-std::string_view read_name(std::string_view raw, name_buffer& buf) {
-  std::size_t size = 0;
-  std::size_t blanks = 0; // since the last other byte, written only if one follows
-  for (std::size_t i = 0; i < raw.size();) {
-    const read_byte r = read_byte_at(raw, i);
-    i += r.length;
-    const unsigned char c = raw[i - r.length] == '+' ? ' ' : r.byte;
-    if (c <= 0x20) {
-      blanks += size > 0 ? 1 : 0;
-      continue;
-    }
-    if (size + blanks >= buf.size()) {
-      return {};
-    }
-    for (; blanks > 0; --blanks) {
-      buf[size++] = ' ';
-    }
-    buf[size++] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : static_cast<char>(c);
-  }
-  return {buf.data(), size};
+// A parameter or path segment's name as a forgiving server reads it (hubspot::read_lenient_name,
+// as access control reads it), so that `H%41PIKEY` or `hapikey%C2%A0` do not pass for other names.
+// The text lives in a buffer of the thread's, reused: this runs for every access-log line.
+std::string_view read_name(std::string_view raw) {
+  thread_local std::string scratch;
+  return hubspot::read_lenient_name(raw, scratch);
 }
 
 // Parameters that carry credentials in HubSpot's APIs (reference §4.4), and the OAuth ones that
 // /oauth/v1/token takes (client_secret, refresh_token, and code, the authorization code a token is
 // bought with), which are as secret when a caller puts them in a query.
 bool is_secret_parameter(std::string_view raw_name) {
-  name_buffer buf;
-  const std::string_view name = read_name(raw_name, buf);
+  const std::string_view name = read_name(raw_name);
   return name == "hapikey" || name == "access_token" || name == "token" || name == "api_key" ||
          name == "refresh_token" || name == "client_secret" || name == "code";
 }
@@ -216,9 +173,13 @@ bool is_token_collection(std::string_view raw_segment) {
   if (raw_segment.size() < std::string_view("access-tokens").size()) {
     return false; // decoding never lengthens a name: most segments are decided here
   }
-  name_buffer buf;
-  const std::string_view name = read_name(raw_segment, buf);
+  const std::string_view name = read_name(raw_segment);
   return name == "access-tokens" || name == "refresh-tokens";
+}
+
+bool is_dot_segment(std::string_view raw_segment) {
+  const std::string_view name = read_name(raw_segment);
+  return name == "." || name == "..";
 }
 
 // Appends the parameters `params` (`a=1&b=2;c=3`), each secret one's value replaced by
@@ -373,9 +334,10 @@ std::string redact_target(std::string_view target) {
     const std::string_view segment = path.substr(start, end - start);
     // Matrix parameters (`/contacts;hapikey=X/...`) are parameters like the query's.
     const auto semicolon = segment.find(';');
-    if (token_next && !segment.empty()) {
+    // Every segment after the collection's name is redacted but dot segments: a server that
+    // resolves them reads the token in `access-tokens/./T` or `access-tokens/x/../T`.
+    if (token_next && !segment.empty() && !is_dot_segment(segment)) {
       out += "REDACTED";
-      token_next = false;
     } else {
       append_redacting_emails(out, segment.substr(0, semicolon));
       if (semicolon != std::string_view::npos) {

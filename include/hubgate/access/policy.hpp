@@ -116,7 +116,8 @@ struct access_policy {
 // is not one.
 std::string_view bearer_token(std::string_view authorization) noexcept;
 
-// Whether a query string carries a HubSpot credential (`hapikey`, `access_token`), in any case.
-bool query_has_credential(std::string_view target) noexcept;
+// Whether a request target's query, or a path segment's matrix parameters, carry a HubSpot
+// credential (`hapikey`, `access_token`) in any spelling a forgiving server reads as one.
+bool query_has_credential(std::string_view target);
 
 } // namespace hubgate::access

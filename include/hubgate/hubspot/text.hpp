@@ -46,6 +46,21 @@ inline std::string_view trim_name_padding(std::string_view name) noexcept {
 // The value of one hex digit, or -1.
 int hex_value(char c) noexcept;
 
+// One byte of a URL as the most forgiving server reads it: `%XX` decoded, also when the `%` is
+// itself escaped again (`%25XX`, `%2525XX`...), since a server or a proxy in front of it may decode
+// twice. `length`: the text read, 0 at the end of `s`.
+struct url_byte {
+  unsigned char byte;
+  std::size_t length;
+};
+url_byte read_url_byte(std::string_view s, std::size_t i) noexcept;
+
+// A query parameter's or path segment's name as the most forgiving server reads it: read_url_byte,
+// `+` a space, ASCII lower-cased, trim_name_padding. Access control refuses, and the log redacts,
+// the names it reads so (`H%41PIKEY`, `hapikey%C2%A0`): what one takes for `hapikey` the other
+// does too. The result points into `scratch`.
+std::string_view read_lenient_name(std::string_view raw, std::string& scratch);
+
 // True when UTF-8 `text` equals the ASCII `literal` under Java's String.equalsIgnoreCase: ASCII
 // case is ignored, and U+017F (long s), U+212A (Kelvin sign), U+0131 (dotless i) and U+0130
 // (dotted I) also equal `s`, `k`, `i`, `i`. HubSpot runs on the JVM and whether it compares paths

@@ -27,6 +27,13 @@ TEST(QueryCredential, FindsHapikeyAndAccessTokenInAnySpelling) {
   EXPECT_FALSE(query_has_credential("/x/hapikey=x"));
   EXPECT_FALSE(query_has_credential("/x?q=hapikey"));
   EXPECT_FALSE(query_has_credential("/x?#hapikey=x"));
+  // Padding a server trims, escaped twice, and matrix parameters, as the log redacts them.
+  EXPECT_TRUE(query_has_credential("/x?hapikey%C2%A0=x"));
+  EXPECT_TRUE(query_has_credential("/x?%EF%BB%BFaccess_token=x"));
+  EXPECT_TRUE(query_has_credential("/x?h%2541pikey=x"));
+  EXPECT_TRUE(query_has_credential("/crm/v3/objects/deals;hapikey=abc"));
+  EXPECT_TRUE(query_has_credential("/crm/v3/objects;v=1;ACCESS%5FTOKEN=x/deals?limit=1"));
+  EXPECT_FALSE(query_has_credential("/crm/v3/objects;v=1/hapikey=x"));
 }
 
 access_policy two_clients() {

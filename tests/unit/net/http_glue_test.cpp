@@ -204,6 +204,11 @@ TEST(redact_target, reads_credential_names_as_a_server_does) {
       {"/crm/v3/objects/contacts;v=1;ACCESS%5FTOKEN=X;y=2/123?a=1",
        "/crm/v3/objects/contacts;v=1;ACCESS%5FTOKEN=REDACTED/123?a=1"},
       {"/contacts/v1/contact/email/jo@x.io;token=T/profile", "/contacts/v1/contact/email/***@x.io;token=REDACTED/profile"},
+      // Padding a server trims, as access control reads it: Unicode spaces, zero-width ones, a BOM.
+      {"/x?hapikey%C2%A0=S1&%EF%BB%BFhapikey=S2&hapikey%E2%80%8B=S3", "/x?hapikey%C2%A0=REDACTED&%EF%BB%BFhapikey=REDACTED"
+                                                                    "&hapikey%E2%80%8B=REDACTED"},
+      {"/x?access_token\xe3\x80\x80=S4&%C2%A0%C2%A0%C2%A0%C2%A0%C2%A0%C2%A0hapikey=S5",
+       "/x?access_token\xe3\x80\x80=REDACTED&%C2%A0%C2%A0%C2%A0%C2%A0%C2%A0%C2%A0hapikey=REDACTED"},
   });
 }
 
@@ -214,7 +219,11 @@ TEST(redact_target, redacts_oauth_tokens_in_the_path) {
       {"/oauth/v1/refresh-tokens/6f18f21e-a743-4509-b7fd-1a5e632fffa1", "/oauth/v1/refresh-tokens/REDACTED"},
       {"/oauth/v3/ACCESS-TOKENS/tok?x=1", "/oauth/v3/ACCESS-TOKENS/REDACTED?x=1"},
       {"/oauth/2026-03/access%2Dtokens/tok/", "/oauth/2026-03/access%2Dtokens/REDACTED/"},
-      {"/oauth/v1/Refresh-Tokens/tok;a=b/more", "/oauth/v1/Refresh-Tokens/REDACTED/more"},
+      // Every later segment: a server that resolves dot segments may read any of them as the token.
+      {"/oauth/v1/Refresh-Tokens/tok;a=b/more", "/oauth/v1/Refresh-Tokens/REDACTED/REDACTED"},
+      {"/oauth/v1/access-tokens/./SEKRIT1", "/oauth/v1/access-tokens/./REDACTED"},
+      {"/oauth/v1/access-tokens/%2e/SEKRIT2", "/oauth/v1/access-tokens/%2e/REDACTED"},
+      {"/oauth/v1/access-tokens/x/../SEKRIT3", "/oauth/v1/access-tokens/REDACTED/../REDACTED"},
       {"/oauth/v1/access-tokens;a=b//tok", "/oauth/v1/access-tokens;a=b//REDACTED"},
       // `%2F` (escaped once or twice) separates segments for a server that decodes the path.
       {"/oauth/v1/access-tokens%2ftok", "/oauth/v1/access-tokens%2fREDACTED"},
