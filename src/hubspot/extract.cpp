@@ -677,6 +677,12 @@ bool editable_properties::can_edit(std::string_view name) const noexcept {
 
 namespace {
 
+// True when `text` holds an at-sign as NFKC reads one: `@`, fullwidth `＠` or small `﹫`.
+bool holds_at_sign(std::string_view text) noexcept {
+  return text.find('@') != std::string_view::npos || text.find("\xEF\xBC\xA0") != std::string_view::npos ||
+         text.find("\xEF\xB9\xAB") != std::string_view::npos;
+}
+
 bool read_crm_input(reader& r, const json_value& input, std::size_t index, body_shape shape, const classification& request,
                     std::vector<contact_record>& records) {
   if (!input.is_object()) {
@@ -709,9 +715,14 @@ bool read_crm_input(reader& r, const json_value& input, std::size_t index, body_
       }
       id_property = r.keep(std::string(*from_query));
     }
+    // An idProperty of nothing (`""`, blanks, `?idProperty=`) is none to a server that reads it
+    // as missing.
+    if (id_property && trim_name_padding(*id_property).empty()) {
+      id_property.reset();
+    }
     record.id_property = id_property;
     // Without an idProperty a server might default to email: an id that looks like one is one.
-    const bool email_id = id_property ? is_email_name(*id_property) : record.id && record.id->find('@') != std::string_view::npos;
+    const bool email_id = id_property ? is_email_name(*id_property) : record.id && holds_at_sign(*record.id);
     if (email_id && record.id && !add_email(r, record, *record.id)) {
       return false;
     }
@@ -776,11 +787,6 @@ bool read_event(reader& r, const json_value& event, std::size_t index, std::vect
 // recipient's identifier that is an email address is a record of its own (item 0), since email
 // capture may make it a contact. An address is one typed HS_EMAIL_ADDRESS, or any value with an
 // `@` (the dated API has no type, and an opaque id may be an address all the same).
-// True when `text` holds an at-sign as NFKC reads one: `@`, fullwidth `＠` or small `﹫`.
-bool holds_at_sign(std::string_view text) noexcept {
-  return text.find('@') != std::string_view::npos || text.find("\xEF\xBC\xA0") != std::string_view::npos ||
-         text.find("\xEF\xB9\xAB") != std::string_view::npos;
-}
 
 // A delivery identifier ({"type","value"}) that is an address (typed so, or holding an at-sign) is
 // a record of its own.

@@ -659,6 +659,15 @@ TEST_F(integrity_test, pipelined_requests_are_each_decided) {
   EXPECT_EQ(upstream().size(), again);
 }
 
+// An upsert's id is an email when no idProperty says otherwise, written with any at-sign a
+// normalising store reads as one.
+TEST_F(integrity_test, upsert_ids_with_other_at_signs_are_emails) {
+  const spelling upsert{"contacts.batch_upsert without idProperty",
+                        post("/crm/v3/objects/contacts/batch/upsert", R"({"inputs":[{"id":"{EMAIL}","properties":{}}]})")};
+  check(upsert, R"(bad\uff20blocked.test)", R"(ok\uff20corp.io)");
+  check(upsert, R"(bad\ufe6bblocked.test)", R"(ok\ufe6bcorp.io)");
+}
+
 // --- side doors: every catalog operation
 
 TEST_F(integrity_test, every_catalog_operation_is_gated) {
@@ -685,6 +694,10 @@ TEST_F(integrity_test, every_catalog_operation_is_gated) {
        outcome::refused},
       {"contacts.batch_upsert without idProperty",
        post("/crm/v3/objects/contacts/batch/upsert", R"({"inputs":[{"id":"{EMAIL}","properties":{}}]})")},
+      {"contacts.batch_upsert with an empty idProperty",
+       post("/crm/v3/objects/contacts/batch/upsert", R"({"inputs":[{"idProperty":" ","id":"{EMAIL}","properties":{}}]})")},
+      {"contacts.batch_upsert with an empty idProperty query",
+       post("/crm/v3/objects/contacts/batch/upsert?idProperty=", R"({"inputs":[{"id":"{EMAIL}","properties":{}}]})")},
       {"contacts.v1_create",
        post("/contacts/v1/contact", R"({"properties":[{"property":"email","value":"{EMAIL}"}]})")},
       {"contacts.v1_create repeated entries",

@@ -505,8 +505,13 @@ class value_scan : public nlohmann::json_sax<json> {
     }
     const bool by_email = std::any_of(f.id_properties.begin(), f.id_properties.end(),
                                       [](const std::string& p) { return fold(trim_name(p)) == "email"; });
+    // An idProperty of nothing is none: the id may then be read as an email, written with any at-sign.
+    const bool no_id_property = std::all_of(f.id_properties.begin(), f.id_properties.end(),
+                                            [](const std::string& p) { return trim_name(p).empty(); });
     for (const std::string& id : f.ids) {
-      if (by_email || query_id_is_email_ || (f.id_properties.empty() && id.find('@') != std::string::npos)) {
+      const bool at_sign = id.find('@') != std::string::npos || id.find("\xEF\xBC\xA0") != std::string::npos ||
+                           id.find("\xEF\xB9\xAB") != std::string::npos;
+      if (by_email || query_id_is_email_ || (no_id_property && at_sign)) {
         values.push_back(id);
       }
     }
@@ -630,7 +635,7 @@ constexpr std::array<std::string_view, 8> spaces = {"\xC2\xA0",     "\xE3\x80\x8
                                                     "\xE2\x80\xA8", "\xE2\x80\xA9", "\xC2\x85",     "\xE1\x9A\x80"};
 
 // One address as a normalising store would keep it: invisible characters dropped, fullwidth
-// forms and ideographic full stops read as ASCII, Unicode spaces as spaces, trimmed, lower-cased
+// forms, the small commercial at and ideographic full stops read as ASCII, Unicode spaces as spaces, trimmed, lower-cased
 // (ASCII, Latin-1, Kelvin sign, long s).
 std::string normalise(std::string_view raw) {
   std::string s;
@@ -653,6 +658,9 @@ std::string normalise(std::string_view raw) {
       // U+FF01..U+FF5E: EF BC 81..BF and EF BD 80..9E
       const unsigned code = (rest[1] == '\xBC' ? 0xFF00U : 0xFF40U) + (static_cast<unsigned char>(rest[2]) & 0x3FU);
       s.push_back(code >= 0xFF01 && code <= 0xFF5E ? static_cast<char>(code - 0xFEE0) : '?');
+      i += 3;
+    } else if (rest.starts_with("\xEF\xB9\xAB")) { // small commercial at, NFKC's `@`
+      s.push_back('@');
       i += 3;
     } else if (rest.starts_with("\xE3\x80\x82") || rest.starts_with("\xEF\xBD\xA1")) {
       s.push_back('.');
