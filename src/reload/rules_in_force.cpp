@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <utility>
+
 #include "hubgate/audit/record.hpp"
 #include "hubgate/audit/redact.hpp"
 #include "hubgate/config/rules_file.hpp"
@@ -15,7 +17,11 @@ rules_in_force::rules_in_force(std::shared_ptr<const loaded_rules> first)
 
 void rules_in_force::install(std::shared_ptr<const loaded_rules> next) {
   const std::uint64_t generation = next->generation;
-  current_.store(std::move(next), std::memory_order_release);
+  std::shared_ptr<const loaded_rules> previous; // released after the lock
+  {
+    std::lock_guard lock(mutex_);
+    previous = std::exchange(current_, std::move(next));
+  }
   generation_.store(generation, std::memory_order_release);
 }
 

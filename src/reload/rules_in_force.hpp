@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,10 @@ class rules_in_force {
  public:
   explicit rules_in_force(std::shared_ptr<const loaded_rules> first);
 
-  std::shared_ptr<const loaded_rules> current() const { return current_.load(std::memory_order_acquire); }
+  std::shared_ptr<const loaded_rules> current() const {
+    std::lock_guard lock(mutex_);
+    return current_;
+  }
   std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
   // The snapshot for a request: `cache` (the session's) when no reload happened since it was
@@ -50,7 +54,12 @@ class rules_in_force {
   void install(std::shared_ptr<const loaded_rules> next);
 
  private:
-  std::atomic<std::shared_ptr<const loaded_rules>> current_;
+  // A mutex, not std::atomic<std::shared_ptr>: libstdc++ 12's releases its lock bit after a load
+  // with a relaxed store, which orders nothing (ThreadSanitizer reports every reload that overlaps
+  // a request, and on a weakly ordered CPU a load could meet the swap's refcount change). Requests
+  // take it only when the generation moved, once per reload and session.
+  mutable std::mutex mutex_;
+  std::shared_ptr<const loaded_rules> current_;
   std::atomic<std::uint64_t> generation_;
 };
 

@@ -113,13 +113,23 @@ void proxy_state::notify_if_drained() {
   std::function<void()> last;
   {
     std::unique_lock lock(mutex_);
-    if (sessions_.empty() && draining.load() && on_last_session_left) {
-      last = std::exchange(on_last_session_left, nullptr);
+    if (sessions_.empty() && draining.load() && on_last_session_left_) {
+      last = std::exchange(on_last_session_left_, nullptr);
     }
   }
   if (last) {
     last();
   }
+}
+
+bool proxy_state::begin_draining(std::function<void()> on_last_session_left) {
+  std::unique_lock lock(mutex_);
+  if (draining.load()) {
+    return false;
+  }
+  on_last_session_left_ = std::move(on_last_session_left);
+  draining.store(true);
+  return true;
 }
 
 std::size_t proxy_state::session_count() const {
@@ -196,14 +206,7 @@ server::server(cli::serve_options options, reload::rules_in_force& rules, report
 server::~server() = default;
 
 void server::begin_drain() {
-  if (state_->draining.exchange(true)) {
-    return;
-  }
-  logging::info("draining: no new connections, finishing requests in flight",
-                {{"timeout_ms", static_cast<std::uint64_t>(options_.drain_timeout.count())}});
-  boost::system::error_code ignored;
-  acceptor_.close(ignored);
-  state_->on_last_session_left = [this] {
+  const bool began = state_->begin_draining([this] {
     net::post(main_ioc_, [this] {
       drain_timer_.cancel();
       signals_.cancel();
@@ -217,7 +220,14 @@ void server::begin_drain() {
         keep_running_[i].reset();
       });
     }
-  };
+  });
+  if (!began) {
+    return;
+  }
+  logging::info("draining: no new connections, finishing requests in flight",
+                {{"timeout_ms", static_cast<std::uint64_t>(options_.drain_timeout.count())}});
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
   state_->close_idle_sessions();
   // With no session open, nobody else would end the drain.
   state_->notify_if_drained();

@@ -63,15 +63,19 @@ struct proxy_state {
   void leave(const std::shared_ptr<session_slot>& slot);
   void notify_if_drained();
   void close_idle_sessions();
-  std::function<void()> on_last_session_left; // set while draining; called once
+  // Starts the drain: `on_last_session_left` is called once, when no session is left. Installed
+  // with `draining` set under the session set's lock, so that a session leaving on another thread
+  // sees both or neither. False when a drain had already begun.
+  bool begin_draining(std::function<void()> on_last_session_left);
   std::size_t session_count() const;          // client connections open (for /metrics)
   std::size_t pooled_connections(hubspot::upstream_id upstream) const; // idle, all threads (for /metrics)
   // Upstream TLS handshakes completed, all threads: the resumed ones, or the full ones.
   std::uint64_t upstream_handshakes(hubspot::upstream_id upstream, bool resumed) const;
 
  private:
-  mutable std::mutex mutex_; // guards sessions_; never held across I/O
+  mutable std::mutex mutex_; // guards sessions_ and on_last_session_left_; never held across I/O
   std::unordered_set<std::shared_ptr<session_slot>> sessions_;
+  std::function<void()> on_last_session_left_; // set while draining; called once
 };
 
 class server {

@@ -7,6 +7,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -87,6 +88,19 @@ void use_system_trust_store(ssl::context& ctx) {
   ctx.set_default_verify_paths();
 }
 
+// OpenSSL fills in a certificate's cached extensions (its key identifiers, among others) the first
+// time a chain uses it, under a lock that readers on other threads do not take: the first
+// handshakes of two I/O threads can read a field while it is written (ThreadSanitizer saw it). The
+// certificates loaded up front get theirs filled in now, before any I/O thread starts.
+void fill_in_cached_extensions(ssl::context& ctx) {
+  STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx.native_handle()));
+  for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
+    if (X509* cert = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i)); cert != nullptr) {
+      X509_check_purpose(cert, -1, 0);
+    }
+  }
+}
+
 } // namespace
 
 std::unique_ptr<ssl::context> make_tls_context(const std::optional<std::string>& ca_file) {
@@ -103,6 +117,7 @@ std::unique_ptr<ssl::context> make_tls_context(const std::optional<std::string>&
   } else {
     use_system_trust_store(*ctx);
   }
+  fill_in_cached_extensions(*ctx);
   return ctx;
 }
 
