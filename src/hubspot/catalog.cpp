@@ -25,7 +25,13 @@ constexpr std::array v1_create_paths = {"/contacts/v1/contact"sv};
 constexpr std::array v1_create_or_update_paths = {"/contacts/v1/contact/createOrUpdate/email/{email+}"sv};
 constexpr std::array v1_batch_paths = {"/contacts/v1/contact/batch"sv};
 // §2.4 rows 15-18 (forms hosts).
-constexpr std::array forms_submit_paths = {"/submissions/v3/integration/submit/{portal_id}/{form_guid}"sv};
+// `async/submit` is the same submission answered before it is processed (third-party evidence).
+constexpr std::array forms_submit_paths = {"/submissions/v3/integration/submit/{portal_id}/{form_guid}"sv,
+                                           "/submissions/v3/integration/async/submit/{portal_id}/{form_guid}"sv};
+// The endpoint HubSpot's embedded forms post to (multipart fields, no authentication); whether
+// api.hsforms.com also serves it is not established.
+constexpr std::array forms_submit_embedded_paths = {
+    "/submissions/v3/public/submit/formsnext/multipart/{portal_id}/{form_guid}"sv};
 constexpr std::array forms_submit_secure_paths = {
     "/submissions/v3/integration/secure/submit/{portal_id}/{form_guid}"sv};
 constexpr std::array forms_submit_v2_paths = {"/uploads/form/v2/{portal_id}/{form_guid}"sv};
@@ -97,6 +103,7 @@ constexpr std::array visitor_token_paths = {"/visitor-identification/v3/tokens/c
 constexpr std::array meeting_book_paths = {"/scheduler/v3/meetings/meeting-links/book"sv,
                                            "/scheduler/{date}/meetings/meeting-links/book"sv};
 constexpr std::array webhook_trigger_paths = {"/automation/v4/webhook-triggers/{portal_id}/{trigger_id}"sv};
+constexpr std::array accounting_contact_sync_paths = {"/crm/v3/extensions/accounting/sync/{app_id}/contacts"sv};
 
 constexpr auto api = upstream_id::api;
 constexpr auto forms = upstream_id::forms;
@@ -116,6 +123,8 @@ constexpr operation catalog[] = {
     // v2 success is not in the reference (§2.4: unknown); HubSpot's legacy v2 docs answer 204.
     {"forms.submit_v2", "POST", kind::upsert, forms, 204, shape::form_urlencoded, forms_submit_v2_paths},
     {"forms.submit_v2_secure", "POST", kind::upsert, forms, 204, shape::form_urlencoded, forms_submit_v2_secure_paths},
+    // Its multipart fields are not read: decided whole, like an opaque body.
+    {"forms.submit_embedded", "POST", kind::upsert, forms, 200, shape::opaque, forms_submit_embedded_paths},
     {"imports.create", "POST", kind::side_effect, api, 200, shape::import_multipart, imports_paths},
     {"emails.transactional_send", "POST", kind::side_effect, api, 200, shape::single_send, transactional_send_paths},
     {"emails.transactional_send_v1", "POST", kind::side_effect, api, 200, shape::single_send,
@@ -153,6 +162,9 @@ constexpr operation catalog[] = {
     // The SDK (threads messagesApi.createMessage) takes any 2xx; HubSpot's reference answers 201.
     {"conversations.thread_message", "POST", kind::side_effect, api, 201, shape::channel_message,
      thread_message_paths},
+    // The accounting extension's contact sync (`syncAction: CREATE`) imports contacts; HubSpot
+    // retired the API in 2023, and the SDK v11 still sends it. Decided whole.
+    {"accounting.contact_sync", "POST", kind::side_effect, api, 200, shape::opaque, accounting_contact_sync_paths},
     // §2.7 row 35: whatever the workflow does, with an arbitrary body; status not established.
     {"automation.webhook_trigger", "POST", kind::side_effect, api, 200, shape::opaque, webhook_trigger_paths},
 };

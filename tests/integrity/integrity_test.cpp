@@ -804,6 +804,18 @@ TEST_F(integrity_test, every_catalog_operation_is_gated) {
                                         R"({"slug":"s","formFields":[{"name":"email","value":"{EMAIL}"}]})")},
       {"automation.webhook_trigger", post("/automation/v4/webhook-triggers/1/2", R"({"email":"{EMAIL}"})"),
        outcome::blocked_whole},
+      {"forms.submit async", post("/submissions/v3/integration/async/submit/123" + form_guid,
+                                  R"({"fields":[{"name":"email","value":"{EMAIL}"}]})")},
+      {"forms.submit_embedded",
+       post("/submissions/v3/public/submit/formsnext/multipart/123" + form_guid,
+            "--XyZ\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\n{EMAIL}\r\n--XyZ--\r\n",
+            {{"Content-Type", multipart_type}}),
+       outcome::blocked_whole},
+      {"accounting.contact_sync",
+       post("/crm/v3/extensions/accounting/sync/7/contacts",
+            R"({"accountId":"a","contacts":[{"externalId":"1","emailAddress":"{EMAIL}","customerType":"CONTACT"}],)"
+            R"("syncAction":"CREATE"})"),
+       outcome::blocked_whole},
   });
 }
 

@@ -45,6 +45,8 @@ TEST(catalog, entries_carry_the_reference_method_kind_upstream_and_sdk_status) {
       {"forms.submit_secure", "POST", k::upsert, upstream_id::forms, 200, s::form_fields},
       {"forms.submit_v2", "POST", k::upsert, upstream_id::forms, 204, s::form_urlencoded},
       {"forms.submit_v2_secure", "POST", k::upsert, upstream_id::forms, 204, s::form_urlencoded},
+      {"forms.submit_embedded", "POST", k::upsert, upstream_id::forms, 200, s::opaque},
+      {"accounting.contact_sync", "POST", k::side_effect, upstream_id::api, 200, s::opaque},
       {"imports.create", "POST", k::side_effect, upstream_id::api, 200, s::import_multipart},
       {"emails.transactional_send", "POST", k::side_effect, upstream_id::api, 200, s::single_send},
       {"emails.transactional_send_v1", "POST", k::side_effect, upstream_id::api, 200, s::single_send},

@@ -125,6 +125,12 @@ TEST(classify, reference_requests_classify_to_their_operation) {
        "/scheduler/v3/meetings/meeting-links/book?timezone=UTC"},
       {"POST", "/automation/v4/webhook-triggers/123/456", "automation.webhook_trigger",
        "/automation/v4/webhook-triggers/123/456"},
+      {"POST", "/submissions/v3/integration/async/submit/123/0a1b-guid", "forms.submit",
+       "/submissions/v3/integration/async/submit/123/0a1b-guid"},
+      {"POST", "/submissions/v3/public/submit/formsnext/multipart/123/0a1b-guid", "forms.submit_embedded",
+       "/submissions/v3/public/submit/formsnext/multipart/123/0a1b-guid"},
+      {"POST", "/crm/v3/extensions/accounting/sync/42/contacts", "accounting.contact_sync",
+       "/crm/v3/extensions/accounting/sync/42/contacts"},
   };
   for (const request_case& rc : cases) {
     expect_case(rc);
