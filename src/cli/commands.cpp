@@ -481,11 +481,9 @@ int run_check(const check_command& check, std::ostream& out, std::ostream& err) 
         << (rules.access().mode == access::auth_mode::clients ? "; client keys and the token not read: serve checks them"
                                                                 : "")
         << ")\n";
-    for (const rules::rule_set::unmade_rewrite& unmade : rules.unmade_rewrites()) {
-      const rules::rule_info& rule = rules.rule(unmade.rule);
-      out << check.file << ':' << rule.line << ": note: rule '" << rule.name
-          << "' rewrites calls that cannot take its edits, and each of them it matches is refused with a 400: "
-          << unmade.operation_list() << ". Name the calls it is for with operations: or kind:.\n";
+    for (const rules::rule_set::note& note : rules.notes()) {
+      const rules::rule_info& rule = rules.rule(note.rule);
+      out << check.file << ':' << rule.line << ": note: rule '" << rule.name << "' " << note.text << '\n';
     }
     return 0;
   });

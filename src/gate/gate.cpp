@@ -66,7 +66,8 @@ void block_whole(decision& d, std::string_view correlation_id) {
         rules_named.emplace_back(b.rule);
       }
     }
-    if (d.item_count > 1) {
+    // A batch names its items however many it has: a caller reads inputIndex to find them.
+    if (d.item_count > 1 || (d.op != nullptr && hubspot::is_batch(d.op->shape))) {
       std::vector<std::string> indexes;
       for (const auto& b : d.blocked) {
         indexes.push_back(std::to_string(b.index));
@@ -149,7 +150,8 @@ private:
     hubspot::append_json_string(tail_, b.rule);
     tail_ += "]";
     middle_size_ = tail_.size(); // an objectWriteTraceId goes here
-    tail_ += R"(},"errors":[],"links":{},"subCategory":{}})";
+    // No subCategory: HubSpot leaves it out when it has none, and `{}` reads as one to a caller.
+    tail_ += R"(},"errors":[],"links":{}})";
   }
 
   bool cached_ = false;

@@ -47,10 +47,9 @@ load_outcome load_rules(const std::string& path, metrics::proxy_metrics& metrics
 }
 
 void log_notes(const loaded_rules& loaded) {
-  for (const rules::rule_set::unmade_rewrite& unmade : loaded.rules->unmade_rewrites()) {
-    const rules::rule_info& rule = loaded.rules->rule(unmade.rule);
-    logging::warn("a rewrite rule matches calls that cannot take its edits: each of them it matches is refused with a 400",
-                  {{"file", loaded.file}, {"line", rule.line}, {"rule", rule.name}, {"operations", unmade.operation_list()}});
+  for (const rules::rule_set::note& note : loaded.rules->notes()) {
+    const rules::rule_info& rule = loaded.rules->rule(note.rule);
+    logging::warn("rules note", {{"file", loaded.file}, {"line", rule.line}, {"rule", rule.name}, {"note", note.text}});
   }
 }
 

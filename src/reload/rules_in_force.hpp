@@ -73,8 +73,8 @@ struct load_outcome {
 load_outcome load_rules(const std::string& path, metrics::proxy_metrics& metrics, access::client_ledger& clients,
                         std::uint64_t generation);
 
-// One warning per note `hubgate check` prints about `rules` (rule_set::unmade_rewrites): said when
-// they are put in force, at start and on each reload.
+// One warning per note `hubgate check` prints about `rules` (rule_set::notes): said when they are
+// put in force, at start and on each reload.
 void log_notes(const loaded_rules& rules);
 
 // The rules in force as /rules shows them: file, sha256, load time, generation, mode, default,

@@ -323,4 +323,24 @@ std::vector<rule_set::unmade_rewrite> rule_set::unmade_rewrites() const {
   return found;
 }
 
+std::vector<rule_set::note> rule_set::notes() const {
+  std::vector<note> found;
+  const std::vector<unmade_rewrite> unmade = unmade_rewrites();
+  auto next_unmade = unmade.begin();
+  for (std::size_t i = 0; i < state_->rules.size(); ++i) {
+    const rule_info& rule = state_->rules[i].info;
+    if (next_unmade != unmade.end() && next_unmade->rule == i) {
+      found.push_back({i, "rewrites calls that cannot take its edits, and each of them it matches is refused with a 400: " +
+                              next_unmade->operation_list() + ". Name the calls it is for with operations: or kind:."});
+      ++next_unmade;
+    }
+    if (rule.action == rule_action::block && rule.status >= 500) {
+      found.push_back({i, "blocks with status " + std::to_string(rule.status) +
+                              ", which clients take for a failure of the server: the official SDKs retry 5xx answers "
+                              "(x-should-retry: false notwithstanding). A 4xx is not retried."});
+    }
+  }
+  return found;
+}
+
 } // namespace hubgate::rules

@@ -423,7 +423,10 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
 
     if (decision.what == gate::action::split || budget || wants_answer(state.sinks, decision)) {
       // The answer read whole: to merge the blocked items of a split batch into it before the
-      // client sees it, or for the audit entry to name the contacts HubSpot created.
+      // client sees it, or for the audit entry to name the contacts HubSpot created. Read, so
+      // asked for as text: the SDKs accept gzip, and a compressed answer would be relayed with
+      // the blocked items missing and every contact counted as new.
+      request.set(bhttp::field::accept_encoding, "identity");
       entry.report.upstream_begin(upstream_id);
       const std::size_t stitch_room = decision.what == gate::action::split ? gate::stitch_room(decision) : 0;
       auto fetched =
@@ -444,6 +447,10 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
       }
       entry.upstream_status = fetched.answer.result_int();
       auto& res = fetched.answer;
+      if (const auto coding = res[bhttp::field::content_encoding]; !coding.empty() && !beast::iequals(coding, "identity")) {
+        logging::warn("upstream answered compressed though asked for text: blocked items and new contacts not read from it",
+                      {{"content_encoding", std::string_view(coding.data(), coding.size())}});
+      }
       if (budget) {
         budget.settle(access::reported_new_contacts(decision, res.result_int(), res.body(), budget.contacts()));
       }

@@ -180,6 +180,27 @@ TEST_F(gate_test, a_mixed_batch_is_split_and_stitched_back_in_input_order) {
   EXPECT_EQ(body["errors"][1]["context"]["inputIndex"], json::array({"3"}));
 }
 
+// The SDKs accept gzip. An answer hubgate reads (to stitch a split batch into, here) is asked for
+// as text, or the blocked items would be lost in a compressed answer relayed as it came; an answer
+// hubgate only relays keeps the client's choice.
+TEST_F(gate_test, answers_hubgate_reads_are_asked_for_uncompressed) {
+  auto proxy = start();
+  const std::vector<std::pair<std::string, std::string>> gzip_client = {{"Content-Type", "application/json"},
+                                                                        {"Accept-Encoding", "gzip, deflate"}};
+  auto answer = exchange(proxy.port(), post("/crm/v3/objects/contacts/batch/create",
+                                            R"({"inputs":[{"properties":{"email":"a@corp.io"}},)"
+                                            R"({"properties":{"email":"b@example.com"}}]})",
+                                            gzip_client));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 207u);
+  auto read = exchange(proxy.port(), post("/crm/v3/objects/deals", R"({"properties":{}})", gzip_client));
+  ASSERT_TRUE(read);
+  auto seen = api.requests();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].header("Accept-Encoding").value_or(""), "identity");
+  EXPECT_EQ(seen[1].header("Accept-Encoding").value_or(""), "gzip, deflate");
+}
+
 TEST_F(gate_test, under_batches_whole_a_batch_with_a_blocked_item_is_refused_whole_and_never_sent) {
   std::string whole_rules(rules_yaml);
   whole_rules.insert(whole_rules.find("rules:"), "batches: whole\n");
@@ -197,6 +218,14 @@ TEST_F(gate_test, under_batches_whole_a_batch_with_a_blocked_item_is_refused_who
   EXPECT_EQ(body["category"], "POLICY_BLOCKED");
   EXPECT_EQ(body["context"]["inputIndex"], json::array({"1"}));
   EXPECT_EQ(body["context"]["rule"], json::array({"no-test-domains"}));
+  EXPECT_TRUE(api.requests().empty());
+
+  // A batch of one names its item too.
+  auto one = exchange(proxy.port(), post("/crm/v3/objects/contacts/batch/create",
+                                         R"({"inputs":[{"properties":{"email":"b@example.com"}}]})"));
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->status, 403u);
+  EXPECT_EQ(json::parse(one->body)["context"]["inputIndex"], json::array({"0"}));
   EXPECT_TRUE(api.requests().empty());
 
   // A batch with nothing blocked still goes through, rewritten by the rules as usual.

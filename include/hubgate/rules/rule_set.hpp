@@ -118,6 +118,15 @@ public:
     std::string operation_list() const; // "a, b, c"
   };
   std::vector<unmade_rewrite> unmade_rewrites() const;
+
+  // What `hubgate check` notes about a valid file (and serve logs when it loads one): rules that
+  // may not do what they look like they do. The unmade rewrites above, and block rules answering a
+  // 5xx, which SDKs retry. In file order.
+  struct note {
+    std::size_t rule = 0; // index, in file order
+    std::string text;     // a sentence about the rule, without its name
+  };
+  std::vector<note> notes() const;
   // The values `properties:` conditions compare with, for extraction to refuse near misses
   // (hubspot::property_selection::compared).
   const hubspot::compared_values& compared_values() const;

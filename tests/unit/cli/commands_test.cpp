@@ -230,6 +230,13 @@ TEST(Check, NotesRewritesOfCallsThatCannotTakeThem) {
                                 "it matches is refused with a 400: emails.smtp_token_create, timeline.event_create, "));
   EXPECT_THAT(r.out, EndsWith("conversations.thread_message. Name the calls it is for with operations: or kind:.\n"));
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2);
+
+  const std::string retried = dir.write("retried.yaml", "version: 1\nrules:\n  - name: busy\n    action: block\n    status: 503\n"
+                                                        "  - name: plain\n    action: block\n    status: 429\n");
+  EXPECT_EQ(check(retried).out, retried + ": OK (2 rules, 0 tests)\n" + retried +
+                                    ":3: note: rule 'busy' blocks with status 503, which clients take for a failure of "
+                                    "the server: the official SDKs retry 5xx answers (x-should-retry: false "
+                                    "notwithstanding). A 4xx is not retried.\n");
 }
 
 TEST(Check, EveryErrorKindWithItsPosition) {

@@ -68,7 +68,7 @@ TEST(stitch, appends_errors_and_keeps_the_answer_s_own_bytes) {
   EXPECT_EQ(body["errors"][0], json::parse(R"({"status":"error","category":"POLICY_BLOCKED",)"
                                             R"("message":"Blocked by hubgate rule 'no-test-domains'",)"
                                             R"("context":{"inputIndex":["1"],"rule":["no-test-domains"],)"
-                                            R"("objectWriteTraceId":["t-1"]},"errors":[],"links":{},"subCategory":{}})"));
+                                            R"("objectWriteTraceId":["t-1"]},"errors":[],"links":{}})"));
   EXPECT_EQ(body["errors"][1]["context"]["inputIndex"], json::array({"3"}));
   EXPECT_FALSE(body["errors"][1]["context"].contains("objectWriteTraceId"));
   std::vector<std::string> keys;
@@ -171,7 +171,7 @@ void append_blocked_error(const blocked_item& b, std::string& out) {
     hubspot::append_json_string(out, *b.trace_id);
     out += "]";
   }
-  out += R"(},"errors":[],"links":{},"subCategory":{}})";
+  out += R"(},"errors":[],"links":{}})";
 }
 
 std::string blocked_errors_text(const decision& split) {
