@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 #include <openssl/crypto.h>
+#include <sys/prctl.h>
 
 #include <cstdlib>
 #include <exception>
@@ -31,6 +32,10 @@ struct overloaded : Ts... {
 bool record_buffer_cache_installed = false;
 
 int serve(const hubgate::cli::serve_options& options) {
+  // The process holds the HubSpot token and client keys (and, passing through, callers' tokens):
+  // no core file is written of it, and no process of another user may read its memory or
+  // environment through /proc or ptrace. Set before any secret is read.
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   // glibc gives the top of the heap back to the kernel whenever more than 128 KB of it is free. A
   // batch request's buffers (its body, the scanner's tokens, the records) are freed together, so
   // under bench/'s mix workload the heap shrank and grew again for most batches (343 brk calls in

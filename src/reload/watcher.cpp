@@ -185,7 +185,8 @@ bool watcher::reload(std::string_view trigger, bool force) {
                                                                     {"errors", loaded.errors.size()},
                                                                     {"generation", in_force->generation}});
     for (const auto& e : loaded.errors) {
-      logging::error("rules file error", {{"error", config::format_error(e)}});
+      // The file's own text may quote an address (a test body, a value where a domain belongs).
+      logging::error("rules file error", {{"error", logging::redact_emails(config::format_error(e))}});
     }
     return false;
   }

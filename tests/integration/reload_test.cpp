@@ -122,6 +122,11 @@ TEST_F(reload_test, an_invalid_file_is_refused_with_its_errors_and_the_old_rules
   EXPECT_EQ(create_status(proxy.port(), "t@test.com"), 403u) << "the old rules are in force";
   EXPECT_EQ(admin_get(admin, "/readyz").value_or(http_answer{}).status, 200u);
 
+  // An error quoting an address from the file is logged with the address's local part redacted.
+  write_rules("version: 1\nrules:\n  - name: x\n    match: { email_domain: [jo.private@corp.io] }\n    action: block\n");
+  ASSERT_TRUE(proxy.process().wait_for_output("got ***@corp.io", 15s)) << proxy.log();
+  EXPECT_EQ(proxy.log().find("jo.private"), std::string::npos) << proxy.log();
+
   // Once the file is mended it loads.
   replace_rules(rules_b);
   ASSERT_TRUE(proxy.process().wait_for_output("generation=2", 15s)) << proxy.log();
