@@ -147,6 +147,7 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
   // The rules in force as this session last saw them; refreshed only after a reload.
   std::shared_ptr<const reload::loaded_rules> rules_cache;
 
+  std::size_t blank_lines = 0; // bytes of empty lines skipped before the next request
   for (;;) {
     // Between requests the idle timeout applies; once a request's first byte is in, the client
     // has the header timeout to send the rest of its head (slow clients are cut off).
@@ -163,6 +164,15 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
       }
       buffer.commit(n);
     }
+    // An empty line before a request line is skipped (RFC 9112 §2.2: some clients end a body
+    // with an extra CRLF), a few bytes of it at most: the rest reaches the parser, which refuses it.
+    if (const auto* bytes = static_cast<const char*>(buffer.data().data());
+        blank_lines < 4 && (bytes[0] == '\r' || bytes[0] == '\n')) {
+      buffer.consume(1);
+      ++blank_lines;
+      continue;
+    }
+    blank_lines = 0;
     request_log entry;
     entry.started = std::chrono::steady_clock::now();
 

@@ -564,6 +564,30 @@ TEST_F(proxy_test, pipelined_requests_are_answered_in_order) {
   }
 }
 
+// RFC 9112 §2.2: an empty line before a request line is ignored (clients that end a POST body with
+// CRLF send one); more than a few bytes of them are a malformed request.
+TEST_F(proxy_test, an_empty_line_before_a_request_is_skipped) {
+  api.set_handler(echo);
+  auto proxy = start();
+  proxy_connection c(proxy.port());
+  c.send("\r\n" + make_request("POST", "/crm/v3/objects/deals/1", {}, "{}") + "\r\n" +
+         make_request("GET", "/crm/v3/objects/deals/2", {}, ""));
+  for (const char* id : {"1", "2"}) {
+    auto answer = c.read_answer();
+    ASSERT_TRUE(answer) << id;
+    EXPECT_EQ(answer->status, 200u) << id;
+    EXPECT_NE(answer->body.find(std::string("/crm/v3/objects/deals/") + id + "\""), std::string::npos) << answer->body;
+  }
+  EXPECT_EQ(api.requests().size(), 2u);
+
+  proxy_connection flood(proxy.port());
+  flood.send("\r\n\r\n\r\n" + make_request("GET", "/crm/v3/objects/deals/3", {}, ""));
+  auto refused = flood.read_answer();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 400u);
+  EXPECT_EQ(api.requests().size(), 2u);
+}
+
 TEST_F(proxy_test, speaks_http_1_0_and_closes_after_the_answer) {
   api.set_handler([](const recorded_request&) {
     auto r = json_response(200, std::string(10000, 'z'));
