@@ -89,8 +89,8 @@ void bump(rule_counters* counters, counter rule_counters::*which) noexcept {
 
 std::string_view to_string(request_decision decision) {
   // In the order of request_decision.
-  static constexpr std::array<std::string_view, request_decision_count> names{"pass",    "allow",  "rewrite", "block",
-                                                                              "partial", "reject", "invalid"};
+  static constexpr std::array<std::string_view, request_decision_count> names{
+      "pass", "allow", "rewrite", "block", "partial", "reject", "invalid", "unauthorized", "over_budget"};
   return names[static_cast<std::size_t>(decision)];
 }
 

@@ -48,7 +48,7 @@ bool wants_answer(const report_sinks& sinks, const gate::decision& decision) {
 
 void report_request(const report_sinks& sinks, const request_report& report, unsigned status, unsigned upstream_status,
                     std::string_view correlation_id, std::chrono::steady_clock::time_point now) {
-  const auto decision = metrics::classify_decision(report.decision_);
+  const auto decision = report.refused_.value_or(metrics::classify_decision(report.decision_));
   sinks.metrics.count_request(report.op_, decision, status);
   if (report.upstream_) {
     if (report.upstream_error_) {

@@ -59,6 +59,8 @@ class request_report {
   void upstream_end(const std::optional<http::error_reply>& failure);
   // HubSpot's answer, read whole (see wants_answer), for the ids the audit entry records.
   void answered(const std::string& body) { answer_ = &body; }
+  // Refused for who sent it rather than for what it is: `unauthorized` or `over_budget`.
+  void refused(metrics::request_decision why) { refused_ = why; }
 
  private:
   friend void report_request(const report_sinks&, const request_report&, unsigned, unsigned, std::string_view,
@@ -76,6 +78,7 @@ class request_report {
   std::optional<hubspot::upstream_id> upstream_;
   std::chrono::steady_clock::time_point upstream_started_;
   std::optional<metrics::upstream_error> upstream_error_;
+  std::optional<metrics::request_decision> refused_;
 };
 
 // Whether the session should read HubSpot's answer to this request whole rather than stream it:

@@ -257,6 +257,7 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
                                             : access.identify(head[bhttp::field::authorization], head.target());
       if (caller.who == nullptr) {
         state.sinks.clients.count_refusal(caller.refused);
+        entry.report.refused(metrics::request_decision::unauthorized);
         const bool body_pending = !head_parser.is_done();
         const http::error_reply refusal = access_refusal_reply(caller.refused);
         if (!co_await send_error(stream, state, refusal, version, keep_alive && !body_pending, entry) ||
@@ -375,6 +376,7 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
       if (auto refused = reserve_budget(state.sinks.clients, *account, *client, decision, budget)) {
         entry.decision = "answer";
         entry.detail = refused->reply.message;
+        entry.report.refused(metrics::request_decision::over_budget);
         if (!co_await send_error(stream, state, refused->reply, version, keep_alive, entry, refused->retry_after)) {
           break;
         }

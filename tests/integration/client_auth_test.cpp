@@ -140,7 +140,8 @@ TEST_F(client_auth_test, unknown_missing_and_query_credentials_get_hubspots_401_
   EXPECT_EQ(basic->status, 401u);
   // A known key plus a HubSpot credential in the query (any spelling): refused, as hubgate holds it.
   for (const char* target : {"/crm/v3/objects/contacts?hapikey=abc", "/crm/v3/objects/contacts?limit=1&H%41PIKEY=abc",
-                             "/crm/v3/objects/contacts?access_token=abc"}) {
+                             "/crm/v3/objects/contacts?access_token=abc", "/crm/v3/objects/contacts?hapikey%C2%A0=abc",
+                             "/crm/v3/objects/deals;hapikey=abc"}) {
     auto answer = call(zapier_key, "GET", target);
     ASSERT_TRUE(answer);
     EXPECT_EQ(answer->status, 401u) << target;
@@ -157,8 +158,12 @@ TEST_F(client_auth_test, unknown_missing_and_query_credentials_get_hubspots_401_
   const auto admin = proxy.admin_port();
   EXPECT_EQ(scrape(admin, R"(hubgate_auth_refused_total{reason="unknown_key"})"), 3);
   EXPECT_EQ(scrape(admin, R"(hubgate_auth_refused_total{reason="no_credential"})"), 2) << "none, and Basic";
-  EXPECT_EQ(scrape(admin, R"(hubgate_auth_refused_total{reason="query_credential"})"), 3);
+  EXPECT_EQ(scrape(admin, R"(hubgate_auth_refused_total{reason="query_credential"})"), 5);
   EXPECT_EQ(scrape(admin, R"(hubgate_auth_refused_total{reason="several_credentials"})"), 1);
+  // Counted as refused for who sent them, not as malformed.
+  EXPECT_EQ(scrape(admin, R"(hubgate_requests_total{operation="other",decision="unauthorized",code="401"})"), 10);
+  EXPECT_EQ(scrape(admin, R"(hubgate_requests_total{operation="contacts.create",decision="unauthorized",code="401"})"), 1);
+  EXPECT_EQ(scrape(admin, R"(hubgate_requests_total{operation="other",decision="invalid",code="401"})"), 0);
   expect_no_secret_written(proxy);
 }
 
@@ -368,6 +373,8 @@ TEST_F(client_auth_test, a_budget_counts_what_hubspot_created_and_trips) {
   EXPECT_EQ(sync["max_new_contacts"]["remaining"], 0);
   EXPECT_EQ(scrape(proxy.admin_port(), R"(hubgate_client_budget_remaining{client="sync"})"), 0);
   EXPECT_EQ(scrape(proxy.admin_port(), R"(hubgate_client_new_contacts_total{client="sync"})"), 3);
+  EXPECT_EQ(scrape(proxy.admin_port(), R"(hubgate_requests_total{operation="contacts.create",decision="over_budget",code="429"})"),
+            1);
 
   // A reload that raises the budget applies to the window in progress: what was created still counts.
   write_rules(rules_text("{ per: day, count: 4 }"));

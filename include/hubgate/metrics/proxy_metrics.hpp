@@ -34,8 +34,10 @@ enum class request_decision : std::uint8_t {
   partial, // a v3 batch with some items blocked: the rest forwarded, the answer stitched
   reject,  // refused unread (fail closed: a body or target hubgate cannot read safely)
   invalid, // refused before the gate: malformed HTTP, too large, too slow
+  unauthorized, // refused before the gate: no client key, an unknown one, a credential in the query (401)
+  over_budget,  // a client's new-contact budget spent: answered 429, nothing forwarded
 };
-inline constexpr std::size_t request_decision_count = 7;
+inline constexpr std::size_t request_decision_count = 9;
 std::string_view to_string(request_decision decision);
 
 // `gate` is nullptr when the request ended before the gate ran.
