@@ -1,6 +1,8 @@
 #include "hubgate/hubspot/compared_values.hpp"
 
 #include <algorithm>
+#include <string>
+#include <utility>
 
 #include "hubgate/hubspot/text.hpp"
 
@@ -22,6 +24,117 @@ bool any_option(std::string_view value, Visit&& each) {
   return false;
 }
 
+// The first code point of a decimal digit set of Unicode (general category Nd) that Java's
+// Character.digit reads, as Long.parseLong and BigDecimal do: `１２３` is 123 to them. The sets of
+// the Basic Multilingual Plane, and the mathematical digits.
+constexpr char32_t digit_zeros[] = {
+    0x0030, 0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6, 0x0D66,
+    0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90, 0x1B50,
+    0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10, 0x1D7CE, 0x1D7D8,
+    0x1D7E2, 0x1D7EC, 0x1D7F6};
+
+// The code point `s` starts with and its length in bytes; {0, 0} when it starts with none.
+std::pair<char32_t, std::size_t> code_point_at(std::string_view s) {
+  const auto lead = static_cast<unsigned char>(s[0]);
+  if (lead < 0x80) {
+    return {lead, 1};
+  }
+  const std::size_t length = utf8_sequence_length(s);
+  if (length == 0) {
+    return {0, 0};
+  }
+  char32_t c = lead & (0x7F >> length);
+  for (std::size_t i = 1; i < length; ++i) {
+    c = (c << 6) | (static_cast<unsigned char>(s[i]) & 0x3F);
+  }
+  return {c, length};
+}
+
+// The digit `c` is in any of digit_zeros' sets, or -1.
+int digit_value(char32_t c) {
+  for (const char32_t zero : digit_zeros) {
+    if (c >= zero && c < zero + 10) {
+      return static_cast<int>(c - zero);
+    }
+  }
+  return -1;
+}
+
+// `text` as a number the most lenient Java reader takes (padding trimmed, a sign, digits of any
+// set, a fraction, an exponent), in one canonical spelling: `0123`, `+123`, `123.0`, `1.23e2` and
+// `１２３` are all "123e0". Empty when `text` is no number.
+std::string canonical_number(std::string_view text) {
+  text = trim_name_padding(text);
+  std::string digits;
+  bool negative = false;
+  bool seen_digit = false;
+  long long exponent = 0; // of the last digit in `digits`
+  std::size_t i = 0;
+  if (!text.empty() && (text[0] == '+' || text[0] == '-')) {
+    negative = text[0] == '-';
+    ++i;
+  }
+  bool in_fraction = false;
+  while (i < text.size()) {
+    if (text[i] == '.' && !in_fraction) {
+      in_fraction = true;
+      ++i;
+      continue;
+    }
+    const auto [c, length] = code_point_at(text.substr(i));
+    const int d = length == 0 ? -1 : digit_value(c);
+    if (d < 0) {
+      break;
+    }
+    seen_digit = true;
+    if (!digits.empty() || d != 0) {
+      digits.push_back(static_cast<char>('0' + d));
+    }
+    exponent -= in_fraction ? 1 : 0;
+    i += length;
+  }
+  if (!seen_digit) {
+    return {};
+  }
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    bool exponent_negative = false;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
+      exponent_negative = text[i] == '-';
+      ++i;
+    }
+    long long written = 0;
+    std::size_t exponent_digits = 0;
+    while (i < text.size()) {
+      const auto [c, length] = code_point_at(text.substr(i));
+      const int d = length == 0 ? -1 : digit_value(c);
+      if (d < 0) {
+        break;
+      }
+      if (++exponent_digits > 9) {
+        return {}; // beyond any value a property holds
+      }
+      written = written * 10 + d;
+      i += length;
+    }
+    if (exponent_digits == 0) {
+      return {};
+    }
+    exponent += exponent_negative ? -written : written;
+  }
+  if (i != text.size()) {
+    return {};
+  }
+  while (!digits.empty() && digits.back() == '0') {
+    digits.pop_back();
+    ++exponent;
+  }
+  if (digits.empty()) {
+    return "0";
+  }
+  return (negative ? "-" : "") + digits + "e" + std::to_string(exponent);
+}
+
 } // namespace
 
 void loose_option(std::string_view option, std::string& out) { fold_name(trim_name_padding(option), out); }
@@ -35,6 +148,9 @@ void compared_values::add(std::string_view name, std::string_view value) {
     entry->name = name;
   }
   entry->exact.emplace(value);
+  if (std::string number = canonical_number(value); !number.empty()) {
+    entry->numbers.insert(std::move(number));
+  }
   std::vector<std::string> options;
   any_option(value, [&](std::string_view option) {
     loose_option(option, options.emplace_back());
@@ -65,6 +181,11 @@ bool compared_values::is_near_miss(std::string_view name, std::string_view value
   const property* p = find(name);
   if (p == nullptr || p->exact.contains(value)) {
     return false;
+  }
+  if (!p->numbers.empty()) {
+    if (const std::string number = canonical_number(value); !number.empty() && p->numbers.contains(number)) {
+      return true;
+    }
   }
   std::string key;
   const auto lists = [&](std::string_view wanted) {

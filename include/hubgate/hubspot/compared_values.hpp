@@ -28,6 +28,8 @@ public:
   // is split into its `;`-separated options: `Customer`, `customer\u00a0`, `lead;customer` for a
   // rule that names `customer`. A rule value that itself lists options (`a;b`) is met loosely by
   // a value listing each of them (`B; a`). Looks each option up once, whatever the number of values.
+  // A number is also a near miss of one a rule names when a lenient Java reader (Long.parseLong,
+  // BigDecimal) takes it for the same number: `0123`, `+123`, `123.0`, `1.23e2`, `１２３` for `123`.
   bool is_near_miss(std::string_view name, std::string_view value) const;
 
 private:
@@ -42,6 +44,7 @@ private:
     string_set exact;                             // the values as rules spell them
     string_set loose;                             // each single-option value, trimmed and lower-cased
     std::vector<std::vector<std::string>> listed; // each value of several options, as its loose options
+    string_set numbers;                           // each value that is a number, in canonical form
   };
   const property* find(std::string_view name) const noexcept;
 

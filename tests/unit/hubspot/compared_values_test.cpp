@@ -25,6 +25,32 @@ TEST(compared_values, a_single_value_is_met_loosely_by_its_case_padding_and_opti
   EXPECT_FALSE(compared.compares("firstname"));
 }
 
+// A number a rule names is met by every spelling a lenient Java reader takes for it: a server
+// storing a number property may read any of them as that number.
+TEST(compared_values, a_number_is_met_by_every_spelling_of_it) {
+  compared_values compared;
+  compared.add("hubspot_owner_id", "123");
+  compared.add("score", "-2.50");
+  for (const char* near : {"0123", "+123", "123.0", "123.", "1.23e2", "1230E-1", "12300e-2", " 123 ",
+                           "\xEF\xBC\x91\xEF\xBC\x92\xEF\xBC\x93", "\xD9\xA1\xD9\xA2\xD9\xA3", "00000123.000"}) {
+    EXPECT_TRUE(compared.is_near_miss("hubspot_owner_id", near)) << near;
+  }
+  for (const char* near : {"-2.5", "-02.5", "-25e-1", "-2.500"}) {
+    EXPECT_TRUE(compared.is_near_miss("score", near)) << near;
+  }
+  for (const char* other : {"124", "1234", "12.3", "123abc", "0x7B", "-123", "1 23", "123e", "e2", ".", "+", "2.5"}) {
+    EXPECT_FALSE(compared.is_near_miss("hubspot_owner_id", other)) << other;
+    EXPECT_FALSE(compared.is_near_miss("score", other)) << other;
+  }
+  EXPECT_FALSE(compared.is_near_miss("hubspot_owner_id", "123")); // the value itself
+
+  compared_values zero;
+  zero.add("n", "0");
+  for (const char* near : {"-0", "0.000", "+0e9", "00"}) {
+    EXPECT_TRUE(zero.is_near_miss("n", near)) << near;
+  }
+}
+
 // A rule value that lists options (`a;b`) is met by a value that lists each of them, in any
 // order, case or padding; a value listing only some of them is another value.
 TEST(compared_values, a_value_of_several_options_is_met_by_any_listing_of_all_of_them) {
