@@ -196,10 +196,10 @@ io::awaitable<void> start_exchange(pool& upstream, http::request_message& reques
   const bool head = request.method() == bhttp::verb::head;
 
   for (int attempt = 0;; ++attempt) {
-    // A GET's first attempt goes out without asking the socket whether HubSpot closed the pooled
-    // connection meanwhile (a system call a read): if it did, the attempt fails and is made again
-    // on a connection that was asked, or a new one.
-    auto conn = upstream.take_idle(!(idempotent && attempt == 0));
+    // Every reuse asks the socket first (one system call): bytes that came while the connection
+    // was idle (an answer nobody asked for, a 408 before a close) would be read as this request's
+    // answer, another client's perhaps, and a closed connection would cost a POST its only try.
+    auto conn = upstream.take_idle();
     const bool reused = conn != nullptr;
     if (!conn) {
       auto made = co_await upstream.connect();

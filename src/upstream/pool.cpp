@@ -124,14 +124,14 @@ std::unique_ptr<ssl::context> make_tls_context(const std::optional<std::string>&
 pool::pool(net::io_context& ioc, ssl::context& tls, cli::upstream_url url, pool_settings settings)
     : ioc_(ioc), tls_(tls), url_(std::move(url)), host_header_(url_.host_header()), settings_(settings) {}
 
-std::unique_ptr<connection> pool::take_idle(bool ask_socket) {
+std::unique_ptr<connection> pool::take_idle() {
   auto now = std::chrono::steady_clock::now();
   while (!idle_.empty()) {
     auto conn = std::move(idle_.back());
     idle_.pop_back();
     idle_count_.store(idle_.size(), std::memory_order_relaxed);
     if (now - conn->idle_since < settings_.idle_timeout && !conn->stream.has_buffered_input() &&
-        (!ask_socket || still_open(*conn))) {
+        still_open(*conn)) {
       return conn;
     }
     // Dropped without a TLS close_notify: the peer may be gone, and waiting for its answer would

@@ -70,11 +70,9 @@ class pool {
   const std::string& host_header() const { return host_header_; }
 
   // The most recently used idle connection that is still open, or nullptr. Connections idle past
-  // the idle timeout, or that the peer has closed (or sent anything to) while idle, are dropped.
-  // Whether the peer closed it is asked of the socket (a system call) only when `ask_socket`: a
-  // caller that may send its request again on another connection (an idempotent request's first
-  // attempt) skips it, and a connection closed meanwhile then fails that attempt instead.
-  std::unique_ptr<connection> take_idle(bool ask_socket = true);
+  // the idle timeout, or that the peer has closed (or sent anything to) while idle, are dropped:
+  // the socket is asked (a system call), since bytes it holds would be read as the next answer.
+  std::unique_ptr<connection> take_idle();
 
   // An exchange on `conn` ended with the whole answer read. The connection goes back to the pool
   // when `reusable` (it is dropped when the pool is full), and the TLS session of a connection's

@@ -211,7 +211,7 @@ TEST_F(proxy_test, a_pooled_connection_the_upstream_closed_is_never_used_for_a_p
   auto posted = exchange(proxy.port(), make_request("POST", "/crm/v3/objects/deals", {}, "{}"));
   ASSERT_TRUE(posted);
   EXPECT_EQ(posted->status, 200u);
-  // A GET's is not: it fails on the closed one and is made again on a new one.
+  // So is a GET's.
   ASSERT_TRUE(eventually([&] { return api.close_idle_connections() == 1; }));
   auto read = exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/2"));
   ASSERT_TRUE(read);
@@ -221,6 +221,34 @@ TEST_F(proxy_test, a_pooled_connection_the_upstream_closed_is_never_used_for_a_p
   EXPECT_EQ(seen[1].method, "POST");
   EXPECT_EQ(seen[2].target, "/crm/v3/objects/contacts/2");
   EXPECT_EQ(api.handshakes(), 3u);
+}
+
+// An upstream that sends an answer nobody asked for on a connection idle in the pool (or a 408
+// before it closes one): the bytes are never read as the next request's answer, which would hand
+// one client's data to another.
+TEST_F(proxy_test, bytes_an_idle_upstream_connection_received_are_never_an_answer) {
+  api.set_handler([](const recorded_request& r) {
+    fake_response answer = echo(r);
+    if (r.target.ends_with("/1")) {
+      const std::string stray = R"({"stray":"a second answer to /1"})";
+      answer.late_bytes = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                          std::to_string(stray.size()) + "\r\n\r\n" + stray;
+      answer.late_delay = 50ms; // after the proxy has put the connection back in its pool
+    }
+    return answer;
+  });
+  auto proxy = start({"--threads", "1"});
+  auto first = exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/1"));
+  ASSERT_TRUE(first);
+  EXPECT_NE(first->body.find("/crm/v3/objects/contacts/1"), std::string::npos) << first->body;
+  ASSERT_TRUE(api.wait_for_late_writes(1, 5s));
+  for (const char* method : {"GET", "POST"}) {
+    auto next = exchange(proxy.port(), make_request(method, "/crm/v3/objects/contacts/2", {}, "{}"));
+    ASSERT_TRUE(next) << method;
+    EXPECT_EQ(next->status, 200u) << method;
+    EXPECT_NE(next->body.find("/crm/v3/objects/contacts/2"), std::string::npos) << method << ": " << next->body;
+  }
+  EXPECT_EQ(api.requests().size(), 3u);
 }
 
 TEST_F(proxy_test, a_get_that_fails_on_a_reused_connection_is_retried_once_on_a_fresh_one) {

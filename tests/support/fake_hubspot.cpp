@@ -256,6 +256,7 @@ struct fake_hubspot::impl {
   mutable std::condition_variable changed;
   std::vector<recorded_request> requests;
   std::size_t connections = 0;
+  std::size_t late_writes = 0;
   std::size_t handshakes = 0;
   std::size_t resumed_handshakes = 0;
   std::string last_sni;
@@ -395,6 +396,17 @@ net::awaitable<void> fake_hubspot::impl::session(tcp::socket socket,
       write_ec = co_await write_whole(stream, res, req.version(), keep_alive, req.method() == http::verb::head);
     }
     if (write_ec) co_return;
+    if (!res.late_bytes.empty()) {
+      co_await pause(res.late_delay);
+      lowest.expires_after(io_deadline);
+      auto [late_ec, n] = co_await net::async_write(stream, net::buffer(res.late_bytes), use_tuple);
+      if (late_ec) co_return;
+      {
+        const std::lock_guard lock{mutex};
+        ++late_writes;
+      }
+      changed.notify_all();
+    }
     if (!keep_alive) {
       co_await close_gracefully(stream);
       co_return;
@@ -484,6 +496,11 @@ std::string fake_hubspot::last_sni() const {
 bool fake_hubspot::wait_for_requests(std::size_t n, std::chrono::milliseconds timeout) const {
   std::unique_lock lock{impl_->mutex};
   return impl_->changed.wait_for(lock, timeout, [&] { return impl_->requests.size() >= n; });
+}
+
+bool fake_hubspot::wait_for_late_writes(std::size_t n, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock{impl_->mutex};
+  return impl_->changed.wait_for(lock, timeout, [&] { return impl_->late_writes >= n; });
 }
 
 bool fake_hubspot::wait_for_connections(std::size_t n, std::chrono::milliseconds timeout) const {

@@ -68,6 +68,10 @@ struct fake_response {
   /** Bytes sent after the answer in the same write (a misbehaving server: a second answer no one
       asked for). With `chunked`, needs `chunks_in_one_write`. */
   std::string trailing_bytes;
+  /** Bytes sent `late_delay` after the answer, on its own, while the proxy holds the connection
+      idle (a server that answers twice, or says 408 before it closes an idle connection). */
+  std::string late_bytes;
+  std::chrono::milliseconds late_delay{0};
 };
 
 /** A response with `Content-Type: application/json;charset=utf-8`, as HubSpot sends. */
@@ -120,6 +124,8 @@ class fake_hubspot {
 
   /** Blocks until at least `n` requests were recorded; false on timeout. */
   bool wait_for_requests(std::size_t n, std::chrono::milliseconds timeout) const;
+  /** Blocks until at least `n` responses' `late_bytes` were written; false on timeout. */
+  bool wait_for_late_writes(std::size_t n, std::chrono::milliseconds timeout) const;
   /** Blocks until at least `n` TCP connections were accepted; false on timeout. */
   bool wait_for_connections(std::size_t n, std::chrono::milliseconds timeout) const;
 
