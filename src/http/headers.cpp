@@ -4,6 +4,7 @@
 
 #include "hubgate/hubspot/text.hpp"
 
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,20 @@ void remove_hop_by_hop(boost::beast::http::fields& fields) {
     } else {
       ++it;
     }
+  }
+}
+
+std::size_t field_count(const boost::beast::http::fields& fields) {
+  return static_cast<std::size_t>(std::distance(fields.begin(), fields.end()));
+}
+
+void drop_trailers(std::size_t head_fields, boost::beast::http::fields& fields) {
+  auto it = fields.begin();
+  for (std::size_t i = 0; i < head_fields && it != fields.end(); ++i) {
+    ++it;
+  }
+  while (it != fields.end()) {
+    it = fields.erase(it);
   }
 }
 

@@ -169,10 +169,6 @@ checked_head check_request_head(const bhttp::request_header<>& head, bool chunke
   return out;
 }
 
-std::size_t field_count(const bhttp::fields& fields) {
-  return static_cast<std::size_t>(std::distance(fields.begin(), fields.end()));
-}
-
 std::optional<error_reply> check_trailers(std::size_t head_fields, const bhttp::fields& fields) {
   if (head_fields == 0 || field_count(fields) == head_fields) {
     return std::nullopt;

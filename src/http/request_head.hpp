@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "http/error_reply.hpp"
+#include "http/headers.hpp"
 #include "hubgate/gate/gate.hpp"
 #include "hubgate/hubspot/classify.hpp"
 
@@ -32,9 +33,8 @@ struct checked_head {
 checked_head check_request_head(const boost::beast::http::request_header<>& head, bool chunked);
 
 // Chunked trailer fields join the headers when the body is read, after check_request_head() has
-// run: a request that had any is refused. `head_fields` is field_count() of the head before the
-// body was read, or 0 for a body that is not chunked (nothing to check).
-std::size_t field_count(const boost::beast::http::fields& fields);
+// run: a request that had any is refused. `head_fields` is field_count() (http/headers.hpp) of the
+// head before the body was read, or 0 for a body that is not chunked (nothing to check).
 std::optional<error_reply> check_trailers(std::size_t head_fields, const boost::beast::http::fields& fields);
 
 // The gate's view of a request read whole (target already in origin-form): views into `request`

@@ -544,6 +544,7 @@ io::awaitable<fetched_answer> fetch(pool& upstream, http::request_message& reque
   http::reserve_each_chunk reserve{parser.get().body(), room};
   parser.on_chunk_header(reserve);
   const bool upstream_keep_alive = parser.keep_alive();
+  const std::size_t head_fields = http::field_count(parser.get().base());
   boost::system::error_code ec;
   while (!ec && !parser.is_done()) {
     beast::get_lowest_layer(conn->stream).expires_after(response_timeout); // for each read, as relayed answers
@@ -559,6 +560,7 @@ io::awaitable<fetched_answer> fetch(pool& upstream, http::request_message& reque
     co_return out;
   }
   auto read = parser.release();
+  http::drop_trailers(head_fields, read.base());
   out.answer.base() = std::move(read.base());
   out.answer.body() = std::move(read.body());
   out.answer.reason({}); // the client gets the standard reason phrase, not HubSpot's

@@ -238,6 +238,29 @@ TEST_F(gate_test, under_batches_whole_a_batch_with_a_blocked_item_is_refused_who
   EXPECT_EQ(json::parse(seen[0].body)["inputs"][0]["properties"]["lifecyclestage"], "lead");
 }
 
+// An answer hubgate reads whole and sends on re-framed: trailer fields of its chunked body are not
+// made headers (they could set a cookie or a location HubSpot's head never had).
+TEST_F(gate_test, a_split_batchs_answer_keeps_its_head_without_its_trailers) {
+  api.set_handler([](const recorded_request& r) {
+    auto answer = hubspot_like(r);
+    answer.headers.emplace_back("X-HubSpot-RateLimit-Remaining", "99");
+    answer.chunked = true;
+    answer.chunks_in_one_write = true;
+    answer.trailer_fields = "Set-Cookie: planted=1\r\nLocation: https://elsewhere.example/\r\n";
+    return answer;
+  });
+  auto proxy = start();
+  auto answer = exchange(proxy.port(), post("/crm/v3/objects/contacts/batch/create",
+                                            R"({"inputs":[{"properties":{"email":"a@corp.io"}},)"
+                                            R"({"properties":{"email":"b@example.com"}}]})"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 207u);
+  EXPECT_EQ(answer->header("X-HubSpot-RateLimit-Remaining").value_or(""), "99");
+  EXPECT_FALSE(answer->header("Set-Cookie"));
+  EXPECT_FALSE(answer->header("Location"));
+  EXPECT_EQ(json::parse(answer->body)["numErrors"], 1);
+}
+
 TEST_F(gate_test, a_split_batch_is_stitched_from_answers_however_they_are_framed) {
   // HubSpot's answer to the kept items is read whole before it is stitched: with a length, and
   // chunked in pieces smaller and larger than what one read brings.

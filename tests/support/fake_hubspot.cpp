@@ -156,7 +156,7 @@ net::awaitable<beast::error_code> write_chunked(tls_stream& stream, const fake_r
       const auto end = std::to_chars(size, size + sizeof size, chunk.size(), 16).ptr;
       wire.append(size, end).append("\r\n").append(chunk).append("\r\n");
     }
-    if (!res.break_off) wire += "0\r\n\r\n";
+    if (!res.break_off) wire += "0\r\n" + res.trailer_fields + "\r\n";
     wire += res.trailing_bytes;
     lowest.expires_after(io_deadline);
     auto [ec, n] = co_await net::async_write(stream, net::buffer(wire), use_tuple);

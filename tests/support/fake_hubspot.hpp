@@ -72,6 +72,9 @@ struct fake_response {
       idle (a server that answers twice, or says 408 before it closes an idle connection). */
   std::string late_bytes;
   std::chrono::milliseconds late_delay{0};
+  /** With `chunked` and `chunks_in_one_write`: trailer fields after the last chunk, each line
+      "Name: value\r\n". */
+  std::string trailer_fields;
 };
 
 /** A response with `Content-Type: application/json;charset=utf-8`, as HubSpot sends. */
