@@ -140,7 +140,10 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
                                 std::shared_ptr<session_slot> slot) {
   const auto& opts = state.options;
   slot->stream = &stream;
-  beast::flat_buffer buffer;
+  // Bounded: Beast's parser bounds neither a chunk's extensions nor trailer fields, and a client
+  // sending either without end would grow an unbounded buffer without end. A head (64 KiB) and a
+  // read behind it fit; a read that would pass the bound fails, and the request is refused.
+  beast::flat_buffer buffer(http::request_header_limit + 2 * 64 * 1024);
   // Stages a rewritten or spliced body on its way upstream, then relays a streamed answer.
   std::array<char, 16 * 1024> relay_buffer;
   bool unread_input = false; // the session ends with client bytes it has not read
@@ -475,6 +478,9 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
       res.version(version);
       res.keep_alive(keep_alive && !state.draining.load());
       res.prepare_payload();
+      if (res.result_int() == 204) {
+        res.erase(bhttp::field::content_length); // a 204 says no length at all (RFC 9110 §8.6)
+      }
       if (!co_await send_response(stream, state, res, entry)) {
         break;
       }

@@ -9,6 +9,7 @@
 #include "http/headers.hpp"
 #include "http/response_head.hpp"
 #include "http/serialize.hpp"
+#include "hubgate/hubspot/text.hpp"
 
 #include <algorithm>
 #include <array>
@@ -42,6 +43,19 @@ bool has_no_body(unsigned status, bool head) {
 }
 
 constexpr std::size_t response_head_limit = 64 * 1024;
+
+// Bytes an answer's framing may hold unread (a chunk size line with its extensions, trailer
+// fields): Beast's parser bounds neither, and an upstream sending either without end would grow
+// the connection's buffer without end.
+constexpr std::size_t framing_limit = 64 * 1024;
+
+// No transfer coding but chunked, which hubgate takes off and re-makes: any other would reach the
+// client still applied, with its name gone.
+template <class Fields>
+bool plain_framing(const bhttp::response_header<Fields>& head) {
+  const auto coding = head[bhttp::field::transfer_encoding];
+  return coding.empty() || beast::iequals(hubspot::trim_ows({coding.data(), coding.size()}), "chunked");
+}
 
 // The most plaintext one TLS record carries.
 constexpr std::size_t tls_record_payload = 16 * 1024;
@@ -234,7 +248,7 @@ io::awaitable<void> start_exchange(pool& upstream, http::request_message& reques
     boost::system::error_code rec;
     while (fast_head) {
       out.fast = http::scan_response_head(buffered(conn->buffer), head, response_head_limit);
-      if (out.fast.what == http::response_head::kind::simple && out.fast.status / 100 == 1) {
+      if (out.fast.what == http::response_head::kind::simple && out.fast.status / 100 == 1 && out.fast.status != 101) {
         conn->buffer.consume(out.fast.size);
         continue;
       }
@@ -271,13 +285,20 @@ io::awaitable<void> start_exchange(pool& upstream, http::request_message& reques
       p.header_limit(64 * 1024);
       p.skip(head);
       std::tie(rec, std::ignore) = co_await bhttp::async_read_header(conn->stream, conn->buffer, p, use_tuple);
-    } while (!rec && parser_slot->get().result_int() / 100 == 1);
+    } while (!rec && parser_slot->get().result_int() / 100 == 1 && parser_slot->get().result_int() != 101);
     if (rec) {
       if (may_retry && !parser_slot->got_some() && conn->buffer.size() == 0 && is_stale_connection_error(rec)) {
         continue;
       }
       out.failure = rec == beast::error::timeout ? gateway_timeout() : bad_gateway("HubSpot's answer was unreadable");
       out.detail = "read header: " + rec.message();
+      co_return;
+    }
+    if (const unsigned status = parser_slot->get().result_int(); status == 101 || !plain_framing(parser_slot->get())) {
+      // A protocol switch answers nothing hubgate asked; a transfer coding other than chunked
+      // would reach the client coded, its name dropped with the framing hubgate re-makes.
+      out.failure = bad_gateway("HubSpot's answer could not be relayed");
+      out.detail = status == 101 ? "101 Switching Protocols" : "transfer coding other than chunked";
       co_return;
     }
     out.conn = std::move(conn);
@@ -358,15 +379,20 @@ io::awaitable<void> relay_parsed(pool& upstream, exchange_start& started, bool h
   const bool upstream_keep_alive = parser.keep_alive();
   const bool bodyless = has_no_body(out.upstream_status, head);
   http::remove_hop_by_hop(res);
-  if (out.upstream_status == 204) {
-    res.erase(bhttp::field::content_length); // a 204 must not say it has a body (RFC 9110 §8.6)
+  // The framing is made anew from what the parser read: a length given twice (or as a list) goes
+  // out once, and a 204 says no length at all (RFC 9110 §8.6).
+  const auto length = parser.content_length();
+  res.erase(bhttp::field::content_length);
+  res.erase(bhttp::field::transfer_encoding);
+  if (length && out.upstream_status != 204) {
+    res.content_length(*length);
   }
 
   // Frame the answer for this client. A body whose end is the upstream closing (no length, not
   // chunked) is chunked for an HTTP/1.1 client; an HTTP/1.0 client learns its end by our close.
   // Read as late as possible: a drain that began while HubSpot was answering closes this one.
   bool client_keep_alive = client.keep_alive && !(client.draining != nullptr && client.draining->load());
-  if (!bodyless && !parser.content_length()) {
+  if (!bodyless && !length) {
     if (client.version >= 11) {
       res.chunked(true);
     } else {
@@ -471,6 +497,10 @@ io::awaitable<void> relay_parsed(pool& upstream, exchange_start& started, bool h
     if (count == max_relayed_pieces) {
       continue; // more pieces may be buffered
     }
+    if (conn->buffer.size() >= framing_limit) { // the parser needs more, and has this much unread
+      broke_off(bhttp::error::header_limit);
+      co_return;
+    }
     upstream_tcp.expires_after(response_timeout);
     auto [rec, n] = co_await conn->stream.async_read_some(conn->buffer.prepare(tls_record_payload), use_tuple);
     conn->buffer.commit(n);
@@ -547,6 +577,12 @@ io::awaitable<fetched_answer> fetch(pool& upstream, http::request_message& reque
   const std::size_t head_fields = http::field_count(parser.get().base());
   boost::system::error_code ec;
   while (!ec && !parser.is_done()) {
+    // A read parses what it can before it reads more: more than this left unparsed is framing
+    // without end (framing_limit), or a read's worth behind it.
+    if (conn->buffer.size() >= framing_limit + 64 * 1024) {
+      ec = bhttp::error::header_limit;
+      break;
+    }
     beast::get_lowest_layer(conn->stream).expires_after(response_timeout); // for each read, as relayed answers
     std::tie(ec, std::ignore) = co_await bhttp::async_read_some(conn->stream, conn->buffer, parser, use_tuple);
   }

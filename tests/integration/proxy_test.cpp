@@ -269,6 +269,72 @@ TEST_F(proxy_test, a_get_that_fails_on_a_reused_connection_is_retried_once_on_a_
   EXPECT_EQ(api.requests().size(), 3u);
 }
 
+// HubSpot's framing is never relayed as it came: the client gets one made anew from what was
+// read (one Content-Length, however the answer gave it), and an answer that cannot be relayed so
+// (a transfer coding but chunked, a protocol switch) is a 502.
+TEST_F(proxy_test, an_answers_framing_is_made_anew_or_the_answer_refused) {
+  struct odd_answer {
+    const char* raw;
+    unsigned status;
+  };
+  const odd_answer answers[] = {
+      {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello", 200},
+      {"HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\nhello", 200},
+      // Ended by bare LFs, which the full parser refuses: at once, not at the response timeout.
+      {"HTTP/1.1 200 OK\nContent-Type: text/plain\nContent-Length: 5\n\nhello", 502},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\nContent-Length: 5\r\n\r\nhello", 502},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 502},
+      {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n"
+       "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+       502},
+  };
+  for (const odd_answer& odd : answers) {
+    SCOPED_TRACE(std::string(odd.raw).substr(0, 60));
+    api.set_handler([&odd](const recorded_request&) {
+      fake_response r;
+      r.raw_answer = odd.raw;
+      return r;
+    });
+    auto proxy = start({"--threads", "1"});
+    proxy_connection c(proxy.port());
+    c.send("GET /crm/v3/objects/deals/1 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+    const std::string raw = c.read_until_close();
+    ASSERT_TRUE(raw.starts_with("HTTP/1.1 " + std::to_string(odd.status) + " ")) << raw;
+    if (odd.status == 200) {
+      std::string lower = raw;
+      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
+      EXPECT_EQ(lower.find("content-length: 5\r\n"), lower.rfind("content-length")) << raw;
+      EXPECT_EQ(lower.find("content-length: 5, 5"), std::string::npos) << raw;
+      EXPECT_EQ(lower.find("transfer-encoding"), std::string::npos) << raw;
+      EXPECT_TRUE(raw.ends_with("\r\n\r\nhello")) << raw;
+    }
+  }
+}
+
+// Beast's parser bounds neither a chunk's extensions nor trailer fields: framing without end, from
+// a client or from HubSpot, is refused once it passes hubgate's bound instead of held in memory.
+TEST_F(proxy_test, framing_without_end_is_refused_not_buffered) {
+  api.set_handler(echo);
+  auto proxy = start({"--threads", "1"});
+  proxy_connection c(proxy.port());
+  c.send("POST /crm/v3/objects/deals HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=" +
+         std::string(256 * 1024, 'x'));
+  auto refused = c.read_answer();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 400u);
+  EXPECT_TRUE(api.requests().empty());
+
+  api.set_handler([](const recorded_request&) {
+    fake_response r;
+    r.raw_answer = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=" + std::string(256 * 1024, 'x');
+    r.raw_answer_stays_open = true; // more to come, for all hubgate can tell
+    return r;
+  });
+  auto answer = exchange(proxy.port(), make_request("GET", "/crm/v3/objects/deals/1"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 502u);
+}
+
 TEST_F(proxy_test, a_post_is_never_sent_twice) {
   std::atomic<int> calls{0};
   api.set_handler([&](const recorded_request&) {

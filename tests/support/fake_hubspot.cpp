@@ -388,6 +388,21 @@ net::awaitable<void> fake_hubspot::impl::session(tcp::socket socket,
                             !res.unframed && !(res.chunked && res.break_off);
     // One co_await per statement: g++ 12 mishandles them in nested conditional expressions.
     beast::error_code write_ec;
+    if (!res.raw_answer.empty()) {
+      lowest.expires_after(io_deadline);
+      auto [raw_ec, n] = co_await net::async_write(stream, net::buffer(res.raw_answer), use_tuple);
+      if (raw_ec) co_return;
+      if (res.raw_answer_stays_open) {
+        lowest.expires_never();
+        std::array<char, 512> sink;
+        for (;;) {
+          auto [read_ec, got] = co_await stream.async_read_some(net::buffer(sink), use_tuple);
+          if (read_ec) co_return;
+        }
+      }
+      co_await close_gracefully(stream);
+      co_return;
+    }
     if (res.unframed) {
       write_ec = co_await write_unframed(stream, res, req.version());
     } else if (res.chunked) {

@@ -75,6 +75,12 @@ struct fake_response {
   /** With `chunked` and `chunks_in_one_write`: trailer fields after the last chunk, each line
       "Name: value\r\n". */
   std::string trailer_fields;
+  /** When not empty: written as the whole answer, byte for byte (no head is made), after which the
+      fake closes the connection (close_notify). For answers no well-behaved server sends. */
+  std::string raw_answer;
+  /** With `raw_answer`: the connection is left open after it (until the proxy closes it), as a
+      server that has more to send would leave it. */
+  bool raw_answer_stays_open = false;
 };
 
 /** A response with `Content-Type: application/json;charset=utf-8`, as HubSpot sends. */

@@ -45,6 +45,8 @@ TEST(response_head, leaves_every_unusual_framing_to_the_full_parser) {
            "HTTP/1.1 200 OK\r\nContent-Length: +1\r\n\r\nx",                     // not digits
            "HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\nContent-Length: 0\r\n\r\n",  // obs-fold
            "HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n",                         // bare LF
+           "HTTP/1.1 200 OK\nContent-Length: 0\n\n",                             // ended by bare LFs
+           "HTTP/1.1 200 OK\r\nContent-Length: 0\n\r\n",                         // LF, then CRLF
            "HTTP/1.1 200 OK\r\nConnection: X-Secret\r\nContent-Length: 0\r\n\r\n", // names a header
            "HTTP/1.1 200 OK\r\nX A: 1\r\nContent-Length: 0\r\n\r\n",            // space in a name
            "HTTP/1.1 200 OK\r\nX-A: a\x01z\r\nContent-Length: 0\r\n\r\n",       // control byte
