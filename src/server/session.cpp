@@ -471,6 +471,12 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
       }
       if (decision.what == gate::action::split) {
         auto stitched = gate::stitch(decision, res.result_int(), std::move(res.body()));
+        if (res.result_int() / 100 == 2 && stitched.status != 207) {
+          // HubSpot's success could not be read as a batch answer: it goes to the client as it
+          // came (what HubSpot made stays said), but without the blocked items.
+          logging::warn("a split batch's answer could not be read: blocked items not reported to the client",
+                        {{"correlation_id", entry.correlation_id}, {"upstream_status", res.result_int()}});
+        }
         res.result(stitched.status);
         res.body() = std::move(stitched.body);
       }

@@ -261,6 +261,20 @@ TEST_F(gate_test, a_split_batchs_answer_keeps_its_head_without_its_trailers) {
   EXPECT_EQ(json::parse(answer->body)["numErrors"], 1);
 }
 
+// A success HubSpot sent that is no batch answer is relayed as it came (what HubSpot made stays
+// said), and the log says the blocked items could not be added to it.
+TEST_F(gate_test, a_split_batchs_unreadable_success_is_relayed_and_logged) {
+  api.set_handler([](const recorded_request&) { return json_response(201, "<html>created</html>"); });
+  auto proxy = start();
+  auto answer = exchange(proxy.port(), post("/crm/v3/objects/contacts/batch/create",
+                                            R"({"inputs":[{"properties":{"email":"a@corp.io"}},)"
+                                            R"({"properties":{"email":"b@example.com"}}]})"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 201u);
+  EXPECT_EQ(answer->body, "<html>created</html>");
+  EXPECT_TRUE(proxy.process().wait_for_output("blocked items not reported", std::chrono::seconds(10))) << proxy.log();
+}
+
 TEST_F(gate_test, a_split_batch_is_stitched_from_answers_however_they_are_framed) {
   // HubSpot's answer to the kept items is read whole before it is stitched: with a length, and
   // chunked in pieces smaller and larger than what one read brings.
