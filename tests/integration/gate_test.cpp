@@ -70,6 +70,14 @@ class gate_test : public ::testing::Test {
     return running_proxy(flags);
   }
 
+  // A batch create of an allowed item and one the rules block.
+  static std::string mixed_batch(std::vector<std::pair<std::string, std::string>> headers = {
+                                     {"Content-Type", "application/json"}}) {
+    return post("/crm/v3/objects/contacts/batch/create",
+                R"({"inputs":[{"properties":{"email":"a@corp.io"}},{"properties":{"email":"b@example.com"}}]})",
+                std::move(headers));
+  }
+
   static std::string post(std::string_view target, std::string_view body,
                           std::vector<std::pair<std::string, std::string>> headers = {
                               {"Content-Type", "application/json"}}) {
@@ -187,10 +195,7 @@ TEST_F(gate_test, answers_hubgate_reads_are_asked_for_uncompressed) {
   auto proxy = start();
   const std::vector<std::pair<std::string, std::string>> gzip_client = {{"Content-Type", "application/json"},
                                                                         {"Accept-Encoding", "gzip, deflate"}};
-  auto answer = exchange(proxy.port(), post("/crm/v3/objects/contacts/batch/create",
-                                            R"({"inputs":[{"properties":{"email":"a@corp.io"}},)"
-                                            R"({"properties":{"email":"b@example.com"}}]})",
-                                            gzip_client));
+  auto answer = exchange(proxy.port(), mixed_batch(gzip_client));
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->status, 207u);
   auto read = exchange(proxy.port(), post("/crm/v3/objects/deals", R"({"properties":{}})", gzip_client));
@@ -250,9 +255,7 @@ TEST_F(gate_test, a_split_batchs_answer_keeps_its_head_without_its_trailers) {
     return answer;
   });
   auto proxy = start();
-  auto answer = exchange(proxy.port(), post("/crm/v3/objects/contacts/batch/create",
-                                            R"({"inputs":[{"properties":{"email":"a@corp.io"}},)"
-                                            R"({"properties":{"email":"b@example.com"}}]})"));
+  auto answer = exchange(proxy.port(), mixed_batch());
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->status, 207u);
   EXPECT_EQ(answer->header("X-HubSpot-RateLimit-Remaining").value_or(""), "99");
@@ -266,9 +269,7 @@ TEST_F(gate_test, a_split_batchs_answer_keeps_its_head_without_its_trailers) {
 TEST_F(gate_test, a_split_batchs_unreadable_success_is_relayed_and_logged) {
   api.set_handler([](const recorded_request&) { return json_response(201, "<html>created</html>"); });
   auto proxy = start();
-  auto answer = exchange(proxy.port(), post("/crm/v3/objects/contacts/batch/create",
-                                            R"({"inputs":[{"properties":{"email":"a@corp.io"}},)"
-                                            R"({"properties":{"email":"b@example.com"}}]})"));
+  auto answer = exchange(proxy.port(), mixed_batch());
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->status, 201u);
   EXPECT_EQ(answer->body, "<html>created</html>");
