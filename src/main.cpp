@@ -117,6 +117,7 @@ int main(int argc, char** argv) {
           },
           [](const hubgate::cli::serve_command& c) { return serve(c.options); },
           [](const hubgate::cli::check_command& c) { return hubgate::cli::run_check(c, std::cout, std::cerr); },
+          [](const hubgate::cli::catalog_command&) { return hubgate::cli::run_catalog(std::cout); },
           [](const hubgate::cli::test_command& c) { return hubgate::cli::run_test(c, std::cout, std::cerr); },
           [](const hubgate::cli::explain_command& c) { return hubgate::cli::run_explain(c, std::cout, std::cerr); },
           [](const hubgate::cli::healthcheck_command& c) {

@@ -3,6 +3,7 @@
 #include "hubgate/config/request_inspection.hpp"
 #include "hubgate/config/rules_file.hpp"
 #include "hubgate/gate/gate.hpp"
+#include "hubgate/hubspot/catalog.hpp"
 #include "hubgate/hubspot/text.hpp"
 #include "hubgate/rules/test_case.hpp"
 
@@ -558,6 +559,30 @@ int run_explain(const explain_command& explain, std::ostream& out, std::ostream&
     out << explain_json(rules, probes, r).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     return 0;
   });
+}
+
+int run_catalog(std::ostream& out) {
+  const auto column = [&out](std::string_view text, std::size_t width) {
+    out << text << std::string(text.size() < width ? width - text.size() : 1, ' ');
+  };
+  column("OPERATION", 40);
+  column("KIND", 13);
+  column("METHOD", 10);
+  column("HOST", 7);
+  out << "PATHS\n";
+  for (const hubspot::operation& op : hubspot::all_operations()) {
+    column(op.name, 40);
+    column(hubspot::to_string(op.kind), 13);
+    column(op.other_method.empty() ? std::string(op.method) : std::string(op.method) + "|" + std::string(op.other_method), 10);
+    column(op.upstream == hubspot::upstream_id::forms ? "forms" : "api", 7);
+    for (std::size_t i = 0; i < op.paths.size(); ++i) {
+      if (i > 0) {
+        out << std::string(40 + 13 + 10 + 7, ' ');
+      }
+      out << op.paths[i] << '\n';
+    }
+  }
+  return 0;
 }
 
 } // namespace hubgate::cli

@@ -42,5 +42,8 @@ namespace hubgate::cli {
 int run_check(const check_command& check, std::ostream& out, std::ostream& err);
 int run_test(const test_command& test_file, std::ostream& out, std::ostream& err);
 int run_explain(const explain_command& explain, std::ostream& out, std::ostream& err);
+// One operation a line: name, kind, method (and the other one it is also sent with), host, then
+// its path patterns (catalog.hpp's notation), one a line under it.
+int run_catalog(std::ostream& out);
 
 } // namespace hubgate::cli

@@ -615,6 +615,14 @@ command parse_command_line(const std::vector<std::string_view>& args, const env_
   if (first == "healthcheck") {
     return parse_healthcheck(args, 2, env);
   }
+  if (first == "catalog") {
+    if (args.size() > 2) {
+      return args[2] == "--help" || args[2] == "-h"
+                 ? command{help_request{}}
+                 : command{usage_error{"unexpected argument '" + std::string(args[2]) + "' (catalog takes none)"}};
+    }
+    return catalog_command{};
+  }
   if (first.starts_with("-")) {
     return usage_error{"unknown flag '" + std::string(first) + "' (see hubgate --help)"};
   }
@@ -633,6 +641,8 @@ std::string help_text() {
       "  hubgate explain FILE --method M --path P [--body FILE] [--header 'Name: value']... [--client NAME]\n"
       "                            show, as JSON, how the rules decide one request; without a\n"
       "                            Content-Type header, the one the operation takes is assumed\n"
+      "  hubgate catalog           list the HubSpot calls hubgate decides: the names `operations:`\n"
+      "                            takes, their kind, method and paths\n"
       "  hubgate healthcheck [--admin-listen HOST:PORT] [--timeout DURATION]\n"
       "                            GET /healthz from a running hubgate's admin listener (default\n"
       "                            127.0.0.1:9090, or HUBGATE_ADMIN_LISTEN; 0.0.0.0 is reached on\n"

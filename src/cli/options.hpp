@@ -91,8 +91,11 @@ struct healthcheck_command {
   std::chrono::milliseconds timeout{2'000}; // for the whole exchange, connect included
 };
 
+// `hubgate catalog`: the HubSpot calls hubgate decides, by the names rules give them.
+struct catalog_command {};
+
 using command = std::variant<help_request, version_request, serve_command, usage_error, check_command, test_command,
-                             explain_command, healthcheck_command>;
+                             explain_command, healthcheck_command, catalog_command>;
 
 // Looks an environment variable up; tests pass a map, main passes getenv.
 using env_lookup = std::function<std::optional<std::string>(std::string_view)>;

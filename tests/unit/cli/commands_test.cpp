@@ -3,6 +3,7 @@
 
 #include "hubgate/config/request_inspection.hpp"
 #include "hubgate/config/rules_file.hpp"
+#include "hubgate/hubspot/catalog.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -198,6 +199,33 @@ TEST(CommandLine, HelpListsTheRulesCommands) {
   EXPECT_THAT(help, HasSubstr("hubgate check FILE"));
   EXPECT_THAT(help, HasSubstr("hubgate test FILE"));
   EXPECT_THAT(help, HasSubstr("hubgate explain FILE --method M --path P [--body FILE] [--header 'Name: value']..."));
+}
+
+// --- catalog
+
+// Every operation rules can name, once, at the start of its line, with the host it goes to and
+// each of its paths.
+TEST(Catalog, ListsEveryOperationWithItsKindMethodHostAndPaths) {
+  std::ostringstream out;
+  EXPECT_EQ(run_catalog(out), 0);
+  const std::string text = out.str();
+  EXPECT_TRUE(text.starts_with("OPERATION ")) << text;
+  for (const hubspot::operation& op : hubspot::all_operations()) {
+    const std::string line_start = "\n" + std::string(op.name) + " ";
+    const auto at = text.find(line_start);
+    ASSERT_NE(at, std::string::npos) << op.name;
+    EXPECT_EQ(text.find(line_start, at + 1), std::string::npos) << op.name;
+    const std::string line = text.substr(at + 1, text.find('\n', at + 1) - at - 1);
+    EXPECT_NE(line.find(std::string(" ") + std::string(hubspot::to_string(op.kind)) + " "), std::string::npos) << line;
+    EXPECT_NE(line.find(op.upstream == hubspot::upstream_id::forms ? " forms " : " api "), std::string::npos) << line;
+    for (const std::string_view path : op.paths) {
+      EXPECT_NE(text.find(" " + std::string(path) + "\n"), std::string::npos) << path;
+    }
+  }
+  EXPECT_NE(text.find("\ntimeline.legacy_event_create "), std::string::npos);
+  EXPECT_NE(text.find(" PUT|POST "), std::string::npos);
+  EXPECT_TRUE(std::holds_alternative<catalog_command>(parse({"catalog"})));
+  EXPECT_EQ(error_of(parse({"catalog", "rules.yaml"})), "unexpected argument 'rules.yaml' (catalog takes none)");
 }
 
 // --- check
