@@ -197,6 +197,7 @@ void decide_records(decision& d, const rules::rule_set& rules, const hubspot::cl
   // One per record once a record is rewritten; empty (rebuild()'s "no edits") until then.
   std::vector<hubspot::record_edit> edits;
   bool edited = false;
+  bool unmade = false; // a rewrite of a call whose contacts hubgate cannot see
   for (std::size_t i = 0; i < d.evaluation.records.size(); ++i) {
     const auto& outcome = d.evaluation.records[i].enforced;
     const hubspot::contact_record* record = i < records.size() ? &records[i] : nullptr;
@@ -207,7 +208,9 @@ void decide_records(decision& d, const rules::rule_set& rules, const hubspot::cl
         keep.resize(records.size(), true);
         keep[i] = false;
       }
-    } else if (outcome.rewritten() && record != nullptr) {
+    } else if (outcome.rewritten() && record == nullptr) {
+      unmade = true;
+    } else if (outcome.rewritten()) {
       edits.resize(records.size());
       for (const auto& e : outcome.edits) {
         if (e.value) {
@@ -221,6 +224,13 @@ void decide_records(decision& d, const rules::rule_set& rules, const hubspot::cl
   }
 
   d.forward_target = classification.forward_target;
+  if (unmade) {
+    // An import or an opaque body: no record holds the properties to edit, and a rewrite is never
+    // forwarded unmade.
+    refuse(d, &op, "Request body refused by hubgate: this operation carries no contact properties to edit",
+           correlation_id);
+    return;
+  }
   if (!d.blocked.empty()) {
     // Only HubSpot's v3 batches have a per-item answer (207) to stitch blocked items into; any
     // other shape is decided as a whole (a v1 batch answers 202 with no body, for one), and so is

@@ -665,7 +665,9 @@ editable_properties editable_properties_of(body_shape shape) noexcept {
     case body_shape::email_event:
     case body_shape::email_event_batch:
     case body_shape::email_event_wrappers:
-    case body_shape::channel_message: return {false, {}};
+    case body_shape::channel_message:
+    case body_shape::import_multipart:
+    case body_shape::opaque: return {false, {}};
     default: return {};
   }
 }

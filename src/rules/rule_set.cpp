@@ -308,10 +308,14 @@ std::vector<rule_set::unmade_rewrite> rule_set::unmade_rewrites() const {
            }));
       // A property condition holds on a record of this call only for a property it carries, or
       // for a predicate that holds on no value (`missing`).
+      // A call whose contacts are not read is one record with no email: an email condition must
+      // hold on none.
       const bool record_may_match =
           std::all_of(when.properties.begin(), when.properties.end(), [&editable](const auto& condition) {
             return editable.can_edit(condition.first) || condition.second.matches(std::nullopt);
-          });
+          }) &&
+          (hubspot::yields_records(op.shape) ||
+           ((!when.email || when.email->matches(std::nullopt)) && !when.email_domains));
       if (!edits_fit && request_may_match && record_may_match) {
         unmade.operations.push_back(op.name);
       }

@@ -111,7 +111,8 @@ struct property_selection {
 // The contact properties a rewrite can edit in a record of a shape. `all`: any (the record has a
 // map or list of properties). Otherwise only `names`, members of the body itself (visitor tokens,
 // meetings, SMTP tokens); none for events and messages, which name a contact by email and carry
-// none of its properties. An edit of another name is refused with a 400, never forwarded unmade.
+// none of its properties, nor for imports and opaque bodies, whose contacts are not read at all.
+// An edit of another name is refused with a 400, never forwarded unmade.
 struct editable_properties {
   bool all = true;
   std::span<const std::string_view> names;

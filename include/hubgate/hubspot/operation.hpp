@@ -109,6 +109,12 @@ constexpr bool is_batch(body_shape shape) {
   }
 }
 
+// Whether extraction reads contacts from the body at all: an import's rows and an opaque body's
+// contacts are not seen, and such a call is decided as one record with no email and no properties.
+constexpr bool yields_records(body_shape shape) {
+  return shape != body_shape::import_multipart && shape != body_shape::opaque;
+}
+
 // One catalog entry (catalog.hpp): a HubSpot call that creates, or may create, contacts.
 // Entries are static; compare them by address or by `name`.
 struct operation {

@@ -255,8 +255,9 @@ TEST(Check, NotesRewritesOfCallsThatCannotTakeThem) {
   EXPECT_EQ(r.err, "");
   EXPECT_THAT(r.out, StartsWith(file + ": OK (2 rules, 0 tests)\n" + file +
                                 ":7: note: rule 'everything' rewrites calls that cannot take its edits, and each of them "
-                                "it matches is refused with a 400: emails.smtp_token_create, timeline.event_create, "));
-  EXPECT_THAT(r.out, EndsWith("conversations.thread_message. Name the calls it is for with operations: or kind:.\n"));
+                                "it matches is refused with a 400: forms.submit_embedded, imports.create, "
+                                "emails.smtp_token_create, timeline.event_create, "));
+  EXPECT_THAT(r.out, EndsWith("automation.webhook_trigger. Name the calls it is for with operations: or kind:.\n"));
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2);
 
   const std::string retried = dir.write("retried.yaml", "version: 1\nrules:\n  - name: busy\n    action: block\n    status: 503\n"

@@ -119,5 +119,28 @@ rules:
   EXPECT_NE(decide(*rules, batch, view, "corr-1", record_detail::rules_read).what, action::answer);
 }
 
+// A rewrite that matches a call whose contacts hubgate does not read (an import, an opaque body)
+// cannot be made: the call is refused with a 400, never forwarded unedited.
+TEST(gate_decide, a_rewrite_of_a_call_whose_contacts_are_unread_is_refused) {
+  const auto rules = testing::load_rules(R"(version: 1
+rules:
+  - name: tag-upserts
+    match: { kind: [upsert] }
+    action: rewrite
+    set: { lifecyclestage: lead }
+)");
+  ASSERT_NE(rules, nullptr);
+  constexpr std::string_view target = "/submissions/v3/public/submit/formsnext/multipart/1/abc";
+  const auto classification = hubspot::classify("POST", target);
+  ASSERT_NE(classification.op, nullptr);
+  const request_view view{"POST", target, "--x\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\na@b.io\r\n--x--\r\n",
+                          "multipart/form-data; boundary=x", "", nullptr, {}};
+  const decision d = decide(*rules, classification, view, "corr-1", record_detail::rules_read);
+  EXPECT_EQ(d.what, action::answer);
+  EXPECT_EQ(d.answer.status, 400);
+  EXPECT_NE(d.reason.find("no contact properties to edit"), std::string::npos) << d.reason;
+  EXPECT_FALSE(d.body);
+}
+
 } // namespace
 } // namespace hubgate::gate

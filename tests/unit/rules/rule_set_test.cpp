@@ -644,7 +644,7 @@ rules:
 )yaml");
   ASSERT_NE(rules, nullptr);
   const auto unmade = rules->unmade_rewrites();
-  ASSERT_EQ(unmade.size(), 2U);
+  ASSERT_EQ(unmade.size(), 3U);
 
   EXPECT_EQ(rules->rule(unmade[0].rule).name, "tag-everything");
   const auto& everything = unmade[0].operations;
@@ -656,14 +656,18 @@ rules:
     EXPECT_EQ(std::find(everything.begin(), everything.end(), name), everything.end()) << name;
   }
 
+  // Of the creates and upserts, only the one whose contacts hubgate cannot read.
+  EXPECT_EQ(rules->rule(unmade[1].rule).name, "tag-creates");
+  EXPECT_EQ(unmade[1].operation_list(), "forms.submit_embedded");
+
   // First names can be set on visitor tokens and meetings; events, messages and SMTP tokens carry
   // none.
-  EXPECT_EQ(rules->rule(unmade[1].rule).name, "name-side-effects");
-  const auto& side_effects = unmade[1].operations;
+  EXPECT_EQ(rules->rule(unmade[2].rule).name, "name-side-effects");
+  const auto& side_effects = unmade[2].operations;
   EXPECT_NE(std::find(side_effects.begin(), side_effects.end(), "timeline.event_create"), side_effects.end());
   EXPECT_NE(std::find(side_effects.begin(), side_effects.end(), "emails.smtp_token_create"), side_effects.end());
   EXPECT_EQ(std::find(side_effects.begin(), side_effects.end(), "meetings.book"), side_effects.end());
-  EXPECT_EQ(unmade[1].operation_list().find("emails.smtp_token_create, timeline.event_create, "), 0U);
+  EXPECT_EQ(unmade[2].operation_list().find("imports.create, emails.smtp_token_create, timeline.event_create, "), 0U);
 
   // A method condition narrows it to the calls taking that method.
   const auto put_only = load("version: 1\nrules:\n  - name: r\n    match: { method: [put] }\n    action: rewrite\n"
