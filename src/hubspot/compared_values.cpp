@@ -135,6 +135,31 @@ std::string canonical_number(std::string_view text) {
   return (negative ? "-" : "") + digits + "e" + std::to_string(exponent);
 }
 
+// A number as a rule writes one it means as a number: ASCII digits, no leading zero, no sign but
+// a minus, no exponent (`123`, `-2.5`, `0.75`). A rule value written otherwise (`00123`,
+// `+15551234567`) is a string, a zip code or a phone number, and compares exactly.
+bool is_plain_number(std::string_view text) {
+  std::size_t i = !text.empty() && text[0] == '-' ? 1 : 0;
+  const std::size_t integer_start = i;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+    ++i;
+  }
+  const std::size_t integer_digits = i - integer_start;
+  if (integer_digits == 0 || (integer_digits > 1 && text[integer_start] == '0')) {
+    return false;
+  }
+  if (i < text.size() && text[i] == '.') {
+    const std::size_t fraction_start = ++i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      ++i;
+    }
+    if (i == fraction_start) {
+      return false;
+    }
+  }
+  return i == text.size();
+}
+
 } // namespace
 
 void loose_option(std::string_view option, std::string& out) { fold_name(trim_name_padding(option), out); }
@@ -148,8 +173,8 @@ void compared_values::add(std::string_view name, std::string_view value) {
     entry->name = name;
   }
   entry->exact.emplace(value);
-  if (std::string number = canonical_number(value); !number.empty()) {
-    entry->numbers.insert(std::move(number));
+  if (is_plain_number(value)) {
+    entry->numbers.insert(canonical_number(value));
   }
   std::vector<std::string> options;
   any_option(value, [&](std::string_view option) {

@@ -1340,8 +1340,8 @@ bool refuse_near_misses(reader& r, const std::vector<contact_record>& records, c
     for (const auto& [name, value] : record.properties) {
       if (compared.is_near_miss(name, value)) {
         return r.fail("the value of property \"" + std::string(trim_name_padding(name)) +
-                      "\" differs from one a rule compares it with only in letter case, padding or other options "
-                      "listed with ';': send it exactly as the rule spells it");
+                      "\" differs from one a rule compares it with only in letter case, padding, other options "
+                      "listed with ';' or the spelling of a number: send it exactly as the rule spells it");
       }
     }
   }

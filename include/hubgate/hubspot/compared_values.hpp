@@ -30,6 +30,8 @@ public:
   // a value listing each of them (`B; a`). Looks each option up once, whatever the number of values.
   // A number is also a near miss of one a rule names when a lenient Java reader (Long.parseLong,
   // BigDecimal) takes it for the same number: `0123`, `+123`, `123.0`, `1.23e2`, `１２３` for `123`.
+  // Only a rule value written as a plain number (`123`, `-2.5`) is one; `00123` or `+15551234567`
+  // is a string (a zip code, a phone number) and compares exactly.
   bool is_near_miss(std::string_view name, std::string_view value) const;
 
 private:

@@ -44,6 +44,16 @@ TEST(compared_values, a_number_is_met_by_every_spelling_of_it) {
   }
   EXPECT_FALSE(compared.is_near_miss("hubspot_owner_id", "123")); // the value itself
 
+  // A rule value not written as a plain number is a string: a zip code, a phone number.
+  compared_values strings;
+  strings.add("zip", "00123");
+  strings.add("phone", "+15551234567");
+  strings.add("phone", "0044123456");
+  for (const auto& [name, value] : {std::pair{"zip", "123"}, std::pair{"zip", "0123"}, std::pair{"phone", "15551234567"},
+                                    std::pair{"phone", "44123456"}, std::pair{"phone", "+44123456"}}) {
+    EXPECT_FALSE(strings.is_near_miss(name, value)) << name << "=" << value;
+  }
+
   compared_values zero;
   zero.add("n", "0");
   for (const char* near : {"-0", "0.000", "+0e9", "00"}) {
