@@ -73,8 +73,8 @@ response_head scan_response_head(std::string_view bytes, bool head_request, std:
   response_head out;
   auto end = bytes.find("\r\n\r\n");
   if (end == std::string_view::npos) {
-    // A head that ends in bare LFs ends all the same (Beast reads it): waiting for a CRLF pair
-    // would wait for the response timeout.
+    // A head that ends in bare LFs has ended (Beast's parser refuses it: a 502 at once); waiting
+    // for a CRLF pair would wait for the response timeout.
     const bool bare_lf_end = bytes.find("\n\n") != std::string_view::npos || bytes.find("\n\r\n") != std::string_view::npos;
     out.what = bytes.size() >= limit || bare_lf_end ? response_head::kind::other : response_head::kind::incomplete;
     return out;

@@ -522,12 +522,15 @@ void build_canonical(const route& r, const segment_list& segs, classification& o
   }
 }
 
-// The `idProperty` query parameter of a batch upsert; conflicting repeats are an error.
+// The `idProperty` query parameter of a batch upsert; conflicting repeats are an error. Parameters
+// are split on `&` and `;` (servlet containers take both). A name that reads as `idProperty` only
+// to a lenient server (another letter case, padding) counts only when it says `email`: a strict
+// server takes no idProperty from it, and then an id that looks like an email is one.
 const char* read_id_property(std::string_view query, classification& out) {
   std::optional<std::string> found;
   std::size_t from = 0;
   while (from <= query.size()) {
-    std::size_t amp = query.find('&', from);
+    std::size_t amp = query.find_first_of("&;", from);
     if (amp == std::string_view::npos) {
       amp = query.size();
     }
@@ -544,6 +547,9 @@ const char* read_id_property(std::string_view query, classification& out) {
     std::string value;
     if (eq != std::string_view::npos && !percent_decode(pair.substr(eq + 1), value, true)) {
       return "invalid percent-encoding in the query";
+    }
+    if (name != "idProperty" && !equals_folded(trim_name_padding(value), "email")) {
+      continue;
     }
     if (found && *found != value) {
       return "conflicting idProperty query parameters";

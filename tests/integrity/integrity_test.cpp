@@ -696,6 +696,8 @@ TEST_F(integrity_test, every_catalog_operation_is_gated) {
        post("/crm/v3/objects/contacts/batch/upsert", R"({"inputs":[{"id":"{EMAIL}","properties":{}}]})")},
       {"contacts.batch_upsert with an empty idProperty",
        post("/crm/v3/objects/contacts/batch/upsert", R"({"inputs":[{"idProperty":" ","id":"{EMAIL}","properties":{}}]})")},
+      {"contacts.batch_upsert with an idProperty query only a lenient server reads",
+       post("/crm/v3/objects/contacts/batch/upsert?IDPROPERTY=hs_object_id", R"({"inputs":[{"id":"{EMAIL}","properties":{}}]})")},
       {"contacts.batch_upsert with an empty idProperty query",
        post("/crm/v3/objects/contacts/batch/upsert?idProperty=", R"({"inputs":[{"id":"{EMAIL}","properties":{}}]})")},
       {"contacts.v1_create",

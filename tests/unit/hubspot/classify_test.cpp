@@ -278,6 +278,14 @@ TEST(classify, batch_upsert_reads_id_property_from_the_query) {
   EXPECT_EQ(classify("POST", "/crm/v3/objects/contacts/batch/upsert?%00idProperty+=email").param("id_property"), "email");
   EXPECT_FALSE(
       classify("POST", "/crm/v3/objects/contacts/batch/upsert?idProperty%C2%A0=email&idProperty=hs_object_id").ok());
+  // A name only a lenient server reads as idProperty counts when it says email (either reading
+  // then keys the id by email); otherwise a strict server reads no idProperty, so neither does hubgate.
+  EXPECT_EQ(classify("POST", "/crm/v3/objects/contacts/batch/upsert?IDPROPERTY=hs_object_id").param("id_property"),
+            std::nullopt);
+  EXPECT_EQ(classify("POST", "/crm/v3/objects/contacts/batch/upsert?idProperty+=hs_object_id").param("id_property"),
+            std::nullopt);
+  // `;` separates parameters too.
+  EXPECT_FALSE(classify("POST", "/crm/v3/objects/contacts/batch/upsert?idProperty=hs_object_id;idProperty=email").ok());
 }
 
 TEST(classify, unreadable_targets_are_errors) {
