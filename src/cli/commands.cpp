@@ -114,6 +114,10 @@ struct simulated_request {
     const rules::header_list lookup(headers);
     return rules.evaluate(inspected.facts(method, &lookup, client));
   }
+
+  // What the proxy would do with it: the gate's decision, rules applied (edits made, near misses
+  // refused). `inspected` must have a classification.
+  gate::decision decide(const rules::rule_set& rules) const;
 };
 
 simulated_request simulate(std::string method, std::string target, std::string body, header_pairs headers,
@@ -352,15 +356,18 @@ ordered_json body_json(std::string_view body) {
 }
 
 // What the proxy does with the request: gate::decide, the code the proxy runs.
+gate::decision simulated_request::decide(const rules::rule_set& rules) const {
+  const rules::header_list lookup(headers);
+  const gate::request_view view{method, target, body, header("Content-Type"), header("Content-Encoding"), &lookup, client};
+  return gate::decide(rules, inspected.classification, view, explain_correlation_id, gate::record_detail::every_property);
+}
+
 ordered_json overall_json(const rules::rule_set& rules, const simulated_request& r) {
   const config::inspected_request& in = r.inspected;
   if (!in.classification.ok() || (in.operation() == nullptr && !in.ok())) {
     return {{"verdict", "reject"}, {"action", "answer"}, {"reason", in.error}, {"answer", {{"status", 400}}}};
   }
-  const rules::header_list lookup(r.headers);
-  const gate::request_view view{r.method, r.target, r.body, r.header("Content-Type"), r.header("Content-Encoding"),
-                                &lookup, r.client};
-  const gate::decision d = gate::decide(rules, in.classification, view, explain_correlation_id, gate::record_detail::every_property);
+  const gate::decision d = r.decide(rules);
   ordered_json out{{"verdict", "allow"}};
   switch (d.what) {
     case gate::action::pass:
@@ -507,6 +514,10 @@ int run_test(const test_command& test_file, std::ostream& out, std::ostream& err
       std::string note;
       if (!r.inspected.ok()) {
         failure = check_rejected(test, r.inspected.error);
+      } else if (const gate::decision d = r.decide(rules); d.what == gate::action::answer && d.blocked.empty()) {
+        // Readable, but refused once the rules apply (a near miss of a rule's value, an edit that
+        // cannot be made): the proxy answers 400, and so does the test.
+        failure = check_rejected(test, d.reason);
       } else {
         const rules::evaluation result = r.evaluate(rules);
         failure = rules::check_expectation(test, result);

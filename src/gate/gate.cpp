@@ -209,7 +209,9 @@ void decide_records(decision& d, const rules::rule_set& rules, const hubspot::cl
         keep[i] = false;
       }
     } else if (outcome.rewritten() && record == nullptr) {
-      unmade = true;
+      // No record: an import or an opaque body hides its contacts, and the edit cannot be made;
+      // an empty batch has none to edit.
+      unmade = !hubspot::yields_records(op.shape);
     } else if (outcome.rewritten()) {
       edits.resize(records.size());
       for (const auto& e : outcome.edits) {

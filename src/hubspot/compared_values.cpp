@@ -104,14 +104,16 @@ std::string canonical_number(std::string_view text) {
       ++i;
     }
     long long written = 0;
-    std::size_t exponent_digits = 0;
+    std::size_t exponent_digits = 0;     // all of them
+    std::size_t significant_digits = 0; // after leading zeros, which Java's readers skip
     while (i < text.size()) {
       const auto [c, length] = code_point_at(text.substr(i));
       const int d = length == 0 ? -1 : digit_value(c);
       if (d < 0) {
         break;
       }
-      if (++exponent_digits > 9) {
+      ++exponent_digits;
+      if ((significant_digits > 0 || d != 0) && ++significant_digits > 9) {
         return {}; // beyond any value a property holds
       }
       written = written * 10 + d;

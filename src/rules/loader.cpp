@@ -626,7 +626,9 @@ load_result load_rule_set(std::string_view yaml_text, std::string_view file_name
                        [&](const std::string& read) { return detail::iequals(read, name); })) {
         state->properties_read.push_back(name);
       }
-      if (const detail::text_set* values = condition.second.listed_values()) {
+      // Near misses of a shadow rule's values are not refused: a shadow rule changes nothing.
+      const bool enforced = rule.info.mode != enforcement_mode::shadow && state->mode != enforcement_mode::shadow;
+      if (const detail::text_set* values = condition.second.listed_values(); values != nullptr && enforced) {
         for (const std::string& value : *values) {
           state->compared_values.add(name, value);
         }

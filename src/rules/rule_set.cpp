@@ -289,7 +289,9 @@ std::vector<rule_set::unmade_rewrite> rule_set::unmade_rewrites() const {
   std::vector<unmade_rewrite> found;
   for (std::size_t i = 0; i < state_->rules.size(); ++i) {
     const detail::compiled_rule& rule = state_->rules[i];
-    if (rule.info.action != rule_action::rewrite) {
+    // A shadow rule's edits are never made: it refuses nothing.
+    if (rule.info.action != rule_action::rewrite || rule.info.mode == enforcement_mode::shadow ||
+        state_->mode == enforcement_mode::shadow) {
       continue;
     }
     const detail::conditions& when = rule.when;
@@ -338,7 +340,8 @@ std::vector<rule_set::note> rule_set::notes() const {
                               next_unmade->operation_list() + ". Name the calls it is for with operations: or kind:."});
       ++next_unmade;
     }
-    if (rule.action == rule_action::block && rule.status >= 500) {
+    if (rule.action == rule_action::block && rule.status >= 500 && rule.mode != enforcement_mode::shadow &&
+        state_->mode != enforcement_mode::shadow) {
       found.push_back({i, "blocks with status " + std::to_string(rule.status) +
                               ", which clients take for a failure of the server: the official SDKs retry 5xx answers "
                               "(x-should-retry: false notwithstanding). A 4xx is not retried."});

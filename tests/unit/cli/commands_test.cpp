@@ -376,6 +376,37 @@ TEST(Test, AllPassingExitsZero) {
   EXPECT_THAT(r.out_lines(), ElementsAre("PASS test domain blocked", "1 passed, 0 failed"));
 }
 
+// A request the rules make the proxy refuse (a near miss of a rule's value, a rewrite of an import
+// that cannot be made) is a reject to `test` as well, as `explain` and the proxy have it.
+TEST(Test, RefusalsTheRulesCauseAreRejects) {
+  const scratch_dir dir;
+  const run_result r = test(dir.write("rules.yaml", R"(version: 1
+rules:
+  - name: no-owner-7
+    match: { properties: { hubspot_owner_id: "7" } }
+    action: block
+  - name: tag
+    match: { kind: [side_effect] }
+    action: rewrite
+    set: { lifecyclestage: lead }
+tests:
+  - name: near miss
+    request: { method: POST, path: /crm/v3/objects/contacts, body: { properties: { email: a@b.io, hubspot_owner_id: "07" } } }
+    expect: reject
+  - name: import
+    request: { method: POST, path: /crm/v3/imports, body: "--x--" }
+    expect: reject
+  - name: import said to be rewritten
+    request: { method: POST, path: /crm/v3/imports, body: "--x--" }
+    expect: rewrite
+)"));
+  EXPECT_EQ(r.status, 1);
+  ASSERT_EQ(r.out_lines().size(), 4U) << r.out;
+  EXPECT_EQ(r.out_lines()[0], "PASS near miss");
+  EXPECT_EQ(r.out_lines()[1], "PASS import");
+  EXPECT_THAT(r.out_lines()[2], StartsWith("FAIL import said to be rewritten: expected rewrite, got reject"));
+}
+
 TEST(Test, RejectIsExpectedOfUnreadableRequestsOnly) {
   const scratch_dir dir;
   const std::string file = dir.write("rules.yaml", R"yaml(version: 1

@@ -140,6 +140,40 @@ rules:
   EXPECT_EQ(d.answer.status, 400);
   EXPECT_NE(d.reason.find("no contact properties to edit"), std::string::npos) << d.reason;
   EXPECT_FALSE(d.body);
+
+  // An empty batch has no contact to edit, and nothing to refuse: it goes as it came.
+  const auto empty = hubspot::classify("POST", "/crm/v3/objects/contacts/batch/upsert");
+  const request_view empty_view{"POST", "/crm/v3/objects/contacts/batch/upsert", R"({"inputs":[]})", "application/json",
+                                "", nullptr, {}};
+  const decision forwarded = decide(*rules, empty, empty_view, "corr-1", record_detail::rules_read);
+  EXPECT_EQ(forwarded.what, action::forward);
+  EXPECT_FALSE(forwarded.body);
+}
+
+// A shadow rule changes nothing, so a near miss of its value is not refused either.
+TEST(gate_decide, near_misses_of_a_shadow_rules_values_pass) {
+  constexpr std::string_view target = "/crm/v3/objects/contacts";
+  const auto classification = hubspot::classify("POST", target);
+  const request_view view{"POST", target, R"({"properties":{"email":"a@b.io","score":"0123","stage":"Lead"}})",
+                          "application/json", "", nullptr, {}};
+  for (const std::string_view yaml : {std::string_view(R"(version: 1
+rules:
+  - name: try-it
+    mode: shadow
+    match: { properties: { score: "123", stage: lead } }
+    action: block
+)"),
+                                      std::string_view(R"(version: 1
+mode: shadow
+rules:
+  - name: try-it
+    match: { properties: { score: "123", stage: lead } }
+    action: block
+)")}) {
+    const auto rules = testing::load_rules(yaml);
+    ASSERT_NE(rules, nullptr);
+    EXPECT_EQ(decide(*rules, classification, view, "corr-1", record_detail::rules_read).what, action::forward) << yaml;
+  }
 }
 
 } // namespace

@@ -35,6 +35,11 @@ TEST(compared_values, a_number_is_met_by_every_spelling_of_it) {
                            "\xEF\xBC\x91\xEF\xBC\x92\xEF\xBC\x93", "\xD9\xA1\xD9\xA2\xD9\xA3", "00000123.000"}) {
     EXPECT_TRUE(compared.is_near_miss("hubspot_owner_id", near)) << near;
   }
+  // Java's readers skip an exponent's leading zeros before they count its digits.
+  for (const char* near : {"123e0000000000", "123e+0000000000", "1.23e00000000002", "12300000000000e-0000000000011"}) {
+    EXPECT_TRUE(compared.is_near_miss("hubspot_owner_id", near)) << near;
+  }
+  EXPECT_FALSE(compared.is_near_miss("hubspot_owner_id", "123e1000000000"));
   for (const char* near : {"-2.5", "-02.5", "-25e-1", "-2.500"}) {
     EXPECT_TRUE(compared.is_near_miss("score", near)) << near;
   }

@@ -669,6 +669,14 @@ rules:
   EXPECT_EQ(std::find(side_effects.begin(), side_effects.end(), "meetings.book"), side_effects.end());
   EXPECT_EQ(unmade[2].operation_list().find("imports.create, emails.smtp_token_create, timeline.event_create, "), 0U);
 
+  // A shadow rewrite is never made, and refuses nothing.
+  const auto shadow = load("version: 1\nrules:\n  - name: r\n    mode: shadow\n    action: rewrite\n"
+                           "    set: { lifecyclestage: lead }\n  - name: b\n    mode: shadow\n    action: block\n"
+                           "    status: 503\n");
+  ASSERT_NE(shadow, nullptr);
+  EXPECT_TRUE(shadow->unmade_rewrites().empty());
+  EXPECT_TRUE(shadow->notes().empty());
+
   // A method condition narrows it to the calls taking that method.
   const auto put_only = load("version: 1\nrules:\n  - name: r\n    match: { method: [put] }\n    action: rewrite\n"
                              "    set: { lifecyclestage: lead }\n");
