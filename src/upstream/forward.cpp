@@ -271,6 +271,11 @@ io::awaitable<void> start_exchange(pool& upstream, http::request_message& reques
       co_return;
     }
     if (out.fast.what == http::response_head::kind::simple) {
+      if (out.fast.status == 101) { // a protocol switch answers nothing hubgate asked
+        out.failure = bad_gateway("HubSpot's answer could not be relayed");
+        out.detail = "101 Switching Protocols";
+        co_return;
+      }
       out.conn = std::move(conn);
       co_return;
     }
