@@ -497,6 +497,17 @@ int run_check(const check_command& check, std::ostream& out, std::ostream& err) 
   });
 }
 
+// What the proxy does with the request as a whole, for an `expect: block` about it.
+rules::request_fate fate_of(const gate::decision& d) {
+  switch (d.what) {
+    case gate::action::answer: return rules::request_fate::refused;
+    case gate::action::split: return d.kept_items.empty() ? rules::request_fate::refused : rules::request_fate::split;
+    case gate::action::pass:
+    case gate::action::forward: break;
+  }
+  return rules::request_fate::forwarded;
+}
+
 int run_test(const test_command& test_file, std::ostream& out, std::ostream& err) {
   return guarded(err, [&] {
     const rules::load_result loaded = config::load_rules_file(test_file.file);
@@ -520,7 +531,7 @@ int run_test(const test_command& test_file, std::ostream& out, std::ostream& err
         failure = check_rejected(test, d.reason);
       } else {
         const rules::evaluation result = r.evaluate(rules);
-        failure = rules::check_expectation(test, result);
+        failure = rules::check_expectation(test, result, fate_of(d));
         note = shadow_note(result);
       }
       if (failure) {

@@ -94,9 +94,17 @@ std::optional<std::string> check_one(const expected_outcome& want, const record_
   return std::nullopt;
 }
 
+request_fate fate_of(std::span<const record_decision> records) {
+  const auto blocked = static_cast<std::size_t>(std::count_if(records.begin(), records.end(), [](const record_decision& r) {
+    return r.enforced.decision == verdict::block;
+  }));
+  return blocked == 0 ? request_fate::forwarded : blocked == records.size() ? request_fate::refused : request_fate::split;
+}
+
 } // namespace
 
-std::optional<std::string> check_expectation(const test_case& test, const evaluation& result) {
+std::optional<std::string> check_expectation(const test_case& test, const evaluation& result,
+                                             std::optional<request_fate> fate) {
   // A request no rule touched passes as it is.
   static const record_decision untouched{};
   const std::span<const record_decision> records =
@@ -109,17 +117,64 @@ std::optional<std::string> check_expectation(const test_case& test, const evalua
     return "expected " + std::to_string(expect.outcomes.size()) + " items, the request has " +
            std::to_string(records.size());
   }
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    const expected_outcome& want = expect.per_item ? expect.outcomes[i] : expect.outcomes.front();
-    if (auto failure = check_one(want, records[i])) {
-      if (records.size() > 1) {
-        return "item " + std::to_string(i + 1) + " of " + std::to_string(records.size()) + ": " +
-               *failure;
-      }
-      return failure;
+  auto failed = [&](std::size_t i, std::string why) {
+    if (records.size() > 1) {
+      return "items[" + std::to_string(i) + "] of " + std::to_string(records.size()) + ": " + why;
     }
+    return why;
+  };
+  if (expect.per_item) {
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      if (auto failure = check_one(expect.outcomes[i], records[i])) {
+        return failed(i, std::move(*failure));
+      }
+    }
+    return std::nullopt;
   }
-  return std::nullopt;
+
+  const expected_outcome& want = expect.outcomes.front();
+  auto check_each = [&](bool (*which)(const outcome&)) -> std::optional<std::string> {
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      if (which == nullptr || which(records[i].enforced)) {
+        if (auto failure = check_one(want, records[i])) {
+          return failed(i, std::move(*failure));
+        }
+      }
+    }
+    return std::nullopt;
+  };
+  constexpr auto blocked = [](const outcome& o) { return o.decision == verdict::block; };
+  constexpr auto edited = [](const outcome& o) { return o.decision != verdict::block && o.rewritten(); };
+  switch (want.verdict) {
+  case expected_verdict::block:
+    if (const request_fate f = fate.value_or(fate_of(records)); f != request_fate::refused) {
+      for (std::size_t i = 0; i < records.size(); ++i) {
+        if (!blocked(records[i].enforced)) {
+          std::string why = "expected block, got " + describe(records[i].enforced);
+          if (f == request_fate::split) {
+            why += "; the batch was forwarded without its blocked items (expect each item's outcome with 'items')";
+          }
+          return failed(i, std::move(why));
+        }
+      }
+      return "expected block, the request was forwarded";
+    }
+    return check_each(blocked);
+  case expected_verdict::rewrite:
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      if (blocked(records[i].enforced)) {
+        return failed(i, *check_one(want, records[i]));
+      }
+    }
+    if (std::none_of(records.begin(), records.end(), [&](const record_decision& r) { return edited(r.enforced); })) {
+      return failed(0, *check_one(want, records[0]));
+    }
+    return check_each(edited);
+  case expected_verdict::allow:
+  case expected_verdict::reject:
+    break;
+  }
+  return check_each(nullptr);
 }
 
 } // namespace hubgate::rules

@@ -43,8 +43,8 @@ struct expected_outcome {
 };
 
 struct expectation {
-  // One outcome that every record must meet (`expect: block`), or, when per_item, one per record
-  // in record order (`expect: {items: [allow, block]}`).
+  // One outcome for the request (`expect: block`; see check_expectation), or, when per_item, one
+  // per record in record order (`expect: {items: [allow, block]}`).
   std::vector<expected_outcome> outcomes;
   bool per_item = false;
 };
@@ -56,8 +56,23 @@ struct test_case {
   expectation expect;
 };
 
+// What the gate did with the request as a whole, which a plain verdict is about: a call decided
+// whole (a v1 batch, a send, a batch under `batches: whole`) is refused by one blocked contact,
+// while a v3 batch is split, its other items forwarded.
+enum class request_fate : std::uint8_t {
+  forwarded, // with or without edits
+  refused,   // by a rule: nothing forwarded
+  split,     // a batch forwarded without its blocked items
+};
+
 // nullopt when the evaluation meets the expectation; otherwise why not, in one line
-// (e.g. "item 1: expected block, got allow (default)").
-std::optional<std::string> check_expectation(const test_case& test, const evaluation& result);
+// (e.g. "items[1] of 2: expected block, got allow (default)", items counted from 0 as HubSpot's
+// inputIndex counts them). A plain verdict is the request's: `block` is met when the request is
+// refused (its rule, status and shadow are those of each blocked contact), `rewrite` when it is
+// forwarded and some contact was edited (the edits expected are each edited contact's), `allow`
+// when every contact passes. Without `fate` it is read from the records: refused when all are
+// blocked.
+std::optional<std::string> check_expectation(const test_case& test, const evaluation& result,
+                                             std::optional<request_fate> fate = std::nullopt);
 
 } // namespace hubgate::rules

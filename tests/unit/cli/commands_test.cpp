@@ -407,6 +407,34 @@ tests:
   EXPECT_THAT(r.out_lines()[2], StartsWith("FAIL import said to be rewritten: expected rewrite, got reject"));
 }
 
+// `expect: block` is what the proxy does with the request: a call decided whole is refused by one
+// blocked contact; a v3 batch is split, so it is not blocked unless every item is.
+TEST(Test, BlockIsTheRequestsFate) {
+  const scratch_dir dir;
+  const run_result r = test(dir.write("rules.yaml", R"(version: 1
+rules:
+  - name: no-test-domains
+    match: { email_domain: test.com }
+    action: block
+tests:
+  - name: v1 batch with one blocked contact
+    request: { method: POST, path: /contacts/v1/contact/batch, body: [ { email: a@corp.io, properties: [] }, { email: b@test.com, properties: [] } ] }
+    expect: { verdict: block, rule: no-test-domains, status: 403 }
+  - name: split batch with one blocked item
+    request: { method: POST, path: /crm/v3/objects/contacts/batch/create, body: { inputs: [ { properties: { email: a@corp.io } }, { properties: { email: b@test.com } } ] } }
+    expect: block
+  - name: split batch item by item
+    request: { method: POST, path: /crm/v3/objects/contacts/batch/create, body: { inputs: [ { properties: { email: a@corp.io } }, { properties: { email: b@test.com } } ] } }
+    expect: { items: [allow, block] }
+)"));
+  EXPECT_EQ(r.status, 1);
+  ASSERT_EQ(r.out_lines().size(), 4U) << r.out;
+  EXPECT_EQ(r.out_lines()[0], "PASS v1 batch with one blocked contact");
+  EXPECT_THAT(r.out_lines()[1], StartsWith("FAIL split batch with one blocked item: items[0] of 2: expected block, "
+                                           "got allow (default); the batch was forwarded without its blocked items"));
+  EXPECT_EQ(r.out_lines()[2], "PASS split batch item by item");
+}
+
 TEST(Test, RejectIsExpectedOfUnreadableRequestsOnly) {
   const scratch_dir dir;
   const std::string file = dir.write("rules.yaml", R"yaml(version: 1

@@ -128,7 +128,7 @@ TEST(RuleTests, SayWhyTheyFail) {
             "hubspot_owner_id by 'tag')");
   EXPECT_EQ(check_expectation(
                 tests[1], fake_request::batch({"a@test.com", "b@test.com"}).evaluate_with(*rules)),
-            "item 1 of 2: expected rewrite, got block (rule 'no-test-domains', status 409)");
+            "items[0] of 2: expected rewrite, got block (rule 'no-test-domains', status 409)");
   EXPECT_EQ(check_expectation(tests[1], fake_request::batch({"a@corp.io"}).evaluate_with(*rules)),
             "expected 2 items, the request has 1");
   EXPECT_EQ(check_expectation(tests[3], fake_request::create("x@corp.io").evaluate_with(*rules)),
@@ -189,6 +189,60 @@ tests:
   ASSERT_TRUE(get.untouched());
   EXPECT_EQ(check_expectation(tests[4], get), std::nullopt);
   EXPECT_EQ(check_expectation(tests[1], get), "expected block, got allow (no rule)");
+}
+
+// A plain verdict is about the request: one blocked contact refuses a call decided whole, and a
+// rewrite that edits one item of a batch rewrites the request.
+TEST(RuleTests, PlainVerdictIsTheRequests) {
+  const auto rules = load(R"yaml(version: 1
+rules:
+  - name: no-test-domains
+    match: { email_domain: test.com }
+    action: block
+    status: 409
+  - name: tag-corp
+    match: { email_domain: corp.io }
+    action: rewrite
+    set: { lifecyclestage: lead }
+tests:
+  - name: refused
+    request: { method: POST, path: /crm/v3/objects/contacts }
+    expect: { verdict: block, rule: no-test-domains, status: 409 }
+  - name: wrong status
+    request: { method: POST, path: /crm/v3/objects/contacts }
+    expect: { verdict: block, status: 403 }
+  - name: edited
+    request: { method: POST, path: /crm/v3/objects/contacts }
+    expect: { verdict: rewrite, set: { lifecyclestage: lead } }
+  - name: all pass
+    request: { method: POST, path: /crm/v3/objects/contacts }
+    expect: allow
+)yaml");
+  ASSERT_NE(rules, nullptr);
+  const auto tests = rules->tests();
+  ASSERT_EQ(tests.size(), 4U);
+  const auto mixed = fake_request::batch({"a@gmail.com", "b@test.com"}).evaluate_with(*rules);
+
+  // Decided whole (a v1 batch, `batches: whole`): the request is refused, and the blocked item
+  // carries the rule and status expected.
+  EXPECT_EQ(check_expectation(tests[0], mixed, request_fate::refused), std::nullopt);
+  EXPECT_EQ(check_expectation(tests[1], mixed, request_fate::refused),
+            "items[1] of 2: expected status 403, got block (rule 'no-test-domains', status 409)");
+  // Split: the allowed item went through, so the request was not blocked.
+  EXPECT_EQ(check_expectation(tests[0], mixed, request_fate::split),
+            "items[0] of 2: expected block, got allow (default); the batch was forwarded without its "
+            "blocked items (expect each item's outcome with 'items')");
+  EXPECT_EQ(check_expectation(tests[3], mixed, request_fate::refused),
+            "items[1] of 2: expected allow, got block (rule 'no-test-domains', status 409)");
+
+  const auto one_edited = fake_request::batch({"a@gmail.com", "b@corp.io"}).evaluate_with(*rules);
+  EXPECT_EQ(check_expectation(tests[2], one_edited, request_fate::forwarded), std::nullopt);
+  EXPECT_EQ(check_expectation(tests[3], one_edited, request_fate::forwarded), std::nullopt);
+  const auto none_edited = fake_request::batch({"a@gmail.com", "b@gmail.com"}).evaluate_with(*rules);
+  EXPECT_EQ(check_expectation(tests[2], none_edited, request_fate::forwarded),
+            "items[0] of 2: expected rewrite, got allow (default)");
+  EXPECT_EQ(check_expectation(tests[2], mixed, request_fate::split),
+            "items[1] of 2: expected rewrite, got block (rule 'no-test-domains', status 409)");
 }
 
 } // namespace
