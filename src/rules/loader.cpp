@@ -177,11 +177,19 @@ std::optional<detail::named_predicates> read_named_predicates(const field& f, bo
 
 class rule_reader {
 public:
+  struct named_rule {
+    std::string name;
+    YAML::Mark mark; // of the name
+    std::size_t line = 0; // 1-based line of the rule
+  };
+
   rule_reader(const known_operations& operations, const std::vector<std::string>& client_names,
               diagnostics& diag)
       : operations_(operations), client_names_(client_names), diag_(diag) {}
 
-  std::optional<compiled_rule> read(const YAML::Node& node) {
+  // `named` gets the rule's name as soon as it is read, also when the rule turns out invalid, so
+  // that a later rule of the same name is still reported.
+  std::optional<compiled_rule> read(const YAML::Node& node, std::optional<named_rule>& named) {
     const YAML::Mark where = node.Mark();
     const std::size_t errors_before = diag_.count();
     const keyed_mapping m(node, where, "a rule", rule_keys, diag_);
@@ -196,6 +204,7 @@ public:
         if (*name == default_rule_name) {
           diag_.error(f->mark, "the rule name 'default' is reserved for the file's default");
         }
+        named = named_rule{*name, f->mark, static_cast<std::size_t>(std::max(where.line, 0)) + 1};
         rule.info.name = std::move(*name);
       }
     } else {
@@ -582,22 +591,22 @@ load_result load_rule_set(std::string_view yaml_text, std::string_view file_name
       rule_reader reader(operations, client_names, diag);
       std::vector<std::size_t> first_lines;
       for (const auto& node : f->value) {
-        auto rule = reader.read(node);
-        if (!rule) {
-          continue;
+        std::optional<rule_reader::named_rule> named;
+        auto rule = reader.read(node, named);
+        if (named) {
+          const auto same = std::find(rule_names.begin(), rule_names.end(), named->name);
+          if (same != rule_names.end()) {
+            diag.error(named->mark, "duplicate rule name " + quote(named->name) + " (first on line " +
+                                        std::to_string(first_lines[static_cast<std::size_t>(same - rule_names.begin())]) +
+                                        ")");
+            continue;
+          }
+          rule_names.push_back(named->name);
+          first_lines.push_back(named->line);
         }
-        const auto same = std::find(rule_names.begin(), rule_names.end(), rule->info.name);
-        if (same != rule_names.end()) {
-          diag.error(
-              node["name"].Mark(),
-              "duplicate rule name " + quote(rule->info.name) + " (first on line " +
-                  std::to_string(first_lines[static_cast<std::size_t>(same - rule_names.begin())]) +
-                  ")");
-          continue;
+        if (rule) {
+          state->rules.push_back(std::move(*rule));
         }
-        rule_names.push_back(rule->info.name);
-        first_lines.push_back(rule->info.line);
-        state->rules.push_back(std::move(*rule));
       }
     }
   }

@@ -127,6 +127,7 @@ rules:
                           "rules.yaml:7:13: unknown action 'blok' (did you mean 'block'?)",
                           "rules.yaml:9:20: invalid regex '^/crm/(v3': missing ): ^/crm/(v3",
                           "rules.yaml:11:13: 'status' must be from 400 to 599, got 200",
+                          "rules.yaml:12:11: duplicate rule name 'b' (first on line 8)",
                           "rules.yaml:14:5: 'set' applies only to action 'rewrite'",
                           "rules.yaml:15:5: 'status' applies only to action 'block'",
                           "rules.yaml:16:11: the rule name 'default' is reserved for the file's "
@@ -145,6 +146,19 @@ rules:
     action: block
 )yaml"),
               ElementsAre("rules.yaml:7:11: duplicate rule name 'a' (first on line 3)"));
+}
+
+TEST(RuleLoader, DuplicateRuleNameAfterAnInvalidRuleOfThatName) {
+  // Every mistake at once: the first rule's own error does not hide the second's name.
+  EXPECT_THAT(load_errors(R"yaml(version: 1
+rules:
+  - name: a
+    action: alow
+  - name: a
+    action: block
+)yaml"),
+              ElementsAre(::testing::HasSubstr("rules.yaml:4:13: "),
+                          "rules.yaml:5:11: duplicate rule name 'a' (first on line 3)"));
 }
 
 TEST(RuleLoader, DuplicateKeys) {
