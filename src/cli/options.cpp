@@ -94,7 +94,7 @@ bool set_switch(std::string_view v, bool& out, std::string& error) {
 // The flags of `hubgate serve`. Each one is also settable by its environment variable (Docker);
 // a flag on the command line wins over the environment.
 const flag_spec serve_flags[] = {
-    {"--listen", "HUBGATE_LISTEN", "HOST:PORT", "address the proxy listens on (default 127.0.0.1:8080)",
+    {"--listen", "HUBGATE_LISTEN", "IP:PORT", "address the proxy listens on (default 127.0.0.1:8080)",
      [](std::string_view v, serve_options& o, std::string& e) {
        if (!parse_listen(v, o)) {
          e = "expected IP:PORT (an IP address, such as 127.0.0.1, 0.0.0.0 or [::1])";
@@ -206,7 +206,7 @@ const flag_spec serve_flags[] = {
        return true;
      }},
     {"--max-connections", "HUBGATE_MAX_CONNECTIONS", "N",
-     "client connections open at once; more wait to be accepted (default: half the open-file limit, at most 10000)",
+     "client connections open at once; more wait to be accepted (default: half of the open-file limit less 64, at most 10000)",
      [](std::string_view v, serve_options& o, std::string& e) {
        auto n = parse_unsigned(v);
        if (!n || *n < 1 || *n > 1000000) {
@@ -219,8 +219,8 @@ const flag_spec serve_flags[] = {
     {"--drain-timeout", "HUBGATE_DRAIN_TIMEOUT", "DURATION",
      "on SIGTERM, how long in-flight requests may take to finish (default 20s)",
      [](std::string_view v, serve_options& o, std::string& e) { return set_duration(v, o.drain_timeout, e); }},
-    {"--admin-listen", "HUBGATE_ADMIN_LISTEN", "HOST:PORT|off",
-     "address of /healthz, /readyz, /metrics and /rules, or off (default 127.0.0.1:9090)",
+    {"--admin-listen", "HUBGATE_ADMIN_LISTEN", "IP:PORT|off",
+     "address of /healthz, /readyz, /metrics, /rules and /clients, or off (default 127.0.0.1:9090)",
      [](std::string_view v, serve_options& o, std::string& e) {
        serve_options parsed;
        if (v == "off") {
@@ -451,7 +451,7 @@ bool set_admin_address(std::string_view text, healthcheck_command& c) {
 }
 
 command parse_healthcheck(const std::vector<std::string_view>& args, std::size_t first, const env_lookup& env) {
-  constexpr std::string_view address_error = ": expected HOST:PORT with a port from 1 to 65535";
+  constexpr std::string_view address_error = ": expected IP:PORT with a port from 1 to 65535";
   healthcheck_command c;
   if (auto value = env("HUBGATE_ADMIN_LISTEN"); value && !set_admin_address(*value, c)) {
     return usage_error{"HUBGATE_ADMIN_LISTEN='" + *value + "'" +
@@ -643,7 +643,7 @@ std::string help_text() {
       "                            Content-Type header, the one the operation takes is assumed\n"
       "  hubgate catalog           list the HubSpot calls hubgate decides: the names `operations:`\n"
       "                            takes, their kind, method and paths\n"
-      "  hubgate healthcheck [--admin-listen HOST:PORT] [--timeout DURATION]\n"
+      "  hubgate healthcheck [--admin-listen IP:PORT] [--timeout DURATION]\n"
       "                            GET /healthz from a running hubgate's admin listener (default\n"
       "                            127.0.0.1:9090, or HUBGATE_ADMIN_LISTEN; 0.0.0.0 is reached on\n"
       "                            127.0.0.1) within the timeout (default 2s); exit 0 on 200, else 1\n"

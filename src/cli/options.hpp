@@ -83,7 +83,7 @@ struct explain_command {
   std::optional<std::string> client; // the request as this client (auth: clients) makes it
 };
 
-// `hubgate healthcheck [--admin-listen HOST:PORT] [--timeout DURATION]`: GET /healthz from the admin
+// `hubgate healthcheck [--admin-listen IP:PORT] [--timeout DURATION]`: GET /healthz from the admin
 // listener (the address serve's --admin-listen / HUBGATE_ADMIN_LISTEN gives it).
 struct healthcheck_command {
   std::string host = "127.0.0.1"; // where to connect: a wildcard listen address becomes loopback

@@ -93,6 +93,9 @@ std::string describe(const loaded_rules& loaded) {
       clients.push_back(std::move(entry));
     }
     out["clients"] = std::move(clients);
+    if (set.access().upstream_token) {
+      out["upstream_token"] = set.access().upstream_token->describe();
+    }
   }
   return out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }

@@ -273,6 +273,22 @@ TEST_F(client_auth_test, client_rules_apply_to_their_client_only) {
   EXPECT_EQ((*zapier_line)["records"][0]["rule"], "zapier-updates-only");
 }
 
+// /rules says where every secret comes from, and holds none of them.
+TEST_F(client_auth_test, rules_endpoint_names_where_secrets_come_from_and_holds_none) {
+  auto proxy = start_clients();
+  const auto rules = admin_get(proxy.admin_port(), "/rules");
+  ASSERT_TRUE(rules);
+  EXPECT_EQ(rules->status, 200u);
+  const auto described = json::parse(rules->body);
+  EXPECT_EQ(described["upstream_token"], "environment variable HUBGATE_TEST_HUBSPOT_TOKEN");
+  EXPECT_EQ(described["clients"][0]["name"], "zapier");
+  EXPECT_EQ(described["clients"][0]["keys"][0], "environment variable HUBGATE_TEST_ZAPIER_KEY");
+  EXPECT_EQ(described["clients"][0]["keys"][1], "file " + zapier_next_file);
+  for (const char* secret : {upstream_token, zapier_key, zapier_next_key, sync_key}) {
+    EXPECT_EQ(rules->body.find(secret), std::string::npos) << secret;
+  }
+}
+
 // A client without a budget is counted all the same: /clients and the metrics show what HubSpot
 // created for it.
 TEST_F(client_auth_test, new_contacts_are_counted_for_a_client_without_a_budget) {

@@ -76,7 +76,7 @@ TEST(options, bad_command_lines_are_one_line_errors) {
   EXPECT_EQ(error_of(parse({"--bogus"})), "unknown flag '--bogus' (see hubgate --help)");
   EXPECT_EQ(error_of(parse({"frobnicate"})), "unknown command 'frobnicate' (see hubgate --help)");
   EXPECT_EQ(error_of(parse({})), "missing command (see hubgate --help)");
-  EXPECT_EQ(error_of(parse({"serve", "--listen"})), "flag --listen needs a value HOST:PORT");
+  EXPECT_EQ(error_of(parse({"serve", "--listen"})), "flag --listen needs a value IP:PORT");
   EXPECT_EQ(error_of(parse({"serve", "--listen", "8080"})),
             "--listen '8080': expected IP:PORT (an IP address, such as 127.0.0.1, 0.0.0.0 or [::1])");
   // A name, or no address at all, is a bad flag too.
@@ -152,9 +152,9 @@ TEST(options, healthcheck_reaches_the_admin_address_serve_is_given) {
   EXPECT_NE(help_text().find("hubgate healthcheck"), std::string::npos);
 
   EXPECT_EQ(error_of(parse({"healthcheck", "--admin-listen", "127.0.0.1:0"})),
-            "--admin-listen '127.0.0.1:0': expected HOST:PORT with a port from 1 to 65535");
+            "--admin-listen '127.0.0.1:0': expected IP:PORT with a port from 1 to 65535");
   EXPECT_EQ(error_of(parse({"healthcheck"}, {{"HUBGATE_ADMIN_LISTEN", "9090"}})),
-            "HUBGATE_ADMIN_LISTEN='9090': expected HOST:PORT with a port from 1 to 65535");
+            "HUBGATE_ADMIN_LISTEN='9090': expected IP:PORT with a port from 1 to 65535");
   EXPECT_EQ(error_of(parse({"healthcheck"}, {{"HUBGATE_ADMIN_LISTEN", "off"}})),
             "HUBGATE_ADMIN_LISTEN='off': the admin listener is off, there is no /healthz to ask");
   EXPECT_EQ(error_of(parse({"healthcheck", "--timeout", "0s"})),
