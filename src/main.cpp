@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <sys/prctl.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
@@ -43,13 +44,18 @@ int serve(const hubgate::cli::serve_options& options) {
   // 64 MiB: no brk at all then. The peak RSS is unchanged (it is what the load needed); only the
   // drop after a burst is given up.
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  // A SIGHUP asks for a reload; until the watcher catches it (once the server is up), one would
+  // end the process, without a word, in the middle of loading a large rules file. The rules are
+  // read after this, so no change is missed.
+  std::signal(SIGHUP, SIG_IGN);
   hubgate::metrics::proxy_metrics metrics;
   hubgate::access::client_ledger clients;
   // An invalid rules file stops the start, with the same errors `hubgate check` prints.
   auto loaded = hubgate::reload::load_rules(options.rules_file, metrics, clients, 1);
   if (!loaded.rules) {
     for (const auto& e : loaded.errors) {
-      std::cerr << hubgate::config::format_error(e) << "\n";
+      // Redacted as on a reload: this goes to the same log (a container's stderr).
+      std::cerr << hubgate::logging::redact_emails(hubgate::config::format_error(e)) << "\n";
     }
     std::cerr << "hubgate: not starting: " << options.rules_file << " has " << loaded.errors.size()
               << (loaded.errors.size() == 1 ? " error\n" : " errors\n");

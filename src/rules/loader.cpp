@@ -469,18 +469,27 @@ std::string explain_yaml_error(std::string_view text, const YAML::Exception& e) 
 // to far more than its bytes ("billion laughs": nine levels of ten aliases are 10^9 values in 642
 // bytes). Everything later reads the graph as a tree, so it is walked first, as a tree, up to
 // these bounds: no file within the 4 MiB limit needs more without aliases.
+// An alias of a long value repeats its bytes as well: a 1 MiB value named 3,000 times is 3 GB
+// once read.
 constexpr std::size_t max_expanded_values = 1'000'000;
+constexpr std::size_t max_expanded_bytes = 8 * 1024 * 1024; // twice the file limit
 constexpr std::size_t max_yaml_depth = 100; // a test body may nest 64 deep, as a request body may
 
 bool within_expansion_limits(const YAML::Node& root, diagnostics& diag) {
   std::vector<std::pair<YAML::Node, std::size_t>> pending{{root, 1}};
   std::size_t values = 0;
+  std::size_t bytes = 0;
   while (!pending.empty()) {
     auto [node, depth] = std::move(pending.back());
     pending.pop_back();
     if (++values > max_expanded_values) {
       diag.error(node.Mark(), "the file expands, through YAML aliases, to more than " +
                                   std::to_string(max_expanded_values) + " values");
+      return false;
+    }
+    if (node.IsScalar() && (bytes += node.Scalar().size()) > max_expanded_bytes) {
+      diag.error(node.Mark(), "the file expands, through YAML aliases, to more than " +
+                                  std::to_string(max_expanded_bytes / (1024 * 1024)) + " MiB of values");
       return false;
     }
     if (depth > max_yaml_depth) {
@@ -502,6 +511,36 @@ bool within_expansion_limits(const YAML::Node& root, diagnostics& diag) {
   return true;
 }
 
+// yaml-cpp queues a token for every `[` and `{` before its depth guard refuses them (4 MiB of
+// `[` held a gigabyte, which a failed reload left to the process), so a file nesting flow values
+// deeper than any rules file could is refused first. Brackets are counted wherever they are,
+// quoted or not; balanced ones (a regex's `[a-z]`) cancel out, and no file needs a thousand open.
+constexpr std::size_t max_open_brackets = 1000;
+
+std::optional<std::size_t> too_many_open_brackets(std::string_view text) {
+  std::size_t open = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '[' || c == '{') {
+      if (++open > max_open_brackets) {
+        return i;
+      }
+    } else if ((c == ']' || c == '}') && open > 0) {
+      --open;
+    }
+  }
+  return std::nullopt;
+}
+
+YAML::Mark mark_at(std::string_view text, std::size_t offset) {
+  YAML::Mark at;
+  at.pos = static_cast<int>(offset);
+  at.line = static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(offset), '\n'));
+  const std::size_t line_start = offset == 0 ? std::string_view::npos : text.rfind('\n', offset - 1);
+  at.column = static_cast<int>(line_start == std::string_view::npos ? offset : offset - line_start - 1);
+  return at;
+}
+
 } // namespace
 
 load_result load_rule_set(std::string_view yaml_text, std::string_view file_name,
@@ -511,18 +550,48 @@ load_result load_rule_set(std::string_view yaml_text, std::string_view file_name
 
   // A NUL byte would reach yaml-cpp as the end of the text, or as an odd escape.
   if (const std::size_t nul = yaml_text.find('\0'); nul != std::string_view::npos) {
-    YAML::Mark at;
-    at.line = static_cast<int>(std::count(yaml_text.begin(), yaml_text.begin() + static_cast<std::ptrdiff_t>(nul), '\n'));
-    const std::size_t line_start = yaml_text.rfind('\n', nul == 0 ? 0 : nul - 1);
-    at.column = static_cast<int>(nul - (line_start == std::string_view::npos || nul == 0 ? 0 : line_start + 1));
-    diag.error(at, "the file holds a NUL byte: it is not YAML text");
+    diag.error(mark_at(yaml_text, nul), "the file holds a NUL byte: it is not YAML text");
+    return failed();
+  }
+  // YAML is Unicode text, and what the file says goes into edits HubSpot gets, JSON, log lines and
+  // metric labels: a byte that is not UTF-8 (a `set:` value pasted from a Latin-1 file) would
+  // pass the check and fail every call the rule edits.
+  for (std::size_t i = 0; i < yaml_text.size();) {
+    if (static_cast<unsigned char>(yaml_text[i]) < 0x80) {
+      ++i;
+    } else if (const std::size_t n = hubspot::utf8_sequence_length(yaml_text.substr(i)); n != 0) {
+      i += n;
+    } else {
+      diag.error(mark_at(yaml_text, i), "the file is not UTF-8 text: a byte here is not UTF-8");
+      return failed();
+    }
+  }
+  if (const auto at = too_many_open_brackets(yaml_text)) {
+    diag.error(mark_at(yaml_text, *at), "values are nested too deep to read (more than " +
+                                            std::to_string(max_open_brackets) + " '[' or '{' open)");
     return failed();
   }
   std::vector<YAML::Node> documents;
   try {
-    documents = YAML::LoadAll(std::string(yaml_text));
+    // yaml-cpp 0.7 ends a quoted value that is still open at the end of the file without a word
+    // when the file ends with a line break, as editors end files: the rest of the file became the
+    // value (a rule's message), and the rules below it were gone. A comment after that last line
+    // break changes nothing in a valid file, and makes yaml-cpp see the quote still open.
+    std::string text(yaml_text);
+    if (!text.empty() && text.back() == '\n') {
+      text += '#';
+    }
+    documents = YAML::LoadAll(text);
   } catch (const YAML::Exception& e) {
-    diag.error(e.mark, explain_yaml_error(yaml_text, e));
+    // An error found at the end of the text (at the comment added above, or past the last line)
+    // is shown on the file's last line.
+    const bool at_end = e.mark.pos >= 0 && static_cast<std::size_t>(e.mark.pos) >= yaml_text.size();
+    const YAML::Mark where = at_end && !yaml_text.empty() ? mark_at(yaml_text, yaml_text.size() - 1) : e.mark;
+    if (at_end && e.msg == YAML::ErrorMsg::EOF_IN_SCALAR) {
+      diag.error(where, "a quoted value is still open at the end of the file: a quote (\" or ') is not closed");
+    } else {
+      diag.error(where, explain_yaml_error(yaml_text, e));
+    }
     return failed();
   }
   if (documents.empty() || documents.front().IsNull()) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <unordered_map>
 #include <utility>
 
 namespace hubgate::rules::detail {
@@ -125,6 +126,9 @@ std::optional<std::vector<field>> read_entries(const YAML::Node& node, const YAM
     return std::nullopt;
   }
   std::vector<field> entries;
+  // Each key's entry, to find a duplicate at once: a linear search made a mapping of 400,000 keys
+  // (a 3.5 MB file) take a quarter of an hour to read.
+  std::unordered_map<std::string, std::size_t> seen;
   for (auto it = node.begin(); it != node.end(); ++it) {
     // Copies: `it->first` lives in a temporary the iterator hands out (and Nodes are handles).
     const YAML::Node key = it->first;
@@ -133,13 +137,13 @@ std::optional<std::vector<field>> read_entries(const YAML::Node& node, const YAM
                                  std::string(describe(key)));
       continue;
     }
-    const auto same = [&](const field& f) {
-      return fold_case_keys ? iequals(f.key, key.Scalar()) : f.key == key.Scalar();
-    };
-    if (const auto first = std::find_if(entries.begin(), entries.end(), same);
-        first != entries.end()) {
+    std::string seen_as = key.Scalar();
+    if (fold_case_keys) {
+      std::transform(seen_as.begin(), seen_as.end(), seen_as.begin(), ascii_lower);
+    }
+    if (const auto [first, added] = seen.try_emplace(std::move(seen_as), entries.size()); !added) {
       diag.error(key.Mark(), "duplicate key " + quote(key.Scalar()) + " (first on line " +
-                                 std::to_string(one_based(first->key_mark.line)) + ")");
+                                 std::to_string(one_based(entries[first->second].key_mark.line)) + ")");
       continue;
     }
     const YAML::Node value = it->second;

@@ -301,9 +301,43 @@ rules:
                           "rules.yaml:6:14: the property name ' state' has blanks around it"));
 }
 
-TEST(RuleLoader, NamesMustBeUtf8) {
+TEST(RuleLoader, TheFileMustBeUtf8) {
   EXPECT_THAT(load_errors("version: 1\nrules:\n  - name: bl\xff" "ock\n    action: block\n"),
-              ElementsAre("rules.yaml:3:11: 'name' must be UTF-8 text"));
+              ElementsAre("rules.yaml:3:13: the file is not UTF-8 text: a byte here is not UTF-8"));
+  // An edit's value would otherwise pass, and every call the rule edits be refused.
+  EXPECT_THAT(load_errors("version: 1\nrules:\n  - name: tag\n    action: rewrite\n    set: { city: \"M\xfcnchen\" }\n"),
+              ElementsAre("rules.yaml:5:20: the file is not UTF-8 text: a byte here is not UTF-8"));
+}
+
+// A quote left open at the end of a file that ends with a line break, as editors end files, is an
+// error: yaml-cpp took the rest of the file as the value, and the rules below it were gone.
+TEST(RuleLoader, AQuoteOpenAtTheEndOfTheFileIsAnError) {
+  for (const char* quote : {"\"", "'"}) {
+    const auto errors = load_errors(std::string("version: 1\nrules:\n  - name: a\n    action: block\n    message: ") +
+                                    quote + "Blocked\n  - name: b\n    action: block\n");
+    EXPECT_THAT(errors, ElementsAre(::testing::HasSubstr("a quoted value is still open at the end of the file")))
+        << quote;
+  }
+  // Other things left open at the end are what they are.
+  EXPECT_THAT(load_errors("version: 1\nx: {a: 1\n"), ElementsAre("rules.yaml:2:9: end of map flow not found"));
+  // Block scalars at the end of a file keep their value.
+  const auto rules = load("version: 1\nrules:\n  - name: a\n    action: block\n    message: |\n      Not here.\n");
+  ASSERT_NE(rules, nullptr);
+  EXPECT_EQ(rules->rule(0).message, "Not here.\n");
+}
+
+// Sizes that a rules file never needs, refused before they cost memory.
+TEST(RuleLoader, DeepFlowNestingAndLongAliasedValuesAreRefusedEarly) {
+  EXPECT_THAT(load_errors("version: 1\nx: " + std::string(5000, '[') + "\n"),
+              ElementsAre("rules.yaml:2:1004: values are nested too deep to read (more than 1000 '[' or '{' open)"));
+  const std::string long_value(1 << 20, 'a');
+  std::string aliased = "version: 1\nrules:\n  - name: r\n    match: { properties: { firstname: { in: [&s " + long_value;
+  for (int i = 0; i < 10; ++i) {
+    aliased += ", *s";
+  }
+  aliased += "] } } }\n    action: block\n";
+  EXPECT_THAT(load_errors(aliased),
+              ElementsAre(::testing::HasSubstr("the file expands, through YAML aliases, to more than 8 MiB of values")));
 }
 
 TEST(RuleLoader, AliasesThatNeverEndOrExplodeAreRefused) {
