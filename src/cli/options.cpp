@@ -148,11 +148,12 @@ const flag_spec serve_flags[] = {
      }},
     {"--log-level", "HUBGATE_LOG_LEVEL", "LEVEL", "debug, info, warn or error (default info)",
      [](std::string_view v, serve_options& o, std::string& e) {
-       if (v != "debug" && v != "info" && v != "warn" && v != "error") {
+       // `warning` too: the log lines name that level so.
+       if (v != "debug" && v != "info" && v != "warn" && v != "warning" && v != "error") {
          e = "expected debug, info, warn or error";
          return false;
        }
-       o.log_level = std::string(v);
+       o.log_level = v == "warning" ? "warn" : std::string(v);
        return true;
      }},
     {"--access-log", "HUBGATE_ACCESS_LOG", "on|off", "one log line per request (default on)",

@@ -71,6 +71,14 @@ TEST(options, environment_sets_and_flags_win) {
             "HUBGATE_THREADS='many': expected a number from 1 to 1024");
 }
 
+// The log names the level `warning`; the flag takes that word too.
+TEST(options, log_level_takes_the_words_the_log_uses) {
+  EXPECT_EQ(serve_of(parse({"serve", "--log-level", "warning"})).log_level, "warn");
+  EXPECT_EQ(serve_of(parse({"serve", "--log-level", "warn"})).log_level, "warn");
+  EXPECT_EQ(serve_of(parse({"serve"}, {{"HUBGATE_LOG_LEVEL", "error"}})).log_level, "error");
+  EXPECT_EQ(error_of(parse({"serve", "--log-level", "loud"})), "--log-level 'loud': expected debug, info, warn or error");
+}
+
 TEST(options, bad_command_lines_are_one_line_errors) {
   EXPECT_EQ(error_of(parse({"serve", "--bogus"})), "unknown flag '--bogus' (see hubgate --help)");
   EXPECT_EQ(error_of(parse({"--bogus"})), "unknown flag '--bogus' (see hubgate --help)");
