@@ -41,6 +41,18 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using io::use_tuple;
 
+// "0,2,5": a header value listing a batch's item indexes.
+std::string index_list(const std::vector<std::size_t>& indexes) {
+  std::string out;
+  for (const std::size_t i : indexes) {
+    if (!out.empty()) {
+      out += ',';
+    }
+    out += std::to_string(i);
+  }
+  return out;
+}
+
 std::string_view to_string(gate::action a) {
   switch (a) {
     case gate::action::pass:
@@ -479,6 +491,18 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
         }
         res.result(stitched.status);
         res.body() = std::move(stitched.body);
+        if (stitched.status / 100 != 2) {
+          // HubSpot refused the items it got (a 409 over one existing email, a 400): its error is
+          // relayed as it came, as the SDKs read it. These say which of the caller's items it was
+          // about (an index in its message counts in the batch HubSpot got) and which hubgate
+          // blocked, so that a fix and a retry do not meet the blocked ones by surprise.
+          res.set("x-hubgate-forwarded-items", index_list(decision.kept_items));
+          std::vector<std::size_t> blocked;
+          for (const auto& item : decision.blocked) {
+            blocked.push_back(item.index);
+          }
+          res.set("x-hubgate-blocked-items", index_list(blocked));
+        }
       }
       entry.report.answered(res.body());
       res.version(version);

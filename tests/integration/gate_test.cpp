@@ -276,6 +276,23 @@ TEST_F(gate_test, a_split_batchs_unreadable_success_is_relayed_and_logged) {
   EXPECT_TRUE(proxy.process().wait_for_output("blocked items not reported", std::chrono::seconds(10))) << proxy.log();
 }
 
+// HubSpot refusing the kept items (one already exists, say) is relayed as it came, as the SDKs
+// read it; headers say which of the caller's items HubSpot got and which hubgate blocked.
+TEST_F(gate_test, a_split_batch_hubspot_refuses_is_relayed_with_the_items_each_side_had) {
+  const std::string conflict = R"({"status":"error","message":"Contact already exists. Existing ID: 7","category":"CONFLICT"})";
+  api.set_handler([&](const recorded_request&) { return json_response(409, conflict); });
+  auto proxy = start();
+  auto answer = exchange(proxy.port(), mixed_batch());
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 409u);
+  EXPECT_EQ(answer->body, conflict);
+  ASSERT_EQ(api.requests().size(), 1u);
+  const auto sent = json::parse(api.requests()[0].body);
+  ASSERT_EQ(sent["inputs"].size(), 1u);
+  EXPECT_EQ(answer->header("x-hubgate-forwarded-items"), "0");
+  EXPECT_EQ(answer->header("x-hubgate-blocked-items"), "1");
+}
+
 TEST_F(gate_test, a_split_batch_is_stitched_from_answers_however_they_are_framed) {
   // HubSpot's answer to the kept items is read whole before it is stitched: with a length, and
   // chunked in pieces smaller and larger than what one read brings.
