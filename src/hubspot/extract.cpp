@@ -195,15 +195,29 @@ bool is_email_name_slow(std::string_view name) {
   if (name == "email") {
     return true;
   }
-  const std::string_view trimmed = trim_name_padding(name);
+  // `+` too, at either end: a form's space to a server that decodes a name once more than it
+  // should (`email%2B=`, or a JSON `"+email"` read as form text). HubSpot's names never hold one,
+  // so reading such a name as `email` only puts the address it names before the rules.
+  std::string_view trimmed = trim_name_padding(name);
+  for (std::size_t before = 0; before != trimmed.size();) {
+    before = trimmed.size();
+    while (!trimmed.empty() && trimmed.front() == '+') {
+      trimmed.remove_prefix(1);
+    }
+    while (!trimmed.empty() && trimmed.back() == '+') {
+      trimmed.remove_suffix(1);
+    }
+    trimmed = trim_name_padding(trimmed);
+  }
   return !trimmed.empty() && (trimmed.front() | 0x20) == 'e' && equals_folded(trimmed, "email");
 }
 
 // The cheap test first, inline: it is made for every property of every item. `e` has no folding
-// alias, so a name that starts with any byte but `e`, `E` or padding is not `email`.
+// alias, so a name that starts with any byte but `e`, `E`, `+` or padding is not `email`.
 inline bool is_email_name(std::string_view name) {
   return !name.empty() &&
-         ((name.front() | 0x20) == 'e' || may_start_name_padding(static_cast<unsigned char>(name.front()))) &&
+         ((name.front() | 0x20) == 'e' || name.front() == '+' ||
+          may_start_name_padding(static_cast<unsigned char>(name.front()))) &&
          is_email_name_slow(name);
 }
 
@@ -562,7 +576,7 @@ bool check_repeats_of_read_properties(reader& r, const contact_record& record) {
 // What the entries of a name/value array are.
 enum class entry_kind : std::uint8_t {
   property,   // v1 and legacy sends: a name given twice with different values is refused
-  form_field, // forms: a name may repeat (checkboxes), and `0-1/email` is `email` (form_field_property)
+  form_field, // forms: a name may repeat (checkboxes)
 };
 
 // [{name_key: name, "value": value}, ...]: v1 `property`, forms and legacy sends `name`.
@@ -594,11 +608,12 @@ bool read_name_value_array(reader& r, const maybe_value& array, std::string_view
       return r.fail("a property entry has both \"property\" and \"name\", naming different properties");
     }
     const std::string_view name = r.text(*name_value);
-    if (kind == entry_kind::form_field && has_unplain_type_prefix(name)) {
-      return r.fail("a form field's object type is written other than in ASCII digits");
+    // `0-1/email` is read as `email` in any name/value array, not only in forms: a server that
+    // knows the prefix from its forms may read it in a v1 entry or a send's properties too.
+    if (has_unplain_type_prefix(name)) {
+      return r.fail("a property's object type is written other than in ASCII digits");
     }
-    if (!r.member(entry, "value", value) ||
-        !read_property(r, record, kind == entry_kind::form_field ? form_field_property(name) : name, value)) {
+    if (!r.member(entry, "value", value) || !read_property(r, record, form_field_property(name), value)) {
       return false;
     }
   }
@@ -955,11 +970,13 @@ bool read_json_shape(reader& r, const classification& request, const json_value&
       body.properties = container::name_value_array;
       body.properties_key = "properties";
       body.entry_name_key = "property";
+      body.form_field_names = true;
       return read_v1_item(r, root, 0, request, false, records);
     case body_shape::v1_batch:
       body.properties = container::name_value_array;
       body.properties_key = "properties";
       body.entry_name_key = "property";
+      body.form_field_names = true;
       if (!record_items(r, root, body)) {
         return false;
       }
@@ -1009,6 +1026,7 @@ bool read_json_shape(reader& r, const classification& request, const json_value&
       if (props && props->is_array()) {
         body.properties = container::name_value_array;
         body.entry_name_key = "name";
+        body.form_field_names = true;
         if (!read_name_value_array(r, props, "name", record, entry_kind::property)) {
           return false;
         }

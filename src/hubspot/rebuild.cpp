@@ -140,7 +140,7 @@ public:
     switch (body_.properties) {
       case container::object_map: done = edit_map(item, members, edit); break;
       case container::name_value_array: done = edit_array(item, members, edit); break;
-      case container::top_level: done = edit_top_level(members, edit); break;
+      case container::top_level: done = edit_top_level(item, members, edit); break;
       case container::none: refuse("this operation carries no contact properties to edit"); break;
       case container::form_pairs: refuse("internal: form bodies are not JSON"); break;
     }
@@ -156,6 +156,22 @@ private:
   bool refuse(std::string message) {
     error_ = std::move(message);
     return false;
+  }
+
+  // The first property the edit removes or sets for which `test` holds.
+  template <class Test>
+  static std::optional<std::string> first_edited(const record_edit& edit, const Test& test) {
+    for (const std::string& name : edit.remove) {
+      if (test(name)) {
+        return name;
+      }
+    }
+    for (const auto& named : edit.set) {
+      if (test(named.first)) {
+        return named.first;
+      }
+    }
+    return std::nullopt;
   }
 
   // Puts the property container's new text in the item (added last when it had none).
@@ -194,6 +210,7 @@ private:
       bool edited = false;
       std::optional<std::string> name; // the entry's string under entry_name_key
       bool typed = false;              // it names its object type (objectTypeId)
+      bool other_object = false;       // ... and that is not the contact's
     };
     std::vector<entry> entries;
     if (const auto array = member_value(item, body_.properties_key); array && array->is_array()) {
@@ -205,7 +222,10 @@ private:
           if (const auto n = member_value(e, body_.entry_name_key); n && n->is_string()) {
             read.name = n->string_value();
           }
-          read.typed = member_value(e, "objectTypeId").has_value();
+          const auto type = member_value(e, "objectTypeId");
+          read.typed = type.has_value();
+          read.other_object = type && !(type->is_string() && is_contact_type_id(type->string_value())) &&
+                              !(type->is_number() && is_contact_type_id(type->raw()));
         }
         entries.push_back(std::move(read));
       }
@@ -213,6 +233,16 @@ private:
     const auto matches = [&](const entry& e, std::string_view name) {
       return e.name && same_property(body_, *e.name, name);
     };
+    // A form may fill several objects, each field naming its own (`objectTypeId`); the extractor
+    // reads every field as the contact's, and so might a lenient server. A field of another object
+    // with an edited property's name leaves no edit that means one thing: the value set would land
+    // on the first field of that name, whichever object's it is.
+    const auto touches_other_object = [&](std::string_view name) {
+      return std::any_of(entries.begin(), entries.end(), [&](const entry& e) { return e.other_object && matches(e, name); });
+    };
+    if (const auto name = first_edited(edit, touches_other_object)) {
+      return refuse("\"" + *name + "\" is also a field of another object in this form: the edit cannot be made");
+    }
     for (const std::string& name : edit.remove) {
       std::erase_if(entries, [&](const entry& e) { return matches(e, name); });
     }
@@ -260,7 +290,24 @@ private:
     return true;
   }
 
-  bool edit_top_level(std::vector<member>& members, const record_edit& edit) {
+  bool edit_top_level(const json_value& item, std::vector<member>& members, const record_edit& edit) {
+    // A booking's form fields name properties too (`firstname`, `0-1/lastname`), which the
+    // extractor reads: an edit of the top-level member would leave the field's value beside it,
+    // for HubSpot to take either.
+    if (const auto fields = member_value(item, "formFields"); fields && fields->is_array()) {
+      const auto in_fields = [&](std::string_view name) {
+        for (const json_value field : fields->elements()) {
+          if (const auto n = field.is_object() ? member_value(field, "name") : std::nullopt;
+              n && n->is_string() && same_name(form_field_property(n->string_value()), name)) {
+            return true;
+          }
+        }
+        return false;
+      };
+      if (const auto name = first_edited(edit, in_fields)) {
+        return refuse("\"" + *name + "\" is also in the booking's formFields: the edit cannot be made");
+      }
+    }
     const auto key_for = [&](std::string_view name) -> std::optional<std::string_view> {
       for (const std::string_view key : body_.editable) {
         if (same_name(key, name)) {
@@ -464,11 +511,21 @@ rebuilt_body rebuild(const extraction& extraction, const std::vector<bool>& keep
       return out;
     }
     // An item's further records (cc/bcc recipients, guests) own no properties: only the first
-    // record of an item edits it.
-    const auto edits_item = [&](std::size_t r) {
-      const bool first_of_item = r == 0 || extraction.records[r - 1].index != extraction.records[r].index;
-      return keep[r] && first_of_item && !edits.empty() && !edits[r].empty();
+    // record of an item edits it, and an edit decided for another cannot be made.
+    const auto first_of_item = [&](std::size_t r) {
+      return r == 0 || extraction.records[r - 1].index != extraction.records[r].index;
     };
+    const auto edits_item = [&](std::size_t r) {
+      return keep[r] && first_of_item(r) && !edits.empty() && !edits[r].empty();
+    };
+    for (std::size_t r = 0; r < extraction.records.size() && !edits.empty(); ++r) {
+      if (keep[r] && !first_of_item(r) && !edits[r].empty()) {
+        out.kept_items.clear();
+        out.error = "an edit of a recipient or guest other than the first cannot be made: the body carries no "
+                    "properties of theirs";
+        return out;
+      }
+    }
     bool any_edit = false;
     for (std::size_t r = 0; r < extraction.records.size() && !any_edit; ++r) {
       any_edit = edits_item(r);

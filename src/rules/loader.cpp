@@ -422,7 +422,12 @@ private:
         const auto same = [&](std::string_view property) {
           return detail::iequals(property, item.text);
         };
-        if (std::any_of(info.set.begin(), info.set.end(),
+        if (detail::iequals(item.text, "email")) {
+          // The address keys the contact and travels in upsert ids, v1 paths and batch items
+          // as well: removed from the properties, it would still reach HubSpot.
+          diag_.error(item.mark, "a rewrite cannot remove 'email': HubSpot keys contacts by it, and it is sent in "
+                                 "other places than the properties (upsert ids, v1 paths)");
+        } else if (std::any_of(info.set.begin(), info.set.end(),
                         [&](const auto& entry) { return same(entry.first); })) {
           diag_.error(item.mark, quote(item.text) + " is both set and removed by this rule");
         } else if (std::any_of(info.remove.begin(), info.remove.end(), same)) {

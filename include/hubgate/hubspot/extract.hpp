@@ -71,7 +71,7 @@ struct parsed_body {
   std::string_view properties_key;
   std::string_view entry_name_key;
   std::span<const std::string_view> editable;
-  bool form_field_names = false; // forms: `0-1/email` names the property `email` (form_field_property)
+  bool form_field_names = false; // forms and name/value arrays: `0-1/email` names `email` (form_field_property)
 };
 
 struct extraction {

@@ -207,6 +207,83 @@ TEST(rebuild, a_form_field_named_with_the_contact_type_is_edited_in_place) {
   EXPECT_EQ(rebuild(v2, {true}, std::span<const record_edit>(&edit, 1)).body, "email=a%40b.com&0-1%2Flifecyclestage=lead");
 }
 
+// A form filling several objects: a field of another object with an edited property's name
+// leaves no edit that means one thing (the value set would land on the first field of that name).
+TEST(rebuild, an_edit_a_field_of_another_object_shares_cannot_be_made) {
+  const extraction e = read_post("/submissions/v3/integration/submit/1/g",
+                                 R"({"fields":[{"objectTypeId":"0-2","name":"lifecyclestage","value":"other"},)"
+                                 R"({"objectTypeId":"0-1","name":"email","value":"a@b.com"},)"
+                                 R"({"objectTypeId":"0-1","name":"lifecyclestage","value":"customer"}]})");
+  record_edit set;
+  set.set = {{"lifecyclestage", "lead"}};
+  EXPECT_FALSE(rebuild(e, {true}, std::span<const record_edit>(&set, 1)).ok());
+  record_edit remove;
+  remove.remove = {"lifecyclestage"};
+  EXPECT_FALSE(rebuild(e, {true}, std::span<const record_edit>(&remove, 1)).ok());
+  // Other properties are edited, and the other object's field stays as it came.
+  record_edit other;
+  other.set = {{"firstname", "Jo"}};
+  const rebuilt_body r = rebuild(e, {true}, std::span<const record_edit>(&other, 1));
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(json::parse(r.body)["fields"][0], json::parse(R"({"objectTypeId":"0-2","name":"lifecyclestage","value":"other"})"));
+  EXPECT_EQ(json::parse(r.body)["fields"][3]["name"], "firstname");
+}
+
+// A send's cc and bcc, a booking's guests, carry no properties: an edit decided for one of them
+// cannot be made, and is not silently skipped.
+TEST(rebuild, an_edit_for_a_recipient_other_than_the_first_cannot_be_made) {
+  const extraction send = read_post("/marketing/v3/transactional/single-email/send",
+                                    R"({"emailId":1,"message":{"to":"a@ok.com","cc":["c@rw.com"]}})");
+  ASSERT_EQ(send.records.size(), 2U);
+  record_edit none;
+  record_edit tag;
+  tag.set = {{"lifecyclestage", "lead"}};
+  const std::vector<record_edit> cc_only = {none, tag};
+  EXPECT_FALSE(rebuild(send, {true, true}, cc_only).ok());
+  const std::vector<record_edit> to_only = {tag, none};
+  const rebuilt_body r = rebuild(send, {true, true}, to_only);
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(json::parse(r.body)["contactProperties"]["lifecyclestage"], "lead");
+}
+
+// A booking's form fields name properties too: editing the top-level member alone would leave
+// the field's value for HubSpot to take instead.
+TEST(rebuild, a_booking_edit_of_a_property_its_form_fields_name_cannot_be_made) {
+  const extraction e = read_post("/scheduler/v3/meetings/meeting-links/book",
+                                 R"({"slug":"s","email":"jo@x.com","firstName":"Jo","lastName":"Real",)"
+                                 R"("formFields":[{"name":"firstname","value":"Jo"},{"name":"0-1/lastname","value":"Real2"}]})");
+  ASSERT_FALSE(e.records.empty());
+  for (const char* name : {"firstName", "lastName"}) {
+    record_edit remove;
+    remove.remove = {name};
+    std::vector<record_edit> edits(e.records.size());
+    edits[0] = remove;
+    EXPECT_FALSE(rebuild(e, std::vector<bool>(e.records.size(), true), edits).ok()) << name;
+  }
+  const extraction plain = read_post("/scheduler/v3/meetings/meeting-links/book",
+                                     R"({"slug":"s","email":"jo@x.com","firstName":"Jo","lastName":"Real","formFields":[]})");
+  record_edit set;
+  set.set = {{"lastName", "Redacted"}};
+  std::vector<record_edit> edits(plain.records.size());
+  edits[0] = set;
+  const rebuilt_body r = rebuild(plain, std::vector<bool>(plain.records.size(), true), edits);
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(json::parse(r.body)["lastName"], "Redacted");
+}
+
+// `0-1/name` in a v1 entry is that property, read and edited as such.
+TEST(rebuild, a_v1_entry_named_with_the_contact_type_is_edited_in_place) {
+  const extraction e = read_post("/contacts/v1/contact",
+                                 R"({"properties":[{"property":"email","value":"a@ok.com"},)"
+                                 R"({"property":"0-1/lifecyclestage","value":"customer"},{"property":"0-1/hubspot_owner_id","value":"9"}]})");
+  record_edit edit;
+  edit.set = {{"lifecyclestage", "lead"}};
+  edit.remove = {"hubspot_owner_id"};
+  const rebuilt_body r = rebuild(e, {true}, std::span<const record_edit>(&edit, 1));
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.body, R"({"properties":[{"property":"email","value":"a@ok.com"},{"property":"0-1/lifecyclestage","value":"lead"}]})");
+}
+
 TEST(rebuild, an_entry_set_twice_keeps_its_name) {
   // Two sets naming one property (rules may, in other letters): the second edits the entry the
   // first added, which must keep its name.

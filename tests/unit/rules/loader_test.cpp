@@ -135,6 +135,18 @@ rules:
                           "rules.yaml:17:13: a rewrite rule needs 'set' or 'remove'"));
 }
 
+// The address keys the contact and travels in upsert ids and v1 paths: removed from the
+// properties it would still reach HubSpot, so a rewrite may no more remove it than set it.
+TEST(RuleLoader, ARewriteCannotRemoveTheEmail) {
+  EXPECT_THAT(load_errors(R"yaml(version: 1
+rules:
+  - name: strip
+    action: rewrite
+    remove: [Email]
+)yaml"),
+              ElementsAre(::testing::HasSubstr("rules.yaml:5:14: a rewrite cannot remove 'email'")));
+}
+
 TEST(RuleLoader, DuplicateRuleNames) {
   EXPECT_THAT(load_errors(R"yaml(version: 1
 rules:
