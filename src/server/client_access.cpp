@@ -38,7 +38,9 @@ std::optional<budget_refusal> reserve_budget(access::client_ledger& ledger, acce
                                              access::client_ledger::reservation& out) {
   const auto potential = access::potential_new_contacts(decision);
   if (!potential) {
-    // Fail closed: what an import creates cannot be counted, so a budget cannot bound it.
+    // Fail closed: what an import (or an SMTP token that creates contacts) creates cannot be
+    // counted, so a budget cannot bound it. A refusal for the budget all the same.
+    account.budget_refusals.fetch_add(1, std::memory_order_relaxed);
     return budget_refusal{{bhttp::status::forbidden, "POLICY_BLOCKED",
                            std::string(decision.op->name) + " is refused for client '" + client.name +
                                "': its new contacts cannot be counted against the client's max_new_contacts"},
