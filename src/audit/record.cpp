@@ -147,10 +147,23 @@ std::vector<contact_id> contact_ids(const gate::decision& gate, unsigned upstrea
     return out;
   }
   std::vector<bool> taken(results->size(), false);
-  const bool one_each = results->size() == sent.size();
+  std::vector<const json*> matched(sent.size(), nullptr);
   for (std::size_t n = 0; n < sent.size(); ++n) {
-    const json* result = result_naming(*results, gate.records[sent[n]], taken);
-    if (result == nullptr && one_each && !taken[n]) {
+    matched[n] = result_naming(*results, gate.records[sent[n]], taken);
+  }
+  // The results that name no record go by position when there is one per record sent; that is
+  // a guess unless a single record is left to take one.
+  const auto unmatched = static_cast<std::size_t>(std::count(matched.begin(), matched.end(), nullptr));
+  const bool one_each = results->size() == sent.size();
+  const auto untaken = std::find(taken.begin(), taken.end(), false);
+  for (std::size_t n = 0; n < sent.size(); ++n) {
+    const json* result = matched[n];
+    bool by_position = false;
+    if (result == nullptr && one_each && unmatched == 1 && untaken != taken.end()) {
+      // The one record left takes the one result left, wherever it is.
+      result = &(*results)[static_cast<std::size_t>(untaken - taken.begin())];
+    } else if (result == nullptr && one_each && !taken[n]) {
+      by_position = true;
       taken[n] = true;
       result = &(*results)[n];
     }
@@ -159,7 +172,7 @@ std::vector<contact_id> contact_ids(const gate::decision& gate, unsigned upstrea
     }
     std::string id = object_id(*result);
     if (!id.empty()) {
-      out.push_back({sent[n], std::move(id), created_flag(*result, kind)});
+      out.push_back({sent[n], std::move(id), created_flag(*result, kind), by_position});
     }
   }
   return out;
@@ -215,7 +228,7 @@ std::string audit_line(const request_summary& request, const email_redactor* red
         entry["shadow"] = std::move(shadow);
       }
       for (const auto& id : ids) {
-        if (id.record == i) {
+        if (id.record == i && !id.by_position) {
           entry["id"] = id.id;
           if (id.created) {
             entry["created"] = *id.created;

@@ -102,6 +102,7 @@ void trail::run() {
       if (fresh >= 0) {
         ::close(fd_);
         fd_ = fresh;
+        line_open_ = false; // a new file
         logging::info("audit file reopened", {{"file", destination_}});
       } else {
         logging::error("cannot reopen the audit file: writing to the old one",
@@ -124,11 +125,19 @@ void trail::write_batch(const std::vector<std::string>& lines, std::string& buff
     return;
   }
   buffer.clear();
+  if (line_open_) {
+    // A failed write (a full disk) left part of a line in the file: it is ended first, so that
+    // the entries after it are lines of their own, not glued onto the broken one.
+    buffer += '\n';
+  }
   for (const auto& line : lines) {
     buffer += line;
     buffer += '\n';
   }
-  if (const int error = io::write_all(fd_, buffer); error != 0) {
+  std::size_t written = 0;
+  const int error = io::write_all(fd_, buffer, &written);
+  line_open_ = written != 0 && buffer[written - 1] != '\n' ? true : line_open_ && written == 0;
+  if (error != 0) {
     // Said once per minute at most: a full disk fails every write.
     const auto now =
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();

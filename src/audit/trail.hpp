@@ -54,6 +54,7 @@ class trail {
   const email_redactor redactor_;
   const std::size_t queue_limit_;
   int fd_ = -1;                      // the writer's, once it runs
+  bool line_open_ = false;           // the writer's: a failed write ended the file mid-line
   std::int64_t last_error_said_ = 0; // the writer's: when a failed write was last logged (s)
 
   mutable std::mutex mutex_; // guards queue_, stopping_, reopen_; never held across a write

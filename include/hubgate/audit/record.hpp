@@ -50,12 +50,17 @@ struct contact_id {
   std::size_t record = 0; // position in gate.records (and gate.evaluation.records)
   std::string id;
   std::optional<bool> created; // the answer said whether it was new; nullopt: it did not say
+  // Matched by position among several results that name no record: HubSpot does not promise a
+  // batch's results in input order, so the id may be another record's. Good for counting what
+  // was created, not for saying which contact got which id.
+  bool by_position = false;
 };
 
 // The ids in a 2xx answer, mapped back to the forwarded records: a single-object answer (`id`, or
 // the legacy `vid` with `isNew`) to the one record sent; a batch answer's `results[]` (`id` or
-// `vid`, upserts' `new`) by objectWriteTraceId, else by email, else by position when every record
-// has a result. Creates count as created; upserts as their answer says.
+// `vid`, upserts' `new`) by objectWriteTraceId, else by email, else (when every record has a
+// result) the one record left takes the one result left, or each takes the result at its position,
+// marked by_position. Creates count as created; upserts as their answer says.
 std::vector<contact_id> contact_ids(const gate::decision& gate, unsigned upstream_status, std::string_view answer);
 
 // UTC with milliseconds, "2026-11-27T10:00:00.123Z": the audit's time stamps (and /rules').

@@ -117,6 +117,25 @@ TEST(audit_record, ids_by_trace_id_then_by_position) {
   EXPECT_EQ(ids[1].id, "3");
 }
 
+// Results that name no record are only guessed by position when several are left: HubSpot does
+// not promise them in input order. The guess serves counting; the audit names no id by it.
+TEST(audit_record, ids_guessed_by_position_are_marked_so) {
+  const auto d = decide("/crm/v3/objects/contacts/batch/create",
+                        R"({"inputs":[{"properties":{"firstname":"A"}},{"properties":{"firstname":"B"}}]})");
+  const auto ids = contact_ids(d.decision, 201, R"({"results":[{"id":"2"},{"id":"3"}]})");
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_TRUE(ids[0].by_position);
+  EXPECT_TRUE(ids[1].by_position);
+  const auto traced = decide("/crm/v3/objects/contacts/batch/create",
+                             R"({"inputs":[{"properties":{"firstname":"A"},"objectWriteTraceId":"t-a"},)"
+                             R"({"properties":{"firstname":"B"}}]})");
+  const auto by_elimination = contact_ids(traced.decision, 201, R"({"results":[{"id":"3"},{"id":"2","objectWriteTraceId":"t-a"}]})");
+  ASSERT_EQ(by_elimination.size(), 2u);
+  EXPECT_FALSE(by_elimination[0].by_position);
+  EXPECT_FALSE(by_elimination[1].by_position);
+  EXPECT_EQ(by_elimination[1].id, "3");
+}
+
 TEST(audit_record, upserts_say_whether_the_contact_is_new) {
   const auto d = decide("/crm/v3/objects/contacts/batch/upsert",
                         R"({"inputs":[{"idProperty":"email","id":"a@corp.io","properties":{}},)"
