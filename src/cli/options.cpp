@@ -207,7 +207,7 @@ const flag_spec serve_flags[] = {
        return true;
      }},
     {"--max-connections", "HUBGATE_MAX_CONNECTIONS", "N",
-     "client connections open at once; more wait to be accepted (default: half of the open-file limit less 64, at most 10000)",
+     "client connections open at once; at the limit a new one closes the one idle longest, or waits (default: half of the open-file limit less 64, at most 10000)",
      [](std::string_view v, serve_options& o, std::string& e) {
        auto n = parse_unsigned(v);
        if (!n || *n < 1 || *n > 1000000) {

@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <limits>
 #include <chrono>
 #include <csignal>
 #include <stdexcept>
@@ -46,9 +47,17 @@ io::awaitable<void> accept_loop(io::tcp_acceptor& acceptor, proxy_state& state, 
   std::size_t next_thread = 0;
   std::chrono::steady_clock::time_point last_full_warning{};
   for (;;) {
-    // At the limit, new connections wait in the listen backlog: looked at again every 10 ms
-    // (sessions end on other threads; a poll while full costs less than waking this one each time).
+    // At the limit, a connection that waits for its next request makes room for a new one: the
+    // new connection is accepted, then the connection idle longest is closed (the limit is then
+    // passed by one for a moment). Without an idle one, new connections wait in the listen
+    // backlog: looked at again every 10 ms (sessions end on other threads; a poll while full
+    // costs less than waking this one each time).
+    bool make_room = false;
     while (state.session_count() >= max_connections && acceptor.is_open()) {
+      if (state.has_idle_session()) {
+        make_room = true;
+        break;
+      }
       if (const auto now = std::chrono::steady_clock::now(); now - last_full_warning >= std::chrono::minutes(1)) {
         last_full_warning = now;
         logging::warn("connection limit reached: new connections wait to be accepted",
@@ -71,6 +80,13 @@ io::awaitable<void> accept_loop(io::tcp_acceptor& acceptor, proxy_state& state, 
       backoff.expires_after(std::chrono::milliseconds(50));
       co_await backoff.async_wait(use_tuple);
       continue;
+    }
+    // The connection seen idle may have begun a request meanwhile: then this one waits here, as
+    // it would have in the backlog, until one is idle (or closes).
+    while (make_room && state.session_count() >= max_connections && !state.close_longest_idle_session() &&
+           acceptor.is_open()) {
+      backoff.expires_after(std::chrono::milliseconds(10));
+      co_await backoff.async_wait(use_tuple);
     }
     boost::system::error_code ignored;
     socket.set_option(net::ip::tcp::no_delay(true), ignored);
@@ -162,11 +178,41 @@ void proxy_state::close_idle_sessions() {
   for (const auto& slot : sessions_) {
     // On the session's own thread, where its stream may be touched.
     net::post(slot->executor, [slot] {
-      if (slot->stream != nullptr && slot->idle) {
+      if (slot->stream != nullptr && slot->idle.load(std::memory_order_acquire)) {
         slot->stream->cancel();
       }
     });
   }
+}
+
+bool proxy_state::has_idle_session() const {
+  std::unique_lock lock(mutex_);
+  return std::any_of(sessions_.begin(), sessions_.end(),
+                     [](const auto& slot) { return slot->idle.load(std::memory_order_acquire); });
+}
+
+bool proxy_state::close_longest_idle_session() {
+  std::shared_ptr<session_slot> longest;
+  {
+    std::unique_lock lock(mutex_);
+    std::int64_t since = std::numeric_limits<std::int64_t>::max();
+    for (const auto& slot : sessions_) {
+      if (slot->idle.load(std::memory_order_acquire) && slot->idle_since.load(std::memory_order_relaxed) < since) {
+        since = slot->idle_since.load(std::memory_order_relaxed);
+        longest = slot;
+      }
+    }
+  }
+  if (!longest) {
+    return false;
+  }
+  // Still idle on its own thread, or a request began meanwhile and it is left alone.
+  net::post(longest->executor, [longest] {
+    if (longest->stream != nullptr && longest->idle.load(std::memory_order_acquire)) {
+      longest->stream->cancel();
+    }
+  });
+  return true;
 }
 
 server::server(cli::serve_options options, reload::rules_in_force& rules, report_sinks report_to)

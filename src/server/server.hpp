@@ -63,6 +63,11 @@ struct proxy_state {
   void leave(const std::shared_ptr<session_slot>& slot);
   void notify_if_drained();
   void close_idle_sessions();
+  // At the connection limit: closes the client connection that has waited longest for its next
+  // request, as nginx reuses idle keep-alive connections, so that idle clients cannot keep new
+  // ones out. False when none is idle.
+  bool close_longest_idle_session();
+  bool has_idle_session() const;
   // Starts the drain: `on_last_session_left` is called once, when no session is left. Installed
   // with `draining` set under the session set's lock, so that a session leaving on another thread
   // sees both or neither. False when a drain had already begun.

@@ -167,13 +167,14 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
     // Between requests the idle timeout applies; once a request's first byte is in, the client
     // has the header timeout to send the rest of its head (slow clients are cut off).
     if (buffer.size() == 0) {
-      slot->idle = true;
+      slot->idle_since.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+      slot->idle.store(true, std::memory_order_release);
       if (state.draining.load()) {
         break;
       }
       stream.expires_after(opts.client_idle_timeout);
       auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_tuple);
-      slot->idle = false;
+      slot->idle.store(false, std::memory_order_release);
       if (ec) {
         break; // closed, idle too long, or closed by the drain: nothing to answer
       }

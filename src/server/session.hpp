@@ -1,4 +1,7 @@
 #pragma once
+
+#include <atomic>
+#include <cstdint>
 // One client connection: read a request (head first, bounded in time and size), decide where it
 // goes, forward it, relay the answer; repeat while the connection is kept alive. Requests on one
 // connection are handled one after the other, so pipelined requests are answered in order.
@@ -16,7 +19,10 @@ struct session_slot {
   explicit session_slot(io::executor ex) : executor(ex) {}
   io::executor executor;
   io::tcp_stream* stream = nullptr; // null once the session has ended
-  bool idle = false;                          // waiting for the next request's first byte
+  // Waiting for the next request's first byte, and since when (steady clock, ns): written by the
+  // session's thread, read by the acceptor's to pick the connection idle longest when full.
+  std::atomic<bool> idle{false};
+  std::atomic<std::int64_t> idle_since{0};
 };
 
 // `thread`: the I/O thread the session runs on, whose upstream pools it uses.

@@ -608,28 +608,51 @@ TEST_F(proxy_test, malformed_requests_get_400_and_nothing_is_forwarded) {
   EXPECT_TRUE(api.requests().empty());
 }
 
-// Past --max-connections a connection waits in the listen backlog: its request is not read while
-// the limit's connections stay open (one of them answered meanwhile), and is answered once one
-// closes.
-TEST_F(proxy_test, a_connection_past_max_connections_waits_until_one_closes) {
+// Past --max-connections a connection waits in the listen backlog while the limit's connections
+// are busy (one here is sending its request head), and is answered once one makes room: it
+// finished its request and waits for the next, and then the connection idle longest is closed.
+TEST_F(proxy_test, a_connection_past_max_connections_waits_while_the_others_are_busy) {
   api.set_handler(echo);
   auto proxy = start({"--threads", "1", "--max-connections", "1"});
-  auto first = std::make_unique<proxy_connection>(proxy.port());
-  first->send(make_request("GET", "/first"));
-  ASSERT_TRUE(first->read_answer());
-  proxy_connection waiting(proxy.port()); // connected by the kernel, not accepted by hubgate
+  proxy_connection first(proxy.port());
+  first.send("GET /first HTTP/1.1\r\nHost: x\r\n"); // a head not yet whole: busy, not idle
+  proxy_connection waiting(proxy.port());                // connected by the kernel, not accepted by hubgate
   waiting.send(make_request("GET", "/waiting"));
-  first->send(make_request("GET", "/first-again"));
-  auto again = first->read_answer();
-  ASSERT_TRUE(again);
-  EXPECT_EQ(again->status, 200u);
-  EXPECT_FALSE(waiting.has_unread_bytes()) << "a second connection was served past the limit";
-  EXPECT_EQ(api.requests().size(), 2u);
-  first.reset(); // closes: the waiting connection is accepted and answered
-  auto answer = waiting.read_answer();
+  first.send("\r\n");
+  auto answer = first.read_answer();
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->status, 200u);
-  EXPECT_NE(answer->body.find("/waiting"), std::string::npos) << answer->body;
+  auto later = waiting.read_answer();
+  ASSERT_TRUE(later);
+  EXPECT_EQ(later->status, 200u);
+  EXPECT_NE(later->body.find("/waiting"), std::string::npos) << later->body;
+  const auto seen = api.requests();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].target, "/first") << "a second connection was served past the limit";
+  EXPECT_TRUE(first.closed_by_peer()) << "the idle connection made room";
+}
+
+// Idle keep-alive connections cannot keep new clients out: at the limit, the one idle longest
+// is closed for a new connection, as nginx does.
+TEST_F(proxy_test, at_max_connections_the_connection_idle_longest_makes_room) {
+  api.set_handler(echo);
+  auto proxy = start({"--threads", "1", "--max-connections", "2"});
+  proxy_connection oldest(proxy.port());
+  oldest.send(make_request("GET", "/oldest"));
+  ASSERT_TRUE(oldest.read_answer());
+  proxy_connection newer(proxy.port());
+  newer.send(make_request("GET", "/newer"));
+  ASSERT_TRUE(newer.read_answer());
+  proxy_connection arriving(proxy.port());
+  arriving.send(make_request("GET", "/arriving"));
+  auto answer = arriving.read_answer();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200u);
+  EXPECT_TRUE(oldest.closed_by_peer());
+  newer.send(make_request("GET", "/newer-again"));
+  auto again = newer.read_answer();
+  ASSERT_TRUE(again) << "the newer idle connection was kept";
+  EXPECT_EQ(again->status, 200u);
 }
 
 TEST_F(proxy_test, a_slow_client_is_cut_off) {
