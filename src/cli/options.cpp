@@ -173,6 +173,17 @@ const flag_spec serve_flags[] = {
        o.max_body_bytes = *n;
        return true;
      }},
+    {"--max-body-memory", "HUBGATE_MAX_BODY_MEMORY", "BYTES",
+     "request bodies held at once, all connections together; a body past it gets 503 (default 256MiB)",
+     [](std::string_view v, serve_options& o, std::string& e) {
+       auto n = parse_byte_size(v);
+       if (!n || *n == 0) {
+         e = "expected a size like 256MiB, 64MiB or 1000000";
+         return false;
+       }
+       o.max_body_memory = *n;
+       return true;
+     }},
     {"--client-header-timeout", "HUBGATE_CLIENT_HEADER_TIMEOUT", "DURATION",
      "time a client has to send a request head once it starts (default 10s)",
      [](std::string_view v, serve_options& o, std::string& e) { return set_positive_duration(v, o.client_header_timeout, e); }},
@@ -311,6 +322,11 @@ command parse_serve(const std::vector<std::string_view>& args, std::size_t first
     if (!f->set(*value, options, error)) {
       return usage_error{std::string(name) + " '" + std::string(*value) + "': " + error};
     }
+  }
+  if (options.max_body_memory < options.max_body_bytes) {
+    return usage_error{"--max-body-memory (" + std::to_string(options.max_body_memory) +
+                       ") is less than --max-body-size (" + std::to_string(options.max_body_bytes) +
+                       "): the largest body allowed could never be held"};
   }
   return serve_command{std::move(options)};
 }

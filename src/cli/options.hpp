@@ -37,6 +37,9 @@ struct serve_options {
   std::string rules_file = "config/rules.yaml";
 
   std::size_t max_body_bytes = 16u * 1024 * 1024;
+  // Request bodies are read whole before they are decided: what all connections together may hold
+  // at once, so that many large bodies cannot take all memory.
+  std::size_t max_body_memory = 256u * 1024 * 1024;
   std::chrono::milliseconds client_header_timeout{10'000};
   std::chrono::milliseconds client_body_timeout{30'000};
   std::chrono::milliseconds client_idle_timeout{60'000};

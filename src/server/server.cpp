@@ -103,7 +103,8 @@ io_thread::io_thread(const cli::serve_options& opts, net::ssl::context& tls, ups
 
 proxy_state::proxy_state(unsigned thread_count, const cli::serve_options& opts, reload::rules_in_force& rules_in_force,
                          report_sinks report_to)
-    : options(opts), tls(upstream::make_tls_context(opts.ca_file)), rules(rules_in_force), sinks(report_to) {
+    : options(opts), tls(upstream::make_tls_context(opts.ca_file)), bodies(opts.max_body_memory), rules(rules_in_force),
+      sinks(report_to) {
   thread_count = std::max(1u, thread_count);
   for (unsigned i = 0; i < thread_count; ++i) {
     threads.push_back(std::make_unique<io_thread>(opts, *tls, pool_settings_from(opts, thread_count)));

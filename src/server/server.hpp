@@ -17,6 +17,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "http/body_memory.hpp"
 #include "cli/options.hpp"
 #include "hubgate/hubspot/operation.hpp"
 #include "io/executor.hpp"
@@ -55,6 +56,7 @@ struct proxy_state {
   std::unique_ptr<net::ssl::context> tls;
   std::vector<std::unique_ptr<io_thread>> threads; // at least one; the first also runs the acceptor
   std::atomic<bool> draining{false};
+  http::body_memory bodies; // request bodies held, all sessions (--max-body-memory)
   reload::rules_in_force& rules; // each request keeps the snapshot it started with
   report_sinks sinks;            // metrics and the audit trail (server/report.hpp)
 

@@ -298,6 +298,22 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
       break;
     }
 
+    // The body's bytes are taken from what all sessions may hold before they are read, and before a
+    // client waiting for 100 Continue is told to send them (a chunked body's chunk by chunk); past
+    // that, 503, and the body is left unread. Given back when this request is done: `hold` goes
+    // after `request`.
+    http::body_hold hold(state.bodies);
+    const auto too_many_bodies = [&] {
+      return http::error_reply{bhttp::status::service_unavailable, "SERVICE_UNAVAILABLE",
+                               "hubgate holds as many request bodies as it may (--max-body-memory): retry shortly",
+                               true};
+    };
+    if (const auto length = head_parser.content_length(); length && !hold.take(static_cast<std::size_t>(*length))) {
+      const http::error_reply reply = too_many_bodies();
+      co_await send_error(stream, state, reply, version, false, entry, std::chrono::seconds(1));
+      unread_input = true;
+      break;
+    }
     // A client waiting for 100 Continue gets it before its body is read.
     if (!head_parser.is_done() && version >= 11 && beast::iequals(head[bhttp::field::expect], "100-continue")) {
       static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -317,7 +333,7 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
     if (head_parser.chunked()) {
       bhttp::request_parser<http::appending_string_body> body_parser{std::move(head_parser)};
       body_parser.body_limit(opts.max_body_bytes);
-      http::reserve_each_chunk reserve{body_parser.get().body()};
+      http::reserve_each_chunk reserve{body_parser.get().body(), 0, &hold};
       body_parser.on_chunk_header(reserve);
       stream.expires_after(opts.client_body_timeout);
       std::size_t body_bytes = 0;
@@ -345,7 +361,10 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
       }
     }
     if (bec) {
-      if (bec == bhttp::error::body_limit) {
+      if (hold.refused()) {
+        const http::error_reply reply = too_many_bodies();
+        co_await send_error(stream, state, reply, version, false, entry, std::chrono::seconds(1));
+      } else if (bec == bhttp::error::body_limit) {
         const http::error_reply reply{bhttp::status::payload_too_large, "VALIDATION_ERROR",
                                       "Request body is larger than " + std::to_string(opts.max_body_bytes) + " bytes"};
         co_await send_error(stream, state, reply, version, false, entry);

@@ -471,6 +471,44 @@ TEST_F(proxy_test, an_oversized_body_gets_413_and_is_not_forwarded) {
   EXPECT_FALSE(seen[0].header("Transfer-Encoding"));
 }
 
+// Bodies are read whole before they are decided: what all connections hold at once is bounded
+// (--max-body-memory), and a body past it gets a 503 to retry, unread, and nothing is forwarded.
+// A client waiting for 100 Continue learns it before it sends the body.
+TEST_F(proxy_test, bodies_held_at_once_are_bounded_and_one_past_it_gets_503) {
+  api.set_handler(echo);
+  auto proxy = start({"--max-body-size", "600", "--max-body-memory", "1000"});
+  proxy_connection holding(proxy.port());
+  holding.send("POST /crm/v3/objects/notes HTTP/1.1\r\nHost: x\r\nContent-Length: 600\r\nExpect: 100-continue\r\n\r\n");
+  auto go_on = holding.read_answer();
+  ASSERT_TRUE(go_on);
+  ASSERT_EQ(go_on->status, 100u); // its 600 bytes are held from here on
+
+  auto refused = exchange(proxy.port(), make_request("POST", "/crm/v3/objects/notes", {}, std::string(500, 'x')));
+  ASSERT_TRUE(refused);
+  expect_hubspot_error_shape(*refused, 503);
+  EXPECT_EQ(refused->header("Retry-After").value_or(""), "1");
+  EXPECT_EQ(refused->header("x-should-retry"), std::nullopt);
+  std::string chunked = "POST /crm/v3/objects/notes HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  chunked += "1f4\r\n" + std::string(500, 'y') + "\r\n0\r\n\r\n";
+  refused = exchange(proxy.port(), chunked);
+  ASSERT_TRUE(refused);
+  expect_hubspot_error_shape(*refused, 503);
+  // What fits goes through meanwhile.
+  auto small = exchange(proxy.port(), make_request("POST", "/crm/v3/objects/notes", {}, std::string(400, 'z')));
+  ASSERT_TRUE(small);
+  EXPECT_EQ(small->status, 200u);
+
+  holding.send(std::string(600, 'h'));
+  auto held = holding.read_answer();
+  ASSERT_TRUE(held);
+  EXPECT_EQ(held->status, 200u);
+  // Given back once answered: the body refused before now fits.
+  auto retried = exchange(proxy.port(), make_request("POST", "/crm/v3/objects/notes", {}, std::string(500, 'x')));
+  ASSERT_TRUE(retried);
+  EXPECT_EQ(retried->status, 200u);
+  EXPECT_EQ(api.requests().size(), 3u);
+}
+
 // Bytes that differ from their neighbours, so that a body shifted, cut or padded reads differently.
 std::string patterned(std::size_t size) {
   std::string body(size, '\0');

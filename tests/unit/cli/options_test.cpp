@@ -71,6 +71,17 @@ TEST(options, environment_sets_and_flags_win) {
             "HUBGATE_THREADS='many': expected a number from 1 to 1024");
 }
 
+// The bodies held at once must fit the largest body allowed.
+TEST(options, body_memory_holds_at_least_the_largest_body) {
+  EXPECT_EQ(serve_of(parse({"serve"})).max_body_memory, 256u * 1024 * 1024);
+  EXPECT_EQ(serve_of(parse({"serve", "--max-body-memory", "64MiB"})).max_body_memory, 64u * 1024 * 1024);
+  EXPECT_EQ(error_of(parse({"serve", "--max-body-memory", "1MiB"})),
+            "--max-body-memory (1048576) is less than --max-body-size (16777216): the largest body allowed could "
+            "never be held");
+  EXPECT_EQ(serve_of(parse({"serve", "--max-body-memory", "1MiB", "--max-body-size", "512KiB"})).max_body_memory,
+            1024u * 1024);
+}
+
 // The log names the level `warning`; the flag takes that word too.
 TEST(options, log_level_takes_the_words_the_log_uses) {
   EXPECT_EQ(serve_of(parse({"serve", "--log-level", "warning"})).log_level, "warn");

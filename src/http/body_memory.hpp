@@ -1,0 +1,60 @@
+#pragma once
+// Request bodies are read whole before the gate decides them: the bytes all connections together
+// hold at once are bounded (--max-body-memory), so that many large bodies, sent together, cannot
+// take all the memory there is. A session takes a body's bytes before it reads them and gives them
+// back when the request is done (body_hold).
+
+#include <atomic>
+#include <cstddef>
+
+namespace hubgate::http {
+
+class body_memory {
+ public:
+  explicit body_memory(std::size_t limit) noexcept : limit_(limit) {}
+  body_memory(const body_memory&) = delete;
+  body_memory& operator=(const body_memory&) = delete;
+
+  // Takes `bytes` when they fit under the limit with what is held; false (nothing taken) if not.
+  bool take(std::size_t bytes) noexcept {
+    std::size_t held = held_.load(std::memory_order_relaxed);
+    do {
+      if (bytes > limit_ || held > limit_ - bytes) {
+        return false;
+      }
+    } while (!held_.compare_exchange_weak(held, held + bytes, std::memory_order_relaxed));
+    return true;
+  }
+  void give(std::size_t bytes) noexcept { held_.fetch_sub(bytes, std::memory_order_relaxed); }
+  std::size_t held() const noexcept { return held_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::size_t> held_{0};
+  const std::size_t limit_;
+};
+
+// What one request holds, given back when it goes.
+class body_hold {
+ public:
+  explicit body_hold(body_memory& memory) noexcept : memory_(memory) {}
+  ~body_hold() { memory_.give(bytes_); }
+  body_hold(const body_hold&) = delete;
+  body_hold& operator=(const body_hold&) = delete;
+
+  bool take(std::size_t bytes) noexcept {
+    if (!memory_.take(bytes)) {
+      refused_ = true;
+      return false;
+    }
+    bytes_ += bytes;
+    return true;
+  }
+  bool refused() const noexcept { return refused_; } // a take failed: the body was not read whole
+
+ private:
+  body_memory& memory_;
+  std::size_t bytes_ = 0;
+  bool refused_ = false;
+};
+
+} // namespace hubgate::http
