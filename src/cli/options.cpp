@@ -71,6 +71,16 @@ bool set_duration(std::string_view v, std::chrono::milliseconds& out, std::strin
 }
 
 // A timeout that must leave time: zero would fail every request (or client) at once.
+bool set_byte_size(std::string_view v, std::size_t& out, std::string& error) {
+  const auto n = parse_byte_size(v);
+  if (!n || *n == 0) {
+    error = "expected a size like 16MiB, 512KiB or 1000";
+    return false;
+  }
+  out = *n;
+  return true;
+}
+
 bool set_positive_duration(std::string_view v, std::chrono::milliseconds& out, std::string& error) {
   if (!set_duration(v, out, error)) {
     return false;
@@ -164,26 +174,10 @@ const flag_spec serve_flags[] = {
        return true;
      }},
     {"--max-body-size", "HUBGATE_MAX_BODY_SIZE", "BYTES", "largest request body, answered 413 above (default 16MiB)",
-     [](std::string_view v, serve_options& o, std::string& e) {
-       auto n = parse_byte_size(v);
-       if (!n || *n == 0) {
-         e = "expected a size like 16MiB, 512KiB or 1000";
-         return false;
-       }
-       o.max_body_bytes = *n;
-       return true;
-     }},
+     [](std::string_view v, serve_options& o, std::string& e) { return set_byte_size(v, o.max_body_bytes, e); }},
     {"--max-body-memory", "HUBGATE_MAX_BODY_MEMORY", "BYTES",
      "request bodies held at once, all connections together; a body past it gets 503 (default 256MiB)",
-     [](std::string_view v, serve_options& o, std::string& e) {
-       auto n = parse_byte_size(v);
-       if (!n || *n == 0) {
-         e = "expected a size like 256MiB, 64MiB or 1000000";
-         return false;
-       }
-       o.max_body_memory = *n;
-       return true;
-     }},
+     [](std::string_view v, serve_options& o, std::string& e) { return set_byte_size(v, o.max_body_memory, e); }},
     {"--client-header-timeout", "HUBGATE_CLIENT_HEADER_TIMEOUT", "DURATION",
      "time a client has to send a request head once it starts (default 10s)",
      [](std::string_view v, serve_options& o, std::string& e) { return set_positive_duration(v, o.client_header_timeout, e); }},
