@@ -125,6 +125,11 @@ std::optional<error_reply> check_fields(const bhttp::request_header<>& head, boo
 
 checked_head check_request_head(const bhttp::request_header<>& head, bool chunked) {
   checked_head out;
+  if (field_count(head) > request_field_limit) {
+    out.refusal = error_reply{bhttp::status::request_header_fields_too_large, "VALIDATION_ERROR",
+                              "Request has more than " + std::to_string(request_field_limit) + " header fields"};
+    return out;
+  }
   if (head.method() == bhttp::verb::connect) {
     out.refusal = error_reply{bhttp::status::method_not_allowed, "VALIDATION_ERROR", "CONNECT is not supported"};
     return out;

@@ -19,13 +19,18 @@ namespace hubgate::http {
 // The largest request head read (a larger one is answered 431).
 inline constexpr std::size_t request_header_limit = 64 * 1024;
 
+// The most header fields a request may have (more are answered 431): each costs a parsed field's
+// memory, 64 KiB of empty fields about 1.3 MB, held while the body is awaited. An SDK sends ten.
+inline constexpr std::size_t request_field_limit = 256;
+
 struct checked_head {
   std::size_t target_offset = 0; // where the origin-form (path and query) starts in the target
   hubspot::classification classification;
   std::optional<error_reply> refusal; // set: answer it and close; the members above are then unset
 };
 
-// `chunked`: whether the parser reads the body as chunked. Refuses CONNECT, targets that are not
+// `chunked`: whether the parser reads the body as chunked. Refuses more than request_field_limit
+// fields, CONNECT, targets that are not
 // origin- or absolute-form, targets classify() cannot read, ambiguous framing (Content-Length with
 // Transfer-Encoding, codings other than chunked), method overrides, header names that read as a
 // framing or body header once `_` is taken for `-`, and on contact-creating calls a repeated

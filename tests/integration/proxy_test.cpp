@@ -471,6 +471,30 @@ TEST_F(proxy_test, an_oversized_body_gets_413_and_is_not_forwarded) {
   EXPECT_FALSE(seen[0].header("Transfer-Encoding"));
 }
 
+// A head larger than 64 KiB, or of more than 256 fields, is refused with 431 and not forwarded.
+TEST_F(proxy_test, a_head_too_large_or_of_too_many_fields_gets_431) {
+  api.set_handler(echo);
+  auto proxy = start();
+  const auto with_fields = [](int count, std::size_t value_size) {
+    std::string head = "GET /crm/v3/objects/contacts/1 HTTP/1.1\r\nHost: x\r\n";
+    for (int i = 0; i < count; ++i) {
+      head += "x-f" + std::to_string(i) + ": " + std::string(value_size, 'v') + "\r\n";
+    }
+    return head + "\r\n";
+  };
+  auto answer = exchange(proxy.port(), with_fields(300, 1));
+  ASSERT_TRUE(answer);
+  expect_hubspot_error_shape(*answer, 431);
+  answer = exchange(proxy.port(), with_fields(40, 2000));
+  ASSERT_TRUE(answer);
+  expect_hubspot_error_shape(*answer, 431);
+  EXPECT_TRUE(api.requests().empty());
+  answer = exchange(proxy.port(), with_fields(250, 1));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200u);
+  EXPECT_EQ(api.requests().size(), 1u);
+}
+
 // Bodies are read whole before they are decided: what all connections hold at once is bounded
 // (--max-body-memory), and a body past it gets a 503 to retry, unread, and nothing is forwarded.
 // A client waiting for 100 Continue learns it before it sends the body.
