@@ -22,6 +22,7 @@
 #include "hubgate/hubspot/operation.hpp"
 #include "io/executor.hpp"
 #include "reload/rules_in_force.hpp"
+#include "server/relay_buffers.hpp"
 #include "server/report.hpp"
 #include "upstream/pool.hpp"
 
@@ -35,7 +36,10 @@ struct session_slot; // a client connection, as the drain sees it (server.cpp)
 struct io_thread {
   io_thread(const cli::serve_options& opts, net::ssl::context& tls, upstream::pool_settings pools);
 
-  net::io_context ioc{1}; // first: destroyed last
+  // Lent to this thread's sessions, a request at a time. Before the io_context: sessions that a
+  // drain's timeout left unfinished give their buffers back when the io_context destroys them.
+  relay_buffers relays;
+  net::io_context ioc{1}; // destroyed after everything that uses it
   upstream::pool api;
   upstream::pool forms;
 

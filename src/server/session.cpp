@@ -156,8 +156,6 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
   // sending either without end would grow an unbounded buffer without end. A head (64 KiB) and a
   // read behind it fit; a read that would pass the bound fails, and the request is refused.
   beast::flat_buffer buffer(http::request_header_limit + 2 * 64 * 1024);
-  // Stages a rewritten or spliced body on its way upstream, then relays a streamed answer.
-  std::array<char, 16 * 1024> relay_buffer;
   bool unread_input = false; // the session ends with client bytes it has not read
   // The rules in force as this session last saw them; refreshed only after a reload.
   std::shared_ptr<const reload::loaded_rules> rules_cache;
@@ -468,6 +466,10 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
     request.version(11);
     request.prepare_payload();
 
+    // Stages a rewritten or spliced body on its way upstream, then relays a streamed answer: lent
+    // by the thread for this request (relay_buffers.hpp).
+    auto relay = thread.relays.take();
+    const std::span<char> relay_buffer = relay.span();
     if (decision.what == gate::action::split || budget || wants_answer(state.sinks, decision)) {
       // The answer read whole: to merge the blocked items of a split batch into it before the
       // client sees it, or for the audit entry to name the contacts HubSpot created. Read, so
