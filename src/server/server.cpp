@@ -54,7 +54,7 @@ io::awaitable<void> accept_loop(io::tcp_acceptor& acceptor, proxy_state& state, 
     // costs less than waking this one each time).
     bool make_room = false;
     while (state.session_count() >= max_connections && acceptor.is_open()) {
-      if (state.has_idle_session()) {
+      if (state.has_evictable_session()) {
         make_room = true;
         break;
       }
@@ -122,6 +122,9 @@ void proxy_state::leave(const std::shared_ptr<session_slot>& slot) {
   {
     std::unique_lock lock(mutex_);
     sessions_.erase(slot);
+    if (eviction_ == slot.get()) {
+      eviction_ = nullptr;
+    }
   }
   notify_if_drained();
 }
@@ -186,31 +189,58 @@ void proxy_state::close_idle_sessions() {
   }
 }
 
-bool proxy_state::has_idle_session() const {
+namespace {
+
+// A connection must have waited this long for its next request before a new one may take its
+// place: a client that just connected, or just got an answer, is likely about to send, and a
+// request sent on a connection being closed is lost (a POST is not retried).
+constexpr std::chrono::seconds evictable_after(1);
+
+bool evictable(const session_slot& slot, std::int64_t now) {
+  return slot.idle.load(std::memory_order_acquire) &&
+         now - slot.idle_since.load(std::memory_order_relaxed) >=
+             std::chrono::duration_cast<std::chrono::steady_clock::duration>(evictable_after).count();
+}
+
+} // namespace
+
+bool proxy_state::has_evictable_session() const {
+  const std::int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
   std::unique_lock lock(mutex_);
-  return std::any_of(sessions_.begin(), sessions_.end(),
-                     [](const auto& slot) { return slot->idle.load(std::memory_order_acquire); });
+  return eviction_ == nullptr &&
+         std::any_of(sessions_.begin(), sessions_.end(), [now](const auto& slot) { return evictable(*slot, now); });
 }
 
 bool proxy_state::close_longest_idle_session() {
+  const std::int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
   std::shared_ptr<session_slot> longest;
   {
     std::unique_lock lock(mutex_);
+    if (eviction_ != nullptr) {
+      return false; // one at a time: a burst of new connections must not close every idle one
+    }
     std::int64_t since = std::numeric_limits<std::int64_t>::max();
     for (const auto& slot : sessions_) {
-      if (slot->idle.load(std::memory_order_acquire) && slot->idle_since.load(std::memory_order_relaxed) < since) {
+      if (evictable(*slot, now) && slot->idle_since.load(std::memory_order_relaxed) < since) {
         since = slot->idle_since.load(std::memory_order_relaxed);
         longest = slot;
       }
     }
+    if (!longest) {
+      return false;
+    }
+    eviction_ = longest.get(); // until it leaves, or turns out busy
   }
-  if (!longest) {
-    return false;
-  }
-  // Still idle on its own thread, or a request began meanwhile and it is left alone.
-  net::post(longest->executor, [longest] {
+  // Still idle on its own thread: closed. A request began meanwhile: left alone, and the eviction
+  // given up.
+  net::post(longest->executor, [this, longest] {
     if (longest->stream != nullptr && longest->idle.load(std::memory_order_acquire)) {
       longest->stream->cancel();
+      return;
+    }
+    std::unique_lock lock(mutex_);
+    if (eviction_ == longest.get()) {
+      eviction_ = nullptr;
     }
   });
   return true;

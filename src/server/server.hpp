@@ -69,11 +69,11 @@ struct proxy_state {
   void leave(const std::shared_ptr<session_slot>& slot);
   void notify_if_drained();
   void close_idle_sessions();
-  // At the connection limit: closes the client connection that has waited longest for its next
-  // request, as nginx reuses idle keep-alive connections, so that idle clients cannot keep new
-  // ones out. False when none is idle.
+  // At the connection limit: closes the client connection that has waited longest (a second at
+  // least) for its next request, as nginx reuses idle keep-alive connections, so that idle clients
+  // cannot keep new ones out. One at a time: false while one is being closed, or when none may be.
   bool close_longest_idle_session();
-  bool has_idle_session() const;
+  bool has_evictable_session() const;
   // Starts the drain: `on_last_session_left` is called once, when no session is left. Installed
   // with `draining` set under the session set's lock, so that a session leaving on another thread
   // sees both or neither. False when a drain had already begun.
@@ -84,9 +84,10 @@ struct proxy_state {
   std::uint64_t upstream_handshakes(hubspot::upstream_id upstream, bool resumed) const;
 
  private:
-  mutable std::mutex mutex_; // guards sessions_ and on_last_session_left_; never held across I/O
+  mutable std::mutex mutex_; // guards sessions_, on_last_session_left_ and eviction_; never held across I/O
   std::unordered_set<std::shared_ptr<session_slot>> sessions_;
   std::function<void()> on_last_session_left_; // set while draining; called once
+  const session_slot* eviction_ = nullptr;      // the session being closed to make room, if any
 };
 
 class server {

@@ -672,7 +672,7 @@ TEST_F(proxy_test, malformed_requests_get_400_and_nothing_is_forwarded) {
 
 // Past --max-connections a connection waits in the listen backlog while the limit's connections
 // are busy (one here is sending its request head), and is answered once one makes room: it
-// finished its request and waits for the next, and then the connection idle longest is closed.
+// finished its request and has waited a second for the next, and then it is closed.
 TEST_F(proxy_test, a_connection_past_max_connections_waits_while_the_others_are_busy) {
   api.set_handler(echo);
   auto proxy = start({"--threads", "1", "--max-connections", "1"});
@@ -692,6 +692,23 @@ TEST_F(proxy_test, a_connection_past_max_connections_waits_while_the_others_are_
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(seen[0].target, "/first") << "a second connection was served past the limit";
   EXPECT_TRUE(first.closed_by_peer()) << "the idle connection made room";
+}
+
+// A connection that has only just connected (or just been answered) is about to send: it is not
+// closed to make room, so its first request is not lost.
+TEST_F(proxy_test, at_max_connections_a_connection_about_to_send_is_not_closed) {
+  api.set_handler(echo);
+  auto proxy = start({"--threads", "1", "--max-connections", "1"});
+  proxy_connection fresh(proxy.port());
+  proxy_connection arriving(proxy.port());
+  arriving.send(make_request("GET", "/arriving"));
+  fresh.send(make_request("POST", "/crm/v3/objects/notes", {}, "{}"));
+  auto answer = fresh.read_answer();
+  ASSERT_TRUE(answer) << "the fresh connection was closed before its request";
+  EXPECT_EQ(answer->status, 200u);
+  auto later = arriving.read_answer(); // once the fresh one has been idle a while
+  ASSERT_TRUE(later);
+  EXPECT_EQ(later->status, 200u);
 }
 
 // Idle keep-alive connections cannot keep new clients out: at the limit, the one idle longest
