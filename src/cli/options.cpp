@@ -176,7 +176,7 @@ const flag_spec serve_flags[] = {
     {"--max-body-size", "HUBGATE_MAX_BODY_SIZE", "BYTES", "largest request body, answered 413 above (default 16MiB)",
      [](std::string_view v, serve_options& o, std::string& e) { return set_byte_size(v, o.max_body_bytes, e); }},
     {"--max-body-memory", "HUBGATE_MAX_BODY_MEMORY", "BYTES",
-     "request bodies held at once, all connections together; a body past it gets 503 (default 256MiB)",
+     "request bodies held at once, all connections together; a body past it gets 503 (default 256MiB, or --max-body-size if larger)",
      [](std::string_view v, serve_options& o, std::string& e) { return set_byte_size(v, o.max_body_memory, e); }},
     {"--client-header-timeout", "HUBGATE_CLIENT_HEADER_TIMEOUT", "DURATION",
      "time a client has to send a request head once it starts (default 10s)",
@@ -317,7 +317,11 @@ command parse_serve(const std::vector<std::string_view>& args, std::size_t first
       return usage_error{std::string(name) + " '" + std::string(*value) + "': " + error};
     }
   }
-  if (options.max_body_memory < options.max_body_bytes) {
+  // A larger --max-body-size alone raises the default to fit it: a deployment that set only that
+  // keeps starting.
+  if (!flag_given("--max-body-memory") && !env("HUBGATE_MAX_BODY_MEMORY")) {
+    options.max_body_memory = std::max(options.max_body_memory, options.max_body_bytes);
+  } else if (options.max_body_memory < options.max_body_bytes) {
     return usage_error{"--max-body-memory (" + std::to_string(options.max_body_memory) +
                        ") is less than --max-body-size (" + std::to_string(options.max_body_bytes) +
                        "): the largest body allowed could never be held"};

@@ -5,7 +5,6 @@
 // only (it has no writer); the value is a std::string, so a message read with it moves into a
 // string_body message at no cost.
 
-#include "http/body_memory.hpp"
 #include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/string.hpp>
@@ -73,12 +72,10 @@ struct appending_string_body {
 struct reserve_each_chunk {
   std::string& body;
   std::size_t room = 0;
-  body_hold* hold = nullptr; // when set, each chunk's bytes are taken from it first
 
   void operator()(std::uint64_t size, boost::beast::string_view /*extensions*/, boost::beast::error_code& ec) const {
     ec = {};
-    if (size > body.max_size() - body.size() - room ||
-        (hold != nullptr && !hold->take(static_cast<std::size_t>(size)))) {
+    if (size > body.max_size() - body.size() - room) {
       ec = boost::beast::http::error::buffer_overflow;
       return;
     }

@@ -1,8 +1,9 @@
 #pragma once
 // Request bodies are read whole before the gate decides them: the bytes all connections together
 // hold at once are bounded (--max-body-memory), so that many large bodies, sent together, cannot
-// take all the memory there is. A session takes a body's bytes before it reads them and gives them
-// back when the request is done (body_hold).
+// take all the memory there is. A session takes a body's bytes as they arrive (a step ahead of
+// them at most, so that a client declaring a large body and sending nothing holds little) and
+// gives them back when the request is done (body_hold).
 
 #include <atomic>
 #include <cstddef>
@@ -49,6 +50,8 @@ class body_hold {
     bytes_ += bytes;
     return true;
   }
+  // Holds `total` bytes in all, taking what it lacks.
+  bool hold_at_least(std::size_t total) noexcept { return total <= bytes_ || take(total - bytes_); }
   bool refused() const noexcept { return refused_; } // a take failed: the body was not read whole
 
  private:

@@ -687,6 +687,8 @@ editable_properties editable_properties_of(body_shape shape) noexcept {
   }
 }
 
+bool names_email(std::string_view name) { return is_email_name(form_field_property(name)); }
+
 bool editable_properties::can_edit(std::string_view name) const noexcept {
   return all || std::any_of(names.begin(), names.end(),
                             [name](std::string_view key) { return names_edited_property(key, name); });

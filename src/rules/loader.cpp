@@ -1,5 +1,7 @@
 #include "hubgate/rules/loader.hpp"
 
+#include "hubgate/hubspot/extract.hpp"
+
 #include "compiled_rules.hpp"
 #include "hubgate/hubspot/email.hpp"
 #include "hubgate/hubspot/text.hpp"
@@ -159,7 +161,7 @@ std::optional<detail::named_predicates> read_named_predicates(const field& f, bo
       diag.error(entry.key_mark, quote(entry.key) + " is not a valid header name");
       continue;
     }
-    if (!header_names && detail::iequals(entry.key, "email")) {
+    if (!header_names && hubspot::names_email(entry.key)) {
       diag.error(entry.key_mark, "use the 'email' condition for the email address (it is "
                                  "trimmed and compared ignoring case), not 'properties'");
       continue;
@@ -406,7 +408,7 @@ private:
             diag_.error(entry.key_mark, "the property name " + quote(entry.key) + " has blanks around it");
             continue;
           }
-          if (detail::iequals(entry.key, "email")) {
+          if (hubspot::names_email(entry.key)) {
             // Rules decide on the address the client sent: one set afterwards would reach HubSpot
             // undecided (a blocked domain included).
             diag_.error(entry.key_mark, "a rewrite cannot set 'email': the rules decided on the address sent");
@@ -422,7 +424,7 @@ private:
         const auto same = [&](std::string_view property) {
           return detail::iequals(property, item.text);
         };
-        if (detail::iequals(item.text, "email")) {
+        if (hubspot::names_email(item.text)) {
           // The address keys the contact and travels in upsert ids, v1 paths and batch items
           // as well: removed from the properties, it would still reach HubSpot.
           diag_.error(item.mark, "a rewrite cannot remove 'email': HubSpot keys contacts by it, and it is sent in "
@@ -477,7 +479,7 @@ std::string explain_yaml_error(std::string_view text, const YAML::Exception& e) 
 // An alias of a long value repeats its bytes as well: a 1 MiB value named 3,000 times is 3 GB
 // once read.
 constexpr std::size_t max_expanded_values = 1'000'000;
-constexpr std::size_t max_expanded_bytes = 8 * 1024 * 1024; // twice the file limit
+constexpr std::size_t max_expanded_bytes = 32 * 1024 * 1024; // eight times the file limit
 constexpr std::size_t max_yaml_depth = 100; // a test body may nest 64 deep, as a request body may
 
 bool within_expansion_limits(const YAML::Node& root, diagnostics& diag) {
@@ -583,6 +585,12 @@ load_result load_rule_set(std::string_view yaml_text, std::string_view file_name
     // value (a rule's message), and the rules below it were gone. A comment after that last line
     // break changes nothing in a valid file, and makes yaml-cpp see the quote still open.
     std::string text(yaml_text);
+    // A last line of nothing but blanks, with no line break after it (an editor's auto-indent),
+    // goes the same way: dropped, so that the text ends with the line break before it.
+    if (const std::size_t last = text.find_last_of('\n');
+        last != std::string::npos && text.find_first_not_of(" \t", last + 1) == std::string::npos) {
+      text.resize(last + 1);
+    }
     if (!text.empty() && text.back() == '\n') {
       text += '#';
     }
@@ -591,8 +599,10 @@ load_result load_rule_set(std::string_view yaml_text, std::string_view file_name
     // An error found at the end of the text (at the comment added above, or past the last line)
     // is shown on the file's last line.
     const bool at_end = e.mark.pos >= 0 && static_cast<std::size_t>(e.mark.pos) >= yaml_text.size();
-    const YAML::Mark where = at_end && !yaml_text.empty() ? mark_at(yaml_text, yaml_text.size() - 1) : e.mark;
-    if (at_end && e.msg == YAML::ErrorMsg::EOF_IN_SCALAR) {
+    const YAML::Mark where = (at_end || e.msg == YAML::ErrorMsg::EOF_IN_SCALAR) && !yaml_text.empty()
+                                 ? mark_at(yaml_text, yaml_text.size() - 1)
+                                 : e.mark;
+    if (e.msg == YAML::ErrorMsg::EOF_IN_SCALAR) { // only ever at the end of the text
       diag.error(where, "a quoted value is still open at the end of the file: a quote (\" or ') is not closed");
     } else {
       diag.error(where, explain_yaml_error(yaml_text, e));

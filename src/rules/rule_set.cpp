@@ -285,6 +285,44 @@ std::string rule_set::unmade_rewrite::operation_list() const {
   return list;
 }
 
+namespace {
+
+// Whether a rule's request conditions (kind, operations, method) may hold on a call of `op`.
+bool may_reach(const detail::conditions& when, const hubspot::operation& op) {
+  return (when.kinds == 0 || (when.kinds & detail::kind_bit(op.kind)) != 0) &&
+         (!when.operations || when.operations->contains(op.name)) &&
+         (when.methods.empty() || std::any_of(when.methods.begin(), when.methods.end(), [&op](const std::string& m) {
+            return detail::iequals(m, op.method) || (!op.other_method.empty() && detail::iequals(m, op.other_method));
+          }));
+}
+
+// Calls that may name contacts beyond the one they carry properties for: a send's cc and bcc
+// recipients, a booking's guests. An edit decided for one of those cannot be made.
+bool names_extra_recipients(const hubspot::operation& op) {
+  return op.shape == hubspot::body_shape::single_send || op.name == "meetings.book";
+}
+
+} // namespace
+
+std::vector<std::string_view> rule_set::extra_recipient_rewrites(std::size_t rule_index) const {
+  std::vector<std::string_view> found;
+  const detail::compiled_rule& rule = state_->rules[rule_index];
+  if (rule.info.action != rule_action::rewrite || rule.info.mode == enforcement_mode::shadow ||
+      state_->mode == enforcement_mode::shadow) {
+    return found;
+  }
+  // A recipient's record has an email and no properties: property conditions must hold on none.
+  const bool recipient_may_match =
+      std::all_of(rule.when.properties.begin(), rule.when.properties.end(),
+                  [](const auto& condition) { return condition.second.matches(std::nullopt); });
+  for (const hubspot::operation& op : hubspot::all_operations()) {
+    if (recipient_may_match && names_extra_recipients(op) && may_reach(rule.when, op)) {
+      found.push_back(op.name);
+    }
+  }
+  return found;
+}
+
 std::vector<rule_set::unmade_rewrite> rule_set::unmade_rewrites() const {
   std::vector<unmade_rewrite> found;
   for (std::size_t i = 0; i < state_->rules.size(); ++i) {
@@ -302,12 +340,7 @@ std::vector<rule_set::unmade_rewrite> rule_set::unmade_rewrites() const {
       const bool edits_fit = std::all_of(rule.info.remove.begin(), rule.info.remove.end(), can_edit) &&
                              std::all_of(rule.info.set.begin(), rule.info.set.end(),
                                          [&can_edit](const auto& entry) { return can_edit(entry.first); });
-      const bool request_may_match =
-          (when.kinds == 0 || (when.kinds & detail::kind_bit(op.kind)) != 0) &&
-          (!when.operations || when.operations->contains(op.name)) &&
-          (when.methods.empty() || std::any_of(when.methods.begin(), when.methods.end(), [&op](const std::string& m) {
-             return detail::iequals(m, op.method) || (!op.other_method.empty() && detail::iequals(m, op.other_method));
-           }));
+      const bool request_may_match = may_reach(when, op);
       // A property condition holds on a record of this call only for a property it carries, or
       // for a predicate that holds on no value (`missing`).
       // A call whose contacts are not read is one record with no email: an email condition must
@@ -339,6 +372,15 @@ std::vector<rule_set::note> rule_set::notes() const {
       found.push_back({i, "rewrites calls that cannot take its edits, and each of them it matches is refused with a 400: " +
                               next_unmade->operation_list() + ". Name the calls it is for with operations: or kind:."});
       ++next_unmade;
+    }
+    if (const auto sends = extra_recipient_rewrites(i); !sends.empty()) {
+      std::string list;
+      for (const std::string_view name : sends) {
+        list.append(list.empty() ? "" : ", ").append(name);
+      }
+      found.push_back({i, "may match a send's cc or bcc recipient or a booking's guest, who carry no properties to edit: "
+                          "such a call is refused with a 400 (" + list + "). Name the calls it is for with operations: "
+                          "if those are not among them."});
     }
     if (rule.action == rule_action::block && rule.status >= 500 && rule.mode != enforcement_mode::shadow &&
         state_->mode != enforcement_mode::shadow) {

@@ -296,17 +296,19 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
       break;
     }
 
-    // The body's bytes are taken from what all sessions may hold before they are read, and before a
-    // client waiting for 100 Continue is told to send them (a chunked body's chunk by chunk); past
-    // that, 503, and the body is left unread. Given back when this request is done: `hold` goes
-    // after `request`.
+    // The body's bytes are taken from what all sessions may hold as they arrive, a step ahead at
+    // most (the first step before a client waiting for 100 Continue is told to send them); past
+    // that, 503, and the rest of the body is left unread. Given back when this request is done:
+    // `hold` goes after `request`.
+    constexpr std::size_t hold_step = 64 * 1024;
     http::body_hold hold(state.bodies);
     const auto too_many_bodies = [&] {
       return http::error_reply{bhttp::status::service_unavailable, "SERVICE_UNAVAILABLE",
                                "hubgate holds as many request bodies as it may (--max-body-memory): retry shortly",
                                true};
     };
-    if (const auto length = head_parser.content_length(); length && !hold.take(static_cast<std::size_t>(*length))) {
+    if (const auto length = head_parser.content_length();
+        length && !hold.hold_at_least(std::min(static_cast<std::size_t>(*length), hold_step))) {
       const http::error_reply reply = too_many_bodies();
       co_await send_error(stream, state, reply, version, false, entry, std::chrono::seconds(1));
       unread_input = true;
@@ -331,12 +333,18 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
     if (head_parser.chunked()) {
       bhttp::request_parser<http::appending_string_body> body_parser{std::move(head_parser)};
       body_parser.body_limit(opts.max_body_bytes);
-      http::reserve_each_chunk reserve{body_parser.get().body(), 0, &hold};
+      http::reserve_each_chunk reserve{body_parser.get().body()};
       body_parser.on_chunk_header(reserve);
       stream.expires_after(opts.client_body_timeout);
-      std::size_t body_bytes = 0;
-      std::tie(bec, body_bytes) = co_await bhttp::async_read(stream, buffer, body_parser, use_tuple);
-      entry.bytes_in += body_bytes;
+      // A read at a time (the connection's buffer bounds each), the bytes held once they are in.
+      while (!bec && !body_parser.is_done()) {
+        std::size_t body_bytes = 0;
+        std::tie(bec, body_bytes) = co_await bhttp::async_read_some(stream, buffer, body_parser, use_tuple);
+        entry.bytes_in += body_bytes;
+        if (!bec && !hold.hold_at_least(body_parser.get().body().size())) {
+          bec = bhttp::error::buffer_overflow;
+        }
+      }
       auto read = body_parser.release();
       request.base() = std::move(read.base());
       request.body().assign(std::move(read.body()));
@@ -344,15 +352,24 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
       const std::size_t length = head_parser.content_length().value_or(0);
       request.base() = std::move(head_parser.release().base());
       const std::span<char> body = request.body().overwrite(length);
-      const std::size_t buffered = net::buffer_copy(net::buffer(body.data(), body.size()), buffer.data());
-      buffer.consume(buffered);
-      entry.bytes_in += buffered;
-      if (buffered < length) {
-        stream.expires_after(opts.client_body_timeout);
-        const net::mutable_buffer rest(body.data() + buffered, length - buffered);
+      std::size_t got = net::buffer_copy(net::buffer(body.data(), body.size()), buffer.data());
+      buffer.consume(got);
+      entry.bytes_in += got;
+      if (!hold.hold_at_least(got)) {
+        bec = bhttp::error::buffer_overflow;
+      }
+      stream.expires_after(opts.client_body_timeout);
+      while (!bec && got < length) {
+        const std::size_t want = std::min(length - got, hold_step);
+        if (!hold.hold_at_least(got + want)) {
+          bec = bhttp::error::buffer_overflow;
+          break;
+        }
         std::size_t body_bytes = 0;
-        std::tie(bec, body_bytes) = co_await net::async_read(stream, rest, use_tuple);
+        std::tie(bec, body_bytes) =
+            co_await net::async_read(stream, net::mutable_buffer(body.data() + got, want), use_tuple);
         entry.bytes_in += body_bytes;
+        got += body_bytes;
         if (bec == net::error::eof) {
           bec = bhttp::error::partial_message; // a body cut short, as Beast's parser reports it
         }

@@ -533,6 +533,25 @@ TEST_F(proxy_test, bodies_held_at_once_are_bounded_and_one_past_it_gets_503) {
   EXPECT_EQ(api.requests().size(), 3u);
 }
 
+// A body is held as it arrives, a step (64 KiB) ahead at most: a client that declares a large body
+// and sends little of it holds little, and cannot keep the other bodies out.
+TEST_F(proxy_test, a_body_declared_but_not_sent_holds_only_what_arrived) {
+  api.set_handler(echo);
+  auto proxy = start({"--max-body-size", "1MiB", "--max-body-memory", "1MiB"});
+  proxy_connection declaring(proxy.port());
+  declaring.send("POST /crm/v3/objects/notes HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n"
+                 "Expect: 100-continue\r\n\r\n");
+  auto go_on = declaring.read_answer();
+  ASSERT_TRUE(go_on);
+  ASSERT_EQ(go_on->status, 100u);
+  declaring.send("x"); // and no more
+  auto other = exchange(proxy.port(), make_request("POST", "/crm/v3/objects/notes", {}, std::string(900 * 1024, 'o')));
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 200u);
+  ASSERT_EQ(api.requests().size(), 1u);
+  EXPECT_EQ(api.requests()[0].body.size(), 900u * 1024);
+}
+
 // Bytes that differ from their neighbours, so that a body shifted, cut or padded reads differently.
 std::string patterned(std::size_t size) {
   std::string body(size, '\0');

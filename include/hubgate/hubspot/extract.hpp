@@ -122,6 +122,10 @@ struct editable_properties {
 
 editable_properties editable_properties_of(body_shape shape) noexcept;
 
+// True when a property of this name is read as the contact's email: `email` in any case, padded,
+// with `+` at its ends, or named with the contact type (`0-1/email`), as the extractor reads it.
+bool names_email(std::string_view name);
+
 // `request` must be a successful classification with an operation; `content_type` is the raw
 // Content-Type header value (empty when absent).
 extraction extract(const classification& request, std::string_view body, std::string_view content_type,

@@ -118,6 +118,9 @@ public:
     std::string operation_list() const; // "a, b, c"
   };
   std::vector<unmade_rewrite> unmade_rewrites() const;
+  // The calls with extra recipients (a send's cc and bcc, a booking's guests) whose extra
+  // recipients rule `rule_index`, a rewrite, may match: such a call is refused with a 400.
+  std::vector<std::string_view> extra_recipient_rewrites(std::size_t rule_index) const;
 
   // What `hubgate check` notes about a valid file (and serve logs when it loads one): rules that
   // may not do what they look like they do. The unmade rewrites above, and block rules answering a

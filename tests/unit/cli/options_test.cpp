@@ -80,6 +80,9 @@ TEST(options, body_memory_holds_at_least_the_largest_body) {
             "never be held");
   EXPECT_EQ(serve_of(parse({"serve", "--max-body-memory", "1MiB", "--max-body-size", "512KiB"})).max_body_memory,
             1024u * 1024);
+  // A larger body size alone raises the default to fit it.
+  EXPECT_EQ(serve_of(parse({"serve", "--max-body-size", "300MiB"})).max_body_memory, 300u * 1024 * 1024);
+  EXPECT_EQ(serve_of(parse({"serve"}, {{"HUBGATE_MAX_BODY_SIZE", "512MiB"}})).max_body_memory, 512u * 1024 * 1024);
 }
 
 // The log names the level `warning`; the flag takes that word too.

@@ -145,6 +145,18 @@ rules:
     remove: [Email]
 )yaml"),
               ElementsAre(::testing::HasSubstr("rules.yaml:5:14: a rewrite cannot remove 'email'")));
+  // Nor by another name that is read as it.
+  EXPECT_THAT(load_errors(R"yaml(version: 1
+rules:
+  - name: strip
+    action: rewrite
+    remove: ['+email']
+  - name: swap
+    action: rewrite
+    set: { '0-1/email': other@x.io }
+)yaml"),
+              ElementsAre(::testing::HasSubstr("rules.yaml:5:14: a rewrite cannot remove 'email'"),
+                          ::testing::HasSubstr("rules.yaml:8:12: a rewrite cannot set 'email'")));
 }
 
 TEST(RuleLoader, DuplicateRuleNames) {
@@ -329,6 +341,17 @@ TEST(RuleLoader, AQuoteOpenAtTheEndOfTheFileIsAnError) {
                                     quote + "Blocked\n  - name: b\n    action: block\n");
     EXPECT_THAT(errors, ElementsAre(::testing::HasSubstr("a quoted value is still open at the end of the file")))
         << quote;
+    // Also when the last line holds only blanks, with no line break after them.
+    const auto indented = load_errors(std::string("version: 1\nrules:\n  - name: a\n    action: block\n    message: ") +
+                                      quote + "Blocked\n  - name: b\n    action: block\n   ");
+    EXPECT_THAT(indented, ElementsAre(::testing::HasSubstr("a quoted value is still open at the end of the file")))
+        << quote;
+  }
+  for (const char* quote : {"\"", "'"}) {
+    const auto errors = load_errors(std::string("version: 1\nrules:\n  - name: a\n    action: block\n    message: ") +
+                                    quote + "Blocked\n  - name: b\n    action: block\n");
+    EXPECT_THAT(errors, ElementsAre(::testing::HasSubstr("a quoted value is still open at the end of the file")))
+        << quote;
   }
   // Other things left open at the end are what they are.
   EXPECT_THAT(load_errors("version: 1\nx: {a: 1\n"), ElementsAre("rules.yaml:2:9: end of map flow not found"));
@@ -344,12 +367,12 @@ TEST(RuleLoader, DeepFlowNestingAndLongAliasedValuesAreRefusedEarly) {
               ElementsAre("rules.yaml:2:1004: values are nested too deep to read (more than 1000 '[' or '{' open)"));
   const std::string long_value(1 << 20, 'a');
   std::string aliased = "version: 1\nrules:\n  - name: r\n    match: { properties: { firstname: { in: [&s " + long_value;
-  for (int i = 0; i < 10; ++i) {
+  for (int i = 0; i < 40; ++i) {
     aliased += ", *s";
   }
   aliased += "] } } }\n    action: block\n";
   EXPECT_THAT(load_errors(aliased),
-              ElementsAre(::testing::HasSubstr("the file expands, through YAML aliases, to more than 8 MiB of values")));
+              ElementsAre(::testing::HasSubstr("the file expands, through YAML aliases, to more than 32 MiB of values")));
 }
 
 TEST(RuleLoader, AliasesThatNeverEndOrExplodeAreRefused) {
