@@ -176,7 +176,8 @@ const flag_spec serve_flags[] = {
     {"--max-body-size", "HUBGATE_MAX_BODY_SIZE", "BYTES", "largest request body, answered 413 above (default 16MiB)",
      [](std::string_view v, serve_options& o, std::string& e) { return set_byte_size(v, o.max_body_bytes, e); }},
     {"--max-body-memory", "HUBGATE_MAX_BODY_MEMORY", "BYTES",
-     "request bodies held at once, all connections together; a body past it gets 503 (default 256MiB, or --max-body-size if larger)",
+     "request bodies held at once, all connections together, and the memory reading large JSON bodies takes; a body past it "
+     "gets 503 (default 256MiB, or --max-body-size if larger)",
      [](std::string_view v, serve_options& o, std::string& e) { return set_byte_size(v, o.max_body_memory, e); }},
     {"--client-header-timeout", "HUBGATE_CLIENT_HEADER_TIMEOUT", "DURATION",
      "time a client has to send a request head once it starts (default 10s)",

@@ -409,9 +409,17 @@ decision decide(const rules::rule_set& rules, const hubspot::classification& cla
   }
   const hubspot::property_selection listed{detail == record_detail::every_property, rules.properties_read(),
                                            &rules.compared_values()};
-  auto extraction = hubspot::extract(classification, request.body, request.content_type, listed);
+  auto extraction =
+      hubspot::extract(classification, request.body, request.content_type, listed, request.max_json_values);
   if (!extraction.ok()) {
-    refuse(d, &op, "Request body refused by hubgate: " + extraction.error, correlation_id);
+    refuse(d, &op,
+           "Request body refused by hubgate: " + extraction.error +
+               (extraction.too_many_values ? ", more than it may read with the memory it has (--max-body-memory)" : ""),
+           correlation_id);
+    if (extraction.too_many_values) {
+      d.answer.status = 413;
+      d.too_many_values = true;
+    }
     return d;
   }
   d.item_count = extraction.body.item_count;

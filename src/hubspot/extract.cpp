@@ -1371,7 +1371,8 @@ bool refuse_near_misses(reader& r, const std::vector<contact_record>& records, c
 // Integrity, JSON ambiguity: a document two parsers could read differently (duplicate keys at any
 // depth, deep nesting, invalid UTF-8, comments, trailing bytes) is rejected by the scanner
 // (json_scan.hpp); escapes and the spellings of property names are read and inspected.
-bool read_json(reader& r, const classification& request, std::string_view text, extraction& out) {
+bool read_json(reader& r, const classification& request, std::string_view text, std::uint32_t max_values,
+               extraction& out) {
   // One document per thread, whose token buffer (20 bytes a token, about two a property) serves
   // the next body too: a create's 1.8 KB and a batch's 100 KB were each a malloc and a free on the
   // slow path, past glibc's per-thread cache. A buffer of more than 8,192 tokens (bodies of over
@@ -1381,7 +1382,8 @@ bool read_json(reader& r, const classification& request, std::string_view text, 
   struct forget_the_scan {
     ~forget_the_scan() { document.reset(kept_tokens); }
   } forget;
-  if (!document.scan(text)) {
+  if (!document.scan(text, max_values)) {
+    out.too_many_values = document.over_token_limit();
     return r.fail(document.error());
   }
   out.body.text = text;
@@ -1391,7 +1393,7 @@ bool read_json(reader& r, const classification& request, std::string_view text, 
 } // namespace
 
 extraction extract(const classification& request, std::string_view body, std::string_view content_type,
-                   const property_selection& listed) {
+                   const property_selection& listed, std::uint32_t max_json_values) {
   extraction out;
   out.op = request.op;
   try {
@@ -1419,16 +1421,18 @@ extraction extract(const classification& request, std::string_view body, std::st
            read_form(r, request, body, out);
     } else {
       ok = (type == media::json_text || r.fail("this operation takes a JSON body")) &&
-           (!body.empty() || r.fail("empty body")) && read_json(r, request, body, out);
+           (!body.empty() || r.fail("empty body")) && read_json(r, request, body, max_json_values, out);
     }
     ok = ok && normalise_addresses(r, out.records) &&
          (listed.compared == nullptr || listed.compared->empty() ||
           refuse_near_misses(r, out.records, *listed.compared));
     if (!ok) {
       const std::string error = r.take_error();
+      const bool too_many_values = out.too_many_values;
       out = extraction{};
       out.op = request.op;
       out.error = error;
+      out.too_many_values = too_many_values;
     }
   } catch (const std::exception& ex) {
     out = extraction{};

@@ -26,6 +26,8 @@ namespace {
 constexpr std::size_t max_depth = 64;
 // What the position helpers return once they have set the error.
 constexpr std::size_t failed = ~std::size_t{0};
+// The token index a full token buffer gives (json_document::scan's max_tokens).
+constexpr std::uint32_t no_room = ~std::uint32_t{0};
 // Objects with more keys than this are checked for repeats by sorting, so that a hostile body
 // with many keys costs n log n, not n squared.
 constexpr std::size_t pairwise_key_limit = 32;
@@ -242,8 +244,10 @@ struct open_container {
 // it, so that the first error is the one told, as the scanner before this one told it.
 class scanner {
 public:
-  scanner(std::string_view text, std::unique_ptr<json_token[]>& tokens, std::uint32_t& capacity, std::string& error)
-      : text_(text), tokens_(tokens), capacity_(capacity), error_(error) {}
+  scanner(std::string_view text, std::uint32_t max_tokens, std::unique_ptr<json_token[]>& tokens,
+          std::uint32_t& capacity, std::string& error)
+      : text_(text), max_tokens_(std::max<std::uint32_t>(max_tokens, 1)), tokens_(tokens), capacity_(capacity),
+        error_(error) {}
 
   // True with the number of tokens in `token_count`.
   bool run(std::uint32_t& token_count) {
@@ -256,8 +260,9 @@ public:
     const std::size_t size = text_.size();
     std::size_t i = text_.starts_with("\xEF\xBB\xBF") ? 3 : 0;
     // Most bodies need fewer tokens than this (a key or a value is rarely under 8 bytes).
-    json_token* tokens = reserve(static_cast<std::uint32_t>(size / 8 + 16), 0);
-    std::uint32_t capacity = capacity_;
+    json_token* tokens = reserve(std::min(static_cast<std::uint32_t>(size / 8 + 16), max_tokens_), 0);
+    // A buffer kept from an earlier scan may be larger than this one may use.
+    std::uint32_t capacity = std::min(capacity_, max_tokens_);
     std::uint32_t count = 0;
     key_ref* keys = inline_keys_.data();
     std::uint32_t key_count = 0;
@@ -267,12 +272,17 @@ public:
     const auto no_space_at = [base, size](std::size_t at) {
       return at != size && static_cast<unsigned char>(base[at]) > ' ';
     };
-    // Room for `more` tokens after the first `count`.
-    const auto make_room = [&](std::uint32_t more) __attribute__((always_inline)) {
-      if (capacity - count < more) [[unlikely]] {
-        tokens = reserve(capacity * 2, count);
-        capacity = capacity_;
+    // Room for one more token after the first `count`; false when the buffer holds the most it
+    // may (max_tokens_).
+    const auto make_room = [&]() __attribute__((always_inline)) -> bool {
+      if (capacity == count) [[unlikely]] {
+        if (capacity >= max_tokens_) {
+          return false;
+        }
+        capacity = static_cast<std::uint32_t>(std::min<std::uint64_t>(std::uint64_t{capacity} * 2, max_tokens_));
+        tokens = reserve(capacity, count);
       }
+      return true;
     };
     // A token from `at` to `past` (0 until a container closes), where there is room for it; a
     // scalar's `next` is the token after it, a container's is set on close.
@@ -282,9 +292,13 @@ public:
                                  escaped, false};
       return count++;
     };
+    // no_room (error set) when the buffer is full.
     const auto push_token = [&](json_kind kind, std::size_t at, std::size_t past, bool escaped)
                                 __attribute__((always_inline)) -> std::uint32_t {
-      make_room(1);
+      if (!make_room()) [[unlikely]] {
+        too_many_tokens();
+        return no_room;
+      }
       return put_token(kind, at, past, escaped);
     };
     // The open containers are [stack, top], the innermost last, above the document at stack[0].
@@ -344,7 +358,9 @@ public:
       if (past == failed) {
         return false;
       }
-      push_token(json_kind::string, i, past, escaped);
+      if (push_token(json_kind::string, i, past, escaped) == no_room) {
+        return false;
+      }
       i = past;
     } else if (base[i] == '{' || base[i] == '[') {
       if (top == stack + max_depth) {
@@ -352,6 +368,9 @@ public:
       }
       const bool object = base[i] == '{';
       const std::uint32_t index = push_token(object ? json_kind::object : json_kind::array, i, 0, false);
+      if (index == no_room) {
+        return false;
+      }
       *++top = open_container{index,
                               0,
                               key_count,
@@ -376,6 +395,9 @@ public:
       }
     } else {
       const std::uint32_t index = push_token(json_kind::null, i, 0, false);
+      if (index == no_room) {
+        return false;
+      }
       const char* const past = scalar(base + i, base + size, tokens[index]);
       if (past == nullptr) {
         return false;
@@ -454,8 +476,7 @@ public:
       if (past == failed) {
         return false;
       }
-      push_token(json_kind::string, i, past, escaped);
-      if (!record_key(i + 1, past - 1, escaped)) {
+      if (push_token(json_kind::string, i, past, escaped) == no_room || !record_key(i + 1, past - 1, escaped)) {
         return false;
       }
       i = past;
@@ -618,6 +639,12 @@ private:
     }
     bits |= bit;
     return true;
+  }
+
+  // The document holds more values and keys than the caller lets it (json_document::scan).
+  [[gnu::cold]] void too_many_tokens() {
+    error_ = "the JSON body holds more than " + std::to_string(max_tokens_) + " values and keys";
+    over_token_limit_ = true;
   }
 
   [[gnu::cold]] bool fail(const char* at, std::string_view message) {
@@ -866,10 +893,16 @@ private:
     return first_repeat == nullptr || duplicate(*first_repeat);
   }
 
+public:
+  bool over_token_limit() const noexcept { return over_token_limit_; }
+
+private:
   std::string_view text_;
+  const std::uint32_t max_tokens_;
   std::unique_ptr<json_token[]>& tokens_;
   std::uint32_t& capacity_;
   std::string& error_;
+  bool over_token_limit_ = false;
   // The keys of every open object, innermost last: in the inline buffer until they outgrow it.
   std::array<key_ref, 64> inline_keys_;
   std::unique_ptr<key_ref[]> spilled_keys_;
@@ -887,12 +920,14 @@ bool json_scan_force_sse2(bool force) noexcept {
 }
 } // namespace detail
 
-bool json_document::scan(std::string_view text) {
+bool json_document::scan(std::string_view text, std::uint32_t max_tokens) {
   text_ = text;
   error_.clear();
-  scanner scan(text, tokens_, token_capacity_, error_);
+  scanner scan(text, max_tokens, tokens_, token_capacity_, error_);
+  over_token_limit_ = false;
   if (!scan.run(token_count_)) {
     token_count_ = 0;
+    over_token_limit_ = scan.over_token_limit();
     return false;
   }
   return true;
@@ -901,6 +936,7 @@ bool json_document::scan(std::string_view text) {
 void json_document::reset(std::uint32_t kept_tokens) noexcept {
   text_ = {};
   token_count_ = 0;
+  over_token_limit_ = false;
   error_.clear();
   if (token_capacity_ > kept_tokens) {
     tokens_.reset();

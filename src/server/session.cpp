@@ -409,15 +409,39 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
     // The gate. Requests outside the catalog skip it unless a rule is about such requests.
     const auto& rule_snapshot = rules_in_force.rules;
     gate::decision decision;
+    bool retry_reading = false;
     entry.report.decided(decision, rules_in_force, request);
     if (classification.op != nullptr || rule_snapshot->reaches_non_catalog()) {
       http::fields_header_lookup headers(request);
-      const gate::request_view view =
+      gate::request_view view =
           http::gate_view(request, headers, client != nullptr ? std::string_view(client->name) : std::string_view());
+      // Reading a JSON body takes memory too: 20 bytes a value and key (hubspot::json_document),
+      // up to twice that while its buffer grows, so 20 times the size of a body of tiny values.
+      // For a large body it is taken from what bodies may hold, for the decision only, and bounds
+      // the values the body may hold: past them, a 413, or a 503 when others held what it lacked.
+      http::body_hold reading(state.bodies);
+      bool reading_short = false;
+      if (classification.op != nullptr && view.body.size() > hold_step) {
+        constexpr std::size_t bytes_per_value = 2 * sizeof(hubspot::json_token);
+        const std::size_t most_values = view.body.size() / 2 + 2; // `[1,1,...]`
+        const std::size_t wanted = std::min(most_values * bytes_per_value, reading.limit() - hold.bytes());
+        const std::size_t taken = reading.take_up_to(wanted);
+        reading_short = taken < wanted;
+        view.max_json_values = static_cast<std::uint32_t>(
+            std::min<std::size_t>(taken / bytes_per_value, hubspot::json_document::no_token_limit));
+      }
       entry.correlation_id = hubspot::make_correlation_id();
       decision = gate::decide(*rule_snapshot, classification, view, entry.correlation_id);
       entry.decision = to_string(decision.what);
       entry.detail = decision.reason;
+      retry_reading = decision.too_many_values && reading_short;
+    }
+    if (retry_reading) {
+      const http::error_reply reply = too_many_bodies();
+      if (!co_await send_error(stream, state, reply, version, keep_alive, entry, std::chrono::seconds(1))) {
+        break;
+      }
+      continue;
     }
     // A client's new-contact budget: reserved before anything is forwarded, settled by the answer.
     // A client without a budget holds one that is never refused, so that what it creates is counted.

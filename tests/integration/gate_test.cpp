@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -64,9 +65,10 @@ class gate_test : public ::testing::Test {
   }
   ~gate_test() override { std::system(("rm -rf " + dir_).c_str()); }
 
-  running_proxy start() {
+  running_proxy start(std::vector<std::string> extra = {}) {
     auto flags = proxy_flags(api.url(), forms.url(), pki.ca_file);
     flags.insert(flags.end(), {"--rules", rules_file_});
+    flags.insert(flags.end(), extra.begin(), extra.end());
     return running_proxy(flags);
   }
 
@@ -452,6 +454,73 @@ TEST_F(gate_test, form_submissions_are_gated_with_the_forms_error_shape) {
   EXPECT_EQ(answer->status, 200u);
   EXPECT_EQ(forms.requests().size(), 1u);
   EXPECT_TRUE(api.requests().empty());
+}
+
+// A contact create of `count` properties, each `value` long, after its email.
+std::string create_of(std::size_t count, std::size_t value_length) {
+  std::string body = R"({"properties":{"email":"a@corp.io")";
+  for (std::size_t i = 0; i < count; ++i) {
+    body += ",\"p" + std::to_string(i) + "\":\"" + std::string(value_length, 'v') + "\"";
+  }
+  return body + "}}";
+}
+
+// Reading a JSON body takes 20 bytes a value and key, more than the body for tiny values: a large
+// body's reading is taken from --max-body-memory. One of more values than that memory lets hubgate
+// read gets a 413 and is never forwarded; a body as large with long values passes.
+TEST_F(gate_test, a_body_of_more_json_values_than_max_body_memory_lets_hubgate_read_gets_413) {
+  auto proxy = start({"--max-body-size", "100KiB", "--max-body-memory", "512KiB"});
+  const std::string many = create_of(7000, 0); // 14,000 values and keys in 77 KB
+  const std::string few = create_of(70, 1000);  // 140 in 71 KB
+  ASSERT_GT(many.size(), 64u * 1024);
+  ASSERT_GT(few.size(), 64u * 1024);
+
+  auto refused = exchange(proxy.port(), post("/crm/v3/objects/contacts", many));
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 413u) << refused->body;
+  const json error = json::parse(refused->body);
+  EXPECT_EQ(error["category"], "VALIDATION_ERROR");
+  EXPECT_NE(error["message"].get<std::string>().find("--max-body-memory"), std::string::npos) << refused->body;
+  EXPECT_TRUE(api.requests().empty());
+
+  auto passed = exchange(proxy.port(), post("/crm/v3/objects/contacts", few));
+  ASSERT_TRUE(passed);
+  EXPECT_EQ(passed->status, 201u) << passed->body;
+  ASSERT_EQ(api.requests().size(), 1u);
+  EXPECT_NE(api.requests()[0].body.find(std::string(1000, 'v')), std::string::npos);
+}
+
+// When other bodies hold the memory a body's reading needs, it gets a 503 to retry, and passes
+// once they are gone.
+TEST_F(gate_test, a_body_whose_reading_needs_memory_other_bodies_hold_gets_503_then_passes) {
+  auto proxy = start({"--max-body-size", "100KiB", "--max-body-memory", "1MiB"});
+  const std::string many = create_of(7000, 0); // 14,000 values: 560 KB to read, beside its 77 KB
+  // Ten bodies of 64 KiB, held from the 100 Continue on: 640 KiB of the 1 MiB.
+  std::vector<std::unique_ptr<proxy_connection>> holding;
+  for (int i = 0; i < 10; ++i) {
+    holding.push_back(std::make_unique<proxy_connection>(proxy.port()));
+    holding.back()->send("POST /crm/v3/objects/notes HTTP/1.1\r\nHost: x\r\nContent-Length: 65536\r\n"
+                         "Expect: 100-continue\r\n\r\n");
+    auto go_on = holding.back()->read_answer();
+    ASSERT_TRUE(go_on);
+    ASSERT_EQ(go_on->status, 100u);
+  }
+  auto refused = exchange(proxy.port(), post("/crm/v3/objects/contacts", many));
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503u) << refused->body;
+  EXPECT_EQ(refused->header("Retry-After").value_or(""), "1");
+  EXPECT_TRUE(api.requests().empty());
+
+  for (auto& c : holding) {
+    c->send(std::string(65536, 'n'));
+    auto answered = c->read_answer();
+    ASSERT_TRUE(answered);
+    EXPECT_EQ(answered->status, 200u);
+  }
+  auto passed = exchange(proxy.port(), post("/crm/v3/objects/contacts", many));
+  ASSERT_TRUE(passed);
+  EXPECT_EQ(passed->status, 201u) << passed->body;
+  EXPECT_EQ(api.requests().size(), 11u);
 }
 
 TEST_F(gate_test, bodies_that_cannot_be_read_are_refused_not_forwarded) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "hubgate/hubspot/classify.hpp"
+#include "hubgate/hubspot/json_scan.hpp"
 #include "hubgate/rules/evaluation.hpp"
 #include "hubgate/rules/request_facts.hpp"
 #include "hubgate/rules/rule_set.hpp"
@@ -27,6 +28,9 @@ struct request_view {
   std::string_view content_encoding; // empty when the request has none
   const rules::header_lookup* headers = nullptr;
   std::string_view client; // the client its key named (auth: clients); empty when none
+  // The most values and keys a JSON body may hold to be read: reading one takes 20 bytes a value
+  // (hubspot::json_document), so the server bounds it with the memory it may use. Past it, a 413.
+  std::uint32_t max_json_values = hubspot::json_document::no_token_limit;
 };
 
 // An answer hubgate gives itself; the body is JSON in HubSpot's (or the forms API's) error shape.
@@ -74,6 +78,7 @@ struct decision {
   std::vector<hubspot::contact_record> records;
   hubspot::record_texts record_texts;
   std::string reason;                  // why, in a few words, for the log
+  bool too_many_values = false;        // answer: a 413, the body held more than max_json_values
 
   decision() = default;
   decision(decision&&) = default;

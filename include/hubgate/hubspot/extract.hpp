@@ -24,6 +24,7 @@
 
 #include "hubgate/hubspot/classify.hpp"
 #include "hubgate/hubspot/compared_values.hpp"
+#include "hubgate/hubspot/json_scan.hpp"
 #include "hubgate/hubspot/operation.hpp"
 
 #include <cstddef>
@@ -81,6 +82,7 @@ struct extraction {
   std::vector<contact_record> records;
   record_texts texts;
   std::string error;                   // non-empty: refuse the request
+  bool too_many_values = false;        // error: the JSON body holds more than max_json_values
   parsed_body body;
 
   bool ok() const noexcept { return error.empty(); }
@@ -127,8 +129,11 @@ editable_properties editable_properties_of(body_shape shape) noexcept;
 bool names_email(std::string_view name);
 
 // `request` must be a successful classification with an operation; `content_type` is the raw
-// Content-Type header value (empty when absent).
+// Content-Type header value (empty when absent). A JSON body of more than `max_json_values` values
+// and keys is refused (too_many_values), its scan never holding more: the memory a body of tiny
+// values takes to read (json_document::scan) is the caller's to bound.
 extraction extract(const classification& request, std::string_view body, std::string_view content_type,
-                   const property_selection& listed = {});
+                   const property_selection& listed = {},
+                   std::uint32_t max_json_values = json_document::no_token_limit);
 
 } // namespace hubgate::hubspot

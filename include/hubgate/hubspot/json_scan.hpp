@@ -134,10 +134,14 @@ struct json_range {
 // The scan of one body. `scan` replaces any previous one; the text must outlive the views.
 class json_document {
 public:
-  // False, with error() set, when `text` is not a document hubgate accepts (see above).
-  bool scan(std::string_view text);
+  // False, with error() set, when `text` is not a document hubgate accepts (see above), or when it
+  // holds more than `max_tokens` values and keys (over_token_limit() then says so): the token buffer
+  // (20 bytes a token, a body of tiny values 10 times its size) is never grown past that many.
+  bool scan(std::string_view text, std::uint32_t max_tokens = no_token_limit);
+  static constexpr std::uint32_t no_token_limit = ~std::uint32_t{0} - 1;
 
   const std::string& error() const noexcept { return error_; }
+  bool over_token_limit() const noexcept { return over_token_limit_; }
   std::string_view text() const noexcept { return text_; }
   // The top-level value; only after a successful scan.
   json_value root() const noexcept { return json_value(*this, 0); }
@@ -152,6 +156,7 @@ private:
   std::unique_ptr<json_token[]> tokens_;
   std::uint32_t token_count_ = 0;
   std::uint32_t token_capacity_ = 0;
+  bool over_token_limit_ = false;
   std::string error_;
 };
 

@@ -176,5 +176,29 @@ rules:
   }
 }
 
+// The server bounds the values a JSON body may hold (the memory reading it takes): past them, the
+// body is refused with a 413 that says why, and nothing is forwarded.
+TEST(gate_decide, a_body_of_more_json_values_than_the_server_lets_it_read_gets_413) {
+  const auto rules = testing::load_rules(stage_rules);
+  ASSERT_NE(rules, nullptr);
+  const auto classification = hubspot::classify("POST", batch_target);
+  request_view view{"POST", batch_target, batch_body, "application/json", "", nullptr, {}};
+  hubspot::json_document document;
+  ASSERT_TRUE(document.scan(batch_body));
+  view.max_json_values = static_cast<std::uint32_t>(document.token_count());
+  const decision read = decide(*rules, classification, view, "corr-1");
+  EXPECT_EQ(read.what, action::split) << read.reason;
+  EXPECT_FALSE(read.too_many_values);
+
+  view.max_json_values -= 1;
+  const decision refused = decide(*rules, classification, view, "corr-1");
+  ASSERT_EQ(refused.what, action::answer);
+  EXPECT_TRUE(refused.too_many_values);
+  EXPECT_EQ(refused.answer.status, 413U);
+  const auto body = nlohmann::json::parse(refused.answer.body);
+  EXPECT_EQ(body["category"], "VALIDATION_ERROR");
+  EXPECT_NE(body["message"].get<std::string>().find("--max-body-memory"), std::string::npos) << body;
+}
+
 } // namespace
 } // namespace hubgate::gate

@@ -625,5 +625,46 @@ TEST(json_scan, finds_repeated_keys_however_they_are_read) {
   }
 }
 
+// The caller bounds the token buffer (20 bytes a value and key) and so the memory a body of tiny
+// values takes: one value and key more than it lets the scan hold is refused, whichever part of the
+// scanner (the loop for plain members, or the general one) meets it.
+TEST(json_scan, refuses_a_document_of_more_values_and_keys_than_the_caller_lets_it_hold) {
+  const std::string_view cases[] = {
+      "[1,2,3]",                   // 4: the array and three numbers
+      R"({"a":"b","c":"d"})",      // 5: the object, two keys, two values (plain members)
+      R"({"a":[true,null],"c":{}})", // 7
+      R"("text")",                 // 1
+  };
+  for (const std::string_view text : cases) {
+    json_document document;
+    ASSERT_TRUE(document.scan(text)) << text;
+    const auto needed = static_cast<std::uint32_t>(document.token_count());
+    EXPECT_TRUE(document.scan(text, needed)) << text << ": " << document.error();
+    EXPECT_FALSE(document.over_token_limit());
+    if (needed > 1) {
+      EXPECT_FALSE(document.scan(text, needed - 1)) << text;
+      EXPECT_TRUE(document.over_token_limit()) << text;
+      EXPECT_EQ(document.error(), "the JSON body holds more than " + std::to_string(needed - 1) + " values and keys");
+    }
+    // Another scan forgets it.
+    EXPECT_TRUE(document.scan(text, needed));
+    EXPECT_FALSE(document.over_token_limit());
+  }
+  // Other errors are not this one.
+  json_document document;
+  EXPECT_FALSE(document.scan("[1,2,", 100));
+  EXPECT_FALSE(document.over_token_limit());
+
+  // A large document of tiny values, its buffer grown step by step up to the bound and no further.
+  std::string tiny = "[";
+  for (int i = 0; i < 100000; ++i) {
+    tiny += i == 0 ? "1" : ",1";
+  }
+  tiny += "]";
+  EXPECT_TRUE(document.scan(tiny, 100001));
+  EXPECT_FALSE(document.scan(tiny, 100000));
+  EXPECT_TRUE(document.over_token_limit());
+}
+
 } // namespace
 } // namespace hubgate::hubspot
