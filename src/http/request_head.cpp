@@ -2,6 +2,7 @@
 
 #include <boost/beast/core/string.hpp>
 
+#include <algorithm>
 #include <array>
 #include <iterator>
 #include <string>
@@ -55,11 +56,16 @@ bool same_header_name(std::string_view name, std::string_view canonical) {
 
 constexpr std::array<std::string_view, 3> method_override_headers = {"X-HTTP-Method-Override", "X-HTTP-Method",
                                                                      "X-Method-Override"};
+// Headers by which some servers and proxies (IIS, Symfony, some load balancers) take the path from
+// a header instead of the request line.
+constexpr std::array<std::string_view, 3> path_override_headers = {"X-Original-URL", "X-Rewrite-URL",
+                                                                   "X-Override-URL"};
 constexpr std::array<std::string_view, 4> framing_headers = {"Content-Type", "Content-Encoding", "Content-Length",
                                                              "Transfer-Encoding"};
 
-// Whether the query names a `_method` parameter (in any case or encoding), the query-string
-// spelling of a method override.
+// Whether the query names a `_method` parameter (in any case or encoding, padded however long),
+// the query-string spelling of a method override. Parameters are split at `;` too, as servlet
+// containers split them (hubspot/classify.cpp reads queries the same way).
 bool has_method_parameter(std::string_view target) {
   const std::size_t question = target.find('?');
   if (question == std::string_view::npos) {
@@ -67,12 +73,18 @@ bool has_method_parameter(std::string_view target) {
   }
   std::string_view query = target.substr(question + 1);
   while (!query.empty()) {
-    const std::size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    const std::size_t separator = query.find_first_of("&;");
+    const std::string_view pair = query.substr(0, separator);
+    query = separator == std::string_view::npos ? std::string_view{} : query.substr(separator + 1);
     const std::string_view raw_name = pair.substr(0, pair.find('='));
-    if (raw_name.size() < 7 || raw_name.size() > 64) {
-      continue; // cannot spell `_method`: nothing to decode
+    if (raw_name.size() < 7) {
+      continue; // cannot spell `_method`
+    }
+    if (raw_name.find_first_of("%+") == std::string_view::npos) {
+      if (hubspot::iequals_ascii(hubspot::trim_name_padding(raw_name), "_method")) {
+        return true;
+      }
+      continue;
     }
     std::string name;
     if (hubspot::percent_decode(raw_name, name, true) && hubspot::iequals_ascii(hubspot::trim_name_padding(name), "_method")) {
@@ -84,6 +96,28 @@ bool has_method_parameter(std::string_view target) {
 
 error_reply bad_request(std::string message) {
   return error_reply{bhttp::status::bad_request, "VALIDATION_ERROR", std::move(message)};
+}
+
+// Integrity, request targets: `//name/rest` is one path to hubgate and to a router that skips the
+// empty segment (an SDK whose base URL ends in `/` sends `//crm/v3/...`), but a URL parser that
+// reads it against a base (Java's URI, WHATWG URL, Python's urljoin) takes `name` for a host and
+// `/rest` for the path. Refused when the two readings could differ on what the call is: `name`
+// looks like a host (a dot, colon, at-sign or escape in it), or `/rest` is a contact-creating call
+// the path as a whole is not.
+bool network_path_reads_otherwise(std::string_view method, std::string_view origin,
+                                  const hubspot::classification& as_path) {
+  if (!origin.starts_with("//")) {
+    return false;
+  }
+  const std::size_t name_end = std::min(origin.find_first_of("/?", 2), origin.size());
+  if (origin.substr(2, name_end - 2).find_first_of(".:@%") != std::string_view::npos) {
+    return true;
+  }
+  if (name_end == origin.size() || origin[name_end] != '/') {
+    return false;
+  }
+  const hubspot::classification as_host = hubspot::classify(method, origin.substr(name_end));
+  return as_host.ok() && as_host.op != nullptr && as_host.op != as_path.op;
 }
 
 // The head's fields, read as a forgiving server might; the refusal, if any.
@@ -98,6 +132,14 @@ std::optional<error_reply> check_fields(const bhttp::request_header<>& head, boo
       if (same_header_name(name, override_name)) {
         return bad_request("Method-override headers (" + std::string(name) +
                            ") are not accepted: send the request with its real method");
+      }
+    }
+    // Integrity, request targets: the same for a path override, by which a server may run a
+    // call to another path than the one hubgate classified.
+    for (const std::string_view override_name : path_override_headers) {
+      if (same_header_name(name, override_name)) {
+        return bad_request("Path-override headers (" + std::string(name) +
+                           ") are not accepted: send the request to its real path");
       }
     }
     if (name.find('_') != std::string_view::npos) {
@@ -130,8 +172,11 @@ checked_head check_request_head(const bhttp::request_header<>& head, bool chunke
                               "Request has more than " + std::to_string(request_field_limit) + " header fields"};
     return out;
   }
-  if (head.method() == bhttp::verb::connect) {
-    out.refusal = error_reply{bhttp::status::method_not_allowed, "VALIDATION_ERROR", "CONNECT is not supported"};
+  // CONNECT would make hubgate a tunnel; TRACE would echo the request as HubSpot received it, with
+  // the token hubgate puts in place of a client's key (auth: clients).
+  if (head.method() == bhttp::verb::connect || head.method() == bhttp::verb::trace) {
+    out.refusal = error_reply{bhttp::status::method_not_allowed, "VALIDATION_ERROR",
+                              std::string(head.method_string()) + " is not supported"};
     return out;
   }
   const auto offset = origin_form_offset(head.target());
@@ -145,6 +190,10 @@ checked_head check_request_head(const bhttp::request_header<>& head, bool chunke
   auto classification = hubspot::classify(head.method_string(), head.target().substr(*offset));
   if (!classification.ok()) {
     out.refusal = bad_request("Request target refused: " + classification.error);
+    return out;
+  }
+  if (network_path_reads_otherwise(head.method_string(), head.target().substr(*offset), classification)) {
+    out.refusal = bad_request("Request target refused: a path starting with '//' may be read as naming a host");
     return out;
   }
   if (has_method_parameter(head.target())) {

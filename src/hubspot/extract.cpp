@@ -221,6 +221,17 @@ inline bool is_email_name(std::string_view name) {
          is_email_name_slow(name);
 }
 
+// Integrity, property names: `0-1/email` names `email` in forms and name/value arrays, where
+// HubSpot knows the prefix. A property map's names hold no `/`; one named with a contact type there
+// would be `email` to a server that strips the prefix and another name to the rules and rewrites,
+// so it is refused (as is a prefix written other than in ASCII digits). The first byte is a digit,
+// padding or not ASCII (names the skims leave to the full reading), so most names cost a compare.
+inline bool typed_map_name(std::string_view name) noexcept {
+  const auto first = static_cast<unsigned char>(name.empty() ? 'x' : name.front());
+  return ((first >= '0' && first <= '9') || first >= 0x80 || may_start_name_padding(first)) &&
+         (form_field_property(name).size() != name.size() || has_unplain_type_prefix(name));
+}
+
 // True when `name` has padding at either end (trim_name_padding): then it is one name with its
 // trimmed self, for the repeats and the rules.
 inline bool has_name_padding(std::string_view name) noexcept { return trim_name_padding(name).size() != name.size(); }
@@ -358,11 +369,15 @@ bool has_ascii_capital(std::string_view name) noexcept {
   return any_capital(name.data() + size - 8); // the last eight, overlapping the word before
 }
 
-// Bytes a property name may start with and spell `email` (is_email_name): `e`, `E` and padding.
-// An empty name's "first byte" is its closing quote, which does not count.
+// Bytes a property name may start with and spell `email` (is_email_name): `e`, `E` and padding;
+// and digits, which may start an object type prefix (`0-1/email`: typed_map_name). An empty name's
+// "first byte" is its closing quote, which does not count.
 constexpr std::array<bool, 256> email_name_starts = [] {
   std::array<bool, 256> table{};
   table['e'] = table['E'] = true;
+  for (char digit = '0'; digit <= '9'; ++digit) {
+    table[static_cast<unsigned char>(digit)] = true;
+  }
   for (unsigned c = 0; c < table.size(); ++c) {
     table[c] = table[c] || may_start_name_padding(static_cast<unsigned char>(c));
   }
@@ -518,6 +533,9 @@ bool read_property_map(reader& r, const maybe_value& map, contact_record& record
     if (value.kind == json_kind::array || value.kind == json_kind::object) {
       return r.fail("property \"" + std::string(name) + "\" must be a string, number or boolean");
     }
+    if (typed_map_name(name)) {
+      return r.fail("a property map names a property with its object type (\"0-1/...\"): name it without");
+    }
     // A decoded name is not in the text.
     may_repeat = may_repeat || (key_token.escaped ? has_ascii_capital(name) || has_name_padding(name) || has_non_ascii(name)
                                                   : may_spell_another_name(name, text, text_end));
@@ -579,6 +597,32 @@ enum class entry_kind : std::uint8_t {
   form_field, // forms: a name may repeat (checkboxes)
 };
 
+// Integrity, form fields: a field names its object twice when it has an `objectTypeId` and a
+// name written with a type (`0-2/email`). hubgate reads the name's type; a server that goes by
+// `objectTypeId` would read `{"objectTypeId":"0-1","name":"0-2/email"}` as the contact's email.
+// The two must agree on whether the field is the contact's.
+bool check_field_object_type(reader& r, const json_value& entry, std::string_view name) {
+  const std::string_view trimmed = trim_name_padding(name);
+  const std::size_t slash = trimmed.find('/');
+  if (slash == std::string_view::npos) {
+    return true;
+  }
+  maybe_value type;
+  if (!r.member(entry, "objectTypeId", type)) {
+    return false;
+  }
+  if (!type) {
+    return true;
+  }
+  const bool contact_type = (type->is_string() && is_contact_type_id(type->string_value())) ||
+                            (type->is_number() && is_contact_type_id(type->raw()));
+  const bool contact_name = form_field_property(name).size() != name.size();
+  const std::string_view prefix = trim_name_padding(trimmed.substr(0, slash));
+  const bool typed_name = !prefix.empty() && prefix.find_first_not_of("0123456789-") == std::string_view::npos;
+  return !typed_name || contact_type == contact_name ||
+         r.fail("a form field's objectTypeId and the object type its name is written with differ");
+}
+
 // [{name_key: name, "value": value}, ...]: v1 `property`, forms and legacy sends `name`.
 bool read_name_value_array(reader& r, const maybe_value& array, std::string_view name_key, contact_record& record,
                            entry_kind kind) {
@@ -612,6 +656,9 @@ bool read_name_value_array(reader& r, const maybe_value& array, std::string_view
     // knows the prefix from its forms may read it in a v1 entry or a send's properties too.
     if (has_unplain_type_prefix(name)) {
       return r.fail("a property's object type is written other than in ASCII digits");
+    }
+    if (kind == entry_kind::form_field && !check_field_object_type(r, entry, name)) {
+      return false;
     }
     if (!r.member(entry, "value", value) || !read_property(r, record, form_field_property(name), value)) {
       return false;
@@ -1198,6 +1245,13 @@ bool read_form(reader& r, const classification& request, std::string_view text, 
     }
     if (reads_as_json_start(raw)) {
       return r.fail("a JSON body sent as application/x-www-form-urlencoded (a form field begins with `{` or `[`)");
+    }
+    // Integrity, form bodies: a form reader that splits pairs at `;` too (as servlet containers
+    // and older libraries do) would read fields hubgate did not, and a rewrite would leave them in.
+    // Encoders write `;` as %3B, so a raw one is refused rather than read one way.
+    if (raw.find(';') != std::string_view::npos) {
+      return r.fail("a raw ';' in a form body (send it percent-encoded, as %3B): a reader splitting fields at ';' "
+                    "would read other fields");
     }
     form_pair pair;
     pair.raw = std::string(raw);

@@ -160,7 +160,8 @@ std::vector<std::pair<std::string, std::string>> query_pairs(std::string_view te
   std::vector<std::pair<std::string, std::string>> out;
   std::size_t from = 0;
   while (from <= text.size()) {
-    const std::size_t amp = std::min(text.find('&', from), text.size());
+    // Split at `;` too, as servlet containers and older form readers split pairs.
+    const std::size_t amp = std::min(text.find_first_of("&;", from), text.size());
     const std::string_view pair = text.substr(from, amp - from);
     from = amp + 1;
     const std::size_t eq = pair.find('=');

@@ -538,10 +538,21 @@ TEST(extract_forms, a_field_named_with_the_contact_type_is_that_contact_property
     ASSERT_TRUE(plus.ok()) << plus.error;
     EXPECT_EQ(plus.records[0].email, "a@b.com") << body;
   }
-  // A map's keys are names as written.
-  const extraction v3 = post("/crm/v3/objects/contacts", R"({"properties":{"0-1/email":"a@b.com"}})");
-  ASSERT_TRUE(v3.ok()) << v3.error;
-  EXPECT_EQ(v3.records[0].email, std::nullopt);
+  // A map's names hold no object type: one written with the contact's is refused, not read as
+  // `email` by one reader and as another name by another (padded, or in another digit too).
+  for (const std::string_view name : {"0-1/email", " 0-1/email", "00-01/hubspot_owner_id", "ï¼-1/email"}) {
+    const extraction typed =
+        post("/crm/v3/objects/contacts", R"({"properties":{")" + std::string(name) + R"(":"a@b.com"}})");
+    EXPECT_FALSE(typed.ok()) << name;
+  }
+  const extraction other_object = post("/crm/v3/objects/contacts", R"({"properties":{"0-2/email":"a@b.com"}})");
+  ASSERT_TRUE(other_object.ok()) << other_object.error;
+  EXPECT_EQ(other_object.records[0].email, std::nullopt);
+  // A form field names its object by objectTypeId and by its name: the two agree, or it is refused.
+  EXPECT_TRUE(post(forms_v3, R"({"fields":[{"objectTypeId":"0-1","name":"0-1/email","value":"a@b.com"}]})").ok());
+  EXPECT_TRUE(post(forms_v3, R"({"fields":[{"objectTypeId":"0-2","name":"0-2/name","value":"Acme"}]})").ok());
+  EXPECT_FALSE(post(forms_v3, R"({"fields":[{"objectTypeId":"0-1","name":"0-2/email","value":"a@b.com"}]})").ok());
+  EXPECT_FALSE(post(forms_v3, R"({"fields":[{"objectTypeId":"0-2","name":"0-1/email","value":"a@b.com"}]})").ok());
 }
 
 TEST(extract_forms, v3_refuses_two_emails_and_non_scalar_values) {
