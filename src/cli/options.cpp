@@ -23,6 +23,20 @@ std::optional<std::uint64_t> parse_unsigned(std::string_view text) {
   return value;
 }
 
+// A flag's value as an error shows it (on stderr, in a container's log): the user part of a URL
+// (`https://user:pat-na1-...@host`, a HubSpot token often) becomes `***`. It is taken to run to the
+// last at-sign, as a careless password may hold `@`, `/` or `#` unescaped, and from the start when
+// the scheme is missing (`user:token@host`).
+std::string shown(std::string_view value) {
+  const auto at = value.rfind('@');
+  if (at == std::string_view::npos) {
+    return std::string(value);
+  }
+  const auto scheme = value.find("://");
+  const std::size_t user = scheme != std::string_view::npos && scheme < at ? scheme + 3 : 0;
+  return std::string(value.substr(0, user)) + "***" + std::string(value.substr(at));
+}
+
 // Splits "host:port" and "[v6]:port".
 bool parse_listen(std::string_view text, serve_options& out) {
   auto colon = text.rfind(':');
@@ -288,7 +302,7 @@ command parse_serve(const std::vector<std::string_view>& args, std::size_t first
     if (auto value = env(f.env)) {
       std::string error;
       if (!f.set(*value, options, error)) {
-        return usage_error{std::string(f.env) + "='" + *value + "': " + error};
+        return usage_error{std::string(f.env) + "='" + shown(*value) + "': " + error};
       }
     }
   }
@@ -315,7 +329,7 @@ command parse_serve(const std::vector<std::string_view>& args, std::size_t first
     }
     std::string error;
     if (!f->set(*value, options, error)) {
-      return usage_error{std::string(name) + " '" + std::string(*value) + "': " + error};
+      return usage_error{std::string(name) + " '" + shown(*value) + "': " + error};
     }
   }
   // A larger --max-body-size alone raises the default to fit it: a deployment that set only that
@@ -470,7 +484,7 @@ command parse_healthcheck(const std::vector<std::string_view>& args, std::size_t
   constexpr std::string_view address_error = ": expected IP:PORT with a port from 1 to 65535";
   healthcheck_command c;
   if (auto value = env("HUBGATE_ADMIN_LISTEN"); value && !set_admin_address(*value, c)) {
-    return usage_error{"HUBGATE_ADMIN_LISTEN='" + *value + "'" +
+    return usage_error{"HUBGATE_ADMIN_LISTEN='" + shown(*value) + "'" +
                        (*value == "off" ? ": the admin listener is off, there is no /healthz to ask"
                                         : std::string(address_error))};
   }
@@ -490,12 +504,12 @@ command parse_healthcheck(const std::vector<std::string_view>& args, std::size_t
     const std::string_view value = eq == std::string_view::npos ? args[++i] : arg.substr(eq + 1);
     if (name == "--admin-listen") {
       if (!set_admin_address(value, c)) {
-        return usage_error{"--admin-listen '" + std::string(value) + "'" + std::string(address_error)};
+        return usage_error{"--admin-listen '" + shown(value) + "'" + std::string(address_error)};
       }
     } else if (auto timeout = parse_duration(value); timeout && timeout->count() > 0) {
       c.timeout = *timeout;
     } else {
-      return usage_error{"--timeout '" + std::string(value) + "': expected a duration like 500ms or 2s"};
+      return usage_error{"--timeout '" + shown(value) + "': expected a duration like 500ms or 2s"};
     }
   }
   return c;

@@ -27,13 +27,22 @@ constexpr std::size_t min_client_key_length = 16;
 
 std::string quote(std::string_view text) { return "'" + std::string(text) + "'"; }
 
+// What a shell (and Docker's --env-file, and envsubst) takes for a variable's name. Anything else
+// in `env:` is more likely the secret itself, substituted where its name belonged.
+bool is_env_name(std::string_view name) {
+  const auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+  return !name.empty() && letter(name.front()) &&
+         std::all_of(name.begin(), name.end(), [&](char c) { return letter(c) || (c >= '0' && c <= '9'); });
+}
+
 // A secret goes into an Authorization header: visible ASCII only, so that a stray newline in a
 // secret file can never split a header (the file's trailing newline is trimmed before this).
 bool header_safe(std::string_view secret) {
   return std::all_of(secret.begin(), secret.end(), [](char c) { return c > ' ' && c < 0x7f; });
 }
 
-// `{env: NAME}` or `{file: PATH}`.
+// `{env: NAME}` or `{file: PATH}`. A secret pasted here (`{ pat-na1-... }`, `{env: pat-na1-...}`)
+// is refused without being quoted: the error goes to stderr and the log.
 std::optional<access::secret_ref> read_secret_ref(const YAML::Node& node, const YAML::Mark& where,
                                                   std::string_view what, diagnostics& diag) {
   if (!node.IsMap()) {
@@ -41,7 +50,7 @@ std::optional<access::secret_ref> read_secret_ref(const YAML::Node& node, const 
                           std::string(describe(node)) + " (secrets never go in the rules file)");
     return std::nullopt;
   }
-  const keyed_mapping m(node, where, what, secret_keys, diag);
+  const keyed_mapping m(node, where, what, secret_keys, diag, key_echo::hide);
   if (!m.valid()) {
     return std::nullopt;
   }
@@ -58,6 +67,12 @@ std::optional<access::secret_ref> read_secret_ref(const YAML::Node& node, const 
   const field& f = env ? *env : *file;
   auto name = read_name(f, diag);
   if (!name) {
+    return std::nullopt;
+  }
+  if (env && !is_env_name(*name)) {
+    diag.error(f.mark, "the 'env' of " + std::string(what) +
+                           " is not an environment variable name (letters, digits and _; not shown, as it may be "
+                           "the secret itself: secrets go in the environment, never in the rules file)");
     return std::nullopt;
   }
   return access::secret_ref{env ? access::secret_ref::source::env : access::secret_ref::source::file,
@@ -117,7 +132,8 @@ class access_reader {
     }
     for (const auto& node : f.value) {
       const YAML::Mark where = node.Mark();
-      const keyed_mapping m(node, where, "a client", client_keys, diag_);
+      // Its keys unquoted too: a key pasted beside `keys` (`- { name: a, ck-... }`) is a secret.
+      const keyed_mapping m(node, where, "a client", client_keys, diag_, key_echo::hide);
       if (!m.valid()) {
         continue;
       }

@@ -64,7 +64,37 @@ bool is_token(std::string_view text) {
   });
 }
 
-std::unique_ptr<const re2::RE2> compile_regex(const field& f, bool fold_case, diagnostics& diag) {
+// Headers whose values are credentials: `Authorization: Bearer <token>`, cookies, API keys
+// (`X-HubSpot-API-Key`), session and CSRF tokens, signatures. A pattern written for one may hold the
+// credential itself (`^Bearer pat-na1-...$`), so errors about it do not quote it. By parts of the
+// name rather than a list: a header missed here would leak, one caught needlessly only loses a quote.
+bool carries_credentials(std::string_view header) {
+  std::string name(header);
+  std::transform(name.begin(), name.end(), name.begin(), detail::ascii_lower);
+  constexpr std::array<std::string_view, 9> parts{"auth",    "cookie", "token",     "key",       "secret",
+                                                  "session", "passw",  "signature", "credential"};
+  return std::any_of(parts.begin(), parts.end(),
+                     [&](std::string_view part) { return name.find(part) != std::string::npos; });
+}
+
+// The text of an RE2 error without the part of the pattern RE2 quotes after the colon
+// ("missing ): <pattern>" is "missing )").
+std::string regex_error_unquoted(const re2::RE2& re) {
+  const std::string& error = re.error();
+  const std::string& arg = re.error_arg();
+  if (arg.empty()) {
+    return error;
+  }
+  const std::string tail = ": " + arg;
+  if (error.size() > tail.size() && error.ends_with(tail)) {
+    return error.substr(0, error.size() - tail.size());
+  }
+  return "not a valid RE2 pattern"; // an error written otherwise: it may hold the pattern anywhere
+}
+
+// An error quotes the pattern, unless `hidden_because` says why it must not.
+std::unique_ptr<const re2::RE2> compile_regex(const field& f, bool fold_case, diagnostics& diag,
+                                              std::string_view hidden_because = {}) {
   const auto pattern = detail::read_string(f, diag);
   if (!pattern) {
     return nullptr;
@@ -74,7 +104,10 @@ std::unique_ptr<const re2::RE2> compile_regex(const field& f, bool fold_case, di
   options.set_case_sensitive(!fold_case);
   auto compiled = std::make_unique<const re2::RE2>(*pattern, options);
   if (!compiled->ok()) {
-    diag.error(f.mark, "invalid regex " + quote(*pattern) + ": " + compiled->error());
+    diag.error(f.mark, hidden_because.empty()
+                           ? "invalid regex " + quote(*pattern) + ": " + compiled->error()
+                           : "invalid regex (not shown: " + std::string(hidden_because) + "): " +
+                                 regex_error_unquoted(*compiled));
     return nullptr;
   }
   return compiled;
@@ -82,8 +115,10 @@ std::unique_ptr<const re2::RE2> compile_regex(const field& f, bool fold_case, di
 
 // A string (equals), or {in: [...]}, {regex: ...}, {missing: true}, {present: true}. Email
 // predicates meet normalised addresses, so their values are normalised the same way and their
-// regexes ignore case (a pattern written `^NoReply@` still matches).
-std::optional<value_predicate> read_predicate(const field& f, bool email, diagnostics& diag) {
+// regexes ignore case (a pattern written `^NoReply@` still matches). A predicate on a credential
+// header (carries_credentials) is not quoted in errors.
+std::optional<value_predicate> read_predicate(const field& f, bool email, diagnostics& diag,
+                                              bool credentials = false) {
   const auto literal = [email](const std::string& text) {
     return email ? hubspot::normalise_email(text) : text;
   };
@@ -100,7 +135,8 @@ std::optional<value_predicate> read_predicate(const field& f, bool email, diagno
                    (f.value.IsSequence() ? " (for a list of values, write {in: [...]})" : ""));
     return std::nullopt;
   }
-  const keyed_mapping spec(f.value, f.mark, quote(f.key), predicate_keys, diag);
+  const keyed_mapping spec(f.value, f.mark, quote(f.key), predicate_keys, diag,
+                           credentials ? detail::key_echo::hide : detail::key_echo::quote);
   std::vector<const field*> given;
   for (const auto key : predicate_keys) {
     if (const auto& p = spec.get(key)) {
@@ -131,7 +167,8 @@ std::optional<value_predicate> read_predicate(const field& f, bool email, diagno
     return value_predicate::one_of(std::move(values));
   }
   if (p.key == "regex") {
-    auto compiled = compile_regex(p, email, diag);
+    auto compiled =
+        compile_regex(p, email, diag, credentials ? quote(f.key) + " carries credentials" : std::string());
     return compiled ? std::optional(value_predicate::regex(std::move(compiled))) : std::nullopt;
   }
   if (p.key == "missing") {
@@ -170,7 +207,7 @@ std::optional<detail::named_predicates> read_named_predicates(const field& f, bo
       diag.error(entry.key_mark, "property names must not be blank");
       continue;
     }
-    if (auto predicate = read_predicate(entry, false, diag)) {
+    if (auto predicate = read_predicate(entry, false, diag, header_names && carries_credentials(entry.key))) {
       out.emplace_back(entry.key, std::move(*predicate));
     }
   }

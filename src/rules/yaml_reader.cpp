@@ -120,7 +120,7 @@ std::string join_choices(std::span<const std::string_view> choices) {
 
 std::optional<std::vector<field>> read_entries(const YAML::Node& node, const YAML::Mark& where,
                                                std::string_view what, diagnostics& diag,
-                                               bool fold_case_keys) {
+                                               bool fold_case_keys, key_echo echo) {
   if (!node.IsMap()) {
     diag.error(where, std::string(what) + " must be a mapping, got " + std::string(describe(node)));
     return std::nullopt;
@@ -142,7 +142,8 @@ std::optional<std::vector<field>> read_entries(const YAML::Node& node, const YAM
       std::transform(seen_as.begin(), seen_as.end(), seen_as.begin(), ascii_lower);
     }
     if (const auto [first, added] = seen.try_emplace(std::move(seen_as), entries.size()); !added) {
-      diag.error(key.Mark(), "duplicate key " + quote(key.Scalar()) + " (first on line " +
+      diag.error(key.Mark(), (echo == key_echo::quote ? "duplicate key " + quote(key.Scalar()) : "a duplicate key") +
+                                 " (first on line " +
                                  std::to_string(one_based(entries[first->second].key_mark.line)) + ")");
       continue;
     }
@@ -154,9 +155,9 @@ std::optional<std::vector<field>> read_entries(const YAML::Node& node, const YAM
 }
 
 keyed_mapping::keyed_mapping(const YAML::Node& node, const YAML::Mark& where, std::string_view what,
-                             std::span<const std::string_view> known, diagnostics& diag)
+                             std::span<const std::string_view> known, diagnostics& diag, key_echo echo)
     : known_(known), values_(known.size()), mark_(where) {
-  auto entries = read_entries(node, where, what, diag);
+  auto entries = read_entries(node, where, what, diag, false, echo);
   if (!entries) {
     return;
   }
@@ -164,7 +165,8 @@ keyed_mapping::keyed_mapping(const YAML::Node& node, const YAML::Mark& where, st
   for (auto& entry : *entries) {
     const auto it = std::find(known.begin(), known.end(), entry.key);
     if (it == known.end()) {
-      std::string message = "unknown key " + quote(entry.key);
+      // The hint quotes only a known key.
+      std::string message = echo == key_echo::quote ? "unknown key " + quote(entry.key) : "an unknown key";
       if (const auto hint = nearest(entry.key, known)) {
         message += " (did you mean " + quote(*hint) + "?)";
       } else {

@@ -48,18 +48,25 @@ std::optional<std::string> nearest(std::string_view word, const std::vector<std:
 // "a, b or c"
 std::string join_choices(std::span<const std::string_view> choices);
 
+// Whether messages about a mapping's keys quote them. `hide` where a secret may have been written in
+// place of a key (`upstream_token: { pat-na1-... }`): errors reach stderr and the log, and the
+// position alone finds the key ("an unknown key", "a duplicate key").
+enum class key_echo { quote, hide };
+
 // The entries of a mapping in file order. Reports a node that is not a mapping, keys that are not
 // strings, and repeated keys (ignoring case when fold_case_keys). `what` names the node in
 // messages: "'match'", "a rule".
 std::optional<std::vector<field>> read_entries(const YAML::Node& node, const YAML::Mark& where,
                                                std::string_view what, diagnostics& diag,
-                                               bool fold_case_keys = false);
+                                               bool fold_case_keys = false,
+                                               key_echo echo = key_echo::quote);
 
 // A mapping with a fixed set of keys: unknown ones are reported, with the nearest known key.
 class keyed_mapping {
 public:
   keyed_mapping(const YAML::Node& node, const YAML::Mark& where, std::string_view what,
-                std::span<const std::string_view> known, diagnostics& diag);
+                std::span<const std::string_view> known, diagnostics& diag,
+                key_echo echo = key_echo::quote);
   bool valid() const { return valid_; }
   const std::optional<field>& get(std::string_view key) const;
   const YAML::Mark& mark() const { return mark_; }

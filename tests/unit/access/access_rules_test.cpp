@@ -145,6 +145,49 @@ TEST(AccessRules, ShapeErrorsPointAtTheirPlace) {
                   HasSubstr("rules.yaml:9:43: 'count' must be from 0 to")));
 }
 
+// A secret written where the name of its variable or a key belongs (envsubst run over the file, a
+// paste): the error that refuses it goes to stderr and the log, so it points at the place and
+// never quotes what is there.
+TEST(AccessRules, ASecretWrittenInPlaceOfANameOrAKeyIsNeverQuoted) {
+  const auto secrets = documented_secrets();
+  const auto expect_unquoted = [](const std::vector<std::string>& errors) {
+    for (const auto& error : errors) {
+      EXPECT_THAT(error, ::testing::Not(HasSubstr("INLINE"))) << error;
+    }
+  };
+  // Read with the secrets, as serve does (once refused at reading), and without, as check does.
+  const std::string env_yaml = "version: 1\nauth: clients\nupstream_token: { env: pat-na1-INLINETOKEN-AAAA }\n"
+                               "clients:\n  - name: zapier\n    keys: [ { env: ZAPIER_KEY } ]\n";
+  for (const access::secret_reader* reader : {static_cast<const access::secret_reader*>(&secrets),
+                                              static_cast<const access::secret_reader*>(nullptr)}) {
+    const auto errors = errors_with(env_yaml, reader);
+    EXPECT_THAT(errors, ElementsAre("rules.yaml:3:24: the 'env' of 'upstream_token' is not an environment "
+                                    "variable name (letters, digits and _; not shown, as it may be the secret "
+                                    "itself: secrets go in the environment, never in the rules file)"));
+    expect_unquoted(errors);
+  }
+  auto errors = testing::load_errors(
+      "version: 1\nauth: clients\nupstream_token: { pat-na1-INLINETOKEN-AAAA }\nclients:\n"
+      "  - name: zapier\n    keys: [ { ck-INLINEKEY-0123456789 }, { env: ZAPIER_KEY, INLINE-B: x, INLINE-B: y } ]\n"
+      "  - { name: b, keys: [ { env: 9INLINE } ], INLINE-C: 1 }\n");
+  EXPECT_THAT(errors, ElementsAre("rules.yaml:3:17: 'upstream_token' needs 'env' or 'file'",
+                                  "rules.yaml:3:19: an unknown key (expected env or file)",
+                                  "rules.yaml:6:13: a key needs 'env' or 'file'",
+                                  "rules.yaml:6:15: an unknown key (expected env or file)",
+                                  "rules.yaml:6:61: an unknown key (expected env or file)",
+                                  "rules.yaml:6:74: a duplicate key (first on line 6)",
+                                  "rules.yaml:7:31: the 'env' of a key is not an environment variable name "
+                                  "(letters, digits and _; not shown, as it may be the secret itself: secrets "
+                                  "go in the environment, never in the rules file)",
+                                  "rules.yaml:7:44: an unknown key (expected name, keys or max_new_contacts)"));
+  expect_unquoted(errors);
+  // A typo of a known key is still named.
+  EXPECT_THAT(testing::load_errors("version: 1\nauth: clients\nupstream_token: { evn: T }\nclients:\n"
+                                   "  - name: a\n    keys: [ { env: A } ]\n"),
+              ElementsAre("rules.yaml:3:17: 'upstream_token' needs 'env' or 'file'",
+                          "rules.yaml:3:19: an unknown key (did you mean 'env'?)"));
+}
+
 TEST(AccessRules, ClientConditionsNameKnownClientsAndMatchOnlyThem) {
   const auto rules = testing::load(documented);
   const auto decide_for = [&](std::string client) {

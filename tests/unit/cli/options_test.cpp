@@ -125,6 +125,30 @@ TEST(options, bad_command_lines_are_one_line_errors) {
   EXPECT_TRUE(std::holds_alternative<version_request>(parse({"--version"})));
 }
 
+// An upstream URL with credentials is refused, but the error goes to stderr and the container's
+// log: it must name the value without the user and password (a HubSpot token, often).
+TEST(options, a_bad_value_is_echoed_without_the_credentials_of_a_url) {
+  EXPECT_EQ(error_of(parse({"serve"}, {{"HUBGATE_UPSTREAM", "https://hubgate:pat-na1-URLSECRET-1@api.hubapi.com"}})),
+            "HUBGATE_UPSTREAM='https://***@api.hubapi.com': expected https://HOST[:PORT] with no path, query or "
+            "credentials");
+  EXPECT_EQ(error_of(parse({"serve", "--forms-upstream", "https://pat-na1-URLSECRET-2@api.hsforms.com/"})),
+            "--forms-upstream 'https://***@api.hsforms.com/': expected https://HOST[:PORT] with no path, query or "
+            "credentials");
+  // The user part runs to the last at-sign: a password may hold `@`, `/` or `#` unescaped.
+  for (const std::string_view bad : {"https://u:p@ss/w#rd@api.hubapi.com", "http://u:URLSECRET@api.hubapi.com",
+                                     "u:URLSECRET@api.hubapi.com", "https://u:p@ss@"}) {
+    const auto error = error_of(parse({"serve", "--upstream", bad}));
+    EXPECT_EQ(error.find("URLSECRET"), std::string::npos) << error;
+    EXPECT_EQ(error.find(":p"), std::string::npos) << error;
+    EXPECT_NE(error.find("***@"), std::string::npos) << error;
+  }
+  EXPECT_EQ(error_of(parse({"serve", "--upstream", "http://u:p@ss@api.hubapi.com"})),
+            "--upstream 'http://***@api.hubapi.com': expected an https:// URL (upstream TLS is always verified)");
+  // A value with no at-sign is shown as it is.
+  EXPECT_EQ(error_of(parse({"serve", "--upstream", "http://api.hubapi.com"})),
+            "--upstream 'http://api.hubapi.com': expected an https:// URL (upstream TLS is always verified)");
+}
+
 TEST(options, durations_and_sizes) {
   EXPECT_EQ(parse_duration("250ms"), 250ms);
   EXPECT_EQ(parse_duration("10s"), 10s);

@@ -253,6 +253,32 @@ rules:
                           "match any)"));
 }
 
+// A pattern for a header that carries credentials may hold one (`^Bearer pat-na1-…`): its error
+// goes to stderr and the log, so it names the mistake and the place, never the pattern (RE2's
+// message quotes the part it stopped at too).
+TEST(RuleLoader, ARegexForACredentialHeaderIsNotQuotedInItsError) {
+  const auto errors = load_errors(R"yaml(version: 1
+rules:
+  - name: a
+    match:
+      header: { authorization: { regex: "^Bearer pat-na1-SECRET(" }, Cookie: { regex: "sid=SECRET[" } }
+    action: block
+  - name: b
+    match: { header: { X-HubSpot-API-Key: { regex: "SECRET\\" }, x-source: { regex: "^zap(" } } }
+    action: block
+)yaml");
+  EXPECT_THAT(errors, ElementsAre("rules.yaml:5:41: invalid regex (not shown: 'authorization' carries "
+                                  "credentials): missing )",
+                                  "rules.yaml:5:87: invalid regex (not shown: 'Cookie' carries credentials): "
+                                  "missing ]",
+                                  "rules.yaml:8:52: invalid regex (not shown: 'X-HubSpot-API-Key' carries "
+                                  "credentials): trailing \\",
+                                  "rules.yaml:8:85: invalid regex '^zap(': missing ): ^zap("));
+  for (const auto& error : errors) {
+    EXPECT_THAT(error, ::testing::Not(HasSubstr("SECRET")));
+  }
+}
+
 TEST(RuleLoader, ListsAndDomains) {
   EXPECT_THAT(load_errors(R"yaml(version: 1
 rules:
