@@ -1,6 +1,7 @@
 #include "hubgate/access/new_contacts.hpp"
 
 #include "hubgate/audit/record.hpp"
+#include "hubgate/hubspot/json_skim.hpp"
 #include "hubgate/hubspot/text.hpp"
 
 #include <nlohmann/json.hpp>
@@ -81,7 +82,7 @@ std::uint64_t reported_new_contacts(const gate::decision& decision, unsigned sta
   }));
   std::uint64_t failed = 0;
   if (body.find("\"errors\"") != std::string_view::npos) {
-    const auto answer = nlohmann::json::parse(body, nullptr, false);
+    const auto answer = hubspot::parse_answer(body);
     if (answer.is_object() && answer.contains("errors") && answer["errors"].is_array()) {
       failed = answer["errors"].size();
     }

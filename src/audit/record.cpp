@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "hubgate/hubspot/email.hpp"
+#include "hubgate/hubspot/json_skim.hpp"
 
 namespace hubgate::audit {
 
@@ -133,7 +134,7 @@ std::vector<contact_id> contact_ids(const gate::decision& gate, unsigned upstrea
       sent.push_back(i);
     }
   }
-  const json body = json::parse(answer, nullptr, false);
+  const json body = hubspot::parse_answer(answer);
   if (body.is_discarded() || sent.empty()) {
     return out;
   }

@@ -466,7 +466,7 @@ stitched_answer stitch(const decision& split, unsigned upstream_status, std::str
     return {207, std::move(upstream_body)};
   }
   // An answer the skim does not understand: read whole, as a DOM.
-  auto answer = nlohmann::ordered_json::parse(upstream_body, nullptr, false);
+  auto answer = hubspot::parse_answer(upstream_body);
   if (answer.is_discarded() || !answer.is_object() || !answer.contains("results") || !answer["results"].is_array()) {
     return {upstream_status, std::move(upstream_body)};
   }

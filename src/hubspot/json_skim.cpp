@@ -556,6 +556,20 @@ std::optional<skimmed_object> skim_object(std::string_view text, std::span<const
   return root;
 }
 
+nlohmann::ordered_json parse_answer(std::string_view text) {
+  if (text.size() > answer_dom_limit) {
+    return nlohmann::ordered_json(nlohmann::ordered_json::value_t::discarded);
+  }
+  const char* p = text.data();
+  const std::size_t size = text.size();
+  const std::size_t i = skip_space(p, size, text.starts_with("\xEF\xBB\xBF") ? 3 : 0);
+  skim_kind kind = skim_kind::null;
+  if (value_end(p, size, i, max_depth, kind) == npos) {
+    return nlohmann::ordered_json(nlohmann::ordered_json::value_t::discarded);
+  }
+  return nlohmann::ordered_json::parse(text, nullptr, false);
+}
+
 std::optional<std::size_t> skim_array_size(std::string_view text, const skimmed_value& array) {
   if (array.kind != skim_kind::array || array.end > text.size() || array.end - array.begin < 2 ||
       text[array.begin] != '[' || text[array.end - 1] != ']') {

@@ -144,6 +144,25 @@ TEST_F(audit_test, pii_full_keeps_the_addresses) {
   EXPECT_EQ(lines[0]["records"][0]["email"], " Ann@Corp.io");
 }
 
+// The ids the trail names are read from the answer: one nested too deep to read (100,000 arrays)
+// leaves the entry without them, and the proxy up (its DOM's copies recursed through the stack).
+TEST_F(audit_test, an_answer_nested_too_deep_to_read_leaves_the_entry_without_ids) {
+  const std::string deep = R"({"id":"501","x":)" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  api.set_handler([&](const recorded_request&) { return json_response(201, deep); });
+  auto proxy = start_audited();
+  proxy_port = proxy.port();
+  auto created = send("/crm/v3/objects/contacts", R"({"properties":{"email":"ann@corp.io"}})");
+  ASSERT_TRUE(created);
+  EXPECT_EQ(created->status, 201u);
+  const auto lines = entries(1);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_FALSE(lines[0]["records"][0].contains("id")) << lines[0];
+  auto again = send("/crm/v3/objects/contacts", R"({"properties":{"email":"bo@corp.io"}})");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 201u);
+  EXPECT_TRUE(proxy.process().running());
+}
+
 TEST_F(audit_test, a_write_that_fails_is_counted_and_proxying_goes_on) {
   // /dev/full: every write fails with ENOSPC, as on a full disk.
   auto proxy = start({"--audit", "/dev/full"});

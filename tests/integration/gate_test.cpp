@@ -278,6 +278,24 @@ TEST_F(gate_test, a_split_batchs_unreadable_success_is_relayed_and_logged) {
   EXPECT_TRUE(proxy.process().wait_for_output("blocked items not reported", std::chrono::seconds(10))) << proxy.log();
 }
 
+// An answer nested deeper than hubgate reads (140 KB, 70,000 arrays deep) is relayed as an
+// unreadable one: the DOM a split batch's answer falls back to recursed through it and took the
+// process down with every connection on it.
+TEST_F(gate_test, a_split_batchs_answer_nested_too_deep_is_relayed_and_the_proxy_lives_on) {
+  const std::string deep = R"({"status":"COMPLETE","results":[)" + std::string(70000, '[') + std::string(70000, ']') + "]}";
+  api.set_handler([&](const recorded_request& r) {
+    return r.target.find("/batch/") != std::string::npos ? json_response(201, deep) : json_response(200, "{}");
+  });
+  auto proxy = start();
+  auto answer = exchange(proxy.port(), mixed_batch());
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 201u);
+  EXPECT_EQ(answer->body, deep);
+  auto next = exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/1"));
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->status, 200u);
+}
+
 // HubSpot refusing the kept items (one already exists, say) is relayed as it came, as the SDKs
 // read it; headers say which of the caller's items HubSpot got and which hubgate blocked.
 TEST_F(gate_test, a_split_batch_hubspot_refuses_is_relayed_with_the_items_each_side_had) {

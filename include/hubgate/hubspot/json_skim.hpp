@@ -17,6 +17,8 @@
 // reads only the text's bytes, ends in time linear in its size (n log n for many top-level keys),
 // and does not recurse.
 
+#include <nlohmann/json.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -52,6 +54,13 @@ std::optional<skimmed_object> skim_object(std::string_view text, std::span<const
 // The elements of an array skim_object found in the same `text`, counted by skimming each
 // (scalars checked, containers and strings skipped as above); nullopt when that fails.
 std::optional<std::size_t> skim_array_size(std::string_view text, const skimmed_value& array);
+
+// An answer read whole as nlohmann's DOM, where the skim does not serve (an answer it does not
+// understand, the ids of the contacts an answer names). Discarded when it is not JSON, nests deeper
+// than 64 arrays and objects (the DOM's copies recurse: an answer nested 70,000 deep, 140 KB, took
+// the whole stack), or is larger than answer_dom_limit (the DOM takes about 40 times the text).
+nlohmann::ordered_json parse_answer(std::string_view text);
+constexpr std::size_t answer_dom_limit = 8 * 1024 * 1024;
 
 namespace detail {
 // Tests only: containers are skipped 64 bytes at a time with AVX2 and PCLMUL where the CPU has

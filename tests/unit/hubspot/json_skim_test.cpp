@@ -308,5 +308,26 @@ TEST(json_skim, every_truncation_is_not_understood) {
   });
 }
 
+// Answers read whole as a DOM: one nested deeper than the scanner reads requests, or larger than
+// the DOM may take, is discarded (never parsed), as one that is not JSON is.
+TEST(json_skim, parse_answer_discards_what_it_must_not_build_a_dom_of) {
+  const auto nested = [](std::size_t depth) {
+    return R"({"results":)" + std::string(depth - 1, '[') + std::string(depth - 1, ']') + "}";
+  };
+  EXPECT_TRUE(parse_answer(nested(64)).is_object());
+  EXPECT_TRUE(parse_answer(nested(65)).is_discarded());
+  EXPECT_TRUE(parse_answer(nested(70000)).is_discarded());
+  // Brackets inside strings are text.
+  EXPECT_TRUE(parse_answer(R"({"x":")" + std::string(100, '[') + R"("})").is_object());
+  EXPECT_TRUE(parse_answer("\xEF\xBB\xBF {\"id\":\"1\"}").is_object());
+  EXPECT_TRUE(parse_answer("<html>").is_discarded());
+  EXPECT_TRUE(parse_answer(R"({"id":"1"} x)").is_discarded());
+  std::string large = R"({"x":")" + std::string(answer_dom_limit, 'a') + R"("})";
+  EXPECT_TRUE(parse_answer(large).is_discarded());
+  large.resize(answer_dom_limit - 2);
+  large += "\"}";
+  EXPECT_TRUE(parse_answer(large).is_object());
+}
+
 } // namespace
 } // namespace hubgate::hubspot
