@@ -156,6 +156,9 @@ response_head scan_response_head(std::string_view bytes, bool head_request, std:
     }
   }
   if (out.has_body && !seen_length) return out; // chunked or close-delimited
+  // A 204 that declares a body (RFC 9110 §8.6 forbids it) may send one after its head, in a later
+  // read: on a reused connection, the start of another request's answer. It is not reused.
+  if (status == 204 && seen_length && out.content_length > 0) out.keep_alive = false;
   if (!out.has_body) out.content_length = 0;
   out.what = response_head::kind::simple;
   return out;

@@ -15,6 +15,7 @@
 #include <array>
 #include <charconv>
 #include <cstring>
+#include <limits>
 #include <span>
 #include <utility>
 
@@ -43,6 +44,15 @@ bool has_no_body(unsigned status, bool head) {
 }
 
 constexpr std::size_t response_head_limit = 64 * 1024;
+
+// Whether the upstream connection may carry another request after this answer: as the parser
+// says, unless a 204 declared a body (RFC 9110 §8.6 forbids it), which it may send in a later read,
+// where it would be the start of the next request's answer (response_head.cpp does the same).
+template <class Body>
+bool reusable_after(const bhttp::response_parser<Body>& parser) {
+  return parser.keep_alive() &&
+         !(parser.get().result_int() == 204 && (parser.chunked() || parser.content_length().value_or(0) > 0));
+}
 
 // Bytes an answer's framing may hold unread (a chunk size line with its extensions, trailer
 // fields): Beast's parser bounds neither, and an upstream sending either without end would grow
@@ -381,7 +391,7 @@ io::awaitable<void> relay_parsed(pool& upstream, exchange_start& started, bool h
   auto& parser = *started.parser;
   auto& res = parser.get();
   out.upstream_status = res.result_int();
-  const bool upstream_keep_alive = parser.keep_alive();
+  const bool upstream_keep_alive = reusable_after(parser);
   const bool bodyless = has_no_body(out.upstream_status, head);
   http::remove_hop_by_hop(res);
   // The framing is made anew from what the parser read: a length given twice (or as a list) goes
@@ -578,8 +588,13 @@ io::awaitable<fetched_answer> fetch(pool& upstream, http::request_message& reque
   }
   http::reserve_each_chunk reserve{parser.get().body(), room};
   parser.on_chunk_header(reserve);
-  const bool upstream_keep_alive = parser.keep_alive();
+  const bool upstream_keep_alive = reusable_after(parser);
   const std::size_t head_fields = http::field_count(parser.get().base());
+  // Beast's read goes on reading while its parser needs more and makes no progress (a chunk size
+  // line's extensions, trailer fields), bounded by nothing but the buffer's size: 100 MB of one
+  // extension was read and kept. Bounded for this answer (buffer_overflow past it), and set back
+  // before the connection is pooled.
+  conn->buffer.max_size(framing_limit + 64 * 1024);
   boost::system::error_code ec;
   while (!ec && !parser.is_done()) {
     // A read parses what it can before it reads more: more than this left unparsed is framing
@@ -608,6 +623,7 @@ io::awaitable<fetched_answer> fetch(pool& upstream, http::request_message& reque
   http::remove_hop_by_hop(out.answer);
   out.answer.erase(bhttp::field::content_length);
   out.answer.erase(bhttp::field::transfer_encoding);
+  conn->buffer.max_size(std::numeric_limits<std::size_t>::max());
   upstream.exchange_done(std::move(conn), upstream_keep_alive);
   co_return out;
 }

@@ -296,6 +296,21 @@ TEST_F(gate_test, a_split_batchs_answer_nested_too_deep_is_relayed_and_the_proxy
   EXPECT_EQ(next->status, 200u);
 }
 
+// An answer read whole (a split batch's) is bounded in its framing as a relayed one is: a chunk
+// size line that never ends gets a 502 at once, not read on until the upstream stops sending.
+TEST_F(gate_test, a_split_batchs_answer_with_framing_without_end_gets_502) {
+  api.set_handler([](const recorded_request&) {
+    fake_response r;
+    r.raw_answer = "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=" + std::string(256 * 1024, 'x');
+    r.raw_answer_stays_open = true; // more to come, for all hubgate can tell
+    return r;
+  });
+  auto proxy = start({"--upstream-response-timeout", "20s"});
+  auto answer = exchange(proxy.port(), mixed_batch());
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 502u) << answer->body;
+}
+
 // HubSpot refusing the kept items (one already exists, say) is relayed as it came, as the SDKs
 // read it; headers say which of the caller's items HubSpot got and which hubgate blocked.
 TEST_F(gate_test, a_split_batch_hubspot_refuses_is_relayed_with_the_items_each_side_had) {

@@ -336,6 +336,30 @@ TEST_F(proxy_test, framing_without_end_is_refused_not_buffered) {
   EXPECT_EQ(answer->status, 502u);
 }
 
+// A 204 that declares a body (RFC 9110 forbids it) may send it after its head, in a later read:
+// its connection is not reused, where those bytes would be the start of the next request's answer.
+TEST_F(proxy_test, a_204_that_declares_a_body_leaves_its_connection_unused) {
+  std::atomic<int> calls{0};
+  api.set_handler([&](const recorded_request&) {
+    fake_response r = json_response(200, "{}");
+    if (++calls == 1) {
+      r.raw_answer = "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n";
+      r.raw_answer_stays_open = true; // its five bytes may come yet
+    }
+    return r;
+  });
+  auto proxy = start({"--threads", "1", "--upstream-response-timeout", "3s"});
+  auto first = exchange(proxy.port(), make_request("DELETE", "/crm/v3/objects/deals/1"));
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 204u);
+  auto second = exchange(proxy.port(), make_request("GET", "/crm/v3/objects/deals/2"));
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->status, 200u);
+  const auto seen = api.requests();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1].connection, 2u);
+}
+
 TEST_F(proxy_test, a_post_is_never_sent_twice) {
   std::atomic<int> calls{0};
   api.set_handler([&](const recorded_request&) {
