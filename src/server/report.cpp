@@ -41,6 +41,10 @@ void request_report::upstream_end(const std::optional<http::error_reply>& failur
   }
 }
 
+void request_report::upstream_broke_off(bool timed_out) {
+  upstream_error_ = timed_out ? metrics::upstream_error::timeout : metrics::upstream_error::reset;
+}
+
 bool wants_answer(const report_sinks& sinks, const gate::decision& decision) {
   return sinks.audit != nullptr && decision.op != nullptr &&
          (decision.what == gate::action::forward || decision.what == gate::action::split);

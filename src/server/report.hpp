@@ -57,6 +57,8 @@ class request_report {
   }
   // The exchange is over (its duration ends when the request is reported); `failure` as it reported.
   void upstream_end(const std::optional<http::error_reply>& failure);
+  // The answer broke off after its head reached the client: an upstream error all the same.
+  void upstream_broke_off(bool timed_out);
   // HubSpot's answer, read whole (see wants_answer), for the ids the audit entry records.
   void answered(const std::string& body) { answer_ = &body; }
   // Refused for who sent it rather than for what it is: `unauthorized` or `over_budget`.

@@ -595,6 +595,11 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
       }
       continue;
     }
+    if (outcome.broke_off) {
+      entry.report.upstream_broke_off(outcome.broke_off_timed_out);
+      logging::warn("upstream answer broke off after its head reached the client",
+                    {{"upstream", pool.url().host}, {"reason", outcome.detail}});
+    }
     entry.status = outcome.upstream_status;
     entry.bytes_out = outcome.body_bytes;
     entry.detail = outcome.detail;

@@ -361,6 +361,8 @@ io::awaitable<void> relay_simple(pool& upstream, exchange_start& started, client
     if (rec) {
       // Part of the answer reached the client: closing its connection is the only honest signal.
       out.detail = "read body: " + rec.message();
+      out.broke_off = true;
+      out.broke_off_timed_out = rec == beast::error::timeout;
       co_return;
     }
     client_tcp.expires_after(client.write_timeout);
@@ -428,6 +430,9 @@ io::awaitable<void> relay_parsed(pool& upstream, exchange_start& started, bool h
     out.detail = "read body: " + ec.message();
     if (!out.responded) {
       out.failure = ec == beast::error::timeout ? gateway_timeout() : bad_gateway("HubSpot's answer broke off");
+    } else {
+      out.broke_off = true;
+      out.broke_off_timed_out = ec == beast::error::timeout;
     }
   };
 

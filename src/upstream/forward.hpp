@@ -36,6 +36,10 @@ struct forward_outcome {
   bool client_reusable = false;   // the client connection may carry the next request
   std::optional<http::error_reply> failure; // nothing was written: the caller answers with this
   std::string detail;             // why it failed, for the log
+  // The answer broke off after part of it reached the client (no `failure` then): the upstream's
+  // fault, counted as one, though the client saw the answer's status.
+  bool broke_off = false;
+  bool broke_off_timed_out = false; // ... because it stalled past --upstream-response-timeout
 };
 
 // `request` must be ready to send: origin-form target, Host set, hop-by-hop headers removed, body

@@ -122,7 +122,8 @@ std::unique_ptr<ssl::context> make_tls_context(const std::optional<std::string>&
 }
 
 pool::pool(net::io_context& ioc, ssl::context& tls, cli::upstream_url url, pool_settings settings)
-    : ioc_(ioc), tls_(tls), url_(std::move(url)), host_header_(url_.host_header()), settings_(settings) {}
+    : ioc_(ioc), tls_(tls), url_(std::move(url)), host_header_(url_.host_header()), settings_(settings),
+      sweep_(ioc.get_executor()) {}
 
 std::unique_ptr<connection> pool::take_idle() {
   auto now = std::chrono::steady_clock::now();
@@ -156,12 +157,41 @@ void pool::exchange_done(std::unique_ptr<connection> conn, bool reusable) {
     conn->idle_since = std::chrono::steady_clock::now();
     idle_.push_back(std::move(conn));
     idle_count_.store(idle_.size(), std::memory_order_relaxed);
+    if (!sweep_armed_) {
+      arm_sweep();
+    }
   }
 }
 
 void pool::close_idle() {
   idle_.clear();
   idle_count_.store(0, std::memory_order_relaxed);
+  sweep_.cancel(); // the thread ends once it has no work left: an armed sweep is work
+}
+
+void pool::arm_sweep() {
+  sweep_armed_ = true;
+  sweep_.expires_at(idle_.front()->idle_since + settings_.idle_timeout);
+  // The pool outlives the wait: it is destroyed after its thread's io_context stops running, and
+  // close_idle() cancels the wait before a drain lets the thread end.
+  sweep_.async_wait([this](const boost::system::error_code& ec) {
+    sweep_armed_ = false;
+    if (ec) {
+      return;
+    }
+    sweep();
+    if (!idle_.empty()) {
+      arm_sweep();
+    }
+  });
+}
+
+void pool::sweep() {
+  const auto now = std::chrono::steady_clock::now();
+  std::erase_if(idle_, [&](const std::unique_ptr<connection>& conn) {
+    return now - conn->idle_since >= settings_.idle_timeout || !still_open(*conn);
+  });
+  idle_count_.store(idle_.size(), std::memory_order_relaxed);
 }
 
 io::awaitable<connect_result> pool::connect() {

@@ -80,7 +80,7 @@ class pool {
   // is where resuming saves the most.
   void exchange_done(std::unique_ptr<connection> conn, bool reusable);
 
-  // Closes the idle connections (the process is about to stop).
+  // Closes the idle connections (the process is about to stop), and stops sweeping them.
   void close_idle();
 
   // Resolves, connects and completes a verified TLS handshake (SNI + host name check), all within
@@ -98,8 +98,15 @@ class pool {
   cli::upstream_url url_;
   std::string host_header_;
   pool_settings settings_;
-  std::vector<std::unique_ptr<connection>> idle_;
+  std::vector<std::unique_ptr<connection>> idle_; // the oldest first
   std::atomic<std::size_t> idle_count_{0}; // idle_.size(), for /metrics on the control plane's thread
+  // Idle connections are dropped when a request looks for one (take_idle), and by a sweep when the
+  // oldest passes the idle timeout: after a burst, the connections it left would otherwise stay open
+  // (and a peer's close in CLOSE_WAIT) until the next request. Armed while any is idle.
+  io::steady_timer sweep_;
+  bool sweep_armed_ = false;
+  void arm_sweep();
+  void sweep();
   std::atomic<std::uint64_t> handshakes_{0};
   std::atomic<std::uint64_t> resumed_handshakes_{0};
   // The session of the newest connection, taken once its first exchange is done (by then a TLS 1.3

@@ -148,6 +148,29 @@ TEST_F(proxy_test, reuses_pooled_upstream_connections) {
   EXPECT_EQ(api.connections(), 1u);
 }
 
+// Pooled connections past the idle timeout are closed by themselves, not only when the next
+// request looks for one: after a burst, its connections would otherwise stay open indefinitely.
+TEST_F(proxy_test, idle_pooled_connections_are_closed_at_the_idle_timeout_without_a_request) {
+  auto proxy = start({"--threads", "1", "--upstream-idle-timeout", "2s"});
+  std::vector<std::unique_ptr<proxy_connection>> clients;
+  for (int i = 0; i < 3; ++i) {
+    clients.push_back(std::make_unique<proxy_connection>(proxy.port()));
+    clients.back()->send(make_request("GET", "/crm/v3/objects/contacts/" + std::to_string(i)));
+  }
+  for (auto& c : clients) {
+    auto answer = c->read_answer();
+    ASSERT_TRUE(answer);
+  }
+  const auto admin = proxy.admin_port();
+  const std::string pooled = R"(hubgate_upstream_pooled_connections{upstream="api"})";
+  EXPECT_TRUE(eventually([&] { return scrape(admin, pooled) >= 1; }));
+  EXPECT_TRUE(eventually([&] { return scrape(admin, pooled) == 0; })) << scrape(admin, pooled);
+  // And the pool serves on after it.
+  auto answer = exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/9"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200u);
+}
+
 TEST_F(proxy_test, a_new_upstream_connection_resumes_the_last_tls_session) {
   // Once the pooled connection is gone (HubSpot closed it while idle), the next one offers the
   // session of the last: the fake sees the second handshake resumed, as nginx's
@@ -905,6 +928,10 @@ TEST_F(proxy_test, an_answer_that_breaks_off_mid_body_closes_the_client_connecti
   EXPECT_TRUE(raw.starts_with("HTTP/1.1 200 OK\r\n")) << raw.substr(0, 100);
   EXPECT_FALSE(raw.ends_with("0\r\n\r\n")) << "the client must not see a complete answer";
   EXPECT_TRUE(c.closed_by_peer());
+  // The client saw a 200 begin, but HubSpot's answer failed: it is counted and logged as such.
+  const auto admin = proxy.admin_port();
+  EXPECT_TRUE(eventually([&] { return scrape(admin, R"(hubgate_upstream_errors_total{upstream="api",kind="reset"})") == 1; }));
+  EXPECT_TRUE(proxy.process().wait_for_output("upstream answer broke off", std::chrono::seconds(10))) << proxy.log();
 }
 
 TEST_F(proxy_test, a_host_header_or_absolute_target_never_selects_another_host) {
