@@ -104,7 +104,10 @@ net::awaitable<void> serve_connection(beast::tcp_stream stream, const sources& f
     }
     const auto& request = parser.get();
     const bool head = request.method() == bhttp::verb::head;
-    auto reply = respond(from, request.method_string(), request.target());
+    const bool host_accepted = request.count(bhttp::field::host) <= 1 &&
+                               admin_host_accepted(request[bhttp::field::host], from.hosts);
+    auto reply = host_accepted ? respond(from, request.method_string(), request.target())
+                               : answer{421, text_plain, "this Host is not answered here: list it in --admin-hosts\n"};
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(reply.status), request.version()};
     res.set(bhttp::field::server, "hubgate");
     res.set(bhttp::field::content_type, reply.content_type);
@@ -258,6 +261,39 @@ std::string render_metrics(const sources& from) {
   out.family("process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch in seconds");
   out.sample("process_start_time_seconds", {}, seconds_since_epoch(from.started));
   return out.take();
+}
+
+bool admin_host_accepted(std::string_view host, std::span<const std::string> listed) {
+  if (host.empty()) {
+    return true;
+  }
+  std::string_view name = host;
+  if (name.front() == '[') { // an IPv6 address, perhaps with a port
+    const std::size_t close = name.find(']');
+    return close != std::string_view::npos &&
+           (close + 1 == name.size() || (name[close + 1] == ':' && close + 2 < name.size()));
+  }
+  if (const std::size_t colon = name.rfind(':'); colon != std::string_view::npos) {
+    const std::string_view port = name.substr(colon + 1);
+    if (port.empty() || port.find_first_not_of("0123456789") != std::string_view::npos) {
+      return false;
+    }
+    name = name.substr(0, colon);
+  }
+  if (name.empty()) {
+    return false;
+  }
+  boost::system::error_code ec;
+  net::ip::make_address_v4(std::string(name), ec);
+  if (!ec || name.find('.') == std::string_view::npos) {
+    return true;
+  }
+  return std::any_of(listed.begin(), listed.end(), [name](const std::string& allowed) {
+    return allowed.size() == name.size() &&
+           std::equal(name.begin(), name.end(), allowed.begin(), [](char a, char b) {
+             return (a >= 'A' && a <= 'Z' ? static_cast<char>(a - 'A' + 'a') : a) == b;
+           });
+  });
 }
 
 answer respond(const sources& from, std::string_view method, std::string_view target) {

@@ -7,6 +7,9 @@
 //   GET /rules    the rule set in force as JSON (reload::describe)
 //   GET /clients  the clients of the rules in force (auth: clients): requests, new contacts, budgets
 // Requests are small and bounded (8 KiB head, 10 s per exchange); anything but GET and HEAD is 405.
+// A request whose Host is a name with a dot not listed in --admin-hosts gets 421: a web page whose
+// name an attacker points at this address (DNS rebinding) would otherwise read /rules and
+// /clients from a browser on the same network.
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -18,6 +21,7 @@
 #include <cstddef>
 #include <list>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -38,7 +42,13 @@ struct sources {
   const metrics::proxy_metrics& metrics;
   const audit::trail* audit = nullptr; // nullptr: no audit trail
   std::chrono::system_clock::time_point started;
+  std::span<const std::string> hosts; // --admin-hosts
 };
+
+// Whether the admin listener answers a request with this Host header: none (HTTP/1.0), an IP
+// address, a name without a dot (localhost, a Compose service), or one `listed` (lower case), each
+// with or without a port.
+bool admin_host_accepted(std::string_view host, std::span<const std::string> listed);
 
 struct answer {
   unsigned status = 200;

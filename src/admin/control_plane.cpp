@@ -8,7 +8,8 @@ control_plane::control_plane(const cli::serve_options& options, const server::pr
                              reload::rules_in_force& rules, metrics::proxy_metrics& metrics, audit::trail* audit) {
   if (options.admin_enabled) {
     admin_ = std::make_unique<admin_server>(ioc_, options.admin_host, options.admin_port,
-                                            sources{proxy, rules, metrics, audit, std::chrono::system_clock::now()});
+                                            sources{proxy, rules, metrics, audit, std::chrono::system_clock::now(),
+                                                    options.admin_hosts});
   }
   watcher_ = std::make_unique<reload::watcher>(ioc_, rules, metrics, proxy.sinks.clients, options.rules_file,
                                                options.watch_rules, [audit] {

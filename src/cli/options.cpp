@@ -256,6 +256,25 @@ const flag_spec serve_flags[] = {
        }
        return true;
      }},
+    {"--admin-hosts", "HUBGATE_ADMIN_HOSTS", "NAMES",
+     "host names the admin listener answers, comma-separated, besides IP addresses and names without a dot "
+     "(default none: a page on another site cannot reach it by DNS rebinding)",
+     [](std::string_view v, serve_options& o, std::string& e) {
+       o.admin_hosts.clear();
+       while (!v.empty()) {
+         const std::size_t comma = v.find(',');
+         std::string name(hubspot::trim_ows(v.substr(0, comma)));
+         v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
+         if (name.empty() || name.find_first_of(" /:@[]") != std::string::npos) {
+           e = "expected host names separated by commas, such as hubgate-admin.monitoring.svc";
+           return false;
+         }
+         std::transform(name.begin(), name.end(), name.begin(),
+                        [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
+         o.admin_hosts.push_back(std::move(name));
+       }
+       return true;
+     }},
     {"--audit", "HUBGATE_AUDIT", "PATH|stdout|off",
      "audit trail of contact-creating requests, as JSON lines (default off; key: HUBGATE_AUDIT_KEY)",
      [](std::string_view v, serve_options& o, std::string& e) {

@@ -53,6 +53,9 @@ struct serve_options {
   bool admin_enabled = true; // --admin-listen off: no admin listener
   std::string admin_host = "127.0.0.1";
   std::string admin_port = "9090";
+  // Host names the admin listener answers besides IP addresses and names without a dot (lower
+  // case): a guard against DNS rebinding (admin/admin_server.hpp).
+  std::vector<std::string> admin_hosts;
   std::string audit;       // empty: no audit trail; "-" or "stdout": standard output; else a file
   std::string audit_key;   // HUBGATE_AUDIT_KEY, environment only (a secret gets no flag)
   bool watch_rules = true; // reload the rules file when it changes (SIGHUP reloads regardless)

@@ -70,6 +70,34 @@ TEST_F(admin_test, health_readiness_and_the_rules_in_force) {
   EXPECT_EQ(missing->status, 404u);
 }
 
+// DNS rebinding: a page whose name an attacker points at the admin address would read /rules and
+// /clients from a browser on the same network. The admin listener answers IP addresses, names
+// without a dot and the names --admin-hosts lists; any other name gets 421.
+TEST_F(admin_test, a_host_name_it_was_not_told_of_gets_421) {
+  auto proxy = start({"--admin-hosts", "Hubgate-Admin.monitoring.svc, other.example"});
+  const auto admin = proxy.admin_port();
+  const auto get_with_host = [&](const std::string& host) {
+    const std::optional<http_answer> answer =
+        test::exchange(admin, "GET /rules HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n");
+    return answer ? answer->status : 0u;
+  };
+  for (const std::string& host : {"127.0.0.1:" + std::to_string(admin), std::string("127.0.0.1"), std::string("[::1]:9090"),
+                                 std::string("localhost:9090"), std::string("hubgate"),
+                                 std::string("hubgate-admin.monitoring.svc:9090"), std::string("OTHER.example")}) {
+    EXPECT_EQ(get_with_host(host), 200u) << host;
+  }
+  for (const char* host : {"evil.example.com", "evil.example.com:9090", "127.0.0.1.evil.example", "localhost.",
+                                 "hubgate:x", "[::1"}) {
+    EXPECT_EQ(get_with_host(host), 421u) << host;
+  }
+  auto two = test::exchange(admin, "GET /rules HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example.com\r\n\r\n");
+  ASSERT_TRUE(two);
+  EXPECT_EQ(two->status, 421u);
+  auto http10 = test::exchange(admin, "GET /healthz HTTP/1.0\r\n\r\n");
+  ASSERT_TRUE(http10);
+  EXPECT_EQ(http10->status, 200u);
+}
+
 TEST_F(admin_test, idle_connections_cannot_keep_probes_out) {
   auto proxy = start();
   const auto admin = proxy.admin_port();
