@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <tuple>
 #include <utility>
+#include <vector>
 
 #include "hubgate/hubspot/text.hpp"
 #include "logging/line_sink.hpp"
@@ -53,11 +55,6 @@ void append_number(std::string& out, const field& f) {
   out.append(buf.data(), end);
 }
 
-using hubspot::read_url_byte;
-using read_byte = hubspot::url_byte;
-
-inline read_byte read_byte_at(std::string_view s, std::size_t i) { return read_url_byte(s, i); }
-
 // Where the first of the bytes `set` is in `s` from `from`, or npos. string_view::find_first_of
 // calls memchr for each byte, which cost most of redact_target's time.
 template <char... set>
@@ -70,32 +67,90 @@ std::size_t find_any(std::string_view s, std::size_t from) {
   return std::string_view::npos;
 }
 
+// A text as the most forgiving server reads it: escapes decoded again and again until none is
+// left, since a server, or a proxy in front of it, may decode a target any number of times, and
+// any character of an escape may itself be escaped (`%25%34%30` is `%40` once decoded, `@` twice).
+// Decoding is confluent (two escapes never overlap), so the bytes are decoded with a stack: a
+// byte is pushed, and while the top three read `%XX` they become the byte they stand for, which
+// may complete an escape below. Each byte remembers where the raw text it came from starts, so
+// that what is found in the decoded text is redacted in the raw one. A text without `%`, the
+// common target, is its own decoding: nothing is copied. The bytes live in buffers of the
+// thread's, reused; one view at a time per thread.
+class decoded_view {
+ public:
+  explicit decoded_view(std::string_view raw) : text_(raw) {
+    if (raw.find('%') == std::string_view::npos) {
+      return;
+    }
+    thread_local std::string text;
+    thread_local std::vector<std::size_t> starts;
+    text.resize(raw.size());
+    starts.resize(raw.size() + 1);
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      text[n] = raw[i];
+      starts[n++] = i;
+      while (n >= 3 && text[n - 3] == '%') {
+        const int high = hubspot::hex_value(text[n - 2]);
+        const int low = hubspot::hex_value(text[n - 1]);
+        if (high < 0 || low < 0) {
+          break;
+        }
+        n -= 2;
+        text[n - 1] = static_cast<char>(high * 16 + low);
+      }
+    }
+    starts[n] = raw.size();
+    text_ = std::string_view(text).substr(0, n);
+    starts_ = starts.data();
+  }
+
+  std::string_view text() const { return text_; }
+  // Where the decoded byte `k` (or the end, at text().size()) starts in the raw text.
+  std::size_t raw(std::size_t k) const { return starts_ == nullptr ? k : starts_[k]; }
+  // True when the decoded byte `k` was written as it is, not escaped.
+  bool is_raw(std::size_t k) const { return raw(k + 1) - raw(k) == 1; }
+
+ private:
+  std::string_view text_;
+  const std::size_t* starts_ = nullptr;
+};
+
 // Where the next byte that may start an at-sign (at_sign_length) is: text without one holds no
 // address.
 std::size_t find_at_sign_start(std::string_view s, std::size_t from) { return find_any<'@', '%', '\xEF'>(s, from); }
 
-// The length of the at-sign that starts at s[i], or 0: `@`, or the fullwidth `＠` (U+FF20) or small
-// `﹫` (U+FE6B), which Unicode normalisation (NFKC) turns into `@`; each raw or escaped (`%40`,
-// `%2540`, `%ef%bc%a0`).
-std::size_t at_sign_length(std::string_view s, std::size_t i) {
-  const read_byte first = read_byte_at(s, i);
-  if (first.byte == '@') {
-    return first.length;
+// The length of the at-sign that starts at the decoded `t[k]`, or 0: `@`, or the fullwidth `＠`
+// (U+FF20) or small `﹫` (U+FE6B), which Unicode normalisation (NFKC) turns into `@`. Escaped at
+// any depth once decoded (decoded_view): `%40`, `%2540`, `%25%34%30`, `%ef%bc%a0`...
+std::size_t at_sign_length(std::string_view t, std::size_t k) {
+  if (t[k] == '@') {
+    return 1;
   }
-  if (first.byte != 0xEF) {
+  if (t[k] != '\xEF' || k + 2 >= t.size()) {
     return 0;
   }
-  const read_byte second = read_byte_at(s, i + first.length);
-  const read_byte third = read_byte_at(s, i + first.length + second.length);
-  const bool fullwidth = second.byte == 0xBC && third.byte == 0xA0;
-  const bool small = second.byte == 0xB9 && third.byte == 0xAB;
-  return fullwidth || small ? first.length + second.length + third.length : 0;
+  const bool fullwidth = t[k + 1] == '\xBC' && t[k + 2] == '\xA0';
+  const bool small = t[k + 1] == '\xB9' && t[k + 2] == '\xAB';
+  return fullwidth || small ? 3 : 0;
 }
 
-// A byte of an address's local part as written in a path, query or message: RFC 5322's atom
-// characters, `%` (escapes), `(` `)` (comments), `\` (quoted pairs) and every non-ASCII byte
-// (internationalised addresses, RFC 6531). Not `=` `/` `?` `&` `;` `,` or whitespace, which end
-// the field or parameter before it, nor `"`, which quotes one (see redact_local_part).
+// Where the next at-sign in the decoded `t` from `k` is, and its length; {npos, 0} when none is.
+std::pair<std::size_t, std::size_t> find_at_sign(std::string_view t, std::size_t k) {
+  for (k = find_any<'@', '\xEF'>(t, k); k != std::string_view::npos; k = find_any<'@', '\xEF'>(t, k + 1)) {
+    if (const std::size_t length = at_sign_length(t, k); length != 0) {
+      return {k, length};
+    }
+  }
+  return {std::string_view::npos, 0};
+}
+
+// A byte of an address's local part as written in free text: RFC 5322's atom characters, `%`
+// (escapes), `(` `)` (comments), `\` (quoted pairs) and every non-ASCII byte (internationalised
+// addresses, RFC 6531). Not `=` `/` `?` `&` `;` `,` or whitespace, which end the field or
+// parameter before it in a message, nor `"`, which quotes one (see redact_local_part). `=` `/`
+// `?` `&` are atext too: a target, where what ends a field is known, does not guess with this
+// (redact_addresses).
 bool is_email_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
          static_cast<unsigned char>(c) >= 0x80 ||
@@ -125,102 +180,206 @@ void redact_local_part(std::string& out) {
   }
 }
 
-// Appends `s` with the local part of each address in it (an at-sign between address-like
-// text) replaced by `***`; the domain stays.
+// Appends the free text `s` with the local part of each address in it (an at-sign between
+// address-like text) replaced by `***`; the domain stays.
 void append_redacting_emails(std::string& out, std::string_view s) {
-  std::size_t i = 0;
-  while (true) {
-    // Text between bytes that may start an at-sign is copied as it is.
-    const std::size_t next = std::min(find_at_sign_start(s, i), s.size());
-    out += s.substr(i, next - i);
-    if (next == s.size()) {
-      return;
-    }
-    i = next;
-    const std::size_t at = at_sign_length(s, i);
-    if (at == 0) {
-      out += s[i++];
-      continue;
-    }
-    if (i + at < s.size() && is_email_char(s[i + at])) {
+  const decoded_view decoded(s);
+  const std::string_view t = decoded.text();
+  std::size_t copied = 0;
+  for (auto found = find_at_sign(t, 0); found.first != std::string_view::npos;
+       found = find_at_sign(t, found.first + found.second)) {
+    const std::size_t at = decoded.raw(found.first);
+    const std::size_t after = decoded.raw(found.first + found.second);
+    out += s.substr(copied, at - copied);
+    if (after < s.size() && is_email_char(s[after])) {
       redact_local_part(out);
     }
-    out += s.substr(i, at);
-    i += at;
+    out += s.substr(at, after - at);
+    copied = after;
   }
+  out += s.substr(copied);
 }
 
-// A parameter or path segment's name as a forgiving server reads it (hubspot::read_lenient_name,
-// as access control reads it), so that `H%41PIKEY` or `hapikey%C2%A0` do not pass for other names.
-// The text lives in a buffer of the thread's, reused: this runs for every access-log line.
-std::string_view read_name(std::string_view raw) {
+// A parameter or path segment's name, the decoded `t[begin, end)`, as a forgiving server reads it:
+// as hubspot::read_lenient_name reads it (a raw `+` a space, ASCII lower-cased,
+// trim_name_padding), after decoding at any depth. So `H%41PIKEY`, `h%2561pikey` or
+// `hapikey%C2%A0` do not pass for other names: what access control (read_lenient_name) takes for
+// `hapikey` the log does too. The text lives in a buffer of the thread's, reused: this runs for
+// every access-log line.
+std::string_view read_name(const decoded_view& decoded, std::size_t begin, std::size_t end) {
   thread_local std::string scratch;
-  return hubspot::read_lenient_name(raw, scratch);
+  scratch.clear();
+  const std::string_view t = decoded.text();
+  for (std::size_t k = begin; k < end; ++k) {
+    const char c = t[k] == '+' && decoded.is_raw(k) ? ' ' : t[k];
+    scratch += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  return hubspot::trim_name_padding(scratch);
 }
 
 // Parameters that carry credentials in HubSpot's APIs (reference §4.4), and the OAuth ones that
 // /oauth/v1/token takes (client_secret, refresh_token, and code, the authorization code a token is
-// bought with), which are as secret when a caller puts them in a query.
-bool is_secret_parameter(std::string_view raw_name) {
-  const std::string_view name = read_name(raw_name);
+// bought with), which are as secret when a caller puts them in a query. `hapikey[]` (or
+// `hapikey[0]`) is `hapikey` to a server that reads arrays as PHP or Rails do.
+bool is_secret_parameter(const decoded_view& decoded, std::size_t begin, std::size_t end) {
+  std::string_view name = read_name(decoded, begin, end);
+  if (const auto bracket = name.find('['); bracket != std::string_view::npos) {
+    name = hubspot::trim_name_padding(name.substr(0, bracket));
+  }
   return name == "hapikey" || name == "access_token" || name == "token" || name == "api_key" ||
          name == "refresh_token" || name == "client_secret" || name == "code";
 }
 
 // `/oauth/v1/access-tokens/<token>` and `/oauth/v1/refresh-tokens/<token>` (token information and
-// deletion): the segment after one of these is a token.
-bool is_token_collection(std::string_view raw_segment) {
-  if (raw_segment.size() < std::string_view("access-tokens").size()) {
-    return false; // decoding never lengthens a name: most segments are decided here
+// deletion): the segment after one of these is a token. Its name ends at its first `;`, escaped
+// or not (matrix parameters).
+bool is_token_collection(const decoded_view& decoded, std::size_t begin, std::size_t end) {
+  end = std::min(end, find_any<';'>(decoded.text().substr(0, end), begin));
+  if (end - begin < std::string_view("access-tokens").size()) {
+    return false; // trimming never lengthens a name: most segments are decided here
   }
-  const std::string_view name = read_name(raw_segment);
+  const std::string_view name = read_name(decoded, begin, end);
   return name == "access-tokens" || name == "refresh-tokens";
 }
 
-bool is_dot_segment(std::string_view raw_segment) {
-  const std::string_view name = read_name(raw_segment);
+bool is_dot_segment(const decoded_view& decoded, std::size_t begin, std::size_t end) {
+  const std::string_view name = read_name(decoded, begin, end);
   return name == "." || name == "..";
 }
 
-// Appends the parameters `params` (`a=1&b=2;c=3`), each secret one's value replaced by
-// `REDACTED`. Parameters are split on `&` and `;` (servlet containers take both), but a secret's
-// value runs on to the first of `value_ends` (or the end): a server that splits on `&` alone reads
-// `hapikey=A;B` as the key `A;B`.
-void append_parameters(std::string& out, std::string_view params, std::string_view value_ends) {
-  while (true) {
-    auto end = find_any<'&', ';'>(params, 0);
-    const std::string_view param = params.substr(0, end);
-    const auto eq = param.find('=');
-    if (eq != std::string_view::npos && is_secret_parameter(param.substr(0, eq))) {
-      out += param.substr(0, eq + 1);
-      out += "REDACTED";
-      end = params.find_first_of(value_ends, eq);
-    } else {
-      append_redacting_emails(out, param);
+// A raw range of a target to replace: by `REDACTED` (a credential) or `***` (a local part).
+struct redaction {
+  std::size_t begin;
+  std::size_t end;
+  bool secret;
+};
+
+// Where the first of the decoded bytes `set` that was written raw (not escaped) is from a position
+// on, up to `to` (or `to`), for positions that only grow: a search from a position the last one
+// passed over finds what it found, so each byte is looked at once however many values a target
+// holds (`?hapikey=1%26hapikey=1%26...`).
+template <char... set>
+class raw_finder {
+ public:
+  raw_finder(const decoded_view& decoded, std::size_t to) : decoded_(decoded), to_(to) {}
+
+  std::size_t from(std::size_t k) {
+    if (k < searched_ || k > found_) {
+      searched_ = k;
+      const std::string_view t = decoded_.text().substr(0, to_);
+      for (found_ = find_any<set...>(t, k); found_ != std::string_view::npos && !decoded_.is_raw(found_);
+           found_ = find_any<set...>(t, found_ + 1)) {
+      }
+      found_ = std::min(found_, to_);
     }
-    if (end == std::string_view::npos) {
-      return;
+    return found_;
+  }
+
+ private:
+  const decoded_view& decoded_;
+  std::size_t to_;
+  std::size_t searched_ = std::string_view::npos;
+  std::size_t found_ = 0;
+};
+
+// OAuth tokens in the path: every segment after the collection's name (is_token_collection) but
+// dot segments, which a server that resolves them reads the token past (`access-tokens/./T`,
+// `access-tokens/x/../T`). Segments end at `/`, escaped or not (`%2F`, `%252F`): a server that
+// decodes the path reads one there too (classify.hpp).
+void redact_path_tokens(const decoded_view& decoded, std::size_t path_end, std::vector<redaction>& found) {
+  const std::string_view path = decoded.text().substr(0, path_end);
+  bool token_next = false;
+  for (std::size_t start = 0; start <= path.size();) {
+    const std::size_t end = std::min(find_any<'/'>(path, start), path.size());
+    if (!token_next) {
+      token_next = is_token_collection(decoded, start, end);
+    } else if (end > start && !is_dot_segment(decoded, start, end)) {
+      found.push_back({decoded.raw(start), decoded.raw(end), true});
     }
-    out += params[end];
-    params.remove_prefix(end + 1);
+    start = end + 1;
   }
 }
 
-// Where the path segment that starts at `from` ends, and how long the separator there is: `/`, or
-// `%2F` in any encoding, which a server that decodes the path also reads as one (classify.hpp).
-std::pair<std::size_t, std::size_t> segment_end(std::string_view path, std::size_t from) {
-  for (std::size_t i = from; i < path.size(); ++i) {
-    if (path[i] == '/') {
-      return {i, 1};
+// Secret parameters (is_secret_parameter): a name after `?`, `&` or `;` and before `=`. Escaped
+// delimiters count as the ones they decode to (`contacts%3Fhapikey=T`, `hapikey%253DT`,
+// `x=1%26hapikey%3DT`): a server or proxy that decodes before it splits reads them so. Parameters
+// are split on `&` and `;` (servlet containers take both), but a value runs on to a raw delimiter,
+// past escaped ones, which may be the value's own: in the query to the next `&` (a server that
+// splits on `&` alone reads `hapikey=A;B` as the key `A;B`); in the path, a matrix parameter's
+// (`/contacts;hapikey=X/...`) to the next `/`, and after a `?` escaped in the path, which a
+// decoding server reads as the query's start, to the path's end.
+void redact_secret_parameters(const decoded_view& decoded, std::size_t path_end, std::vector<redaction>& found) {
+  const std::string_view t = decoded.text();
+  const std::size_t path_query = find_any<'?'>(t.substr(0, path_end), 0);
+  raw_finder<'&'> query_value_end(decoded, t.size());
+  raw_finder<'/'> matrix_value_end(decoded, path_end);
+  for (std::size_t k = find_any<'?', '&', ';'>(t, 0); k != std::string_view::npos;
+       k = find_any<'?', '&', ';'>(t, k + 1)) {
+    const bool in_path = k < path_end;
+    const std::size_t name_end = in_path ? std::min(find_any<'=', '?', '&', ';', '/'>(t, k + 1), path_end)
+                                         : std::min(find_any<'=', '?', '&', ';'>(t, k + 1), t.size());
+    if (name_end == t.size() || t[name_end] != '=' || !is_secret_parameter(decoded, k + 1, name_end)) {
+      continue;
     }
-    if (path[i] == '%') {
-      const read_byte r = read_byte_at(path, i);
-      if (r.byte == '/') {
-        return {i, r.length};
+    const std::size_t value_end = !in_path          ? query_value_end.from(name_end + 1)
+                                  : k >= path_query ? path_end
+                                                    : matrix_value_end.from(name_end + 1);
+    found.push_back({decoded.raw(name_end + 1), decoded.raw(value_end), true});
+  }
+}
+
+// Local parts of addresses: before each at-sign (at_sign_length), whether a valid domain follows
+// or not (`jo@/x`, `jo@@x.io`), all the field holds is redacted. `=` `&` `/` `?` are atext
+// (RFC 5322), so a field is not cut where an address looks like it starts but where a server
+// splits it: in the path at a raw `/`, not `%2F` (`tom%2Fjerry@x.io` is one address to a server
+// that routes before it decodes), nor `;`; in the query at a raw `&` or `;`, not an escaped one
+// (`x=1%26email=jo@x.io` is one parameter to most servers), the field being the value after the
+// parameter's first `=` (`email=tom=jerry@x.io` is all value), escaped or not, or, for a
+// parameter with no raw `=` (`tom%3Djerry@x.io`), all of it: its name may be the address. Past
+// an at-sign, what runs to the next one in the field goes too: all before the last is local part
+// (`"a@b"@x.io`).
+void redact_addresses(const decoded_view& decoded, std::size_t path_end, std::vector<redaction>& found) {
+  const std::string_view t = decoded.text();
+  std::size_t at = 0;
+  std::size_t length = 0;
+  std::tie(at, length) = find_at_sign(t, 0);
+  if (at == std::string_view::npos) {
+    return;
+  }
+  // The field's start, its first escaped or raw `=` and whether it has a raw one, and where the
+  // last at-sign in it ends.
+  std::size_t field = 0;
+  std::size_t first_eq = std::string_view::npos;
+  bool raw_eq = false;
+  std::size_t after_at = std::string_view::npos;
+  for (std::size_t k = 0; at != std::string_view::npos; ++k) {
+    if (k == at) {
+      std::size_t start = field;
+      if (after_at != std::string_view::npos) {
+        start = after_at;
+      } else if (k > path_end && raw_eq) {
+        start = first_eq + 1;
       }
+      if (start < at) {
+        found.push_back({decoded.raw(start), decoded.raw(at), false});
+      }
+      after_at = at + length;
+      k = after_at - 1;
+      std::tie(at, length) = find_at_sign(t, after_at);
+      continue;
+    }
+    const char c = t[k];
+    const bool field_ends = k < path_end ? c == '/' : (k == path_end || c == '&' || c == ';');
+    if (field_ends && decoded.is_raw(k)) {
+      field = k + 1;
+      first_eq = std::string_view::npos;
+      raw_eq = false;
+      after_at = std::string_view::npos;
+    } else if (c == '=' && k > path_end) {
+      first_eq = std::min(first_eq, k);
+      raw_eq = raw_eq || decoded.is_raw(k);
     }
   }
-  return {path.size(), 0};
 }
 
 } // namespace
@@ -324,35 +483,36 @@ void log_exception(std::string_view message, const std::exception_ptr& e) {
 }
 
 std::string redact_target(std::string_view target) {
+  const decoded_view decoded(target);
+  // The query starts at the first raw `?`: an escaped one is part of the path, as servers split.
+  const std::size_t path_end = raw_finder<'?'>(decoded, decoded.text().size()).from(0);
+  // Each pass below finds what to redact on its own; where what they find overlaps, the union
+  // goes (a local part in a credential's value, `;token=jo@x.io`): a line may say less than it
+  // could, never more.
+  thread_local std::vector<redaction> found;
+  found.clear();
+  redact_path_tokens(decoded, path_end, found);
+  redact_secret_parameters(decoded, path_end, found);
+  redact_addresses(decoded, path_end, found);
   std::string out;
   out.reserve(target.size() + 16);
-  const auto q = target.find('?');
-  const std::string_view path = target.substr(0, q);
-  bool token_next = false;
-  for (std::size_t start = 0; start <= path.size();) {
-    const auto [end, separator] = segment_end(path, start);
-    const std::string_view segment = path.substr(start, end - start);
-    // Matrix parameters (`/contacts;hapikey=X/...`) are parameters like the query's.
-    const auto semicolon = segment.find(';');
-    // Every segment after the collection's name is redacted but dot segments: a server that
-    // resolves them reads the token in `access-tokens/./T` or `access-tokens/x/../T`.
-    if (token_next && !segment.empty() && !is_dot_segment(segment)) {
-      out += "REDACTED";
-    } else {
-      append_redacting_emails(out, segment.substr(0, semicolon));
-      if (semicolon != std::string_view::npos) {
-        out += ';';
-        append_parameters(out, segment.substr(semicolon + 1), {});
-      }
-      token_next = token_next || is_token_collection(segment.substr(0, semicolon));
+  std::sort(found.begin(), found.end(), [](const redaction& a, const redaction& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end > b.end;
+  });
+  std::size_t copied = 0;
+  for (std::size_t i = 0; i < found.size();) {
+    const std::size_t begin = found[i].begin;
+    std::size_t end = found[i].end;
+    bool secret = found[i].secret;
+    for (++i; i < found.size() && found[i].begin < end; ++i) {
+      end = std::max(end, found[i].end);
+      secret = secret || found[i].secret;
     }
-    out += path.substr(end, separator);
-    start = end + (separator == 0 ? 1 : separator);
+    out += target.substr(copied, begin - copied);
+    out += secret ? "REDACTED" : "***";
+    copied = end;
   }
-  if (q != std::string_view::npos) {
-    out += '?';
-    append_parameters(out, target.substr(q + 1), "&");
-  }
+  out += target.substr(copied);
   return out;
 }
 

@@ -64,17 +64,20 @@ std::string render(cli::log_format format, std::string_view message, std::initia
 
 // A request target fit for a log line, so that neither tokens nor contacts' addresses reach the
 // log: the value of each credential parameter (`hapikey`, `access_token`, `token`, `api_key`,
-// `refresh_token`, `client_secret`, `code`), in the query or as a path segment's `;parameter`,
-// replaced by `REDACTED` (names compared as a server reads them: `h%61pikey` too); the segment after
-// `access-tokens` or `refresh-tokens` (OAuth token information, /oauth/v1/access-tokens/<token>)
-// replaced by `REDACTED`; and the local part of anything that looks like an email address
-// replaced by `***` (see redact_emails).
+// `refresh_token`, `client_secret`, `code`, or one of these with `[]`), in the query or as a path
+// segment's `;parameter`, replaced by `REDACTED` (names compared as a server reads them:
+// `h%61pikey` too; escaped delimiters, `%3F` `%3B` `%26` `%3D` at any depth, read as the ones
+// they decode to); the segment after `access-tokens` or `refresh-tokens` (OAuth token
+// information, /oauth/v1/access-tokens/<token>) replaced by `REDACTED`; and, before each at-sign
+// (`@`, `%40`, `%25%34%30`, `＠`... as in redact_emails, at any depth of escaping), whatever the
+// path segment or query value holds replaced by `***`. Where unsure, it redacts more.
 std::string redact_target(std::string_view target);
 
 // Free text fit for a log line (the access log's detail=): the local part of anything that looks
 // like an email address replaced by `***`, the domain kept. The at-sign may be `@`, `%40`,
-// `%2540` or the fullwidth `＠` (raw or escaped); the local part may hold non-ASCII letters,
-// `(comments)` or be "quoted". Defence in depth: hubgate's own reasons never quote an address.
+// `%2540`, `%25%34%30` (escaped at any depth, any of its characters) or the fullwidth `＠` (raw or
+// escaped); the local part may hold non-ASCII letters, `(comments)` or be "quoted". Defence in
+// depth: hubgate's own reasons never quote an address.
 std::string redact_emails(std::string_view text);
 
 // False when redact_emails(text) would surely return `text` unchanged: a cheap test that spares

@@ -245,6 +245,70 @@ TEST(redact_target, redacts_every_spelling_of_an_address) {
   });
 }
 
+TEST(redact_target, an_address_in_a_path_segment_or_query_value_runs_back_to_its_start) {
+  expect_redacted(logging::redact_target, {
+      // `=` and `&` are atext (RFC 5322): in a segment the local part runs back to the `/`.
+      {"/contacts/v1/contact/createOrUpdate/email/tom.pii31=jerry@ok.com/",
+       "/contacts/v1/contact/createOrUpdate/email/***@ok.com/"},
+      {"/contacts/v1/contact/createOrUpdate/email/tom.pii32&jerry@ok.com",
+       "/contacts/v1/contact/createOrUpdate/email/***@ok.com"},
+      {"/crm/v3/objects/contacts/tom=pii72@x.com?idProperty=email", "/crm/v3/objects/contacts/***@x.com?idProperty=email"},
+      {"/contacts/v1/contact/email/tom%2Fpii74;x=1@ok.com/profile", "/contacts/v1/contact/email/***@ok.com/profile"},
+      // In a query, a value starts after the parameter's first `=`, raw or escaped.
+      {"/search?email=tom=pii73@x.com&a=1", "/search?email=***@x.com&a=1"},
+      {"/search?email%3Dtom=pii75@x.com", "/search?email%3D***@x.com"},
+      {"/search?x=1%26email=tom.pii76@x.com", "/search?x=***@x.com"},
+      {"/search?tom.pii77%3Djerry@x.com", "/search?***@x.com"},
+      // Every at-sign counts, whatever follows it; each part before the last one is redacted.
+      {"/contacts/v1/contact/email/jo.secret24@/profile", "/contacts/v1/contact/email/***@/profile"},
+      {"/contacts/v1/contact/email/jo.secret25:@x.com/profile", "/contacts/v1/contact/email/***@x.com/profile"},
+      {"/contacts/v1/contact/email/jo.secret22@@x.com/profile", "/contacts/v1/contact/email/***@@x.com/profile"},
+      {"/c/jo.secret26@pii.secret27@x.com", "/c/***@***@x.com"},
+      {"/search?q=jo.secret28@&r=(jo.secret29)@x.com", "/search?q=***@&r=***@x.com"},
+      {"/users/@me", "/users/@me"},
+      // The at-sign escaped at any depth, any of its characters.
+      {"/contacts/v1/contact/email/jo.secret18%25%34%30x.com/profile",
+       "/contacts/v1/contact/email/***%25%34%30x.com/profile"},
+      {"/c/jo.secret19%%34%30x.com", "/c/***%%34%30x.com"},
+      {"/c/jo.secret20%2%35%34%30x.com", "/c/***%2%35%34%30x.com"},
+      {"/search?q=jo.secret21%25%45F%25%42C%25A0x.com", "/search?q=***%25%45F%25%42C%25A0x.com"},
+  });
+}
+
+TEST(redact_emails, reads_at_signs_escaped_at_any_depth) {
+  expect_redacted(logging::redact_emails, {
+      {"property jo.secret18%25%34%30x.com", "property ***%25%34%30x.com"},
+      {"property jo.secret19%%34%30x.com", "property ***%%34%30x.com"},
+      {"100%25 of jo%2Fx", "100%25 of jo%2Fx"},
+  });
+}
+
+TEST(redact_target, reads_escaped_delimiters_as_the_delimiters_they_stand_for) {
+  expect_redacted(logging::redact_target, {
+      {"/crm/v3/objects/contacts%3Bhapikey=PATHQSECRET2", "/crm/v3/objects/contacts%3Bhapikey=REDACTED"},
+      {"/crm/v3/objects/contacts%3Fhapikey=PATHQSECRET1", "/crm/v3/objects/contacts%3Fhapikey=REDACTED"},
+      {"/crm/v3/objects/contacts%3fx=1&access_token=PATHQSECRET3/more?a=1",
+       "/crm/v3/objects/contacts%3fx=1&access_token=REDACTED?a=1"},
+      {"/crm/v3/objects/contacts%253Bhapikey%253DPATHQSECRET4/1", "/crm/v3/objects/contacts%253Bhapikey%253DREDACTED/1"},
+      {"/x?hapikey%3DQSECRET1&y=1", "/x?hapikey%3DREDACTED&y=1"},
+      {"/x?hapikey%3dQSECRET2", "/x?hapikey%3dREDACTED"},
+      {"/x?hapikey%253DQSECRET3", "/x?hapikey%253DREDACTED"},
+      {"/x?hapikey%25%33%44QSECRET4", "/x?hapikey%25%33%44REDACTED"},
+      {"/x?x=1%26hapikey%3DQSECRET5&y=2", "/x?x=1%26hapikey%3DREDACTED&y=2"},
+      {"/x?x=1%2526access_token=QSECRET6", "/x?x=1%2526access_token=REDACTED"},
+      {"/x?x=1%3Bcode=QSECRET7", "/x?x=1%3Bcode=REDACTED"},
+      {"/x?x=1%3Fclient_secret=QSECRET8", "/x?x=1%3Fclient_secret=REDACTED"},
+      // `name[]` (and `name[0]`) is `name` to a server that reads arrays so.
+      {"/x?hapikey[]=QSECRET9&y=1", "/x?hapikey[]=REDACTED&y=1"},
+      {"/x?hapikey%5B%5D=QSECRET10", "/x?hapikey%5B%5D=REDACTED"},
+      {"/x?Token[0]=QSECRET11", "/x?Token[0]=REDACTED"},
+      {"/crm/v3/objects/contacts;hapikey[]=QSECRET12/1", "/crm/v3/objects/contacts;hapikey[]=REDACTED/1"},
+      // A value runs on to a raw delimiter: an escaped `/` may be the token's own.
+      {"/crm/v3/objects/contacts;hapikey=AB%2FQSECRET13/1", "/crm/v3/objects/contacts;hapikey=REDACTED/1"},
+      {"/oauth/v1/access-tokens%3Bx=1/QSECRET14", "/oauth/v1/access-tokens%3Bx=1/REDACTED"},
+  });
+}
+
 TEST(log_render, text_and_json_forms) {
   EXPECT_EQ(logging::render(cli::log_format::text, "request",
                             {{"method", "GET"}, {"status", 200}, {"detail", "a b"}, {"empty", ""}}),
