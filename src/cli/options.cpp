@@ -24,17 +24,26 @@ std::optional<std::uint64_t> parse_unsigned(std::string_view text) {
 }
 
 // A flag's value as an error shows it (on stderr, in a container's log): the user part of a URL
-// (`https://user:pat-na1-...@host`, a HubSpot token often) becomes `***`. It is taken to run to the
-// last at-sign, as a careless password may hold `@`, `/` or `#` unescaped, and from the start when
-// the scheme is missing (`user:token@host`).
+// (`https://user:pat-na1-...@host`, a HubSpot token often) becomes `***`, and so does its query
+// (`?hapikey=...`). The user part is taken to run to the last at-sign, as a careless password may
+// hold `@`, `/`, `?` or `#` unescaped, and from the start when the scheme is missing
+// (`user:token@host`).
 std::string shown(std::string_view value) {
-  const auto at = value.rfind('@');
-  if (at == std::string_view::npos) {
-    return std::string(value);
-  }
   const auto scheme = value.find("://");
-  const std::size_t user = scheme != std::string_view::npos && scheme < at ? scheme + 3 : 0;
-  return std::string(value.substr(0, user)) + "***" + std::string(value.substr(at));
+  const std::size_t user = scheme != std::string_view::npos ? scheme + 3 : 0;
+  const auto at = value.rfind('@');
+  std::string out;
+  std::string_view rest = value;
+  if (at != std::string_view::npos && at >= user) {
+    out = std::string(value.substr(0, user)) + "***";
+    rest = value.substr(at);
+  }
+  const auto query = rest.find('?');
+  out += rest.substr(0, query);
+  if (query != std::string_view::npos) {
+    out += "?***";
+  }
+  return out;
 }
 
 // Splits "host:port" and "[v6]:port".

@@ -109,8 +109,10 @@ bool network_path_reads_otherwise(std::string_view method, std::string_view orig
   if (!origin.starts_with("//")) {
     return false;
   }
-  const std::size_t name_end = std::min(origin.find_first_of("/?", 2), origin.size());
-  if (origin.substr(2, name_end - 2).find_first_of(".:@%") != std::string_view::npos) {
+  // `///x/rest` too: a parser skips the slashes before the authority.
+  const std::size_t name_begin = std::min(origin.find_first_not_of('/'), origin.size());
+  const std::size_t name_end = std::min(origin.find_first_of("/?", name_begin), origin.size());
+  if (origin.substr(name_begin, name_end - name_begin).find_first_of(".:@%") != std::string_view::npos) {
     return true;
   }
   if (name_end == origin.size() || origin[name_end] != '/') {
@@ -118,6 +120,24 @@ bool network_path_reads_otherwise(std::string_view method, std::string_view orig
   }
   const hubspot::classification as_host = hubspot::classify(method, origin.substr(name_end));
   return as_host.ok() && as_host.op != nullptr && as_host.op != as_path.op;
+}
+
+// Integrity, request targets: an escaped `?` or `#` (`%3F`, `%23`) is part of a path segment to
+// hubgate and to a server that splits the query off first, but one that decodes the target before
+// it splits it (or a proxy in front that decodes it) ends the path there. Refused when the path
+// cut there is a contact-creating call the whole path is not.
+bool escaped_query_reads_otherwise(std::string_view method, std::string_view origin,
+                                   const hubspot::classification& as_path) {
+  const std::string_view path = origin.substr(0, std::min(origin.find('?'), origin.size()));
+  for (std::size_t at = path.find('%'); at != std::string_view::npos && at + 2 < path.size(); at = path.find('%', at + 1)) {
+    const char high = path[at + 1];
+    const char low = static_cast<char>(path[at + 2] | 0x20);
+    if ((high == '3' && low == 'f') || (high == '2' && low == '3')) {
+      const hubspot::classification cut = hubspot::classify(method, path.substr(0, at));
+      return cut.ok() && cut.op != nullptr && cut.op != as_path.op;
+    }
+  }
+  return false;
 }
 
 // The head's fields, read as a forgiving server might; the refusal, if any.
@@ -174,9 +194,11 @@ checked_head check_request_head(const bhttp::request_header<>& head, bool chunke
   }
   // CONNECT would make hubgate a tunnel; TRACE would echo the request as HubSpot received it, with
   // the token hubgate puts in place of a client's key (auth: clients).
-  if (head.method() == bhttp::verb::connect || head.method() == bhttp::verb::trace) {
+  // TRACK is IIS's TRACE; a method in lower case is the same method to a lenient server.
+  if (const std::string_view method = head.method_string();
+      beast::iequals(method, "CONNECT") || beast::iequals(method, "TRACE") || beast::iequals(method, "TRACK")) {
     out.refusal = error_reply{bhttp::status::method_not_allowed, "VALIDATION_ERROR",
-                              std::string(head.method_string()) + " is not supported"};
+                              std::string(method) + " is not supported"};
     return out;
   }
   const auto offset = origin_form_offset(head.target());
@@ -194,6 +216,10 @@ checked_head check_request_head(const bhttp::request_header<>& head, bool chunke
   }
   if (network_path_reads_otherwise(head.method_string(), head.target().substr(*offset), classification)) {
     out.refusal = bad_request("Request target refused: a path starting with '//' may be read as naming a host");
+    return out;
+  }
+  if (escaped_query_reads_otherwise(head.method_string(), head.target().substr(*offset), classification)) {
+    out.refusal = bad_request("Request target refused: an escaped '?' or '#' in the path may be read as ending it");
     return out;
   }
   if (has_method_parameter(head.target())) {

@@ -228,7 +228,7 @@ inline bool is_email_name(std::string_view name) {
 // padding or not ASCII (names the skims leave to the full reading), so most names cost a compare.
 inline bool typed_map_name(std::string_view name) noexcept {
   const auto first = static_cast<unsigned char>(name.empty() ? 'x' : name.front());
-  return ((first >= '0' && first <= '9') || first >= 0x80 || may_start_name_padding(first)) &&
+  return ((first >= '0' && first <= '9') || first == '+' || first >= 0x80 || may_start_name_padding(first)) &&
          (form_field_property(name).size() != name.size() || has_unplain_type_prefix(name));
 }
 
@@ -369,12 +369,12 @@ bool has_ascii_capital(std::string_view name) noexcept {
   return any_capital(name.data() + size - 8); // the last eight, overlapping the word before
 }
 
-// Bytes a property name may start with and spell `email` (is_email_name): `e`, `E` and padding;
-// and digits, which may start an object type prefix (`0-1/email`: typed_map_name). An empty name's
-// "first byte" is its closing quote, which does not count.
+// Bytes a property name may start with and spell `email` (is_email_name): `e`, `E`, `+` and
+// padding; and digits, which may start an object type prefix (`0-1/email`: typed_map_name). An
+// empty name's "first byte" is its closing quote, which does not count.
 constexpr std::array<bool, 256> email_name_starts = [] {
   std::array<bool, 256> table{};
-  table['e'] = table['E'] = true;
+  table['e'] = table['E'] = table['+'] = true;
   for (char digit = '0'; digit <= '9'; ++digit) {
     table[static_cast<unsigned char>(digit)] = true;
   }
@@ -614,12 +614,21 @@ bool check_field_object_type(reader& r, const json_value& entry, std::string_vie
   if (!type) {
     return true;
   }
-  const bool contact_type = (type->is_string() && is_contact_type_id(type->string_value())) ||
-                            (type->is_number() && is_contact_type_id(type->raw()));
-  const bool contact_name = form_field_property(name).size() != name.size();
   const std::string_view prefix = trim_name_padding(trimmed.substr(0, slash));
   const bool typed_name = !prefix.empty() && prefix.find_first_not_of("0123456789-") == std::string_view::npos;
-  return !typed_name || contact_type == contact_name ||
+  if (!typed_name) {
+    return true;
+  }
+  // An objectTypeId spelled loosely (` 0-1`, `+0-1`) may be the contact's to a lenient reader: it
+  // must be ASCII digits and one dash, as the name's prefix is.
+  const std::string type_text = type->is_string() ? type->string_value() : std::string(type->raw());
+  const std::size_t dash = type_text.find('-');
+  if (dash == std::string::npos || type_text.find_first_not_of("0123456789-") != std::string::npos ||
+      type_text.find('-', dash + 1) != std::string::npos) {
+    return r.fail("a form field's objectTypeId is written other than as ASCII digits and a dash");
+  }
+  const bool contact_name = form_field_property(name).size() != name.size();
+  return is_contact_type_id(type_text) == contact_name ||
          r.fail("a form field's objectTypeId and the object type its name is written with differ");
 }
 
@@ -785,6 +794,10 @@ bool read_crm_input(reader& r, const json_value& input, std::size_t index, body_
     // as missing.
     if (id_property && trim_name_padding(*id_property).empty()) {
       id_property.reset();
+    }
+    // Named with its object type (`0-1/email`), it is `email` to a server that strips the prefix.
+    if (id_property && typed_map_name(*id_property)) {
+      return r.fail("idProperty names a property with its object type (\"0-1/...\"): name it without");
     }
     record.id_property = id_property;
     // Without an idProperty a server might default to email: an id that looks like one is one.

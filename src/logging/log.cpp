@@ -369,7 +369,9 @@ void redact_addresses(const decoded_view& decoded, std::size_t path_end, std::ve
       continue;
     }
     const char c = t[k];
-    const bool field_ends = k < path_end ? c == '/' : (k == path_end || c == '&' || c == ';');
+    // In the query a value runs to a raw `&`: `;` is atext (`jane;work@x.io`), and a value that
+    // takes in a `;b=` beside its address is redacted more, never less.
+    const bool field_ends = k < path_end ? c == '/' : (k == path_end || c == '&');
     if (field_ends && decoded.is_raw(k)) {
       field = k + 1;
       first_eq = std::string_view::npos;

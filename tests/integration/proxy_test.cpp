@@ -954,9 +954,11 @@ TEST_F(proxy_test, a_host_header_or_absolute_target_never_selects_another_host) 
   ASSERT_TRUE(answer);
   expect_hubspot_error_shape(*answer, 405);
   // TRACE would echo what HubSpot received: under auth: clients, the token in place of the key.
-  answer = exchange(proxy.port(), "TRACE /crm/v3/objects/contacts HTTP/1.1\r\nHost: h\r\n\r\n");
-  ASSERT_TRUE(answer);
-  expect_hubspot_error_shape(*answer, 405);
+  for (const char* method : {"TRACE", "trace", "TRACK"}) {
+    answer = exchange(proxy.port(), std::string(method) + " /crm/v3/objects/contacts HTTP/1.1\r\nHost: h\r\n\r\n");
+    ASSERT_TRUE(answer);
+    expect_hubspot_error_shape(*answer, 405);
+  }
   // A path taken from a header by some servers is a path hubgate did not classify.
   for (const char* header : {"X-Original-URL", "x-rewrite-url", "X_Original_URL"}) {
     answer = exchange(proxy.port(), std::string("POST /crm/v3/objects/companies HTTP/1.1\r\nHost: h\r\n") + header +

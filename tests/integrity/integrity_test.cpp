@@ -329,6 +329,11 @@ TEST_F(integrity_test, path_spellings_are_canonicalised_or_refused) {
       at("//x/crm/v3/objects/contacts/batch/create", outcome::refused),
       at("http://h//api.hubapi.com/crm/v3/objects/contacts", outcome::refused),
       at("//crm/v3/objects/contacts"), // an SDK's base URL ending in `/`
+      at("///x/crm/v3/objects/contacts", outcome::refused),
+      // An escaped `?` or `#` ends the path to a server that decodes before it splits.
+      at("/crm/v3/objects/contacts%3Fx=1", outcome::refused),
+      at("/crm/v3/objects/contacts%3f", outcome::refused),
+      at("/crm/v3/objects/contacts%23x", outcome::refused),
   });
   check_all({
       {"lower-case method", with_method("post", create_path, create_body), outcome::refused},
@@ -702,6 +707,20 @@ TEST_F(integrity_test, every_catalog_operation_is_gated) {
                                            R"({"inputs":[{"idProperty":"email","id":"{EMAIL}","properties":{}}]})")},
       {"contacts.batch_upsert by query",
        post("/crm/v3/objects/contacts/batch/upsert?idProperty=email", R"({"inputs":[{"id":"{EMAIL}"}]})")},
+      {"contacts.batch_upsert by an id property named with its object type",
+       post("/crm/v3/objects/contacts/batch/upsert",
+            R"({"inputs":[{"idProperty":"0-1/email","id":"{EMAIL}","properties":{}}]})"),
+       outcome::refused},
+      {"contacts.batch_upsert by an id property named with a loose object type",
+       post("/crm/v3/objects/contacts/batch/upsert?idProperty=%2B0-1/email", R"({"inputs":[{"id":"{EMAIL}"}]})"),
+       outcome::refused},
+      {"contacts.create property +email", post(create_path, R"({"properties":{"+email":"{EMAIL}"}})")},
+      {"contacts.create property +0-1/email", post(create_path, R"({"properties":{"+0-1/email":"{EMAIL}"}})"),
+       outcome::refused},
+      {"forms.submit field typed loosely",
+       post("/submissions/v3/integration/submit/123" + form_guid,
+            R"({"fields":[{"objectTypeId":" 0-1","name":"0-2/email","value":"{EMAIL}"}]})"),
+       outcome::refused},
       {"contacts.batch_upsert, query and item disagree",
        post("/crm/v3/objects/contacts/batch/upsert?idProperty=email",
             R"({"inputs":[{"idProperty":"hs_object_id","id":"{EMAIL}"}]})"),

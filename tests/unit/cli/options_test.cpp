@@ -144,6 +144,12 @@ TEST(options, a_bad_value_is_echoed_without_the_credentials_of_a_url) {
   }
   EXPECT_EQ(error_of(parse({"serve", "--upstream", "http://u:p@ss@api.hubapi.com"})),
             "--upstream 'http://***@api.hubapi.com': expected an https:// URL (upstream TLS is always verified)");
+  // A query may hold a token too.
+  EXPECT_EQ(error_of(parse({"serve", "--upstream", "https://api.hubapi.com/?hapikey=URLSECRET"})),
+            "--upstream 'https://api.hubapi.com/?***': expected https://HOST[:PORT] with no path, query or "
+            "credentials");
+  const auto error = error_of(parse({"serve", "--upstream", "https://u:p?URLSECRET@api.hubapi.com"}));
+  EXPECT_EQ(error.find("URLSECRET"), std::string::npos) << error;
   // A value with no at-sign is shown as it is.
   EXPECT_EQ(error_of(parse({"serve", "--upstream", "http://api.hubapi.com"})),
             "--upstream 'http://api.hubapi.com': expected an https:// URL (upstream TLS is always verified)");

@@ -537,10 +537,17 @@ TEST(extract_forms, a_field_named_with_the_contact_type_is_that_contact_property
     const extraction plus = post(path, body, type);
     ASSERT_TRUE(plus.ok()) << plus.error;
     EXPECT_EQ(plus.records[0].email, "a@b.com") << body;
+    if (type == "application/json") {
+      // The same where the rules list no property, and the map's usual names are only skimmed.
+      const extraction skimmed = post_listing(path, body, property_selection{false, {}});
+      ASSERT_TRUE(skimmed.ok()) << skimmed.error;
+      EXPECT_EQ(skimmed.records[0].email, "a@b.com") << body;
+    }
   }
   // A map's names hold no object type: one written with the contact's is refused, not read as
   // `email` by one reader and as another name by another (padded, or in another digit too).
-  for (const std::string_view name : {"0-1/email", " 0-1/email", "00-01/hubspot_owner_id", "ï¼-1/email"}) {
+  for (const std::string_view name :
+       {"0-1/email", " 0-1/email", "00-01/hubspot_owner_id", "\xEF\xBC\x90-1/email", "+0-1/email"}) {
     const extraction typed =
         post("/crm/v3/objects/contacts", R"({"properties":{")" + std::string(name) + R"(":"a@b.com"}})");
     EXPECT_FALSE(typed.ok()) << name;
@@ -553,6 +560,13 @@ TEST(extract_forms, a_field_named_with_the_contact_type_is_that_contact_property
   EXPECT_TRUE(post(forms_v3, R"({"fields":[{"objectTypeId":"0-2","name":"0-2/name","value":"Acme"}]})").ok());
   EXPECT_FALSE(post(forms_v3, R"({"fields":[{"objectTypeId":"0-1","name":"0-2/email","value":"a@b.com"}]})").ok());
   EXPECT_FALSE(post(forms_v3, R"({"fields":[{"objectTypeId":"0-2","name":"0-1/email","value":"a@b.com"}]})").ok());
+  // An objectTypeId a lenient reader may take for the contact's.
+  for (const std::string_view type : {R"(" 0-1")", R"("+0-1")", R"("0-1 ")", R"("0-1\u0000")", "\"\xEF\xBC\x90-1\""}) {
+    EXPECT_FALSE(post(forms_v3, R"({"fields":[{"objectTypeId":)" + std::string(type) +
+                                    R"(,"name":"0-2/email","value":"a@b.com"}]})")
+                     .ok())
+        << type;
+  }
 }
 
 TEST(extract_forms, v3_refuses_two_emails_and_non_scalar_values) {

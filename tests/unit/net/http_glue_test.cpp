@@ -241,7 +241,9 @@ TEST(redact_target, redacts_every_spelling_of_an_address) {
       {"/contacts/v1/contact/email/j%C3%B6rg%2Bx%40Example.com/profile",
        "/contacts/v1/contact/email/***%40Example.com/profile"},
       {"/c/jo\xEF\xBC\xA0x.io?q=jo%Ef%bC%a0x.io", "/c/***\xEF\xBC\xA0x.io?q=***%Ef%bC%a0x.io"},
-      {"/search?email=jo@corp.io&a=1;b=ann@x.io", "/search?email=***@corp.io&a=1;b=***@x.io"},
+      {"/search?email=jo@corp.io&a=1;b=ann@x.io", "/search?email=***@corp.io&a=***@x.io"},
+      {"/search?email=jane.smith;work@example.com", "/search?email=***@example.com"},
+      {"/search?email=%22jane;smith%22@example.com", "/search?email=***@example.com"},
   });
 }
 
