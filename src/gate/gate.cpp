@@ -410,7 +410,7 @@ decision decide(const rules::rule_set& rules, const hubspot::classification& cla
   const hubspot::property_selection listed{detail == record_detail::every_property, rules.properties_read(),
                                            &rules.compared_values()};
   auto extraction =
-      hubspot::extract(classification, request.body, request.content_type, listed, request.max_json_values);
+      hubspot::extract(classification, request.body, request.content_type, listed, request.json_allowance);
   if (!extraction.ok()) {
     refuse(d, &op,
            "Request body refused by hubgate: " + extraction.error +

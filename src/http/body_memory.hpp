@@ -67,6 +67,12 @@ class body_hold {
     bytes_ += taken;
     return taken;
   }
+  // Gives back `bytes` of what it holds (at most all of it).
+  void give(std::size_t bytes) noexcept {
+    bytes = std::min(bytes, bytes_);
+    bytes_ -= bytes;
+    memory_.give(bytes);
+  }
   // Holds `total` bytes in all, taking what it lacks.
   bool hold_at_least(std::size_t total) noexcept { return total <= bytes_ || take(total - bytes_); }
   bool refused() const noexcept { return refused_; } // a take failed: the body was not read whole

@@ -1438,7 +1438,7 @@ bool refuse_near_misses(reader& r, const std::vector<contact_record>& records, c
 // Integrity, JSON ambiguity: a document two parsers could read differently (duplicate keys at any
 // depth, deep nesting, invalid UTF-8, comments, trailing bytes) is rejected by the scanner
 // (json_scan.hpp); escapes and the spellings of property names are read and inspected.
-bool read_json(reader& r, const classification& request, std::string_view text, std::uint32_t max_values,
+bool read_json(reader& r, const classification& request, std::string_view text, token_allowance* allowance,
                extraction& out) {
   // One document per thread, whose token buffer (20 bytes a token, about two a property) serves
   // the next body too: a create's 1.8 KB and a batch's 100 KB were each a malloc and a free on the
@@ -1449,7 +1449,7 @@ bool read_json(reader& r, const classification& request, std::string_view text, 
   struct forget_the_scan {
     ~forget_the_scan() { document.reset(kept_tokens); }
   } forget;
-  if (!document.scan(text, max_values)) {
+  if (!document.scan(text, json_document::no_token_limit, allowance)) {
     out.too_many_values = document.over_token_limit();
     return r.fail(document.error());
   }
@@ -1460,7 +1460,7 @@ bool read_json(reader& r, const classification& request, std::string_view text, 
 } // namespace
 
 extraction extract(const classification& request, std::string_view body, std::string_view content_type,
-                   const property_selection& listed, std::uint32_t max_json_values) {
+                   const property_selection& listed, token_allowance* allowance) {
   extraction out;
   out.op = request.op;
   try {
@@ -1488,7 +1488,7 @@ extraction extract(const classification& request, std::string_view body, std::st
            read_form(r, request, body, out);
     } else {
       ok = (type == media::json_text || r.fail("this operation takes a JSON body")) &&
-           (!body.empty() || r.fail("empty body")) && read_json(r, request, body, max_json_values, out);
+           (!body.empty() || r.fail("empty body")) && read_json(r, request, body, allowance, out);
     }
     ok = ok && normalise_addresses(r, out.records) &&
          (listed.compared == nullptr || listed.compared->empty() ||

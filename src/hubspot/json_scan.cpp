@@ -244,10 +244,10 @@ struct open_container {
 // it, so that the first error is the one told, as the scanner before this one told it.
 class scanner {
 public:
-  scanner(std::string_view text, std::uint32_t max_tokens, std::unique_ptr<json_token[]>& tokens,
-          std::uint32_t& capacity, std::string& error)
-      : text_(text), max_tokens_(std::max<std::uint32_t>(max_tokens, 1)), tokens_(tokens), capacity_(capacity),
-        error_(error) {}
+  scanner(std::string_view text, std::uint32_t max_tokens, token_allowance* allowance,
+          std::unique_ptr<json_token[]>& tokens, std::uint32_t& capacity, std::string& error)
+      : text_(text), max_tokens_(std::max<std::uint32_t>(max_tokens, 1)), allowance_(allowance), tokens_(tokens),
+        capacity_(capacity), error_(error) {}
 
   // True with the number of tokens in `token_count`.
   bool run(std::uint32_t& token_count) {
@@ -259,8 +259,14 @@ public:
     const char* const base = text_.data();
     const std::size_t size = text_.size();
     std::size_t i = text_.starts_with("\xEF\xBB\xBF") ? 3 : 0;
-    // Most bodies need fewer tokens than this (a key or a value is rarely under 8 bytes).
-    json_token* tokens = reserve(std::min(static_cast<std::uint32_t>(size / 8 + 16), max_tokens_), 0);
+    // Most bodies need fewer tokens than this (a key or a value is rarely under 8 bytes); a large
+    // one starts at 65,536 (1.3 MB) and doubles, so that the memory taken follows what it holds.
+    json_token* tokens =
+        reserve(std::min({static_cast<std::uint32_t>(std::min<std::size_t>(size / 8 + 16, 65536)), max_tokens_}), 0);
+    if (tokens == nullptr) {
+      too_many_tokens(0);
+      return false;
+    }
     // A buffer kept from an earlier scan may be larger than this one may use.
     std::uint32_t capacity = std::min(capacity_, max_tokens_);
     std::uint32_t count = 0;
@@ -279,8 +285,13 @@ public:
         if (capacity >= max_tokens_) {
           return false;
         }
-        capacity = static_cast<std::uint32_t>(std::min<std::uint64_t>(std::uint64_t{capacity} * 2, max_tokens_));
-        tokens = reserve(capacity, count);
+        const auto grown = static_cast<std::uint32_t>(std::min<std::uint64_t>(std::uint64_t{capacity} * 2, max_tokens_));
+        json_token* const moved = reserve(grown, count);
+        if (moved == nullptr) {
+          return false;
+        }
+        tokens = moved;
+        capacity = grown;
       }
       return true;
     };
@@ -296,7 +307,7 @@ public:
     const auto push_token = [&](json_kind kind, std::size_t at, std::size_t past, bool escaped)
                                 __attribute__((always_inline)) -> std::uint32_t {
       if (!make_room()) [[unlikely]] {
-        too_many_tokens();
+        too_many_tokens(count);
         return no_room;
       }
       return put_token(kind, at, past, escaped);
@@ -642,8 +653,10 @@ private:
   }
 
   // The document holds more values and keys than the caller lets it (json_document::scan).
-  [[gnu::cold]] void too_many_tokens() {
-    error_ = "the JSON body holds more than " + std::to_string(max_tokens_) + " values and keys";
+  // `held`: the tokens read when the buffer could not grow (the body holds more).
+  [[gnu::cold]] void too_many_tokens(std::uint32_t held) {
+    error_ = held == 0 ? std::string("the JSON body holds more values and keys than may be read")
+                       : "the JSON body holds more than " + std::to_string(held) + " values and keys";
     over_token_limit_ = true;
   }
 
@@ -672,13 +685,20 @@ private:
     return marks;
   }
 
-  // The token buffer, grown to `capacity` keeping its first `count` tokens.
+  // The token buffer, grown to `capacity` keeping its first `count` tokens; nullptr when the
+  // allowance refuses it.
   [[gnu::noinline]] json_token* reserve(std::uint32_t capacity, std::uint32_t count) {
     if (capacity > capacity_) {
+      if (allowance_ != nullptr && !allowance_->allow(capacity)) {
+        return nullptr;
+      }
       auto grown = std::make_unique_for_overwrite<json_token[]>(capacity);
       std::copy(tokens_.get(), tokens_.get() + count, grown.get());
       tokens_ = std::move(grown);
       capacity_ = capacity;
+      if (allowance_ != nullptr) {
+        allowance_->replaced();
+      }
     }
     return tokens_.get();
   }
@@ -899,6 +919,7 @@ public:
 private:
   std::string_view text_;
   const std::uint32_t max_tokens_;
+  token_allowance* const allowance_;
   std::unique_ptr<json_token[]>& tokens_;
   std::uint32_t& capacity_;
   std::string& error_;
@@ -920,10 +941,10 @@ bool json_scan_force_sse2(bool force) noexcept {
 }
 } // namespace detail
 
-bool json_document::scan(std::string_view text, std::uint32_t max_tokens) {
+bool json_document::scan(std::string_view text, std::uint32_t max_tokens, token_allowance* allowance) {
   text_ = text;
   error_.clear();
-  scanner scan(text, max_tokens, tokens_, token_capacity_, error_);
+  scanner scan(text, max_tokens, allowance, tokens_, token_capacity_, error_);
   over_token_limit_ = false;
   if (!scan.run(token_count_)) {
     token_count_ = 0;

@@ -15,6 +15,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 
 #include "http/appending_string_body.hpp"
 #include "http/error_reply.hpp"
@@ -40,6 +41,39 @@ namespace {
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using io::use_tuple;
+
+// The memory reading a JSON body takes (hubspot::json_document), taken from what bodies may hold
+// as the reader's buffer grows: 20 bytes a token, the old buffer's given back once the new one
+// has taken its place. All of it given back when it goes, once the body is decided.
+class reading_allowance final : public hubspot::token_allowance {
+ public:
+  // `body_bytes`: what the body itself holds of the same memory.
+  reading_allowance(http::body_memory& memory, std::size_t body_bytes) noexcept
+      : hold_(memory), room_(memory.limit() - std::min(body_bytes, memory.limit())) {}
+
+  bool allow(std::uint32_t tokens) noexcept override {
+    const std::size_t bytes = std::size_t{tokens} * sizeof(hubspot::json_token);
+    if (hold_.take(bytes)) {
+      next_ = bytes;
+      return true;
+    }
+    others_held_it_ = hold_.bytes() + bytes <= room_;
+    return false;
+  }
+  void replaced() noexcept override {
+    hold_.give(current_); // 0 for a buffer the thread kept from an earlier body, never taken here
+    current_ = std::exchange(next_, 0);
+  }
+  // A refusal that would not have been one had no other body held memory: worth a retry.
+  bool short_of_what_others_hold() const noexcept { return others_held_it_; }
+
+ private:
+  http::body_hold hold_;
+  std::size_t room_;
+  std::size_t current_ = 0; // taken for the buffer in use
+  std::size_t next_ = 0;    // taken for the one allowed, until it replaces it
+  bool others_held_it_ = false;
+};
 
 // "0,2,5": a header value listing a batch's item indexes.
 std::string index_list(const std::vector<std::size_t>& indexes) {
@@ -416,25 +450,18 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
       gate::request_view view =
           http::gate_view(request, headers, client != nullptr ? std::string_view(client->name) : std::string_view());
       // Reading a JSON body takes memory too: 20 bytes a value and key (hubspot::json_document),
-      // up to twice that while its buffer grows, so 20 times the size of a body of tiny values.
-      // For a large body it is taken from what bodies may hold, for the decision only, and bounds
-      // the values the body may hold: past them, a 413, or a 503 when others held what it lacked.
-      http::body_hold reading(state.bodies);
-      bool reading_short = false;
+      // 10 times the size of a body of tiny values. For a large body it is taken from what bodies
+      // may hold as the reader's buffer grows, and given back once the body is decided; what it
+      // cannot take fails the reading: a 413, or a 503 when other bodies held what it lacked.
+      std::optional<reading_allowance> reading;
       if (classification.op != nullptr && view.body.size() > hold_step) {
-        constexpr std::size_t bytes_per_value = 2 * sizeof(hubspot::json_token);
-        const std::size_t most_values = view.body.size() / 2 + 2; // `[1,1,...]`
-        const std::size_t wanted = std::min(most_values * bytes_per_value, reading.limit() - hold.bytes());
-        const std::size_t taken = reading.take_up_to(wanted);
-        reading_short = taken < wanted;
-        view.max_json_values = static_cast<std::uint32_t>(
-            std::min<std::size_t>(taken / bytes_per_value, hubspot::json_document::no_token_limit));
+        view.json_allowance = &reading.emplace(state.bodies, hold.bytes());
       }
       entry.correlation_id = hubspot::make_correlation_id();
       decision = gate::decide(*rule_snapshot, classification, view, entry.correlation_id);
       entry.decision = to_string(decision.what);
       entry.detail = decision.reason;
-      retry_reading = decision.too_many_values && reading_short;
+      retry_reading = decision.too_many_values && reading && reading->short_of_what_others_hold();
     }
     if (retry_reading) {
       const http::error_reply reply = too_many_bodies();

@@ -28,9 +28,9 @@ struct request_view {
   std::string_view content_encoding; // empty when the request has none
   const rules::header_lookup* headers = nullptr;
   std::string_view client; // the client its key named (auth: clients); empty when none
-  // The most values and keys a JSON body may hold to be read: reading one takes 20 bytes a value
-  // (hubspot::json_document), so the server bounds it with the memory it may use. Past it, a 413.
-  std::uint32_t max_json_values = hubspot::json_document::no_token_limit;
+  // Asked for the memory reading a JSON body takes (hubspot::json_document: 20 bytes a value and
+  // key) as it grows: the server bounds it by what it may hold. Refused, a 413. nullptr: unbounded.
+  hubspot::token_allowance* json_allowance = nullptr;
 };
 
 // An answer hubgate gives itself; the body is JSON in HubSpot's (or the forms API's) error shape.
@@ -78,7 +78,7 @@ struct decision {
   std::vector<hubspot::contact_record> records;
   hubspot::record_texts record_texts;
   std::string reason;                  // why, in a few words, for the log
-  bool too_many_values = false;        // answer: a 413, the body held more than max_json_values
+  bool too_many_values = false;        // answer: a 413, json_allowance refused the memory to read the body
 
   decision() = default;
   decision(decision&&) = default;

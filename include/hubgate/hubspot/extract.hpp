@@ -82,7 +82,7 @@ struct extraction {
   std::vector<contact_record> records;
   record_texts texts;
   std::string error;                   // non-empty: refuse the request
-  bool too_many_values = false;        // error: the JSON body holds more than max_json_values
+  bool too_many_values = false;        // error: the allowance refused the memory to read the JSON body
   parsed_body body;
 
   bool ok() const noexcept { return error.empty(); }
@@ -129,11 +129,10 @@ editable_properties editable_properties_of(body_shape shape) noexcept;
 bool names_email(std::string_view name);
 
 // `request` must be a successful classification with an operation; `content_type` is the raw
-// Content-Type header value (empty when absent). A JSON body of more than `max_json_values` values
-// and keys is refused (too_many_values), its scan never holding more: the memory a body of tiny
-// values takes to read (json_document::scan) is the caller's to bound.
+// Content-Type header value (empty when absent). A JSON body whose reading `allowance` refuses
+// memory for is refused (too_many_values): the memory a body of tiny values takes to read
+// (json_document::scan) is the caller's to bound.
 extraction extract(const classification& request, std::string_view body, std::string_view content_type,
-                   const property_selection& listed = {},
-                   std::uint32_t max_json_values = json_document::no_token_limit);
+                   const property_selection& listed = {}, token_allowance* allowance = nullptr);
 
 } // namespace hubgate::hubspot

@@ -45,6 +45,20 @@ struct json_token {
   bool plain_members;
 };
 
+// Asked before a scan's token buffer is allocated or grown past what the document already holds:
+// whether a buffer of `tokens` tokens (20 bytes each) may be allocated. The server bounds the
+// memory reading a body takes this way (--max-body-memory), as it grows; a refusal fails the scan
+// as max_tokens does (json_document::over_token_limit()). replaced(): the buffer last allowed has
+// taken the place of the one before, which is freed.
+class token_allowance {
+public:
+  virtual bool allow(std::uint32_t tokens) noexcept = 0;
+  virtual void replaced() noexcept = 0;
+
+protected:
+  ~token_allowance() = default;
+};
+
 class json_document;
 class json_value;
 struct json_member;
@@ -135,9 +149,10 @@ struct json_range {
 class json_document {
 public:
   // False, with error() set, when `text` is not a document hubgate accepts (see above), or when it
-  // holds more than `max_tokens` values and keys (over_token_limit() then says so): the token buffer
-  // (20 bytes a token, a body of tiny values 10 times its size) is never grown past that many.
-  bool scan(std::string_view text, std::uint32_t max_tokens = no_token_limit);
+  // holds more than `max_tokens` values and keys, or more than `allowance` allows (over_token_limit()
+  // then says so): the token buffer (20 bytes a token, a body of tiny values 10 times its size) is
+  // never grown past that.
+  bool scan(std::string_view text, std::uint32_t max_tokens = no_token_limit, token_allowance* allowance = nullptr);
   static constexpr std::uint32_t no_token_limit = ~std::uint32_t{0} - 1;
 
   const std::string& error() const noexcept { return error_; }

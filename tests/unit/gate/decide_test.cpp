@@ -176,28 +176,45 @@ rules:
   }
 }
 
-// The server bounds the values a JSON body may hold (the memory reading it takes): past them, the
-// body is refused with a 413 that says why, and nothing is forwarded.
-TEST(gate_decide, a_body_of_more_json_values_than_the_server_lets_it_read_gets_413) {
+// The server bounds the memory reading a JSON body takes (json_allowance): refused, the body is
+// refused with a 413 that says why, and nothing is forwarded.
+TEST(gate_decide, a_body_whose_reading_the_server_refuses_memory_for_gets_413) {
+  struct up_to final : hubspot::token_allowance {
+    explicit up_to(std::uint32_t limit) : most(limit) {}
+    bool allow(std::uint32_t tokens) noexcept override {
+      asked = std::max(asked, tokens);
+      return tokens <= most;
+    }
+    void replaced() noexcept override {}
+    std::uint32_t most;
+    std::uint32_t asked = 0;
+  };
   const auto rules = testing::load_rules(stage_rules);
   ASSERT_NE(rules, nullptr);
   const auto classification = hubspot::classify("POST", batch_target);
-  request_view view{"POST", batch_target, batch_body, "application/json", "", nullptr, {}};
-  hubspot::json_document document;
-  ASSERT_TRUE(document.scan(batch_body));
-  view.max_json_values = static_cast<std::uint32_t>(document.token_count());
+  // Large enough (20,000 tokens) to outgrow the buffer a thread keeps between bodies (8,192).
+  std::string body = R"({"inputs":[{"properties":{"email":"a@corp.io")";
+  for (int i = 0; i < 10000; ++i) {
+    body += ",\"p" + std::to_string(i) + "\":\"v\"";
+  }
+  body += "}}]}";
+  request_view view{"POST", batch_target, body, "application/json", "", nullptr, {}};
+  up_to enough(1u << 20);
+  view.json_allowance = &enough;
   const decision read = decide(*rules, classification, view, "corr-1");
-  EXPECT_EQ(read.what, action::split) << read.reason;
+  EXPECT_EQ(read.what, action::forward) << read.reason;
   EXPECT_FALSE(read.too_many_values);
 
-  view.max_json_values -= 1;
+  EXPECT_GE(enough.asked, 20000U);
+  up_to too_little(16384);
+  view.json_allowance = &too_little;
   const decision refused = decide(*rules, classification, view, "corr-1");
   ASSERT_EQ(refused.what, action::answer);
   EXPECT_TRUE(refused.too_many_values);
   EXPECT_EQ(refused.answer.status, 413U);
-  const auto body = nlohmann::json::parse(refused.answer.body);
-  EXPECT_EQ(body["category"], "VALIDATION_ERROR");
-  EXPECT_NE(body["message"].get<std::string>().find("--max-body-memory"), std::string::npos) << body;
+  const auto error = nlohmann::json::parse(refused.answer.body);
+  EXPECT_EQ(error["category"], "VALIDATION_ERROR");
+  EXPECT_NE(error["message"].get<std::string>().find("--max-body-memory"), std::string::npos) << error;
 }
 
 } // namespace

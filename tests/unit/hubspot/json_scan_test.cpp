@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -664,6 +665,35 @@ TEST(json_scan, refuses_a_document_of_more_values_and_keys_than_the_caller_lets_
   EXPECT_TRUE(document.scan(tiny, 100001));
   EXPECT_FALSE(document.scan(tiny, 100000));
   EXPECT_TRUE(document.over_token_limit());
+
+  // The caller's allowance is asked each time the buffer is allocated or grown, and refusing fails
+  // the scan the same way; a buffer already held is not asked for again.
+  struct recorded final : token_allowance {
+    explicit recorded(std::uint32_t limit) : most(limit) {}
+    bool allow(std::uint32_t tokens) noexcept override {
+      asked.push_back(tokens);
+      return tokens <= most;
+    }
+    void replaced() noexcept override { ++replacements; }
+    std::uint32_t most;
+    std::vector<std::uint32_t> asked;
+    std::size_t replacements = 0;
+  };
+  json_document fresh;
+  recorded generous(1u << 20);
+  EXPECT_TRUE(fresh.scan(tiny, json_document::no_token_limit, &generous));
+  ASSERT_GE(generous.asked.size(), 2U);
+  EXPECT_TRUE(std::is_sorted(generous.asked.begin(), generous.asked.end()));
+  EXPECT_GE(generous.asked.back(), 100001U);
+  EXPECT_EQ(generous.replacements, generous.asked.size()); // each buffer allowed took the last one's place
+  recorded none(1u << 20);
+  EXPECT_TRUE(fresh.scan(tiny, json_document::no_token_limit, &none));
+  EXPECT_TRUE(none.asked.empty());
+  json_document other;
+  recorded stingy(50000);
+  EXPECT_FALSE(other.scan(tiny, json_document::no_token_limit, &stingy));
+  EXPECT_TRUE(other.over_token_limit());
+  EXPECT_LE(stingy.asked.back(), 65536U * 2);
 }
 
 } // namespace
