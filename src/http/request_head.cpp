@@ -103,7 +103,7 @@ error_reply bad_request(std::string message) {
 // reads it against a base (Java's URI, WHATWG URL, Python's urljoin) takes `name` for a host and
 // `/rest` for the path. Refused when the two readings could differ on what the call is: `name`
 // looks like a host (a dot, colon, at-sign or escape in it), or `/rest` is a contact-creating call
-// the path as a whole is not.
+// the path as a whole is not, or one hubgate would refuse sent as it is.
 bool network_path_reads_otherwise(std::string_view method, std::string_view origin,
                                   const hubspot::classification& as_path) {
   if (!origin.starts_with("//")) {
@@ -118,14 +118,15 @@ bool network_path_reads_otherwise(std::string_view method, std::string_view orig
   if (name_end == origin.size() || origin[name_end] != '/') {
     return false;
   }
+  // A reading hubgate would refuse if sent as it is (a loose spelling of a create) is refused too.
   const hubspot::classification as_host = hubspot::classify(method, origin.substr(name_end));
-  return as_host.ok() && as_host.op != nullptr && as_host.op != as_path.op;
+  return !as_host.ok() || (as_host.op != nullptr && as_host.op != as_path.op);
 }
 
 // Integrity, request targets: an escaped `?` or `#` (`%3F`, `%23`) is part of a path segment to
 // hubgate and to a server that splits the query off first, but one that decodes the target before
 // it splits it (or a proxy in front that decodes it) ends the path there. Refused when the path
-// cut there is a contact-creating call the whole path is not.
+// cut there is a contact-creating call the whole path is not, or one hubgate would refuse.
 bool escaped_query_reads_otherwise(std::string_view method, std::string_view origin,
                                    const hubspot::classification& as_path) {
   const std::string_view path = origin.substr(0, std::min(origin.find('?'), origin.size()));
@@ -134,7 +135,7 @@ bool escaped_query_reads_otherwise(std::string_view method, std::string_view ori
     const char low = static_cast<char>(path[at + 2] | 0x20);
     if ((high == '3' && low == 'f') || (high == '2' && low == '3')) {
       const hubspot::classification cut = hubspot::classify(method, path.substr(0, at));
-      return cut.ok() && cut.op != nullptr && cut.op != as_path.op;
+      return !cut.ok() || (cut.op != nullptr && cut.op != as_path.op);
     }
   }
   return false;

@@ -278,14 +278,17 @@ public:
     const auto no_space_at = [base, size](std::size_t at) {
       return at != size && static_cast<unsigned char>(base[at]) > ' ';
     };
-    // Room for one more token after the first `count`; false when the buffer holds the most it
-    // may (max_tokens_).
-    const auto make_room = [&]() __attribute__((always_inline)) -> bool {
+    // Room for one more token after the first `count`, the one at `at`; false when the buffer holds
+    // the most it may (max_tokens_). It doubles, but never past what the text from `at` can still
+    // hold (a value and its comma take two bytes at least): near the end of a large body the last
+    // step is what it needs, not twice the buffer.
+    const auto make_room = [&](std::size_t at) __attribute__((always_inline)) -> bool {
       if (capacity == count) [[unlikely]] {
         if (capacity >= max_tokens_) {
           return false;
         }
-        const auto grown = static_cast<std::uint32_t>(std::min<std::uint64_t>(std::uint64_t{capacity} * 2, max_tokens_));
+        const auto grown = static_cast<std::uint32_t>(std::min<std::uint64_t>(
+            {std::uint64_t{capacity} * 2, max_tokens_, std::uint64_t{count} + (size - at) / 2 + 2}));
         json_token* const moved = reserve(grown, count);
         if (moved == nullptr) {
           return false;
@@ -306,7 +309,7 @@ public:
     // no_room (error set) when the buffer is full.
     const auto push_token = [&](json_kind kind, std::size_t at, std::size_t past, bool escaped)
                                 __attribute__((always_inline)) -> std::uint32_t {
-      if (!make_room()) [[unlikely]] {
+      if (!make_room(at)) [[unlikely]] {
         too_many_tokens(count);
         return no_room;
       }

@@ -334,6 +334,9 @@ TEST_F(integrity_test, path_spellings_are_canonicalised_or_refused) {
       at("/crm/v3/objects/contacts%3Fx=1", outcome::refused),
       at("/crm/v3/objects/contacts%3f", outcome::refused),
       at("/crm/v3/objects/contacts%23x", outcome::refused),
+      // ... or a path hubgate refuses sent as it is (a loose spelling of a create).
+      at("/crm/v3/objects/contacts.%3Fx", outcome::refused),
+      at("//x/crm/v3/objects/contacts.", outcome::refused),
   });
   check_all({
       {"lower-case method", with_method("post", create_path, create_body), outcome::refused},

@@ -689,6 +689,18 @@ TEST(json_scan, refuses_a_document_of_more_values_and_keys_than_the_caller_lets_
   recorded none(1u << 20);
   EXPECT_TRUE(fresh.scan(tiny, json_document::no_token_limit, &none));
   EXPECT_TRUE(none.asked.empty());
+  // Near the end of the text the buffer grows by what the rest can hold, not by doubling: 140,001
+  // values need a buffer of about that many, not 200,128.
+  std::string longer = "[";
+  for (int i = 0; i < 140000; ++i) {
+    longer += i == 0 ? "1" : ",1";
+  }
+  longer += "]";
+  json_document sized;
+  recorded measured(1u << 20);
+  EXPECT_TRUE(sized.scan(longer, json_document::no_token_limit, &measured));
+  EXPECT_GE(measured.asked.back(), 140001U);
+  EXPECT_LE(measured.asked.back(), 140001U + 16);
   json_document other;
   recorded stingy(50000);
   EXPECT_FALSE(other.scan(tiny, json_document::no_token_limit, &stingy));
