@@ -15,7 +15,7 @@ namespace hubgate::http {
 namespace {
 
 bool starts_with_icase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && boost::beast::iequals(s.substr(0, prefix.size()), prefix);
+  return s.size() >= prefix.size() && hubspot::iequals_ascii(s.substr(0, prefix.size()), prefix);
 }
 
 } // namespace

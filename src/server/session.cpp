@@ -28,6 +28,7 @@
 #include "hubgate/hubspot/classify.hpp"
 #include "hubgate/hubspot/error_shape.hpp"
 #include "hubgate/hubspot/operation.hpp"
+#include "hubgate/hubspot/text.hpp"
 #include "hubgate/access/new_contacts.hpp"
 #include "logging/log.hpp"
 #include "server/client_access.hpp"
@@ -349,7 +350,8 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
       break;
     }
     // A client waiting for 100 Continue gets it before its body is read.
-    if (!head_parser.is_done() && version >= 11 && beast::iequals(head[bhttp::field::expect], "100-continue")) {
+    if (!head_parser.is_done() && version >= 11 &&
+        hubspot::iequals_ascii(head[bhttp::field::expect], "100-continue")) {
       static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
       stream.expires_after(opts.client_body_timeout);
       auto [ec, n] = co_await net::async_write(stream, net::buffer(continue_line), use_tuple);
@@ -564,7 +566,8 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
       }
       entry.upstream_status = fetched.answer.result_int();
       auto& res = fetched.answer;
-      if (const auto coding = res[bhttp::field::content_encoding]; !coding.empty() && !beast::iequals(coding, "identity")) {
+      if (const auto coding = res[bhttp::field::content_encoding];
+          !coding.empty() && !hubspot::iequals_ascii(coding, "identity")) {
         logging::warn("upstream answered compressed though asked for text: blocked items and new contacts not read from it",
                       {{"content_encoding", std::string_view(coding.data(), coding.size())}});
       }

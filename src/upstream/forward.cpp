@@ -64,7 +64,7 @@ constexpr std::size_t framing_limit = 64 * 1024;
 template <class Fields>
 bool plain_framing(const bhttp::response_header<Fields>& head) {
   const auto coding = head[bhttp::field::transfer_encoding];
-  return coding.empty() || beast::iequals(hubspot::trim_ows({coding.data(), coding.size()}), "chunked");
+  return coding.empty() || hubspot::iequals_ascii(hubspot::trim_ows({coding.data(), coding.size()}), "chunked");
 }
 
 // The most plaintext one TLS record carries.
