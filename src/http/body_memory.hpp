@@ -27,15 +27,6 @@ class body_memory {
     } while (!held_.compare_exchange_weak(held, held + bytes, std::memory_order_relaxed));
     return true;
   }
-  // Takes `bytes`, or as much of it as fits; returns what it took.
-  std::size_t take_up_to(std::size_t bytes) noexcept {
-    std::size_t held = held_.load(std::memory_order_relaxed);
-    std::size_t taken = 0;
-    do {
-      taken = held >= limit_ ? 0 : std::min(bytes, limit_ - held);
-    } while (taken != 0 && !held_.compare_exchange_weak(held, held + taken, std::memory_order_relaxed));
-    return taken;
-  }
   void give(std::size_t bytes) noexcept { held_.fetch_sub(bytes, std::memory_order_relaxed); }
   std::size_t held() const noexcept { return held_.load(std::memory_order_relaxed); }
   std::size_t limit() const noexcept { return limit_; }
@@ -61,12 +52,6 @@ class body_hold {
     bytes_ += bytes;
     return true;
   }
-  // Takes `bytes`, or as much as fits; returns what it took.
-  std::size_t take_up_to(std::size_t bytes) noexcept {
-    const std::size_t taken = memory_.take_up_to(bytes);
-    bytes_ += taken;
-    return taken;
-  }
   // Gives back `bytes` of what it holds (at most all of it).
   void give(std::size_t bytes) noexcept {
     bytes = std::min(bytes, bytes_);
@@ -77,7 +62,6 @@ class body_hold {
   bool hold_at_least(std::size_t total) noexcept { return total <= bytes_ || take(total - bytes_); }
   bool refused() const noexcept { return refused_; } // a take failed: the body was not read whole
   std::size_t bytes() const noexcept { return bytes_; }
-  std::size_t limit() const noexcept { return memory_.limit(); }
 
  private:
   body_memory& memory_;
