@@ -12,14 +12,6 @@ namespace hubgate::access {
 
 namespace {
 
-char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return lower(x) == lower(y);
-         });
-}
-
 // Whether one of `params` (`a=1&b=2;c=3`, split on `&` and `;` as servlet containers split them)
 // is named `hapikey` or `access_token`, read as a forgiving server reads names (and as the log
 // redacts them): `H%41PIKEY`, `hapikey%20` and `hapikey%C2%A0` are `hapikey`.
@@ -41,7 +33,16 @@ bool names_credential(std::string_view params, std::string& scratch) {
 } // namespace
 
 std::string secret_ref::describe() const {
-  return (from == source::env ? "environment variable " : "file ") + name;
+  if (from == source::env) {
+    return "environment variable " + name; // read_secret_ref refused a name that is not one
+  }
+  // A path names a folder or an extension. A name with neither may be the secret itself, pasted
+  // where its file's path belongs (`file: pat-na1-...`): errors and /clients do not repeat it (an
+  // error's line and column point at it).
+  if (name.find_first_of("/.") == std::string::npos) {
+    return "the file its 'file' names (not shown: with no '/' or '.', it may be the secret itself)";
+  }
+  return "file " + name;
 }
 
 key_table::digest key_table::hash(std::string_view key) {
@@ -71,7 +72,7 @@ std::string_view bearer_token(std::string_view authorization) noexcept {
   while (!authorization.empty() && is_space(authorization.front())) {
     authorization.remove_prefix(1);
   }
-  if (authorization.size() <= scheme.size() || !iequals(authorization.substr(0, scheme.size()), scheme) ||
+  if (authorization.size() <= scheme.size() || !hubspot::iequals_ascii(authorization.substr(0, scheme.size()), scheme) ||
       !is_space(authorization[scheme.size()])) {
     return {};
   }

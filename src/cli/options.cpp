@@ -478,7 +478,9 @@ command parse_explain(const std::vector<std::string_view>& args, std::size_t fir
       const std::string_view header_name =
           colon == std::string_view::npos ? std::string_view{} : value->substr(0, colon);
       if (!is_token(header_name)) {
-        return usage_error{"--header '" + std::string(*value) + "': expected 'Name: value'"};
+        // Not quoted: what was meant for a value (a token) may be all there is.
+        return usage_error{"--header: expected 'Name: value', a field name then ':' (what was given is not shown, "
+                           "as it may hold a secret)"};
       }
       c.headers.emplace_back(std::string(header_name), std::string(hubspot::trim_ows(value->substr(colon + 1))));
     }

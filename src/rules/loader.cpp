@@ -459,7 +459,7 @@ private:
       for (const auto& item : detail::read_string_list(*remove, diag_)
                                   .value_or(std::vector<detail::located_string>{})) {
         const auto same = [&](std::string_view property) {
-          return detail::iequals(property, item.text);
+          return hubspot::iequals_ascii(property, item.text);
         };
         if (hubspot::names_email(item.text)) {
           // The address keys the contact and travels in upsert ids, v1 paths and batch items
@@ -753,7 +753,7 @@ load_result load_rule_set(std::string_view yaml_text, std::string_view file_name
     for (const auto& condition : rule.when.properties) {
       const std::string& name = condition.first; // not a structured binding: clang 14 cannot capture one
       if (std::none_of(state->properties_read.begin(), state->properties_read.end(),
-                       [&](const std::string& read) { return detail::iequals(read, name); })) {
+                       [&](const std::string& read) { return hubspot::iequals_ascii(read, name); })) {
         state->properties_read.push_back(name);
       }
       // Near misses of a shadow rule's values are not refused: a shadow rule changes nothing.

@@ -72,7 +72,7 @@ bool conditions::request_matches(const request_facts& request) const {
     }
   }
   if (!methods.empty() && std::none_of(methods.begin(), methods.end(), [&](const std::string& m) {
-        return iequals(m, request.method);
+        return hubspot::iequals_ascii(m, request.method);
       })) {
     return false;
   }
@@ -135,7 +135,7 @@ void apply_default(outcome& out, verdict fallback) {
 void add_edits(outcome& out, const rule_info& rule) {
   const auto put = [&](std::string_view property, std::optional<std::string_view> value) {
     std::erase_if(out.edits, [&](const property_edit& edit) {
-      return detail::iequals(edit.property, property);
+      return hubspot::iequals_ascii(edit.property, property);
     });
     out.edits.push_back(property_edit{property, value, rule.name});
   };
@@ -292,7 +292,7 @@ bool may_reach(const detail::conditions& when, const hubspot::operation& op) {
   return (when.kinds == 0 || (when.kinds & detail::kind_bit(op.kind)) != 0) &&
          (!when.operations || when.operations->contains(op.name)) &&
          (when.methods.empty() || std::any_of(when.methods.begin(), when.methods.end(), [&op](const std::string& m) {
-            return detail::iequals(m, op.method) || (!op.other_method.empty() && detail::iequals(m, op.other_method));
+            return hubspot::iequals_ascii(m, op.method) || (!op.other_method.empty() && hubspot::iequals_ascii(m, op.other_method));
           }));
 }
 

@@ -1,5 +1,6 @@
 #include "hubgate/rules/test_case.hpp"
 
+#include "hubgate/hubspot/text.hpp"
 #include "text.hpp"
 
 #include <algorithm>
@@ -55,7 +56,7 @@ std::string describe(const outcome& o) {
 
 const property_edit* find_edit(const outcome& o, std::string_view property) {
   const auto it = std::find_if(o.edits.begin(), o.edits.end(), [&](const property_edit& e) {
-    return detail::iequals(e.property, property);
+    return hubspot::iequals_ascii(e.property, property);
   });
   return it == o.edits.end() ? nullptr : &*it;
 }

@@ -247,7 +247,7 @@ std::optional<long> read_integer(const field& f, long low, long high, diagnostic
 }
 
 bool read_true(const field& f, std::string_view hint, diagnostics& diag) {
-  if (f.value.IsScalar() && iequals(f.value.Scalar(), "true")) {
+  if (f.value.IsScalar() && hubspot::iequals_ascii(f.value.Scalar(), "true")) {
     return true;
   }
   diag.error(f.mark, quote(f.key) + " only takes true" + std::string(hint));

@@ -181,6 +181,20 @@ TEST(AccessRules, ASecretWrittenInPlaceOfANameOrAKeyIsNeverQuoted) {
                                   "go in the environment, never in the rules file)",
                                   "rules.yaml:7:44: an unknown key (expected name, keys or max_new_contacts)"));
   expect_unquoted(errors);
+  // A secret pasted where its file's path belongs: the path reads as no file, and is not repeated.
+  errors = errors_with("version: 1\nauth: clients\nupstream_token: { file: pat-na1-INLINETOKEN-AAAA }\n"
+                       "clients:\n  - name: zapier\n    keys: [ { file: INLINEKEY0123456789abcdef } ]\n",
+                       &secrets);
+  EXPECT_THAT(errors, ElementsAre(HasSubstr("rules.yaml:3:17: cannot read the upstream token from the file its "
+                                            "'file' names (not shown"),
+                                  HasSubstr("rules.yaml:6:13: cannot read the key of client 'zapier' from the file "
+                                            "its 'file' names (not shown")));
+  expect_unquoted(errors);
+  // A path is named, so that the file can be found.
+  EXPECT_THAT(errors_with("version: 1\nauth: clients\nupstream_token: { file: /run/secrets/hs }\n"
+                          "clients:\n  - name: zapier\n    keys: [ { file: zapier.key } ]\n",
+                          &secrets),
+              ElementsAre(HasSubstr("from file /run/secrets/hs:"), HasSubstr("from file zapier.key:")));
   // A typo of a known key is still named.
   EXPECT_THAT(testing::load_errors("version: 1\nauth: clients\nupstream_token: { evn: T }\nclients:\n"
                                    "  - name: a\n    keys: [ { env: A } ]\n"),

@@ -185,7 +185,11 @@ TEST(CommandLine, BadRulesCommandLinesAreUsageErrors) {
   EXPECT_EQ(error_of(parse({"explain", "r.yaml", "--method", "G T", "--path", "/"})),
             "--method 'G T': expected an HTTP method like POST");
   EXPECT_EQ(error_of(parse({"explain", "r.yaml", "--method", "GET", "--path", "/", "--header", "X-App"})),
-            "--header 'X-App': expected 'Name: value'");
+            "--header: expected 'Name: value', a field name then ':' (what was given is not shown, as it may hold "
+            "a secret)");
+  EXPECT_THAT(error_of(parse({"explain", "r.yaml", "--method", "GET", "--path", "/", "--header",
+                              "Authorization Bearer pat-na1-SECRET"})),
+              ::testing::Not(::testing::HasSubstr("SECRET")));
   EXPECT_EQ(error_of(parse({"explain", "r.yaml", "--method", "GET", "--path", "/", "--verbose"})),
             "unknown flag '--verbose' (see hubgate --help)");
   EXPECT_EQ(error_of(parse({"explain", "r.yaml", "s.yaml", "--method", "GET", "--path", "/"})),
