@@ -189,12 +189,38 @@ void proxy_state::close_idle_sessions() {
   }
 }
 
+std::size_t proxy_state::cut_in_flight() {
+  std::size_t open = 0;
+  {
+    std::unique_lock lock(mutex_);
+    open = sessions_.size();
+    for (const auto& slot : sessions_) {
+      net::post(slot->executor, [slot] {
+        if (slot->stream != nullptr) {
+          slot->stream->cancel();
+        }
+      });
+    }
+  }
+  for (const auto& thread : threads) {
+    net::post(thread->ioc, [&t = *thread] {
+      t.api.cut_lent();
+      t.forms.cut_lent();
+    });
+  }
+  return open;
+}
+
 namespace {
 
 // A connection must have waited this long for its next request before a new one may take its
 // place: a client that just connected, or just got an answer, is likely about to send, and a
 // request sent on a connection being closed is lost (a POST is not retried).
 constexpr std::chrono::seconds evictable_after(1);
+
+// How long the requests a drain's timeout cut have to end (their answers written, logged and
+// audited) before the threads are stopped whatever they are doing.
+constexpr std::chrono::seconds cut_grace(2);
 
 bool evictable(const session_slot& slot, std::int64_t now) {
   return slot.idle.load(std::memory_order_acquire) &&
@@ -311,10 +337,20 @@ void server::begin_drain() {
 
   drain_timer_.expires_after(options_.drain_timeout);
   drain_timer_.async_wait([this](boost::system::error_code ec) {
-    if (!ec) {
-      logging::warn("drain timeout: closing the connections still open");
-      stop_all_threads();
+    if (ec) {
+      return; // the last session left
     }
+    const std::size_t open = state_->cut_in_flight();
+    logging::warn("drain timeout: cutting the requests still in flight", {{"connections", open}});
+    // A session the cut does not end (one writing to a client that reads nothing, say) is
+    // stopped with the rest after a little while; the last session out cancels this wait.
+    drain_timer_.expires_after(cut_grace);
+    drain_timer_.async_wait([this](boost::system::error_code grace_ec) {
+      if (!grace_ec) {
+        logging::warn("requests the drain cut did not end: stopping now");
+        stop_all_threads();
+      }
+    });
   });
 }
 

@@ -69,6 +69,11 @@ struct proxy_state {
   void leave(const std::shared_ptr<session_slot>& slot);
   void notify_if_drained();
   void close_idle_sessions();
+  // The drain timed out: every session's pending client I/O and every upstream connection lent
+  // out is cancelled, so that each request still in flight ends through its usual path (a 502 to
+  // its client if it can still get one, the access log, the audit trail, a budget settled).
+  // Returns the sessions open.
+  std::size_t cut_in_flight();
   // At the connection limit: closes the client connection that has waited longest (a second at
   // least) for its next request, as nginx reuses idle keep-alive connections, so that idle clients
   // cannot keep new ones out. One at a time: false while one is being closed, or when none may be.

@@ -171,7 +171,8 @@ io::awaitable<bool> send_error(io::tcp_stream& stream, const proxy_state& state,
   if (entry.correlation_id.empty()) {
     entry.correlation_id = hubspot::make_correlation_id();
   }
-  auto res = http::make_error_response(reply, entry.correlation_id, version, keep_alive);
+  // A drain that began while the request was in flight closes the connection after it.
+  auto res = http::make_error_response(reply, entry.correlation_id, version, keep_alive && !state.draining.load());
   if (retry_after.count() > 0) {
     res.set(bhttp::field::retry_after, std::to_string(retry_after.count()));
   }

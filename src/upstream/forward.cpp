@@ -39,6 +39,17 @@ http::error_reply gateway_timeout() {
   return {bhttp::status::gateway_timeout, "GATEWAY_TIMEOUT", "HubSpot did not answer in time", true};
 }
 
+// The answer for an exchange that failed with `ec` before anything reached the client: 504 when
+// HubSpot took too long, else a 502 saying `message`, or that the drain's timeout cut it
+// (pool::cut_lent): the call may have reached HubSpot all the same.
+http::error_reply failed_exchange(const pool& upstream, const boost::system::error_code& ec, std::string message) {
+  if (upstream.cut()) {
+    return bad_gateway("hubgate is stopping: its drain timed out before HubSpot answered (the call may have "
+                       "reached HubSpot)");
+  }
+  return ec == beast::error::timeout ? gateway_timeout() : bad_gateway(std::move(message));
+}
+
 bool has_no_body(unsigned status, bool head) {
   return head || (status >= 100 && status < 200) || status == 204 || status == 304;
 }
@@ -228,8 +239,9 @@ io::awaitable<void> start_exchange(pool& upstream, http::request_message& reques
     if (!conn) {
       auto made = co_await upstream.connect();
       if (!made.conn) {
-        out.failure = bad_gateway(made.failure == connect_failure::tls ? "TLS handshake with HubSpot failed"
-                                                                       : "HubSpot could not be reached");
+        out.failure = failed_exchange(upstream, {},
+                                      made.failure == connect_failure::tls ? "TLS handshake with HubSpot failed"
+                                                                           : "HubSpot could not be reached");
         out.detail = std::move(made.detail);
         co_return;
       }
@@ -248,7 +260,7 @@ io::awaitable<void> start_exchange(pool& upstream, http::request_message& reques
       if (may_retry && is_stale_connection_error(wec)) {
         continue;
       }
-      out.failure = wec == beast::error::timeout ? gateway_timeout() : bad_gateway("sending to HubSpot failed");
+      out.failure = failed_exchange(upstream, wec, "sending to HubSpot failed");
       out.detail = "write: " + wec.message();
       co_return;
     }
@@ -276,7 +288,7 @@ io::awaitable<void> start_exchange(pool& upstream, http::request_message& reques
       if (may_retry && conn->buffer.size() == 0 && is_stale_connection_error(rec)) {
         continue;
       }
-      out.failure = rec == beast::error::timeout ? gateway_timeout() : bad_gateway("HubSpot's answer was unreadable");
+      out.failure = failed_exchange(upstream, rec, "HubSpot's answer was unreadable");
       out.detail = "read header: " + rec.message();
       co_return;
     }
@@ -305,7 +317,7 @@ io::awaitable<void> start_exchange(pool& upstream, http::request_message& reques
       if (may_retry && !parser_slot->got_some() && conn->buffer.size() == 0 && is_stale_connection_error(rec)) {
         continue;
       }
-      out.failure = rec == beast::error::timeout ? gateway_timeout() : bad_gateway("HubSpot's answer was unreadable");
+      out.failure = failed_exchange(upstream, rec, "HubSpot's answer was unreadable");
       out.detail = "read header: " + rec.message();
       co_return;
     }
@@ -429,7 +441,7 @@ io::awaitable<void> relay_parsed(pool& upstream, exchange_start& started, bool h
   auto broke_off = [&](const boost::system::error_code& ec) {
     out.detail = "read body: " + ec.message();
     if (!out.responded) {
-      out.failure = ec == beast::error::timeout ? gateway_timeout() : bad_gateway("HubSpot's answer broke off");
+      out.failure = failed_exchange(upstream, ec, "HubSpot's answer broke off");
     } else {
       out.broke_off = true;
       out.broke_off_timed_out = ec == beast::error::timeout;
@@ -616,7 +628,7 @@ io::awaitable<fetched_answer> fetch(pool& upstream, http::request_message& reque
     co_return out;
   }
   if (ec) {
-    out.failure = ec == beast::error::timeout ? gateway_timeout() : bad_gateway("HubSpot's answer broke off");
+    out.failure = failed_exchange(upstream, ec, "HubSpot's answer broke off");
     out.detail = "read body: " + ec.message();
     co_return out;
   }

@@ -125,7 +125,43 @@ pool::pool(net::io_context& ioc, ssl::context& tls, cli::upstream_url url, pool_
     : ioc_(ioc), tls_(tls), url_(std::move(url)), host_header_(url_.host_header()), settings_(settings),
       sweep_(ioc.get_executor()) {}
 
+pool::~pool() {
+  for (connection* conn : lent_) {
+    conn->lent_by = nullptr;
+  }
+}
+
+connection::~connection() {
+  if (lent_by != nullptr) {
+    lent_by->give_back(*this);
+  }
+}
+
+void pool::lend(connection& conn) {
+  conn.lent_by = this;
+  conn.lent_at = lent_.size();
+  lent_.push_back(&conn);
+}
+
+void pool::give_back(connection& conn) noexcept {
+  connection* const last = lent_.back();
+  lent_[conn.lent_at] = last;
+  last->lent_at = conn.lent_at;
+  lent_.pop_back();
+  conn.lent_by = nullptr;
+}
+
+void pool::cut_lent() {
+  cut_ = true;
+  for (connection* conn : lent_) {
+    beast::get_lowest_layer(conn->stream).cancel();
+  }
+}
+
 std::unique_ptr<connection> pool::take_idle() {
+  if (cut_) {
+    return nullptr; // connect() refuses
+  }
   auto now = std::chrono::steady_clock::now();
   while (!idle_.empty()) {
     auto conn = std::move(idle_.back());
@@ -133,6 +169,7 @@ std::unique_ptr<connection> pool::take_idle() {
     idle_count_.store(idle_.size(), std::memory_order_relaxed);
     if (now - conn->idle_since < settings_.idle_timeout && !conn->stream.has_buffered_input() &&
         still_open(*conn)) {
+      lend(*conn);
       return conn;
     }
     // Dropped without a TLS close_notify: the peer may be gone, and waiting for its answer would
@@ -142,6 +179,7 @@ std::unique_ptr<connection> pool::take_idle() {
 }
 
 void pool::exchange_done(std::unique_ptr<connection> conn, bool reusable) {
+  give_back(*conn);
   // Bytes read past the end of the answer answer nothing hubgate asked: a connection holding them
   // would hand them to the next request as its answer (another client's, perhaps).
   reusable = reusable && conn->buffer.size() == 0;
@@ -198,9 +236,13 @@ io::awaitable<connect_result> pool::connect() {
   auto conn = std::make_unique<connection>(ioc_.get_executor(), tls_);
   auto& tcp = beast::get_lowest_layer(conn->stream);
   tcp.expires_after(settings_.connect_timeout);
+  lend(*conn); // a drain's cut ends its connect or handshake too
 
   net::ip::basic_resolver<net::ip::tcp, io::executor> resolver(conn->stream.get_executor());
   auto [rec, endpoints] = co_await resolver.async_resolve(url_.host, url_.port, use_tuple);
+  if (cut_) { // before or while resolving: the socket had nothing to cancel
+    co_return connect_result{nullptr, connect_failure::connect, "not connecting: the drain timed out"};
+  }
   if (rec) {
     co_return connect_result{nullptr, connect_failure::resolve, "resolving " + url_.host + ": " + rec.message()};
   }

@@ -35,8 +35,13 @@ std::unique_ptr<ssl::context> make_tls_context(const std::optional<std::string>&
 // One TLS connection to an upstream, with the buffer its answers are read into. hubgate sends one
 // request at a time, so bytes read past an answer answer nothing: exchange_done() then drops the
 // connection rather than pool it.
+class pool;
+
 struct connection {
   connection(const io::executor& executor, ssl::context& context) : stream(executor, context) {}
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+  ~connection(); // leaves its pool's lent list
   io::tls_stream stream; // beast::get_lowest_layer(stream) is its io::tcp_stream
   beast::flat_buffer buffer;
   // A head as written: the request's, then the answer's as relayed (by then the request is sent).
@@ -44,6 +49,10 @@ struct connection {
   std::string head_bytes;
   std::chrono::steady_clock::time_point idle_since{};
   std::uint64_t requests = 0; // answered on this connection; 0 for a fresh one
+  // While out of the pool (being made, or carrying an exchange): the pool that lent it, and its
+  // place in that pool's lent_ list, so that a drain that timed out can cut it (pool::cut_lent).
+  pool* lent_by = nullptr;
+  std::size_t lent_at = 0;
 };
 
 // Why a connection could not be made; each maps to a 502 and a log line with `detail`.
@@ -65,6 +74,10 @@ class pool {
  public:
   // Connections are made on `ioc`, which one thread runs: the thread that uses this pool.
   pool(net::io_context& ioc, ssl::context& tls, cli::upstream_url url, pool_settings settings);
+  pool(const pool&) = delete;
+  pool& operator=(const pool&) = delete;
+  // Connections still lent out (in coroutines the io_context destroys after the pool) forget it.
+  ~pool();
 
   const cli::upstream_url& url() const { return url_; }
   const std::string& host_header() const { return host_header_; }
@@ -82,6 +95,13 @@ class pool {
 
   // Closes the idle connections (the process is about to stop), and stops sweeping them.
   void close_idle();
+
+  // The drain timed out: every connection lent out has its pending operations cancelled, so that
+  // the requests still waiting on HubSpot end through their usual path (an answer to the client,
+  // the access log, the audit trail, a budget settled) rather than with the process. No
+  // connection is lent after it.
+  void cut_lent();
+  bool cut() const noexcept { return cut_; }
 
   // Resolves, connects and completes a verified TLS handshake (SNI + host name check), all within
   // the connect timeout.
@@ -107,6 +127,13 @@ class pool {
   bool sweep_armed_ = false;
   void arm_sweep();
   void sweep();
+  // The connections out of the pool, each knowing its place (connection::lent_at): kept for
+  // cut_lent(), at the cost of a push and a swap-remove per exchange.
+  std::vector<connection*> lent_;
+  bool cut_ = false;
+  void lend(connection& conn);
+  friend struct connection;
+  void give_back(connection& conn) noexcept;
   std::atomic<std::uint64_t> handshakes_{0};
   std::atomic<std::uint64_t> resumed_handshakes_{0};
   // The session of the newest connection, taken once its first exchange is done (by then a TLS 1.3

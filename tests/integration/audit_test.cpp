@@ -163,6 +163,38 @@ TEST_F(audit_test, an_answer_nested_too_deep_to_read_leaves_the_entry_without_id
   EXPECT_TRUE(proxy.process().running());
 }
 
+// A create HubSpot has not answered when the drain times out is cut, not dropped with the
+// process: its client gets a 502 saying so, and the access log and the trail have its line.
+TEST_F(audit_test, a_create_the_drain_timeout_cuts_is_answered_logged_and_audited) {
+  api.set_handler([](const recorded_request&) {
+    auto r = json_response(201, R"({"id":"7"})");
+    r.delay = 60s; // past the drain's timeout, and the test's
+    return r;
+  });
+  auto proxy = start({"--audit", audit_file, "--drain-timeout", "300ms"}, {{"HUBGATE_AUDIT_KEY", audit_key}});
+  proxy_connection c(proxy.port());
+  c.send(post("/crm/v3/objects/contacts", R"({"properties":{"email":"ann@corp.io"}})",
+              {{"Authorization", std::string("Bearer ") + token}}));
+  ASSERT_TRUE(api.wait_for_requests(1, 10s));
+  proxy.process().send_signal(SIGTERM);
+  const auto answer = c.read_answer();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 502u);
+  EXPECT_NE(answer->body.find("drain timed out before HubSpot answered"), std::string::npos) << answer->body;
+  EXPECT_FALSE(answer->keep_alive);
+  EXPECT_EQ(proxy.process().wait_exit(15s), std::optional<int>(0));
+
+  const auto lines = entries(1);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["operation"], "contacts.create");
+  EXPECT_EQ(lines[0]["status"], 502);
+  EXPECT_EQ(lines[0]["correlation_id"], json::parse(answer->body)["correlationId"]);
+  EXPECT_NE(proxy.log().find("drain timeout: cutting the requests still in flight"), std::string::npos)
+      << proxy.log();
+  EXPECT_NE(proxy.log().find("status=502"), std::string::npos) << proxy.log();
+  EXPECT_EQ(proxy.log().find("stopping now"), std::string::npos) << proxy.log();
+}
+
 TEST_F(audit_test, a_write_that_fails_is_counted_and_proxying_goes_on) {
   // /dev/full: every write fails with ENOSPC, as on a full disk.
   auto proxy = start({"--audit", "/dev/full"});
