@@ -39,15 +39,29 @@ http::error_reply gateway_timeout() {
   return {bhttp::status::gateway_timeout, "GATEWAY_TIMEOUT", "HubSpot did not answer in time", true};
 }
 
+// Whether a call may be sent again without doing twice what it does (RFC 9110 §9.2.2): a POST
+// or PATCH that reached HubSpot may have made a contact, and a PUT makes a legacy timeline event.
+bool repeatable(bhttp::verb method) {
+  return method == bhttp::verb::get || method == bhttp::verb::head || method == bhttp::verb::options ||
+         method == bhttp::verb::delete_;
+}
+
 // The answer for an exchange that failed with `ec` before anything reached the client: 504 when
 // HubSpot took too long, else a 502 saying `message`, or that the drain's timeout cut it
-// (pool::cut_lent): the call may have reached HubSpot all the same.
-http::error_reply failed_exchange(const pool& upstream, const boost::system::error_code& ec, std::string message) {
-  if (upstream.cut()) {
-    return bad_gateway("hubgate is stopping: its drain timed out before HubSpot answered (the call may have "
-                       "reached HubSpot)");
+// (pool::cut_lent). `may_have_acted`: HubSpot had the whole request of a call that is not
+// repeatable, and may have acted on it; the answer then says so, with `x-should-retry: false`,
+// since the SDKs retry a 5xx (a direct call that broke off is a network error, which they do not).
+http::error_reply failed_exchange(const pool& upstream, const boost::system::error_code& ec, std::string message,
+                                  bool may_have_acted) {
+  http::error_reply reply = upstream.cut() ? bad_gateway("hubgate is stopping: its drain timed out before HubSpot "
+                                                         "answered")
+                            : ec == beast::error::timeout ? gateway_timeout()
+                                                          : bad_gateway(std::move(message));
+  if (may_have_acted) {
+    reply.retry_can_help = false;
+    reply.message += " (the call may have been made: check before sending it again)";
   }
-  return ec == beast::error::timeout ? gateway_timeout() : bad_gateway(std::move(message));
+  return reply;
 }
 
 bool has_no_body(unsigned status, bool head) {
@@ -130,6 +144,7 @@ struct exchange_start {
   std::unique_ptr<bhttp::response_parser<piece_body>> parser; // parsers do not move
   std::optional<http::error_reply> failure;
   std::string detail;
+  bool repeatable = true; // the request's method is (see repeatable())
 };
 
 // A request's bytes on their way upstream, one buffer per write, since the TLS stream encrypts one
@@ -229,6 +244,9 @@ io::awaitable<void> start_exchange(pool& upstream, http::request_message& reques
                                    std::span<char> staging, exchange_start& out) {
   const bool idempotent = request.method() == bhttp::verb::get || request.method() == bhttp::verb::head;
   const bool head = request.method() == bhttp::verb::head;
+  out.repeatable = repeatable(request.method());
+  // Once the whole request is written, a failure may follow HubSpot acting on it.
+  const bool may_have_acted = !out.repeatable;
 
   for (int attempt = 0;; ++attempt) {
     // Every reuse asks the socket first (one system call): bytes that came while the connection
@@ -241,7 +259,8 @@ io::awaitable<void> start_exchange(pool& upstream, http::request_message& reques
       if (!made.conn) {
         out.failure = failed_exchange(upstream, {},
                                       made.failure == connect_failure::tls ? "TLS handshake with HubSpot failed"
-                                                                           : "HubSpot could not be reached");
+                                                                           : "HubSpot could not be reached",
+                                      false);
         out.detail = std::move(made.detail);
         co_return;
       }
@@ -260,7 +279,8 @@ io::awaitable<void> start_exchange(pool& upstream, http::request_message& reques
       if (may_retry && is_stale_connection_error(wec)) {
         continue;
       }
-      out.failure = failed_exchange(upstream, wec, "sending to HubSpot failed");
+      // A part of a request is not acted on.
+      out.failure = failed_exchange(upstream, wec, "sending to HubSpot failed", false);
       out.detail = "write: " + wec.message();
       co_return;
     }
@@ -288,13 +308,13 @@ io::awaitable<void> start_exchange(pool& upstream, http::request_message& reques
       if (may_retry && conn->buffer.size() == 0 && is_stale_connection_error(rec)) {
         continue;
       }
-      out.failure = failed_exchange(upstream, rec, "HubSpot's answer was unreadable");
+      out.failure = failed_exchange(upstream, rec, "HubSpot's answer was unreadable", may_have_acted);
       out.detail = "read header: " + rec.message();
       co_return;
     }
     if (out.fast.what == http::response_head::kind::simple) {
       if (out.fast.status == 101) { // a protocol switch answers nothing hubgate asked
-        out.failure = bad_gateway("HubSpot's answer could not be relayed");
+        out.failure = failed_exchange(upstream, {}, "HubSpot's answer could not be relayed", may_have_acted);
         out.detail = "101 Switching Protocols";
         co_return;
       }
@@ -317,14 +337,14 @@ io::awaitable<void> start_exchange(pool& upstream, http::request_message& reques
       if (may_retry && !parser_slot->got_some() && conn->buffer.size() == 0 && is_stale_connection_error(rec)) {
         continue;
       }
-      out.failure = failed_exchange(upstream, rec, "HubSpot's answer was unreadable");
+      out.failure = failed_exchange(upstream, rec, "HubSpot's answer was unreadable", may_have_acted);
       out.detail = "read header: " + rec.message();
       co_return;
     }
     if (const unsigned status = parser_slot->get().result_int(); status == 101 || !plain_framing(parser_slot->get())) {
       // A protocol switch answers nothing hubgate asked; a transfer coding other than chunked
       // would reach the client coded, its name dropped with the framing hubgate re-makes.
-      out.failure = bad_gateway("HubSpot's answer could not be relayed");
+      out.failure = failed_exchange(upstream, {}, "HubSpot's answer could not be relayed", may_have_acted);
       out.detail = status == 101 ? "101 Switching Protocols" : "transfer coding other than chunked";
       co_return;
     }
@@ -441,7 +461,9 @@ io::awaitable<void> relay_parsed(pool& upstream, exchange_start& started, bool h
   auto broke_off = [&](const boost::system::error_code& ec) {
     out.detail = "read body: " + ec.message();
     if (!out.responded) {
-      out.failure = failed_exchange(upstream, ec, "HubSpot's answer broke off");
+      out.failure = failed_exchange(upstream, ec,
+                                    "HubSpot answered " + std::to_string(out.upstream_status) + ", but its answer broke off",
+                                    !started.repeatable);
     } else {
       out.broke_off = true;
       out.broke_off_timed_out = ec == beast::error::timeout;
@@ -589,7 +611,7 @@ io::awaitable<fetched_answer> fetch(pool& upstream, http::request_message& reque
   // answer's string.
   bhttp::response_parser<http::appending_string_body> parser{std::move(*started.parser)};
   auto too_large = [&] {
-    out.failure = bad_gateway("HubSpot's answer was too large to merge");
+    out.failure = failed_exchange(upstream, {}, "HubSpot's answer was too large to merge", !started.repeatable);
     out.detail = "answer larger than " + std::to_string(max_body_bytes) + " bytes";
   };
   // The head was read with no body limit (forward() streams), so the parser has not held its
@@ -628,7 +650,10 @@ io::awaitable<fetched_answer> fetch(pool& upstream, http::request_message& reque
     co_return out;
   }
   if (ec) {
-    out.failure = failed_exchange(upstream, ec, "HubSpot's answer broke off");
+    out.failure = failed_exchange(upstream, ec,
+                                  "HubSpot answered " + std::to_string(parser.get().result_int()) +
+                                      ", but its answer broke off",
+                                  !started.repeatable);
     out.detail = "read body: " + ec.message();
     co_return out;
   }

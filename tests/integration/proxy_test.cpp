@@ -484,7 +484,46 @@ TEST_F(proxy_test, a_slow_upstream_gets_504) {
   auto answer = exchange(proxy.port(), make_request("GET", "/crm/v3/objects/contacts/1"));
   ASSERT_TRUE(answer);
   expect_hubspot_error_shape(*answer, 504);
+  EXPECT_FALSE(answer->header("x-should-retry")) << "a read may be retried";
   EXPECT_EQ(api.requests().size(), 1u);
+}
+
+// A call HubSpot had whole and did not answer (in time, or readably) may have been made: a POST
+// retried could make a contact twice, and the SDKs retry a 5xx that does not say otherwise (a
+// direct call that broke off is a network error, which they do not retry).
+TEST_F(proxy_test, a_post_that_may_have_been_acted_on_is_not_offered_for_retry) {
+  std::atomic<int> calls{0};
+  api.set_handler([&](const recorded_request&) {
+    fake_response r = json_response(201, R"({"id":"1"})");
+    switch (++calls) {
+      case 1:
+        r.delay = 30s; // past the response timeout
+        break;
+      case 2:
+        r.action = fake_action::reset_connection;
+        break;
+      default:
+        r.body.clear();
+        r.chunked = true;
+        r.break_off = true; // a 201 whose body never comes
+    }
+    return r;
+  });
+  auto proxy = start({"--upstream-response-timeout", "300ms"});
+  const std::string create = make_request("POST", "/crm/v3/objects/contacts", {{"Content-Type", "application/json"}},
+                                          R"({"properties":{"email":"a@corp.io"}})");
+  for (const auto& [status, message] : {std::pair{504u, "HubSpot did not answer in time"},
+                                        std::pair{502u, "HubSpot's answer was unreadable"},
+                                        std::pair{502u, "HubSpot answered 201, but its answer broke off"}}) {
+    SCOPED_TRACE(message);
+    auto answer = exchange(proxy.port(), create);
+    ASSERT_TRUE(answer);
+    expect_hubspot_error_shape(*answer, status);
+    EXPECT_EQ(answer->header("x-should-retry").value_or(""), "false");
+    EXPECT_NE(answer->body.find(std::string(message) + " (the call may have been made"), std::string::npos)
+        << answer->body;
+  }
+  EXPECT_EQ(api.requests().size(), 3u);
 }
 
 TEST_F(proxy_test, an_oversized_body_gets_413_and_is_not_forwarded) {
