@@ -50,9 +50,19 @@ class request_bytes {
     return {start, head.size() + received_size_};
   }
 
-  // The body is `text` from now on: a chunked body as Beast's parser read it, or the body as the
-  // gate rewrote it. Bytes received before stay where they are until the message goes (the
-  // gate's records, read by the audit entry after the answer, point into them).
+  // A chunked body as Beast's parser read it, copied to where received bytes live: the gate's
+  // records point into them, and are read after a rewrite replaced the body (a 207's blocked
+  // items, the audit entry, a budget's count), so they must not be freed with a string the
+  // rewrite replaces.
+  void receive(std::string_view bytes) {
+    const std::span<char> to = overwrite(bytes.size());
+    if (!bytes.empty()) {
+      std::memcpy(to.data(), bytes.data(), bytes.size());
+    }
+  }
+
+  // The body is `text` from now on: the body as the gate rewrote it. The bytes received stay
+  // where they are until the message goes (see receive).
   void assign(std::string text) {
     text_ = std::move(text);
     pieces_.clear();

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -188,6 +189,35 @@ TEST_F(gate_test, a_mixed_batch_is_split_and_stitched_back_in_input_order) {
   EXPECT_EQ(body["errors"][0]["context"]["objectWriteTraceId"], json::array({"t-1"}));
   EXPECT_EQ(body["errors"][0]["context"]["rule"], json::array({"no-test-domains"}));
   EXPECT_EQ(body["errors"][1]["context"]["inputIndex"], json::array({"3"}));
+}
+
+// A chunked body is read by Beast's parser into a string of its own; the gate's records point into
+// it, and a rewrite replaces the body. The blocked item's trace id in the 207 is read from the
+// records after HubSpot answered: from freed memory, before the received bytes were kept (heap
+// bytes went to the client; ASan: heap-use-after-free).
+TEST_F(gate_test, a_chunked_batch_that_is_rewritten_answers_with_the_blocked_items_own_trace_id) {
+  auto proxy = start();
+  const std::string trace = "trace-" + std::string(200, 't');
+  const std::string body = R"({"inputs":[{"properties":{"email":"a@corp.io"}},)"
+                           R"({"properties":{"email":"b@example.com"},"objectWriteTraceId":")" +
+                           trace + R"("}]})";
+  const std::size_t half = body.size() / 2;
+  std::ostringstream chunked;
+  chunked << "POST /crm/v3/objects/contacts/batch/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          << "Transfer-Encoding: chunked\r\n\r\n"
+          << std::hex << half << "\r\n" << body.substr(0, half) << "\r\n"
+          << std::hex << body.size() - half << "\r\n" << body.substr(half) << "\r\n0\r\n\r\n";
+  auto answer = exchange(proxy.port(), chunked.str());
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 207u) << answer->body;
+  auto seen = api.requests();
+  ASSERT_EQ(seen.size(), 1u);
+  auto sent = json::parse(seen[0].body);
+  ASSERT_EQ(sent["inputs"].size(), 1u);
+  EXPECT_EQ(sent["inputs"][0]["properties"]["lifecyclestage"], "lead") << "the kept item was rewritten";
+  const auto stitched = json::parse(answer->body);
+  ASSERT_EQ(stitched["errors"].size(), 1u);
+  EXPECT_EQ(stitched["errors"][0]["context"]["objectWriteTraceId"], json::array({trace}));
 }
 
 // The SDKs accept gzip. An answer hubgate reads (to stitch a split batch into, here) is asked for
