@@ -681,6 +681,26 @@ bool read_name_value_array(reader& r, const maybe_value& array, std::string_view
 enum class media : std::uint8_t { json_text, urlencoded, multipart, other };
 
 
+// The value of each `charset` parameter of a Content-Type header, unquoted, as a view into it.
+template <typename Visit>
+void for_each_charset(std::string_view header, Visit visit) {
+  std::size_t semi = header.find(';');
+  while (semi != std::string_view::npos) {
+    const std::size_t next = header.find(';', semi + 1);
+    const std::string_view param = trim_ows(header.substr(semi + 1, next == std::string_view::npos ? next : next - semi - 1));
+    semi = next;
+    const std::size_t eq = param.find('=');
+    if (eq == std::string_view::npos || !iequals_ascii(trim_ows(param.substr(0, eq)), "charset")) {
+      continue;
+    }
+    std::string_view charset = trim_ows(param.substr(eq + 1));
+    if (charset.size() >= 2 && charset.front() == '"' && charset.back() == '"') {
+      charset = charset.substr(1, charset.size() - 2);
+    }
+    visit(charset);
+  }
+}
+
 // The media type, refusing a charset other than UTF-8: the bytes would mean something else to a
 // server honouring it. (A UTF-8 BOM is skipped by the JSON scanner, as a lenient server would.)
 bool read_content_type(reader& r, std::string_view header, media& out) {
@@ -700,22 +720,15 @@ bool read_content_type(reader& r, std::string_view header, media& out) {
   } else {
     out = media::other;
   }
-  std::string_view params = semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
-  while (!params.empty()) {
-    const std::size_t next = params.find(';');
-    const std::string_view param = trim_ows(params.substr(0, next));
-    params = next == std::string_view::npos ? std::string_view{} : params.substr(next + 1);
-    const std::size_t eq = param.find('=');
-    if (eq == std::string_view::npos || !iequals_ascii(trim_ows(param.substr(0, eq)), "charset")) {
-      continue;
+  std::optional<std::string_view> unsupported;
+  for_each_charset(header, [&](std::string_view charset) {
+    if (!unsupported && !iequals_ascii(charset, "utf-8") && !iequals_ascii(charset, "utf8") &&
+        !iequals_ascii(charset, "us-ascii")) {
+      unsupported = charset;
     }
-    std::string_view charset = trim_ows(param.substr(eq + 1));
-    if (charset.size() >= 2 && charset.front() == '"' && charset.back() == '"') {
-      charset = charset.substr(1, charset.size() - 2);
-    }
-    if (!iequals_ascii(charset, "utf-8") && !iequals_ascii(charset, "utf8") && !iequals_ascii(charset, "us-ascii")) {
-      return r.fail("unsupported charset \"" + std::string(charset) + "\"");
-    }
+  });
+  if (unsupported) {
+    return r.fail("unsupported charset \"" + std::string(*unsupported) + "\"");
   }
   return true;
 }
@@ -728,6 +741,18 @@ constexpr std::array<std::string_view, 2> smtp_editable = {"createContact", "cam
 constexpr std::array<std::string_view, 2> flat_editable = {"firstName", "lastName"};
 
 } // namespace
+
+std::string rewritten_content_type(std::string_view content_type) {
+  std::string out(content_type);
+  std::size_t shift = 0; // "utf-8" is 3 bytes shorter than each "us-ascii" it replaced before
+  for_each_charset(content_type, [&](std::string_view charset) {
+    if (iequals_ascii(charset, "us-ascii")) {
+      out.replace(static_cast<std::size_t>(charset.data() - content_type.data()) - shift, charset.size(), "utf-8");
+      shift += charset.size() - 5;
+    }
+  });
+  return out;
+}
 
 editable_properties editable_properties_of(body_shape shape) noexcept {
   switch (shape) {

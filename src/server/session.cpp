@@ -27,6 +27,7 @@
 #include "hubgate/gate/gate.hpp"
 #include "hubgate/hubspot/classify.hpp"
 #include "hubgate/hubspot/error_shape.hpp"
+#include "hubgate/hubspot/extract.hpp"
 #include "hubgate/hubspot/operation.hpp"
 #include "hubgate/hubspot/text.hpp"
 #include "hubgate/access/new_contacts.hpp"
@@ -516,6 +517,9 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
       // it, the audit entry reads them after the answer, and a spliced body is made of it.
       if (decision.body) {
         request.body().assign(std::move(*decision.body));
+        if (const auto type = request.find(bhttp::field::content_type); type != request.end()) {
+          request.set(bhttp::field::content_type, hubspot::rewritten_content_type(type->value()));
+        }
       } else if (!decision.body_pieces.empty()) {
         request.body().splice(std::move(decision.body_pieces));
       }

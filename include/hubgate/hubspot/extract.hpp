@@ -128,6 +128,10 @@ editable_properties editable_properties_of(body_shape shape) noexcept;
 // with `+` at its ends, or named with the contact type (`0-1/email`), as the extractor reads it.
 bool names_email(std::string_view name);
 
+// A Content-Type for a body hubgate rewrote: `charset=us-ascii` becomes `charset=utf-8` (a rule's
+// value may add UTF-8, of which US-ASCII is a part); any other header is returned as it is.
+std::string rewritten_content_type(std::string_view content_type);
+
 // `request` must be a successful classification with an operation; `content_type` is the raw
 // Content-Type header value (empty when absent). A JSON body whose reading `allowance` refuses
 // memory for is refused (too_many_values): the memory a body of tiny values takes to read

@@ -409,6 +409,19 @@ TEST(extract_json, content_type_must_fit_the_shape) {
   EXPECT_FALSE(post(create, body, "application/x-www-form-urlencoded").ok());
   EXPECT_FALSE(post(create, body, "application/json; charset=ISO-8859-1").ok());
   EXPECT_FALSE(post(create, body, "application/json; charset=utf-16").ok());
+  EXPECT_FALSE(post(create, body, "application/json; charset=utf-8; charset=").ok()) << "every charset is read";
+  EXPECT_TRUE(post(create, body, "application/json; charset=us-ascii").ok());
+}
+
+// A rule's value may add UTF-8 to a body its client labelled US-ASCII.
+TEST(extract_json, a_rewritten_body_labelled_us_ascii_is_labelled_utf_8) {
+  EXPECT_EQ(rewritten_content_type("application/json; charset=us-ascii"), "application/json; charset=utf-8");
+  EXPECT_EQ(rewritten_content_type("application/json;Charset=\"US-ASCII\";x=1"), "application/json;Charset=\"utf-8\";x=1");
+  EXPECT_EQ(rewritten_content_type("application/json; charset=us-ascii; charset=US-ASCII"),
+            "application/json; charset=utf-8; charset=utf-8");
+  EXPECT_EQ(rewritten_content_type("application/json; charset=UTF-8"), "application/json; charset=UTF-8");
+  EXPECT_EQ(rewritten_content_type("application/json"), "application/json");
+  EXPECT_EQ(rewritten_content_type("application/json; x=us-ascii"), "application/json; x=us-ascii");
 }
 
 TEST(extract, refuses_requests_that_are_not_catalog_operations) {
