@@ -6,12 +6,16 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <sys/inotify.h>
+#include <sys/stat.h>
+#include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <optional>
 #include <system_error>
 
 #include "hubgate/config/rules_file.hpp"
@@ -27,12 +31,19 @@ constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 // and some editors' saves are several events in a row.
 constexpr std::chrono::milliseconds settle_time{100};
 
-// Which directory events can mean new rules: a file written and closed, or an entry renamed in
-// place. A file being created is not (it may be half written; its close follows).
-constexpr std::uint32_t watched_events = IN_CLOSE_WRITE | IN_MOVED_TO;
+// Which directory events can mean new rules: a file written and closed, an entry renamed in
+// place, or its mode changed (a file hubgate could not read, made readable). A file being created
+// is not (it may be half written; its close follows).
+constexpr std::uint32_t watched_events = IN_CLOSE_WRITE | IN_MOVED_TO | IN_ATTRIB;
 // And the directory itself moved away (`mv conf conf.old; mv conf.new conf`): the watch follows
 // the old directory, so the path is watched again.
 constexpr std::uint32_t directory_events = IN_MOVE_SELF;
+
+// How often the rules' path is looked at when no event says it changed (see watch_path).
+constexpr std::chrono::seconds recheck_period{1};
+// After an event, the path is looked at every settle_time this many times before going back to
+// recheck_period: a directory moved away is usually replaced at once.
+constexpr int fast_rechecks = 50;
 
 std::string errno_text(int error) {
   return std::error_code(error, std::generic_category()).message();
@@ -51,7 +62,8 @@ watcher::watcher(net::io_context& ioc, rules_in_force& rules, metrics::proxy_met
       on_sighup_(std::move(on_sighup)),
       signals_(ioc, SIGHUP),
       inotify_(ioc),
-      settle_(ioc) {
+      settle_(ioc),
+      recheck_(ioc) {
   const auto slash = file_.rfind('/');
   directory_ = slash == std::string::npos ? "." : slash == 0 ? "/" : file_.substr(0, slash);
   base_name_ = slash == std::string::npos ? file_ : file_.substr(slash + 1);
@@ -59,16 +71,17 @@ watcher::watcher(net::io_context& ioc, rules_in_force& rules, metrics::proxy_met
     return;
   }
   const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (fd < 0 || ::inotify_add_watch(fd, directory_.c_str(), watched_events | directory_events) < 0) {
-    const int error = errno;
-    if (fd >= 0) {
-      ::close(fd);
-    }
+  if (fd < 0) {
     logging::warn("not watching the rules file: reload it with SIGHUP",
-                  {{"directory", directory_}, {"reason", errno_text(error)}});
+                  {{"directory", directory_}, {"reason", errno_text(errno)}});
     return;
   }
   inotify_.assign(fd);
+  if (watch_path() == path_state::missing) {
+    logging::warn("the rules file's directory cannot be watched: looking for it every second, or reload with SIGHUP",
+                  {{"directory", directory_}, {"reason", errno_text(errno)}});
+    said_missing_ = true;
+  }
 }
 
 watcher::~watcher() = default;
@@ -77,7 +90,76 @@ void watcher::start() {
   net::co_spawn(ioc_, wait_for_signals(), logging::log_uncaught("SIGHUP handling stopped by an unexpected error"));
   if (inotify_.is_open()) {
     net::co_spawn(ioc_, watch_directory(), logging::log_uncaught("rules watcher stopped by an unexpected error"));
+    arm_recheck(recheck_period);
   }
+}
+
+watcher::path_state watcher::watch_path() {
+  struct stat info {};
+  if (::stat(directory_.c_str(), &info) != 0) {
+    return path_state::missing;
+  }
+  if (watch_ >= 0 && info.st_dev == watched_dev_ && info.st_ino == watched_ino_) {
+    return path_state::same;
+  }
+  const int watch = ::inotify_add_watch(inotify_.native_handle(), directory_.c_str(), watched_events | directory_events);
+  if (watch < 0) {
+    return path_state::missing;
+  }
+  if (watch_ >= 0 && watch != watch_) {
+    ::inotify_rm_watch(inotify_.native_handle(), watch_); // the old directory's, if it is still there
+  }
+  const bool first = !watched_before_;
+  watched_before_ = true;
+  watch_ = watch;
+  watched_dev_ = info.st_dev;
+  watched_ino_ = info.st_ino;
+  return first ? path_state::same : path_state::replaced;
+}
+
+void watcher::arm_recheck(std::chrono::milliseconds after) {
+  recheck_.expires_after(after);
+  recheck_.async_wait([this](boost::system::error_code ec) {
+    if (ec) {
+      return; // re-armed sooner, or stopping
+    }
+    const path_state state = watch_path();
+    if (state == path_state::replaced) {
+      logging::info("the rules file's directory was replaced: watching the new one", {{"directory", directory_}});
+      said_missing_ = false;
+      fast_rechecks_left_ = 0;
+      reload("directory replaced", false); // it may hold other rules
+    } else if (state == path_state::missing && fast_rechecks_left_ <= 1 && !said_missing_) {
+      logging::warn("the rules file's directory is gone: looking for it every second, or reload with SIGHUP",
+                    {{"directory", directory_}});
+      said_missing_ = true;
+    } else if (state == path_state::same) {
+      fast_rechecks_left_ = 0;
+    }
+    if (fast_rechecks_left_ > 0) {
+      --fast_rechecks_left_;
+    }
+    arm_recheck(fast_rechecks_left_ > 0 ? settle_time : std::chrono::milliseconds(recheck_period));
+  });
+}
+
+std::vector<std::string> watcher::rules_entries() const {
+  std::vector<std::string> names{base_name_};
+  std::string at = directory_ + "/" + base_name_;
+  for (int hop = 0; hop < 8; ++hop) {
+    std::array<char, 4096> target{};
+    const ssize_t n = ::readlink(at.c_str(), target.data(), target.size() - 1);
+    if (n <= 0) {
+      break;
+    }
+    const std::string_view link(target.data(), static_cast<std::size_t>(n));
+    if (link.find('/') != std::string_view::npos) {
+      break; // another directory: its own watch would be needed (README)
+    }
+    names.emplace_back(link);
+    at = directory_ + "/" + std::string(link);
+  }
+  return names;
 }
 
 bool watcher::names_the_rules(std::string_view entry) const {
@@ -88,42 +170,31 @@ bool watcher::names_the_rules(std::string_view entry) const {
 
 watcher::scanned watcher::scan_events(std::string_view events) const {
   scanned out;
+  std::optional<std::vector<std::string>> entries; // read once, when an entry is not the file's name
   for (std::size_t at = 0; at + sizeof(inotify_event) <= events.size();) {
     inotify_event event{};
     std::memcpy(&event, events.data() + at, sizeof event);
     const char* name = events.data() + at + sizeof event;
     const std::string_view entry(name, event.len == 0 ? 0 : ::strnlen(name, event.len));
-    if ((event.mask & IN_MOVE_SELF) != 0) {
-      out.directory_moved = true;
-    } else if ((event.mask & IN_IGNORED) != 0) {
-      // The old directory's watch ends when it is deleted (or, once moved, when it goes).
-      out.watch_ended = true;
+    at += sizeof event + event.len;
+    if ((event.mask & IN_Q_OVERFLOW) != 0) {
+      out.relevant = true; // events were lost: the rules' among them, perhaps
+      out.path_changed = true;
+    } else if ((event.mask & (IN_MOVE_SELF | IN_IGNORED)) != 0) {
+      // Moved away, or (IN_IGNORED) the watch ended: its directory deleted, or the old directory's
+      // once replaced. A directory made again at the path may have the old one's inode number.
+      out.path_changed = true;
+      out.watch_lost = out.watch_lost || ((event.mask & IN_IGNORED) != 0 && event.wd == watch_);
     } else if (names_the_rules(entry)) {
       out.relevant = true;
+    } else if (!entry.empty()) {
+      if (!entries) {
+        entries = rules_entries();
+      }
+      out.relevant = out.relevant || std::find(entries->begin() + 1, entries->end(), entry) != entries->end();
     }
-    at += sizeof event + event.len;
   }
   return out;
-}
-
-net::awaitable<void> watcher::watch_path_again() {
-  // A directory is usually moved into place right after the old one was moved away (`mv; mv`):
-  // the path is tried again for a while before giving up.
-  constexpr int attempts = 50;
-  net::steady_timer retry(ioc_);
-  int error = 0;
-  for (int attempt = 0; attempt < attempts; ++attempt) {
-    if (::inotify_add_watch(inotify_.native_handle(), directory_.c_str(), watched_events | directory_events) >= 0) {
-      logging::info("the rules file's directory was replaced: watching the new one", {{"directory", directory_}});
-      reload("directory replaced", false); // it may hold other rules
-      co_return;
-    }
-    error = errno;
-    retry.expires_after(settle_time);
-    co_await retry.async_wait(use_tuple);
-  }
-  logging::warn("the rules file's directory was moved away, and its path holds none: reload with SIGHUP",
-                {{"directory", directory_}, {"reason", errno_text(error)}});
 }
 
 net::awaitable<void> watcher::watch_directory() {
@@ -137,18 +208,14 @@ net::awaitable<void> watcher::watch_directory() {
       co_return;
     }
     const scanned seen = scan_events(std::string_view(events.data(), n));
-    const bool relevant = seen.relevant;
-    if (seen.directory_moved) {
-      watching_moved_away_ = true;
-      net::co_spawn(ioc_, watch_path_again(), logging::log_uncaught("rules watcher stopped by an unexpected error"));
-    } else if (seen.watch_ended) {
-      if (watching_moved_away_) {
-        watching_moved_away_ = false; // the moved-away directory's watch, ended
-      } else {
-        logging::warn("the rules file's directory is gone: reload with SIGHUP", {{"directory", directory_}});
-      }
+    if (seen.watch_lost) {
+      watch_ = -1;
     }
-    if (!relevant) {
+    if (seen.path_changed) {
+      fast_rechecks_left_ = fast_rechecks;
+      arm_recheck(settle_time);
+    }
+    if (!seen.relevant) {
       continue;
     }
     // Wait for the directory to settle, then look once; a newer event re-arms the wait.
@@ -176,7 +243,7 @@ net::awaitable<void> watcher::wait_for_signals() {
 }
 
 bool watcher::reload(std::string_view trigger, bool force) {
-  const auto in_force = rules_.current();
+  auto in_force = rules_.current();
   auto loaded = load_rules(file_, metrics_, clients_, in_force->generation + 1);
   if (!loaded.rules) {
     metrics_.count_reload(false);
@@ -196,7 +263,11 @@ bool watcher::reload(std::string_view trigger, bool force) {
   }
   // In force first, then said: whoever reads the line may rely on the new rules.
   const auto next = loaded.rules;
+  in_force.reset();
   rules_.install(next);
+  // The rules put out of force are freed here, unless a request in flight still holds them (it
+  // frees them as it ends): given back as load_rules gives back what loading took.
+  ::malloc_trim(0);
   metrics_.count_reload(true);
   logging::info("rules reloaded", {{"file", file_},
                                    {"trigger", trigger},

@@ -14,6 +14,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "hubgate/metrics/proxy_metrics.hpp"
 #include "reload/rules_in_force.hpp"
@@ -44,15 +45,25 @@ class watcher {
   net::awaitable<void> watch_directory();
   net::awaitable<void> wait_for_signals();
   bool names_the_rules(std::string_view entry) const;
+  // The names in the rules' directory that a change to may change the rules: the file, Kubernetes'
+  // `..` entries, and the same-directory entries a symlink at the file's name resolves through.
+  std::vector<std::string> rules_entries() const;
   // What a read of inotify events says.
   struct scanned {
-    bool relevant = false;        // the rules may have changed
-    bool directory_moved = false; // the watched directory itself was renamed
-    bool watch_ended = false;     // a watch ended (its directory deleted)
+    bool relevant = false;     // the rules may have changed
+    bool path_changed = false; // the watched directory was moved away, deleted or its watch lost
+    bool watch_lost = false;   // the watch in use ended (watch_)
   };
   scanned scan_events(std::string_view events) const;
-  // Watches the directory now at the rules' path once there is one, and reads the rules there.
-  net::awaitable<void> watch_path_again();
+
+  // The directory at the rules' path, watched: a directory replaced (moved, deleted and made
+  // again, a symlink to it re-pointed, a ConfigMap's nested path swapped) is a new inode the
+  // old watch does not see. Its path is looked at again soon after an event says the watch
+  // moved or ended, and every `recheck_period` whatever happens, so that a change is never
+  // missed for good.
+  enum class path_state { same, replaced, missing };
+  path_state watch_path();
+  void arm_recheck(std::chrono::milliseconds after);
 
   net::io_context& ioc_;
   rules_in_force& rules_;
@@ -61,12 +72,17 @@ class watcher {
   const std::string file_;
   std::string directory_;
   std::string base_name_;
-  // A watched directory was moved away: its watch ending later is no news.
-  bool watching_moved_away_ = false;
   std::function<void()> on_sighup_;
   net::signal_set signals_;
   net::posix::stream_descriptor inotify_;
   net::steady_timer settle_;
+  net::steady_timer recheck_;
+  int watch_ = -1;             // the directory's watch descriptor; -1 once it ended
+  bool watched_before_ = false; // a directory at the path was watched (a new one is then news)
+  std::uint64_t watched_dev_ = 0; // and the directory it watches
+  std::uint64_t watched_ino_ = 0;
+  int fast_rechecks_left_ = 0; // after an event, the path is looked at every settle_time a while
+  bool said_missing_ = false;  // the directory's absence was logged
 };
 
 } // namespace hubgate::reload

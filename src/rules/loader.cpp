@@ -266,8 +266,15 @@ public:
     } else {
       diag_.error(where, "a rule needs an 'action' (" + detail::join_choices(action_words) + ")");
     }
-    if (const auto& f = m.get("match"); f && !f->value.IsNull()) {
-      read_match(*f, rule.when);
+    if (const auto& f = m.get("match")) {
+      // A 'match:' with nothing after it (its conditions commented out, say) matching every
+      // contact would let an allow rule open the gate to all: refused. Written `match: {}`, or left
+      // out, it says so on purpose.
+      if (f->value.IsNull()) {
+        diag_.error(f->mark, "'match' has no conditions (write 'match: {}', or leave it out, to match any)");
+      } else {
+        read_match(*f, rule.when);
+      }
     }
     read_block_fields(m, action, rule.info);
     read_rewrite_fields(m, action, rule.info);

@@ -176,6 +176,62 @@ TEST_F(reload_test, a_directory_replaced_by_rename_is_watched_in_its_place) {
   EXPECT_EQ(proxy.log().find("directory is gone"), std::string::npos) << proxy.log();
 }
 
+// `rm -rf conf && cp -r new conf`, a clone into place: the old directory's watch ends with it, and
+// the path is watched again once a directory is there.
+TEST_F(reload_test, a_directory_deleted_and_made_again_is_watched_in_its_place) {
+  fs::create_directory(dir + "/conf");
+  rules_file = dir + "/conf/rules.yaml";
+  write_rules(rules_a);
+  auto proxy = start();
+  fs::remove_all(dir + "/conf");
+  fs::create_directory(dir + "/conf");
+  write_rules(rules_b);
+  ASSERT_TRUE(proxy.process().wait_for_output("generation=2", 15s)) << proxy.log();
+  EXPECT_EQ(create_status(proxy.port(), "x@example.org"), 422u);
+  // And edits in it are seen.
+  replace_rules(rules_a);
+  ASSERT_TRUE(proxy.process().wait_for_output("generation=3", 15s)) << proxy.log();
+  EXPECT_EQ(create_status(proxy.port(), "x@example.org"), 201u);
+}
+
+// A ConfigMap mounted with a nested path (`items: [{key: rules.yaml, path: sub/rules.yaml}]`):
+// `sub` is a symlink through `..data`, and the directory watched behind it is deleted when an
+// update swaps `..data`.
+TEST_F(reload_test, a_configmap_with_a_nested_path_is_followed_through_its_updates) {
+  fs::create_directories(dir + "/..2026_01_01/sub");
+  std::ofstream(dir + "/..2026_01_01/sub/rules.yaml") << rules_a;
+  fs::create_directory_symlink("..2026_01_01", dir + "/..data");
+  fs::create_directory_symlink("..data/sub", dir + "/sub");
+  rules_file = dir + "/sub/rules.yaml";
+  auto proxy = start();
+  const std::vector<std::string> versions{rules_b, rules_a, rules_b};
+  for (std::size_t i = 0; i < versions.size(); ++i) {
+    const std::string stamp = "..2026_01_0" + std::to_string(i + 2);
+    const std::string before = "..2026_01_0" + std::to_string(i + 1);
+    fs::create_directories(dir + "/" + stamp + "/sub");
+    std::ofstream(dir + "/" + stamp + "/sub/rules.yaml") << versions[i];
+    fs::create_directory_symlink(stamp, dir + "/..data_tmp");
+    fs::rename(dir + "/..data_tmp", dir + "/..data");
+    fs::remove_all(dir + "/" + before);
+    ASSERT_TRUE(proxy.process().wait_for_output("generation=" + std::to_string(i + 2), 15s)) << proxy.log();
+    EXPECT_EQ(create_status(proxy.port(), "x@example.org"), versions[i] == rules_b ? 422u : 201u);
+  }
+}
+
+// `rules.yaml -> v1.yaml` in one directory: an edit of the file the link names is an edit of the
+// rules, and so is its mode changed (a file made readable: looked at, here found unchanged).
+TEST_F(reload_test, an_edit_of_a_symlinked_file_in_the_same_directory_is_seen) {
+  fs::remove(rules_file);
+  std::ofstream(dir + "/v1.yaml") << rules_a;
+  fs::create_symlink("v1.yaml", rules_file);
+  auto proxy = start({"--log-level", "debug"});
+  fs::permissions(dir + "/v1.yaml", fs::perms::owner_read | fs::perms::owner_write);
+  ASSERT_TRUE(proxy.process().wait_for_output("rules file unchanged", 15s)) << proxy.log();
+  std::ofstream(dir + "/v1.yaml") << rules_b; // in place
+  ASSERT_TRUE(proxy.process().wait_for_output("generation=2", 15s)) << proxy.log();
+  EXPECT_EQ(create_status(proxy.port(), "x@example.org"), 422u);
+}
+
 TEST_F(reload_test, a_change_elsewhere_in_the_directory_or_the_same_bytes_reload_nothing) {
   auto proxy = start({"--log-level", "debug"});
   const auto admin = proxy.admin_port();

@@ -493,16 +493,17 @@ rules:
     match: {}
     action: rewrite
     set: { a: b }
-  - name: empty
-    match:
-    action: rewrite
-    set: { c: d }
   - name: omitted
     action: block
 )yaml");
   ASSERT_NE(rules, nullptr);
   const auto o = testing::decide(*rules, testing::fake_request::create("a@b.io"));
   EXPECT_EQ(o.rule, "omitted");
+  // Its conditions commented out, 'match:' would have matched every contact.
+  EXPECT_THAT(load_errors("version: 1\nrules:\n  - name: allow-partners\n    match:\n"
+                          "      # email_domain: [partner.com]\n    action: allow\n"),
+              ElementsAre("rules.yaml:4:5: 'match' has no conditions (write 'match: {}', or leave it out, to "
+                          "match any)"));
 }
 
 TEST(RuleLoader, AuditSectionSaysHowEmailsAreWritten) {
