@@ -63,6 +63,14 @@ class reload_test : public ops_fixture {
     });
   }
 
+  // The rules (rules_a) in a directory of their own, `conf`, and a proxy started on them.
+  running_proxy start_in_conf() {
+    fs::create_directory(dir + "/conf");
+    rules_file = dir + "/conf/rules.yaml";
+    write_rules(rules_a);
+    return start();
+  }
+
   // Runs `reload` while the load generator keeps going on both sides of it.
   void under_load(running_proxy& proxy, const std::function<void()>& reload) {
     auto clients = load(proxy.port());
@@ -160,10 +168,7 @@ TEST_F(reload_test, a_kubernetes_configmap_update_swaps_the_data_symlink) {
 
 TEST_F(reload_test, a_directory_replaced_by_rename_is_watched_in_its_place) {
   // `mv conf conf.old; mv conf.new conf`: the watch would follow the old directory.
-  fs::create_directory(dir + "/conf");
-  rules_file = dir + "/conf/rules.yaml";
-  write_rules(rules_a);
-  auto proxy = start();
+  auto proxy = start_in_conf();
   fs::create_directory(dir + "/conf.new");
   std::ofstream(dir + "/conf.new/rules.yaml") << rules_a;
   fs::rename(dir + "/conf", dir + "/conf.old");
@@ -179,10 +184,7 @@ TEST_F(reload_test, a_directory_replaced_by_rename_is_watched_in_its_place) {
 // `rm -rf conf && cp -r new conf`, a clone into place: the old directory's watch ends with it, and
 // the path is watched again once a directory is there.
 TEST_F(reload_test, a_directory_deleted_and_made_again_is_watched_in_its_place) {
-  fs::create_directory(dir + "/conf");
-  rules_file = dir + "/conf/rules.yaml";
-  write_rules(rules_a);
-  auto proxy = start();
+  auto proxy = start_in_conf();
   fs::remove_all(dir + "/conf");
   fs::create_directory(dir + "/conf");
   write_rules(rules_b);
