@@ -323,6 +323,9 @@ command parse_serve(const std::vector<std::string_view>& args, std::size_t first
     }
     return false;
   };
+  if (flag_given("--help") || flag_given("-h")) {
+    return help_request{}; // whatever the environment holds
+  }
   for (const auto& f : serve_flags) {
     if (flag_given(f.flag)) {
       continue;
@@ -365,9 +368,14 @@ command parse_serve(const std::vector<std::string_view>& args, std::size_t first
   if (!flag_given("--max-body-memory") && !env("HUBGATE_MAX_BODY_MEMORY")) {
     options.max_body_memory = std::max(options.max_body_memory, options.max_body_bytes);
   } else if (options.max_body_memory < options.max_body_bytes) {
-    return usage_error{"--max-body-memory (" + std::to_string(options.max_body_memory) +
-                       ") is less than --max-body-size (" + std::to_string(options.max_body_bytes) +
-                       "): the largest body allowed could never be held"};
+    // Named as they were given: a flag, or its variable.
+    const auto given_as = [&](std::string_view flag, const char* variable) {
+      return flag_given(flag) || !env(variable) ? std::string(flag) : std::string(variable);
+    };
+    return usage_error{given_as("--max-body-memory", "HUBGATE_MAX_BODY_MEMORY") + " (" +
+                       std::to_string(options.max_body_memory) + ") is less than " +
+                       given_as("--max-body-size", "HUBGATE_MAX_BODY_SIZE") + " (" +
+                       std::to_string(options.max_body_bytes) + "): the largest body allowed could never be held"};
   }
   return serve_command{std::move(options)};
 }

@@ -83,6 +83,10 @@ TEST(options, body_memory_holds_at_least_the_largest_body) {
   // A larger body size alone raises the default to fit it.
   EXPECT_EQ(serve_of(parse({"serve", "--max-body-size", "300MiB"})).max_body_memory, 300u * 1024 * 1024);
   EXPECT_EQ(serve_of(parse({"serve"}, {{"HUBGATE_MAX_BODY_SIZE", "512MiB"}})).max_body_memory, 512u * 1024 * 1024);
+  // Named as given: a variable, not a flag nobody typed.
+  EXPECT_EQ(error_of(parse({"serve", "--max-body-size", "2MiB"}, {{"HUBGATE_MAX_BODY_MEMORY", "1MiB"}})),
+            "HUBGATE_MAX_BODY_MEMORY (1048576) is less than --max-body-size (2097152): the largest body allowed "
+            "could never be held");
 }
 
 // The log names the level `warning`; the flag takes that word too.
@@ -122,6 +126,8 @@ TEST(options, bad_command_lines_are_one_line_errors) {
   for (auto c : {parse({"serve", "--help"}), parse({"--help"}), parse({"-h"})}) {
     EXPECT_TRUE(std::holds_alternative<help_request>(c));
   }
+  // Help is given whatever the environment holds.
+  EXPECT_TRUE(std::holds_alternative<help_request>(parse({"serve", "--help"}, {{"HUBGATE_THREADS", "abc"}})));
   EXPECT_TRUE(std::holds_alternative<version_request>(parse({"--version"})));
 }
 
