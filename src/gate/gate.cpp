@@ -457,13 +457,13 @@ stitched_answer stitch(const decision& split, unsigned upstream_status, std::str
     body += R"(,"errors":[)";
     writer.append_all(split, body);
     body += "]}";
-    return {207, std::move(body)};
+    return {207, std::move(body), true};
   }
   if (upstream_status < 200 || upstream_status > 299) {
     return {upstream_status, std::move(upstream_body)};
   }
   if (splice_errors(split, upstream_body)) {
-    return {207, std::move(upstream_body)};
+    return {207, std::move(upstream_body), true};
   }
   // An answer the skim does not understand: read whole, as a DOM.
   auto answer = hubspot::parse_answer(upstream_body);
@@ -480,7 +480,7 @@ stitched_answer stitch(const decision& split, unsigned upstream_status, std::str
   }
   answer["numErrors"] = errors.size();
   answer["errors"] = std::move(errors);
-  return {207, answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+  return {207, answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), true};
 }
 
 } // namespace hubgate::gate

@@ -22,8 +22,9 @@ bhttp::response<bhttp::string_body> make_json_response(unsigned status, std::str
 bhttp::response<bhttp::string_body> make_error_response(const error_reply& reply, std::string_view correlation_id,
                                                         unsigned version, bool keep_alive) {
   return make_json_response(static_cast<unsigned>(reply.status),
-                            hubspot::error_body(reply.message, reply.category, correlation_id), correlation_id, version,
-                            keep_alive, reply.retry_can_help);
+                            reply.forms_shape ? hubspot::forms_error_body(reply.message, reply.category, correlation_id)
+                                              : hubspot::error_body(reply.message, reply.category, correlation_id),
+                            correlation_id, version, keep_alive, reply.retry_can_help);
 }
 
 } // namespace hubgate::http

@@ -20,6 +20,9 @@ struct error_reply {
   std::string_view category;
   std::string message;
   bool retry_can_help = false;
+  // In the forms API's shape (`errors: [{message, errorType: category}]`), for a call to it: form
+  // clients read errorType.
+  bool forms_shape = false;
 };
 
 // A JSON answer of hubgate's own (`body` already in HubSpot's shape). `version` and

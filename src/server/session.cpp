@@ -310,7 +310,8 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
         state.sinks.clients.count_refusal(caller.refused);
         entry.report.refused(metrics::request_decision::unauthorized);
         const bool body_pending = !head_parser.is_done();
-        const http::error_reply refusal = access_refusal_reply(caller.refused);
+        http::error_reply refusal = access_refusal_reply(caller.refused);
+        refusal.forms_shape = classification.upstream == hubspot::upstream_id::forms;
         if (!co_await send_error(stream, state, refusal, version, keep_alive && !body_pending, entry) ||
             body_pending) {
           unread_input = body_pending;
@@ -479,6 +480,7 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
     access::client_ledger::reservation budget;
     if (client != nullptr && client->max_new_contacts) {
       if (auto refused = reserve_budget(state.sinks.clients, *account, *client, decision, budget)) {
+        refused->reply.forms_shape = classification.upstream == hubspot::upstream_id::forms;
         entry.decision = "answer";
         entry.detail = refused->reply.message;
         entry.report.refused(metrics::request_decision::over_budget);
@@ -581,19 +583,21 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
       }
       if (decision.what == gate::action::split) {
         auto stitched = gate::stitch(decision, res.result_int(), std::move(res.body()));
-        if (res.result_int() / 100 == 2 && stitched.status != 207) {
+        if (res.result_int() / 100 == 2 && !stitched.merged) {
           // HubSpot's success could not be read as a batch answer: it goes to the client as it
-          // came (what HubSpot made stays said), but without the blocked items.
-          logging::warn("a split batch's answer could not be read: blocked items not reported to the client",
+          // came (what HubSpot made stays said), the blocked items named in a header only.
+          logging::warn("a split batch's answer could not be read: blocked items named in x-hubgate-blocked-items only",
                         {{"correlation_id", entry.correlation_id}, {"upstream_status", res.result_int()}});
         }
         res.result(stitched.status);
+        const bool merged = stitched.merged;
         res.body() = std::move(stitched.body);
-        if (stitched.status / 100 != 2) {
-          // HubSpot refused the items it got (a 409 over one existing email, a 400): its error is
-          // relayed as it came, as the SDKs read it. These say which of the caller's items it was
-          // about (an index in its message counts in the batch HubSpot got) and which hubgate
-          // blocked, so that a fix and a retry do not meet the blocked ones by surprise.
+        if (!merged) {
+          // HubSpot refused the items it got (a 409 over one existing email, a 400), or answered
+          // what is not a batch result: its answer is relayed as it came, as the SDKs read it.
+          // These say which of the caller's items it was about (an index in its message counts in
+          // the batch HubSpot got) and which hubgate blocked, so that a fix and a retry do not
+          // meet the blocked ones by surprise.
           res.set("x-hubgate-forwarded-items", index_list(decision.kept_items));
           std::vector<std::size_t> blocked;
           for (const auto& item : decision.blocked) {

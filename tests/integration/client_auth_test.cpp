@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -405,6 +406,26 @@ TEST_F(client_auth_test, a_budget_counts_what_hubspot_created_and_trips) {
   ASSERT_TRUE(fifth);
   EXPECT_EQ(fifth->status, 429u);
   expect_no_secret_written(proxy);
+}
+
+// A form client reads the forms API's errors (`errors[].errorType`): its refusals for who sent
+// it (401) or for a spent budget (429) come in that shape, as its blocks do.
+TEST_F(client_auth_test, a_form_submissions_refusals_have_the_forms_apis_shape) {
+  write_rules(rules_text("{ per: day, count: 0 }"));
+  auto proxy = start_clients();
+  const std::string submit = "/submissions/v3/integration/submit/123/0a1b2c3d-0000-4000-8000-000000000000";
+  const std::string body = R"({"fields":[{"objectTypeId":"0-1","name":"email","value":"a@corp.io"}]})";
+  for (const auto& [key, status, type] : {std::tuple{std::string_view("unknown-key-0123456789abcdef"), 401u,
+                                                     "INVALID_AUTHENTICATION"},
+                                          std::tuple{std::string_view(sync_key), 429u, "RATE_LIMITS"}}) {
+    auto answer = call(key, "POST", submit, body);
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->status, status);
+    const auto error = json::parse(answer->body);
+    ASSERT_TRUE(error.contains("errors")) << answer->body;
+    EXPECT_EQ(error["errors"][0]["errorType"], type) << answer->body;
+  }
+  EXPECT_TRUE(forms.requests().empty());
 }
 
 TEST_F(client_auth_test, a_secret_that_cannot_be_read_stops_the_start_with_its_place_in_the_file) {

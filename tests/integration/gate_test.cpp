@@ -305,7 +305,10 @@ TEST_F(gate_test, a_split_batchs_unreadable_success_is_relayed_and_logged) {
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->status, 201u);
   EXPECT_EQ(answer->body, "<html>created</html>");
-  EXPECT_TRUE(proxy.process().wait_for_output("blocked items not reported", std::chrono::seconds(10))) << proxy.log();
+  // The caller still learns which items went and which were blocked.
+  EXPECT_EQ(answer->header("x-hubgate-forwarded-items").value_or(""), "0");
+  EXPECT_EQ(answer->header("x-hubgate-blocked-items").value_or(""), "1");
+  EXPECT_TRUE(proxy.process().wait_for_output("blocked items named in x-hubgate-blocked-items only", std::chrono::seconds(10))) << proxy.log();
 }
 
 // An answer nested deeper than hubgate reads (140 KB, 70,000 arrays deep) is relayed as an

@@ -104,6 +104,7 @@ decision decide(const rules::rule_set& rules, const hubspot::classification& cla
 struct stitched_answer {
   unsigned status = 0;
   std::string body;
+  bool merged = false; // the blocked items are in it; otherwise it is HubSpot's answer as it came
 };
 
 // A split batch's answer in the caller's order: HubSpot's results for the forwarded items, and one
