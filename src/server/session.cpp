@@ -654,11 +654,13 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
   if (unread_input && stream.socket().is_open()) {
     // Closing with unread bytes in the receive queue makes the kernel send a reset, which can
     // destroy our error answer before the client reads it. So read and drop what the client still
-    // sends, bounded in bytes and time, until it closes (nginx's "lingering close").
+    // sends, bounded in bytes and time, until it closes (nginx's "lingering close"). A client
+    // that sends a body whole before it reads the answer (Node's fetch) gets its 413 for a body
+    // of tens of MiB too, rather than a reset.
     std::array<char, 4096> sink;
     std::size_t dropped = 0;
-    stream.expires_after(std::chrono::seconds(2));
-    while (dropped < 1024 * 1024) {
+    stream.expires_after(std::chrono::seconds(5));
+    while (dropped < 64 * 1024 * 1024) {
       auto [ec, n] = co_await stream.async_read_some(net::buffer(sink), use_tuple);
       dropped += n;
       if (ec) {

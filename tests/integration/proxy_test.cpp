@@ -532,6 +532,11 @@ TEST_F(proxy_test, an_oversized_body_gets_413_and_is_not_forwarded) {
   ASSERT_TRUE(answer);
   expect_hubspot_error_shape(*answer, 413);
   EXPECT_EQ(answer->header("x-should-retry").value_or(""), "false");
+  // A client that sends all of a far larger body before it reads (Node's fetch does) still reads
+  // the 413: the rest is read and dropped, not cut off with a reset.
+  answer = exchange(proxy.port(), make_request("POST", "/crm/v3/objects/notes", {}, std::string(20 << 20, 'x')));
+  ASSERT_TRUE(answer) << "the connection was reset under the client's write";
+  expect_hubspot_error_shape(*answer, 413);
 
   // The same through chunks, where the size is only known as it arrives.
   std::string chunked = "POST /crm/v3/objects/notes HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
