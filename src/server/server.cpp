@@ -196,8 +196,14 @@ std::size_t proxy_state::cut_in_flight() {
     open = sessions_.size();
     for (const auto& slot : sessions_) {
       net::post(slot->executor, [slot] {
+        slot->cut = true;
         if (slot->stream != nullptr) {
+          // A cancel ends only what is waiting now; a receive side shut makes every later read
+          // end too (a body still arriving, the lingering close), where the client would hold
+          // the session past the grace.
           slot->stream->cancel();
+          boost::system::error_code ignored;
+          slot->stream->socket().shutdown(net::ip::tcp::socket::shutdown_receive, ignored);
         }
       });
     }

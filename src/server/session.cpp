@@ -415,7 +415,14 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
       }
     }
     if (bec) {
-      if (hold.refused()) {
+      if (slot->cut) {
+        // Nothing was sent on: the client may send it again, to another replica.
+        const http::error_reply reply{bhttp::status::service_unavailable, "SERVICE_UNAVAILABLE",
+                                      "hubgate is stopping: its drain timed out before the request's body arrived "
+                                      "(nothing was sent to HubSpot)",
+                                      true};
+        co_await send_error(stream, state, reply, version, false, entry);
+      } else if (hold.refused()) {
         const http::error_reply reply = too_many_bodies();
         co_await send_error(stream, state, reply, version, false, entry, std::chrono::seconds(1));
       } else if (bec == bhttp::error::body_limit) {

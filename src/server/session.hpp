@@ -23,6 +23,9 @@ struct session_slot {
   // session's thread, read by the acceptor's to pick the connection idle longest when full.
   std::atomic<bool> idle{false};
   std::atomic<std::int64_t> idle_since{0};
+  // The drain's timeout cut the session (proxy_state::cut_in_flight): what it still reads from its
+  // client ends at once. Touched only on the session's thread.
+  bool cut = false;
 };
 
 // `thread`: the I/O thread the session runs on, whose upstream pools it uses.

@@ -154,7 +154,12 @@ void pool::give_back(connection& conn) noexcept {
 void pool::cut_lent() {
   cut_ = true;
   for (connection* conn : lent_) {
-    beast::get_lowest_layer(conn->stream).cancel();
+    // A cancel ends only what is waiting now: an answer still streaming in would go on, its reads
+    // completing at once. Shut both ways, every later read and write on it fails too.
+    auto& tcp = beast::get_lowest_layer(conn->stream);
+    tcp.cancel();
+    boost::system::error_code ignored;
+    tcp.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
   }
 }
 

@@ -1068,6 +1068,42 @@ TEST_F(proxy_test, sigterm_lets_the_request_in_flight_finish_then_exits_0) {
   EXPECT_TRUE(idle.closed_by_peer());
 }
 
+// A drain that times out cuts what is still in flight, and the cut holds: a body still arriving
+// gets a retryable 503 (nothing was sent on), an answer still streaming breaks off, both are
+// logged, and the process exits at the drain's timeout, not after the grace that stops threads.
+TEST_F(proxy_test, a_drain_timeout_cuts_a_body_still_arriving_and_an_answer_still_streaming) {
+  api.set_handler([](const recorded_request&) {
+    auto r = json_response(200, std::string(2000 * 100, 'a'));
+    r.chunked = true;
+    r.chunk_size = 100;
+    r.chunk_delay = 5ms; // 10 s of answer
+    return r;
+  });
+  auto proxy = start({"--drain-timeout", "300ms"});
+  proxy_connection streaming(proxy.port());
+  streaming.send(make_request("GET", "/crm/v3/objects/contacts"));
+  proxy_connection sending(proxy.port());
+  sending.send("POST /crm/v3/objects/notes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               "Content-Length: 100\r\n\r\n{\"a\":");
+  ASSERT_TRUE(api.wait_for_requests(1, 10s));
+  proxy.process().send_signal(SIGTERM);
+
+  const auto refused = sending.read_answer();
+  ASSERT_TRUE(refused);
+  expect_hubspot_error_shape(*refused, 503);
+  EXPECT_NE(refused->body.find("nothing was sent to HubSpot"), std::string::npos) << refused->body;
+  EXPECT_FALSE(refused->header("x-should-retry")) << "it may be sent again";
+  const std::string relayed = streaming.read_until_close();
+  EXPECT_TRUE(relayed.starts_with("HTTP/1.1 200 OK\r\n")) << relayed.substr(0, 100);
+  EXPECT_FALSE(relayed.ends_with("0\r\n\r\n")) << "the client must not see a complete answer";
+
+  EXPECT_EQ(proxy.process().wait_exit(15s), std::optional<int>(0));
+  EXPECT_EQ(proxy.log().find("stopping now"), std::string::npos) << proxy.log();
+  EXPECT_NE(proxy.log().find("status=503"), std::string::npos) << proxy.log();
+  EXPECT_NE(proxy.log().find("method=GET"), std::string::npos) << proxy.log();
+  EXPECT_EQ(api.requests().size(), 1u);
+}
+
 TEST_F(proxy_test, logs_one_line_per_request_without_secrets) {
   auto proxy = start();
   ASSERT_TRUE(exchange(proxy.port(),
