@@ -386,7 +386,9 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
       }
       auto read = body_parser.release();
       request.base() = std::move(read.base());
-      request.body().receive(read.body());
+      if (!bec) {
+        request.body().receive(read.body()); // a failed read's bytes are not used
+      }
     } else {
       const std::size_t length = head_parser.content_length().value_or(0);
       request.base() = std::move(head_parser.release().base());
