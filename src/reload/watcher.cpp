@@ -5,6 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <fcntl.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <malloc.h>
@@ -13,6 +14,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <climits>
 #include <csignal>
 #include <cstring>
 #include <optional>
@@ -32,9 +34,10 @@ constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 constexpr std::chrono::milliseconds settle_time{100};
 
 // Which directory events can mean new rules: a file written and closed, an entry renamed in
-// place, or its mode changed (a file hubgate could not read, made readable). A file being created
-// is not (it may be half written; its close follows).
-constexpr std::uint32_t watched_events = IN_CLOSE_WRITE | IN_MOVED_TO | IN_ATTRIB;
+// place, its mode changed (a file hubgate could not read, made readable), or a symlink made (`rm`
+// then `ln -s`: made whole at once). A file being created is not (it may be half written; its
+// close follows): scan_events drops a creation that is not a symlink's.
+constexpr std::uint32_t watched_events = IN_CLOSE_WRITE | IN_MOVED_TO | IN_ATTRIB | IN_CREATE;
 // And the directory itself moved away (`mv conf conf.old; mv conf.new conf`): the watch follows
 // the old directory, so the path is watched again.
 constexpr std::uint32_t directory_events = IN_MOVE_SELF;
@@ -44,6 +47,11 @@ constexpr std::chrono::seconds recheck_period{1};
 // After an event, the path is looked at every settle_time this many times before going back to
 // recheck_period: a directory moved away is usually replaced at once.
 constexpr int fast_rechecks = 50;
+
+bool is_symlink(const std::string& path) {
+  struct stat info {};
+  return ::lstat(path.c_str(), &info) == 0 && S_ISLNK(info.st_mode);
+}
 
 std::string errno_text(int error) {
   return std::error_code(error, std::generic_category()).message();
@@ -81,6 +89,7 @@ watcher::watcher(net::io_context& ioc, rules_in_force& rules, metrics::proxy_met
     logging::warn("the rules file's directory cannot be watched: looking for it every second, or reload with SIGHUP",
                   {{"directory", directory_}, {"reason", errno_text(errno)}});
     said_missing_ = true;
+    reload_owed_ = true;
   }
 }
 
@@ -126,21 +135,53 @@ void watcher::arm_recheck(std::chrono::milliseconds after) {
     const path_state state = watch_path();
     if (state == path_state::replaced) {
       logging::info("the rules file's directory was replaced: watching the new one", {{"directory", directory_}});
-      said_missing_ = false;
+      reload_owed_ = true; // it may hold other rules
+    } else if (state == path_state::missing) {
+      reload_owed_ = true; // whatever changed meanwhile is read once the path holds a directory again
+      if (fast_rechecks_left_ <= 1 && !said_missing_) {
+        logging::warn("the rules file's directory is gone: looking for it every second, or reload with SIGHUP",
+                      {{"directory", directory_}});
+        said_missing_ = true;
+      }
+    }
+    if (state != path_state::missing) {
+      if (said_missing_ && state == path_state::same) { // (a replaced one was said above)
+        logging::info("watching the rules file's directory", {{"directory", directory_}});
+        said_missing_ = false;
+      }
       fast_rechecks_left_ = 0;
-      reload("directory replaced", false); // it may hold other rules
-    } else if (state == path_state::missing && fast_rechecks_left_ <= 1 && !said_missing_) {
-      logging::warn("the rules file's directory is gone: looking for it every second, or reload with SIGHUP",
-                    {{"directory", directory_}});
-      said_missing_ = true;
-    } else if (state == path_state::same) {
-      fast_rechecks_left_ = 0;
+      if (reload_owed_) {
+        pay_owed_reload();
+      }
     }
     if (fast_rechecks_left_ > 0) {
       --fast_rechecks_left_;
     }
     arm_recheck(fast_rechecks_left_ > 0 ? settle_time : std::chrono::milliseconds(recheck_period));
   });
+}
+
+void watcher::pay_owed_reload() {
+  // Not while the file is missing or being written (a directory made again, then filled): its
+  // close or rename into place is an event the new watch sees. An open for writing is found by
+  // asking for a read lease, which the kernel refuses while anyone has the file open to write.
+  const int fd = ::open(file_.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      return; // still owed
+    }
+  } else {
+    const bool being_written = ::fcntl(fd, F_SETLEASE, F_RDLCK) != 0 && errno == EAGAIN;
+    if (!being_written) {
+      ::fcntl(fd, F_SETLEASE, F_UNLCK); // a lease refused otherwise (not the file's owner) is no answer
+    }
+    ::close(fd);
+    if (being_written) {
+      return;
+    }
+  }
+  reload_owed_ = false;
+  reload("directory replaced", false);
 }
 
 std::vector<std::string> watcher::rules_entries() const {
@@ -152,9 +193,20 @@ std::vector<std::string> watcher::rules_entries() const {
     if (n <= 0) {
       break;
     }
-    const std::string_view link(target.data(), static_cast<std::size_t>(n));
-    if (link.find('/') != std::string_view::npos) {
-      break; // another directory: its own watch would be needed (README)
+    std::string_view link(target.data(), static_cast<std::size_t>(n));
+    while (link.starts_with("./")) {
+      link.remove_prefix(2);
+    }
+    if (const auto slash = link.rfind('/'); slash != std::string_view::npos) {
+      // A path to this directory, written another way (absolute): its entry is named.
+      std::array<char, PATH_MAX> theirs{};
+      std::array<char, PATH_MAX> ours{};
+      const std::string parent(link.substr(0, slash == 0 ? 1 : slash));
+      if (::realpath(parent.c_str(), theirs.data()) == nullptr || ::realpath(directory_.c_str(), ours.data()) == nullptr ||
+          std::string_view(theirs.data()) != std::string_view(ours.data())) {
+        break; // another directory: its own watch would be needed (README)
+      }
+      link.remove_prefix(slash + 1);
     }
     names.emplace_back(link);
     at = directory_ + "/" + std::string(link);
@@ -185,6 +237,8 @@ watcher::scanned watcher::scan_events(std::string_view events) const {
       // once replaced. A directory made again at the path may have the old one's inode number.
       out.path_changed = true;
       out.watch_lost = out.watch_lost || ((event.mask & IN_IGNORED) != 0 && event.wd == watch_);
+    } else if ((event.mask & IN_CREATE) != 0 && !is_symlink(directory_ + "/" + std::string(entry))) {
+      continue; // a file or directory being made: its close, or its rename into place, follows
     } else if (names_the_rules(entry)) {
       out.relevant = true;
     } else if (!entry.empty()) {
@@ -212,6 +266,7 @@ net::awaitable<void> watcher::watch_directory() {
       watch_ = -1;
     }
     if (seen.path_changed) {
+      reload_owed_ = true; // moved away and back as it was, the directory may hold other rules
       fast_rechecks_left_ = fast_rechecks;
       arm_recheck(settle_time);
     }

@@ -64,6 +64,9 @@ class watcher {
   enum class path_state { same, replaced, missing };
   path_state watch_path();
   void arm_recheck(std::chrono::milliseconds after);
+  // Reloads for a path that changed under the watch (replaced, gone and back, or watched only
+  // now), unless the file is missing or being written: then its own event will.
+  void pay_owed_reload();
 
   net::io_context& ioc_;
   rules_in_force& rules_;
@@ -83,6 +86,7 @@ class watcher {
   std::uint64_t watched_ino_ = 0;
   int fast_rechecks_left_ = 0; // after an event, the path is looked at every settle_time a while
   bool said_missing_ = false;  // the directory's absence was logged
+  bool reload_owed_ = false;   // the path changed under the watch: the rules there are to be read
 };
 
 } // namespace hubgate::reload

@@ -234,6 +234,38 @@ TEST_F(reload_test, an_edit_of_a_symlinked_file_in_the_same_directory_is_seen) {
   EXPECT_EQ(create_status(proxy.port(), "x@example.org"), 422u);
 }
 
+// Moved away, edited there, moved back as it was (the same inode): the rules on disk are read
+// once the path holds it again, not only on the next event.
+TEST_F(reload_test, a_directory_moved_away_edited_and_moved_back_is_read_again) {
+  auto proxy = start_in_conf();
+  fs::rename(dir + "/conf", dir + "/conf.away");
+  ASSERT_TRUE(proxy.process().wait_for_output("the rules file's directory is gone", 15s)) << proxy.log();
+  std::ofstream(dir + "/conf.away/rules.yaml") << rules_b;
+  // The watch follows the directory: the edit is seen, but the rules' path holds no file now.
+  ASSERT_TRUE(proxy.process().wait_for_output("rules reload failed", 15s)) << proxy.log();
+  fs::rename(dir + "/conf.away", dir + "/conf");
+  ASSERT_TRUE(proxy.process().wait_for_output("generation=2", 15s)) << proxy.log();
+  EXPECT_EQ(create_status(proxy.port(), "x@example.org"), 422u);
+}
+
+// The link re-pointed by `rm` then `ln -s` (a creation, not a rename), and a link written
+// `./v2.yaml`: both name files of this directory.
+TEST_F(reload_test, a_symlink_made_again_is_seen_and_its_target_watched) {
+  fs::remove(rules_file);
+  std::ofstream(dir + "/v1.yaml") << rules_a;
+  std::ofstream(dir + "/v2.yaml") << rules_a;
+  fs::create_symlink("v1.yaml", rules_file);
+  auto proxy = start();
+  fs::remove(rules_file);
+  std::ofstream(dir + "/v2.yaml") << rules_b;
+  fs::create_symlink("./v2.yaml", rules_file);
+  ASSERT_TRUE(proxy.process().wait_for_output("generation=2", 15s)) << proxy.log();
+  EXPECT_EQ(create_status(proxy.port(), "x@example.org"), 422u);
+  std::ofstream(dir + "/v2.yaml") << rules_a; // in place, through './'
+  ASSERT_TRUE(proxy.process().wait_for_output("generation=3", 15s)) << proxy.log();
+  EXPECT_EQ(create_status(proxy.port(), "x@example.org"), 201u);
+}
+
 TEST_F(reload_test, a_change_elsewhere_in_the_directory_or_the_same_bytes_reload_nothing) {
   auto proxy = start({"--log-level", "debug"});
   const auto admin = proxy.admin_port();
