@@ -7,11 +7,11 @@ namespace hubgate::admin {
 control_plane::control_plane(const cli::serve_options& options, const server::proxy_state& proxy,
                              reload::rules_in_force& rules, metrics::proxy_metrics& metrics, audit::trail* audit) {
   if (options.admin_enabled) {
-    admin_ = std::make_unique<admin_server>(ioc_, options.admin_host, options.admin_port,
+    admin_ = std::make_unique<admin_server>(admin_thread_.ioc, options.admin_host, options.admin_port,
                                             sources{proxy, rules, metrics, audit, std::chrono::system_clock::now(),
                                                     options.admin_hosts});
   }
-  watcher_ = std::make_unique<reload::watcher>(ioc_, rules, metrics, proxy.sinks.clients, options.rules_file,
+  watcher_ = std::make_unique<reload::watcher>(reload_thread_.ioc, rules, metrics, proxy.sinks.clients, options.rules_file,
                                                options.watch_rules, [audit] {
     if (audit != nullptr) {
       audit->reopen();
@@ -32,10 +32,20 @@ void control_plane::start() {
     logging::info("admin listener off");
   }
   watcher_->start();
-  thread_ = std::thread([this] {
+  admin_thread_.start();
+  reload_thread_.start();
+}
+
+void control_plane::stop() {
+  admin_thread_.stop();
+  reload_thread_.stop();
+}
+
+void control_plane::worker::start() {
+  thread = std::thread([this] {
     for (;;) {
       try {
-        ioc_.run();
+        ioc.run();
         return;
       } catch (const std::exception& e) {
         logging::error("control plane error", {{"reason", e.what()}});
@@ -44,10 +54,10 @@ void control_plane::start() {
   });
 }
 
-void control_plane::stop() {
-  ioc_.stop();
-  if (thread_.joinable()) {
-    thread_.join();
+void control_plane::worker::stop() {
+  ioc.stop();
+  if (thread.joinable()) {
+    thread.join();
   }
 }
 

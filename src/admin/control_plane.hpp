@@ -1,7 +1,9 @@
 #pragma once
-// Everything that is not the request path, on a thread and io_context of its own, so that neither
-// a scrape nor a reload ever runs on (or waits for) a proxy I/O thread: the admin listener, the
-// rules watcher (inotify and SIGHUP) and, on SIGHUP, reopening the audit file.
+// Everything that is not the request path, on threads and io_contexts of its own, so that neither
+// a scrape nor a reload ever runs on (or waits for) a proxy I/O thread: the admin listener on one,
+// and on the other the rules watcher (inotify and SIGHUP) and, on SIGHUP, reopening the audit file.
+// Two, because a reload of a large rules file takes seconds: /healthz and /readyz answer meanwhile,
+// and a probe with a one-second timeout does not take the pod out of service for it.
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -28,15 +30,24 @@ class control_plane {
   // Logs "admin listening address=IP:PORT" and starts serving and watching. Call once the proxy
   // listens, so that its own "listening" line comes first.
   void start();
-  // Stops and joins the thread. Idempotent.
+  // Stops and joins the threads. Idempotent.
   void stop();
 
  private:
-  net::io_context ioc_{1}; // first: destroyed last
-  net::executor_work_guard<net::io_context::executor_type> work_{ioc_.get_executor()};
-  std::unique_ptr<admin_server> admin_;
-  std::unique_ptr<reload::watcher> watcher_;
-  std::thread thread_;
+  // An io_context run by a thread of its own until stop().
+  struct worker {
+    net::io_context ioc{1}; // first: destroyed last
+    net::executor_work_guard<net::io_context::executor_type> work{ioc.get_executor()};
+    std::thread thread;
+
+    void start();
+    void stop();
+  };
+
+  worker admin_thread_;
+  worker reload_thread_;
+  std::unique_ptr<admin_server> admin_;      // on admin_thread_
+  std::unique_ptr<reload::watcher> watcher_; // on reload_thread_
 };
 
 } // namespace hubgate::admin

@@ -119,6 +119,27 @@ TEST_F(reload_test, sighup_reloads_under_load_and_the_watch_can_be_off) {
   EXPECT_TRUE(proxy.process().running());
 }
 
+// A large rules file takes a while to load (seconds at a few MB); the admin endpoints answer
+// meanwhile, so that a liveness or readiness probe does not fail over a reload.
+TEST_F(reload_test, the_health_endpoints_answer_while_a_large_file_reloads) {
+  auto proxy = start({"--watch-rules", "off"});
+  const auto admin = proxy.admin_port();
+  std::string large = rules_b;
+  for (int i = 0; i < 8000; ++i) {
+    const std::string n = std::to_string(i);
+    large += "  - name: rule-" + n + "\n    match: { email_domain: [d" + n + ".example.com, e" + n +
+             ".example.org] }\n    action: block\n    message: blocked domain " + n + "\n";
+  }
+  write_rules(large);
+  proxy.process().send_signal(SIGHUP);
+  ASSERT_TRUE(proxy.process().wait_for_output("signal received: reloading the rules", 10s)) << proxy.log();
+  EXPECT_EQ(admin_get(admin, "/healthz").value_or(http_answer{}).status, 200u);
+  EXPECT_EQ(admin_get(admin, "/readyz").value_or(http_answer{}).status, 200u);
+  EXPECT_EQ(proxy.log().find("generation=2"), std::string::npos) << "the probes waited for the reload";
+  ASSERT_TRUE(proxy.process().wait_for_output("generation=2", 120s)) << proxy.log();
+  EXPECT_EQ(create_status(proxy.port(), "x@d7999.example.com"), 403u);
+}
+
 TEST_F(reload_test, an_invalid_file_is_refused_with_its_errors_and_the_old_rules_stay) {
   auto proxy = start();
   const auto admin = proxy.admin_port();
