@@ -111,6 +111,18 @@ proxy_state::proxy_state(unsigned thread_count, const cli::serve_options& opts, 
   }
 }
 
+proxy_state::~proxy_state() {
+  // The threads go first. Destroying an io_context destroys the sessions that a drain's timeout
+  // stopped unfinished, and each gives back its body memory, reports, and leaves the session set:
+  // all members declared after `threads`, which would otherwise be gone by then. Nothing is left
+  // to wake when the last of them leaves.
+  {
+    std::unique_lock lock(mutex_);
+    on_last_session_left_ = nullptr;
+  }
+  threads.clear();
+}
+
 std::shared_ptr<session_slot> proxy_state::enter(io::executor session_executor) {
   auto slot = std::make_shared<session_slot>(session_executor);
   std::unique_lock lock(mutex_);

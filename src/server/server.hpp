@@ -55,6 +55,9 @@ struct io_thread {
 struct proxy_state {
   proxy_state(unsigned thread_count, const cli::serve_options& opts, reload::rules_in_force& rules_in_force,
               report_sinks report_to);
+  ~proxy_state();
+  proxy_state(const proxy_state&) = delete;
+  proxy_state& operator=(const proxy_state&) = delete;
 
   const cli::serve_options& options;
   std::unique_ptr<net::ssl::context> tls;

@@ -1068,6 +1068,30 @@ TEST_F(proxy_test, sigterm_lets_the_request_in_flight_finish_then_exits_0) {
   EXPECT_TRUE(idle.closed_by_peer());
 }
 
+// A second signal stops at once, the request still in flight with it (its client's connection
+// closes unanswered). The sessions stopped so are destroyed with their threads while what they
+// give back to (body memory, the log, the session set) still exists: the ASan run sees to it.
+TEST_F(proxy_test, a_second_sigterm_stops_at_once_with_a_request_in_flight) {
+  api.set_handler([](const recorded_request&) {
+    auto r = json_response(201, R"({"id":"1"})");
+    r.delay = 30s;
+    return r;
+  });
+  auto proxy = start({"--drain-timeout", "60s"});
+  proxy_connection busy(proxy.port());
+  busy.send(make_request("POST", "/crm/v3/objects/deals", {}, "{}"));
+  proxy_connection sending(proxy.port());
+  sending.send("POST /crm/v3/objects/notes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               "Content-Length: 100\r\n\r\n{\"a\":");
+  ASSERT_TRUE(api.wait_for_requests(1, 10s));
+  proxy.process().send_signal(SIGTERM);
+  ASSERT_TRUE(proxy.process().wait_for_output("draining", 10s)) << proxy.log();
+  proxy.process().send_signal(SIGTERM);
+  EXPECT_EQ(proxy.process().wait_exit(10s), std::optional<int>(0)) << proxy.log();
+  EXPECT_NE(proxy.log().find("second signal: stopping now"), std::string::npos) << proxy.log();
+  EXPECT_TRUE(busy.read_until_close().empty());
+}
+
 // A drain that times out cuts what is still in flight, and the cut holds: a body still arriving
 // gets a retryable 503 (nothing was sent on), an answer still streaming breaks off, both are
 // logged, and the process exits at the drain's timeout, not after the grace that stops threads.
