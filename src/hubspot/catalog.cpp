@@ -66,12 +66,17 @@ constexpr std::array email_upsert_paths = {
 // §2.7 row 33: creation "unknown" in the reference, but HubSpot's custom channels guide says the
 // contacts write scope lets the inbox "create contacts automatically ... once they provide their
 // email address" (email capture): in doubt, a message's addresses are inspected.
+// HubSpot's conversations reference spells the dated paths two ways (`/conversations/custom-channels/
+// {date}/...` in the spec, `/conversations/{date}/custom-channels/...` on its guide pages): both are matched.
 constexpr std::array channel_message_paths = {"/conversations/v3/custom-channels/{channel_id}/messages"sv,
-                                              "/conversations/custom-channels/{date}/{channel_id}/messages"sv};
+                                              "/conversations/custom-channels/{date}/{channel_id}/messages"sv,
+                                              "/conversations/{date}/custom-channels/{channel_id}/messages"sv};
 // A message sent into an inbox thread (an email reply, say) names its recipients by delivery
 // identifiers too. No doc says such a send creates its recipients as contacts; the inbox's email
 // capture is the same doubt as above, so they are inspected.
-constexpr std::array thread_message_paths = {"/conversations/v3/conversations/threads/{thread_id}/messages"sv};
+constexpr std::array thread_message_paths = {"/conversations/v3/conversations/threads/{thread_id}/messages"sv,
+                                             "/conversations/conversations/{date}/threads/{thread_id}/messages"sv,
+                                             "/conversations/{date}/conversations/threads/{thread_id}/messages"sv};
 // §2.7 rows 25-30, 35. HubSpot's spec gives the v3 timeline events a second spelling,
 // `/crm/v3/timeline/...`, which every official SDK release before the newest sends (the
 // operation ids name the `integrators` one): both are matched, and the dated forms of each.
@@ -99,7 +104,8 @@ constexpr std::array events_send_batch_paths = {"/events/v3/send/batch"sv, "/eve
 constexpr std::array visitor_token_paths = {"/visitor-identification/v3/tokens/create"sv,
                                             "/visitor-identification/{date}/tokens/create"sv,
                                             "/conversations/v3/visitor-identification/tokens/create"sv,
-                                            "/conversations/visitor-identification/{date}/tokens/create"sv};
+                                            "/conversations/visitor-identification/{date}/tokens/create"sv,
+                                            "/conversations/{date}/visitor-identification/tokens/create"sv};
 constexpr std::array meeting_book_paths = {"/scheduler/v3/meetings/meeting-links/book"sv,
                                            "/scheduler/{date}/meetings/meeting-links/book"sv};
 constexpr std::array webhook_trigger_paths = {"/automation/v4/webhook-triggers/{portal_id}/{trigger_id}"sv};

@@ -832,6 +832,16 @@ TEST_F(integrity_test, every_catalog_operation_is_gated) {
       {"conversations.thread_message", post("/conversations/v3/conversations/threads/77/messages",
                                             R"({"type":"MESSAGE","text":"hi","recipients":[{"recipientField":"TO",)"
                                             R"("deliveryIdentifiers":[{"type":"HS_EMAIL_ADDRESS","value":"{EMAIL}"}]}]})")},
+      {"conversations.thread_message dated", post("/conversations/conversations/2026-09-beta/threads/77/messages",
+                                                  R"({"type":"MESSAGE","text":"hi","recipients":[{"recipientField":"TO",)"
+                                                  R"("deliveryIdentifiers":[{"type":"HS_EMAIL_ADDRESS","value":"{EMAIL}"}]}]})")},
+      {"conversations.thread_message dated as the guides spell it",
+       post("/conversations/2026-03/conversations/threads/77/messages",
+            R"({"type":"MESSAGE","text":"hi","recipients":[{"recipientField":"TO",)"
+            R"("deliveryIdentifiers":[{"type":"HS_EMAIL_ADDRESS","value":"{EMAIL}"}]}]})")},
+      {"conversations.channel_message dated as the guides spell it",
+       post("/conversations/2026-03/custom-channels/c1/messages",
+            R"({"text":"hi","recipients":[{"deliveryIdentifier":{"value":"{EMAIL}"}}]})")},
       {"timeline.event_create", post("/integrators/timeline/v3/events", event)},
       {"timeline.event_batch_create",
        post("/integrators/timeline/v3/events/batch/create", R"({"inputs":[)" + event + "]}")},

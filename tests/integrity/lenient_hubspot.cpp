@@ -308,13 +308,17 @@ const std::vector<endpoint>& endpoints() {
     }
     e.push_back({"POST", re("/events/(?:v3|" + d + "|custom/" + d + ")/send(?:/batch)?"), endpoint_kind::json_body});
     e.push_back({"POST", re("/(?:visitor-identification/(?:v3|" + d + ")|conversations/v3/visitor-identification|"
-                            "conversations/visitor-identification/" + d + ")/tokens/create"),
+                            "conversations/visitor-identification/" + d + "|conversations/" + d +
+                            "/visitor-identification)/tokens/create"),
                  endpoint_kind::json_body});
     e.push_back({"POST", re("/scheduler/(?:v3|" + d + ")/meetings/meeting-links/book"), endpoint_kind::json_body});
     e.push_back({"POST", re("/automation/v4/webhook-triggers/[^/]+/[^/]+"), endpoint_kind::json_body});
-    e.push_back({"POST", re("/conversations/(?:v3/custom-channels|custom-channels/" + d + ")/[^/]+/messages"),
+    e.push_back({"POST", re("/conversations/(?:v3/custom-channels|custom-channels/" + d + "|" + d +
+                            "/custom-channels)/[^/]+/messages"),
                  endpoint_kind::json_body});
-    e.push_back({"POST", re("/conversations/v3/conversations/threads/[^/]+/messages"), endpoint_kind::json_body});
+    e.push_back({"POST", re("/conversations/(?:v3/conversations|conversations/" + d + "|" + d +
+                            "/conversations)/threads/[^/]+/messages"),
+                 endpoint_kind::json_body});
     return e;
   }();
   return table;
