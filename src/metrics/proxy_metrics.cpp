@@ -202,16 +202,17 @@ void proxy_metrics::count_upstream_error(hubspot::upstream_id upstream, upstream
   errors_[upstream_slot(upstream)][static_cast<std::size_t>(kind)].fetch_add(1, relaxed);
 }
 
-void proxy_metrics::count_records(const rule_slots& slots, const rules::evaluation& evaluation) noexcept {
+void proxy_metrics::count_records(const rule_slots& slots, const rules::evaluation& evaluation,
+                                  bool forwarded) noexcept {
   for (const auto& record : evaluation.records) {
     const rules::outcome& enforced = record.enforced;
     if (enforced.decision == rules::verdict::block) {
       bump(slots.find(enforced.rule), &rule_counters::blocked);
-    } else {
+    } else if (forwarded) {
       for_each_editing_rule(enforced.edits,
                             [&](std::string_view rule) { bump(slots.find(rule), &rule_counters::rewritten); });
     }
-    if (!record.shadow || *record.shadow == enforced) {
+    if (!forwarded || !record.shadow || *record.shadow == enforced) {
       continue;
     }
     const rules::outcome& shadow = *record.shadow;

@@ -64,7 +64,9 @@ void report_request(const report_sinks& sinks, const request_report& report, uns
   }
   const gate::decision* gate = report.decision_;
   if (gate != nullptr && !gate->evaluation.untouched()) {
-    sinks.metrics.count_records(report.rules_->slots, gate->evaluation);
+    // A request refused after the rules (a rewrite that cannot be made, a batch blocked whole) or
+    // one HubSpot never answered took no edit to HubSpot: its edits are not counted as made.
+    sinks.metrics.count_records(report.rules_->slots, gate->evaluation, upstream_status != 0);
     if (gate->evaluation.records.front().shadow) { // the rule set has shadow rules
       if (const auto summary = shadow_summary(gate->evaluation); !summary.empty()) {
         logging::info("shadow verdict", {{"operation", report.op_ != nullptr ? report.op_->name : std::string_view()},

@@ -128,6 +128,15 @@ TEST_F(admin_test, the_proxy_port_never_serves_the_admin_endpoints) {
 }
 
 TEST_F(admin_test, metrics_count_the_requests_just_sent) {
+  // HubSpot never answers one create: its edit was not made.
+  api.set_handler([](const recorded_request& r) {
+    if (r.body.find("lost@corp.io") != std::string::npos) {
+      fake_response lost;
+      lost.action = fake_action::reset_connection;
+      return lost;
+    }
+    return hubspot_like(r);
+  });
   auto proxy = start();
   const auto admin = proxy.admin_port();
   const auto send = [&](const std::string& request, unsigned expected_status) {
@@ -142,6 +151,7 @@ TEST_F(admin_test, metrics_count_the_requests_just_sent) {
             R"({"inputs":[{"properties":{"email":"d@corp.io"}},{"properties":{"email":"e@test.com"}}]})"),
        207);
   send(post("/crm/v3/objects/contacts", R"({"properties":{"email":)"), 400);
+  send(post("/crm/v3/objects/contacts", R"({"properties":{"email":"lost@corp.io"}})"), 502);
   for (int i = 0; i < 3; ++i) {
     send(make_request("GET", "/crm/v3/objects/contacts/1"), 200);
   }
@@ -166,6 +176,7 @@ TEST_F(admin_test, metrics_count_the_requests_just_sent) {
   EXPECT_EQ(value(R"(hubgate_upstream_duration_seconds_count{upstream="api"})"), 5) << text;
   EXPECT_EQ(value(R"(hubgate_upstream_duration_seconds_bucket{upstream="api",le="+Inf"})"), 5) << text;
   EXPECT_EQ(value(R"(hubgate_upstream_errors_total{upstream="api",kind="connect"})"), 0) << text;
+  EXPECT_EQ(value(R"(hubgate_upstream_errors_total{upstream="api",kind="reset"})"), 1) << text;
   EXPECT_GE(value(R"(hubgate_upstream_pooled_connections{upstream="api"})").value_or(0), 1) << text;
   EXPECT_EQ(value("hubgate_rules_generation"), 1) << text;
   EXPECT_EQ(value("hubgate_rules"), 3) << text;

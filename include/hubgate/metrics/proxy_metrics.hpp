@@ -97,7 +97,9 @@ class proxy_metrics {
   void count_upstream_error(hubspot::upstream_id upstream, upstream_error kind) noexcept;
   // Blocked and rewritten records by the rule that did it; shadow outcomes that differ from what
   // happened, by the shadow rule.
-  void count_records(const rule_slots& slots, const rules::evaluation& evaluation) noexcept;
+  // `forwarded`: HubSpot got the request and answered it. Records blocked count either way; edits
+  // and what shadow rules would have done count only for records that went through.
+  void count_records(const rule_slots& slots, const rules::evaluation& evaluation, bool forwarded) noexcept;
 
   // Loading and reloading (not the request path).
   rule_slots register_rules(const rules::rule_set& rules);

@@ -90,7 +90,7 @@ TEST(proxy_metrics, records_are_counted_by_the_rule_that_decided_and_by_shadow_r
   const auto set = load_rules();
   ASSERT_NE(set, nullptr);
   const auto slots = m.register_rules(*set);
-  m.count_records(slots, evaluate(*set, {"a@test.com", "b@gmail.com", "c@corp.io", "d@test.com"}));
+  m.count_records(slots, evaluate(*set, {"a@test.com", "b@gmail.com", "c@corp.io", "d@test.com"}), true);
   const auto text = render(m);
   EXPECT_TRUE(has_line(text, R"(hubgate_blocked_records_total{rule="no-test"} 2)")) << text;
   // Two properties set by one rule: each record counted once for it.
@@ -100,13 +100,27 @@ TEST(proxy_metrics, records_are_counted_by_the_rule_that_decided_and_by_shadow_r
   EXPECT_TRUE(has_line(text, R"(hubgate_blocked_records_total{rule="default"} 0)")) << text;
 }
 
+// A request refused after the rules (a rewrite that cannot be made, a batch blocked whole) or never
+// answered by HubSpot made no edit and let nothing through: only its blocked records count.
+TEST(proxy_metrics, edits_and_shadow_outcomes_count_only_for_requests_that_went_through) {
+  proxy_metrics m;
+  const auto set = load_rules();
+  ASSERT_NE(set, nullptr);
+  const auto slots = m.register_rules(*set);
+  m.count_records(slots, evaluate(*set, {"a@test.com", "b@gmail.com", "c@corp.io"}), false);
+  const auto text = render(m);
+  EXPECT_TRUE(has_line(text, R"(hubgate_blocked_records_total{rule="no-test"} 1)")) << text;
+  EXPECT_TRUE(has_line(text, R"(hubgate_rewritten_records_total{rule="tag"} 0)")) << text;
+  EXPECT_TRUE(has_line(text, R"(hubgate_shadow_blocked_records_total{rule="free-mail"} 0)")) << text;
+}
+
 TEST(proxy_metrics, the_default_and_a_file_in_shadow_mode_are_counted) {
   proxy_metrics m;
   const auto enforcing = load_rules("version: 1\ndefault: block\n");
   const auto shadow = load_rules("version: 1\nmode: shadow\ndefault: block\n");
   ASSERT_TRUE(enforcing && shadow);
-  m.count_records(m.register_rules(*enforcing), evaluate(*enforcing, {"a@corp.io"}));
-  m.count_records(m.register_rules(*shadow), evaluate(*shadow, {"a@corp.io", "b@corp.io"}));
+  m.count_records(m.register_rules(*enforcing), evaluate(*enforcing, {"a@corp.io"}), true);
+  m.count_records(m.register_rules(*shadow), evaluate(*shadow, {"a@corp.io", "b@corp.io"}), true);
   const auto text = render(m);
   EXPECT_TRUE(has_line(text, R"(hubgate_blocked_records_total{rule="default"} 1)")) << text;
   EXPECT_TRUE(has_line(text, R"(hubgate_shadow_blocked_records_total{rule="default"} 2)")) << text;
@@ -122,8 +136,8 @@ TEST(proxy_metrics, rule_counters_survive_a_reload_that_keeps_the_name) {
   const auto first_slots = m.register_rules(*first);
   const auto second_slots = m.register_rules(*second);
   EXPECT_EQ(first_slots.find(first->rule(0).name), second_slots.find(second->rule(0).name));
-  m.count_records(first_slots, evaluate(*first, {"a@test.com"}));
-  m.count_records(second_slots, evaluate(*second, {"b@test.com"}));
+  m.count_records(first_slots, evaluate(*first, {"a@test.com"}), true);
+  m.count_records(second_slots, evaluate(*second, {"b@test.com"}), true);
   EXPECT_TRUE(has_line(render(m), R"(hubgate_blocked_records_total{rule="no-test"} 2)"));
   // A view that is not the rule set's own string still finds its counters.
   const std::string copy = "no-test";
