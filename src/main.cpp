@@ -1,9 +1,12 @@
 // Wiring only: parse the command line, set up logging, run the chosen command.
 
+#include <fcntl.h>
 #include <malloc.h>
 #include <openssl/crypto.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <exception>
@@ -24,6 +27,20 @@
 #include "server/server.hpp"
 
 namespace {
+
+// Started with stdin, stdout or stderr closed (`>&-`), the next file opened would take its number:
+// the audit file would get every log line, or an eventfd the log. Each closed one is opened on
+// /dev/null first, which takes the lowest number free.
+void open_missing_standard_descriptors() noexcept {
+  for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
+    if (::fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
+      const int null = ::open("/dev/null", O_RDWR);
+      if (null > STDERR_FILENO) {
+        ::close(null); // cannot happen: the lowest free number is fd
+      }
+    }
+  }
+}
 
 template <class... Ts>
 struct overloaded : Ts... {
@@ -89,6 +106,7 @@ int serve(const hubgate::cli::serve_options& options) {
 } // namespace
 
 int main(int argc, char** argv) {
+  open_missing_standard_descriptors();
   // Before anything can make OpenSSL allocate.
   record_buffer_cache_installed = hubgate::io::install_record_buffer_cache();
   std::vector<std::string_view> args(argv, argv + argc);

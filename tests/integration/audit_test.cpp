@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <csignal>
+
 #include "hubgate/audit/redact.hpp"
 #include "integration/ops_support.hpp"
 
@@ -222,6 +224,33 @@ TEST_F(audit_test, the_trail_can_go_to_stdout) {
   ASSERT_TRUE(send("/crm/v3/objects/contacts", R"({"properties":{"email":"ann@corp.io"}})"));
   EXPECT_TRUE(proxy.process().wait_for_output(R"("operation":"contacts.create","decision":"rewrite")", 10s))
       << proxy.log();
+}
+
+// Started with stdout closed (`>&-`), the audit file must not take its place: the log's lines
+// would go into the trail.
+TEST_F(audit_test, with_stdout_closed_the_log_does_not_go_into_the_audit_file) {
+  proxy_port = free_port();
+  auto flags = proxy_flags(api.url(), forms.url(), pki.ca_file);
+  flags.insert(flags.end(), {"--listen", "127.0.0.1:" + std::to_string(proxy_port), "--rules", rules_file,
+                             "--admin-listen", "off", "--audit", audit_file});
+  flags.insert(flags.begin(), {"/bin/sh", "-c", R"(exec "$0" "$@" >&-)", hubgate_binary(), "serve"});
+  child_process hubgate(flags, {{"HUBGATE_AUDIT_KEY", audit_key}});
+  // Nothing to read its readiness from: it listens once a read gets an answer (a GET: not audited).
+  ASSERT_TRUE(eventually([&] {
+    try {
+      return test::exchange(proxy_port, make_request("GET", "/crm/v3/objects/contacts/1")).has_value();
+    } catch (const std::exception&) {
+      return false; // not listening yet
+    }
+  })) << hubgate.output();
+  auto created = send("/crm/v3/objects/contacts", R"({"properties":{"email":"ann@corp.io"}})");
+  ASSERT_TRUE(created);
+  EXPECT_EQ(created->status, 201u);
+  hubgate.send_signal(SIGTERM);
+  EXPECT_EQ(hubgate.wait_exit(15s), std::optional<int>(0)) << hubgate.output();
+  const auto lines = read_lines(audit_file);
+  ASSERT_EQ(lines.size(), 1u) << testing::PrintToString(lines);
+  EXPECT_TRUE(json::accept(lines[0])) << lines[0];
 }
 
 TEST_F(audit_test, an_audit_file_that_cannot_be_opened_stops_the_start) {
