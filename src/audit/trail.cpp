@@ -21,16 +21,18 @@ std::string errno_text(int error) {
 
 } // namespace
 
-trail::trail(std::string destination, email_redactor redactor, std::size_t queue_limit)
+trail::trail(std::string destination, email_redactor redactor, std::size_t queue_limit,
+             std::chrono::milliseconds exit_write_time)
     : destination_(std::move(destination)),
       to_stdout_(destination_ == "-" || destination_ == "stdout"),
       redactor_(std::move(redactor)),
-      queue_limit_(queue_limit) {
+      queue_limit_(queue_limit),
+      exit_write_time_(exit_write_time) {
   fd_ = open_destination();
   if (fd_ < 0) {
     throw std::runtime_error("cannot open the audit file " + destination_ + ": " + errno_text(errno));
   }
-  writer_ = std::thread([this] { run(); });
+  writer_.emplace([this](const std::atomic<bool>& give_up) { run(give_up); });
 }
 
 trail::~trail() {
@@ -39,7 +41,7 @@ trail::~trail() {
     stopping_ = true;
   }
   wake_.notify_one();
-  writer_.join();
+  writer_->join_by(std::chrono::steady_clock::now() + exit_write_time_);
   if (!to_stdout_ && fd_ >= 0) {
     ::close(fd_);
   }
@@ -82,7 +84,7 @@ trail_stats trail::stats() const {
           dropped_failed_.load(std::memory_order_relaxed), write_errors_.load(std::memory_order_relaxed)};
 }
 
-void trail::run() {
+void trail::run(const std::atomic<bool>& give_up) {
   // An audit trail on stdout whose reader went away costs entries (counted), not the proxy.
   io::block_broken_pipe_signal_in_this_thread();
   std::vector<std::string> batch;
@@ -109,7 +111,9 @@ void trail::run() {
                        {{"file", destination_}, {"reason", errno_text(errno)}});
       }
     }
-    write_batch(batch, buffer);
+    if (!write_batch(batch, buffer, give_up)) {
+      return; // what is still queued is lost with the process
+    }
     batch.clear();
     if (stop) {
       std::unique_lock lock(mutex_);
@@ -120,9 +124,9 @@ void trail::run() {
   }
 }
 
-void trail::write_batch(const std::vector<std::string>& lines, std::string& buffer) {
+bool trail::write_batch(const std::vector<std::string>& lines, std::string& buffer, const std::atomic<bool>& give_up) {
   if (lines.empty()) {
-    return;
+    return true;
   }
   buffer.clear();
   if (line_open_) {
@@ -135,7 +139,11 @@ void trail::write_batch(const std::vector<std::string>& lines, std::string& buff
     buffer += '\n';
   }
   std::size_t written = 0;
-  const int error = io::write_all(fd_, buffer, &written);
+  const int error = io::write_all(fd_, buffer, &written, &give_up);
+  if (error == ECANCELED) {
+    dropped_failed_.fetch_add(lines.size(), std::memory_order_relaxed);
+    return false;
+  }
   line_open_ = written != 0 && buffer[written - 1] != '\n' ? true : line_open_ && written == 0;
   if (error != 0) {
     // Said once per minute at most: a full disk fails every write.
@@ -150,9 +158,10 @@ void trail::write_batch(const std::vector<std::string>& lines, std::string& buff
                                                                             {"lines", lines.size()},
                                                                             {"failed_writes", errors}});
     }
-    return;
+    return true;
   }
   written_.fetch_add(lines.size(), std::memory_order_relaxed);
+  return true;
 }
 
 std::unique_ptr<trail> open_trail(const cli::serve_options& options) {

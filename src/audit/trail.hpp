@@ -2,20 +2,23 @@
 // The audit trail's writer: JSON lines appended to a file (or stdout) by a thread of its own, so
 // that an I/O thread only ever queues a line. The queue is bounded: when the writer cannot keep
 // up, lines are dropped and counted rather than stalling requests. A failed write (a full disk) is
-// counted and logged, never fatal: proxying goes on.
+// counted and logged, never fatal: proxying goes on. At exit what is queued gets a bounded time
+// (`exit_write_time`) to be written (a reader of stdout, or of a FIFO, that stopped reading costs the entries then).
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "cli/options.hpp"
 #include "hubgate/audit/redact.hpp"
+#include "io/fd_write.hpp"
 
 namespace hubgate::audit {
 
@@ -30,7 +33,8 @@ class trail {
  public:
   // `destination`: "-" or "stdout" for standard output, else a file opened for appending (created
   // with mode 0640). Throws std::runtime_error when the file cannot be opened: a start-up error.
-  trail(std::string destination, email_redactor redactor, std::size_t queue_limit = 16384);
+  trail(std::string destination, email_redactor redactor, std::size_t queue_limit = 16384,
+        std::chrono::milliseconds exit_write_time = std::chrono::seconds(2));
   ~trail(); // writes what is queued, then stops the writer
   trail(const trail&) = delete;
   trail& operator=(const trail&) = delete;
@@ -45,14 +49,16 @@ class trail {
   const std::string& destination() const { return destination_; }
 
  private:
-  void run();
+  void run(const std::atomic<bool>& give_up);
   int open_destination() const; // -1 with errno set on failure
-  void write_batch(const std::vector<std::string>& lines, std::string& buffer);
+  // False when told to give up (the batch is lost).
+  bool write_batch(const std::vector<std::string>& lines, std::string& buffer, const std::atomic<bool>& give_up);
 
   const std::string destination_;
   const bool to_stdout_;
   const email_redactor redactor_;
   const std::size_t queue_limit_;
+  const std::chrono::milliseconds exit_write_time_;
   int fd_ = -1;                      // the writer's, once it runs
   bool line_open_ = false;           // the writer's: a failed write ended the file mid-line
   std::int64_t last_error_said_ = 0; // the writer's: when a failed write was last logged (s)
@@ -67,7 +73,7 @@ class trail {
   std::atomic<std::uint64_t> dropped_full_{0};
   std::atomic<std::uint64_t> dropped_failed_{0};
   std::atomic<std::uint64_t> write_errors_{0};
-  std::thread writer_; // last: starts once everything above is ready
+  std::optional<io::writer_thread> writer_; // last: starts once everything above is ready
 };
 
 // The trail `--audit` asks for (nullptr when off), hashing emails with HUBGATE_AUDIT_KEY or, without

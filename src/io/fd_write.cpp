@@ -8,6 +8,29 @@
 
 namespace hubgate::io {
 
+namespace {
+
+// The signal that interrupts a writer's blocked write(2): its handler does nothing, and it is
+// installed without SA_RESTART, so the write returns EINTR. A real-time signal nothing else sends.
+int interrupt_signal() noexcept { return SIGRTMIN + 2; }
+
+void install_interrupt_handler() {
+  static std::once_flag installed;
+  std::call_once(installed, [] {
+    struct sigaction action {};
+    action.sa_handler = [](int) {};
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = 0; // no SA_RESTART
+    sigaction(interrupt_signal(), &action, nullptr);
+  });
+}
+
+// Held around each write to stdout or stderr; tried in slices, so that a writer told to give up
+// while another holds it (blocked on the same stalled pipe) stops waiting too.
+std::timed_mutex standard_stream_lock;
+
+} // namespace
+
 void block_broken_pipe_signal_in_this_thread() noexcept {
   sigset_t broken_pipe;
   sigemptyset(&broken_pipe);
@@ -15,7 +38,7 @@ void block_broken_pipe_signal_in_this_thread() noexcept {
   pthread_sigmask(SIG_BLOCK, &broken_pipe, nullptr);
 }
 
-int write_all(int fd, std::string_view bytes, std::size_t* written) noexcept {
+int write_all(int fd, std::string_view bytes, std::size_t* written, const std::atomic<bool>* give_up) noexcept {
   const std::size_t size = bytes.size();
   const auto done = [&](int result) {
     if (written != nullptr) {
@@ -23,7 +46,20 @@ int write_all(int fd, std::string_view bytes, std::size_t* written) noexcept {
     }
     return result;
   };
+  const auto giving_up = [give_up] { return give_up != nullptr && give_up->load(std::memory_order_acquire); };
+  std::unique_lock<std::timed_mutex> shared_stream;
+  if (fd == STDOUT_FILENO || fd == STDERR_FILENO) {
+    shared_stream = std::unique_lock(standard_stream_lock, std::defer_lock);
+    while (!shared_stream.try_lock_for(std::chrono::milliseconds(50))) {
+      if (giving_up()) {
+        return done(ECANCELED);
+      }
+    }
+  }
   while (!bytes.empty()) {
+    if (giving_up()) {
+      return done(ECANCELED);
+    }
     const ssize_t n = ::write(fd, bytes.data(), bytes.size());
     if (n < 0 && errno == EINTR) {
       continue;
@@ -34,6 +70,43 @@ int write_all(int fd, std::string_view bytes, std::size_t* written) noexcept {
     bytes.remove_prefix(static_cast<std::size_t>(n));
   }
   return done(0);
+}
+
+writer_thread::writer_thread(std::function<void(const std::atomic<bool>& give_up)> body) {
+  install_interrupt_handler();
+  thread_ = std::thread([this, body = std::move(body)] {
+    sigset_t interrupt;
+    sigemptyset(&interrupt);
+    sigaddset(&interrupt, interrupt_signal());
+    pthread_sigmask(SIG_UNBLOCK, &interrupt, nullptr);
+    body(give_up_);
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    finished_.notify_all();
+  });
+}
+
+writer_thread::~writer_thread() {
+  join_by(std::chrono::steady_clock::now());
+}
+
+void writer_thread::join_by(std::chrono::steady_clock::time_point deadline) {
+  if (!thread_.joinable()) {
+    return;
+  }
+  std::unique_lock lock(mutex_);
+  if (!finished_.wait_until(lock, deadline, [this] { return done_; })) {
+    give_up_.store(true, std::memory_order_release);
+    // The signal may land just before the write starts, and be missed: sent again until the body
+    // returns.
+    do {
+      pthread_kill(thread_.native_handle(), interrupt_signal());
+    } while (!finished_.wait_for(lock, std::chrono::milliseconds(20), [this] { return done_; }));
+  }
+  lock.unlock();
+  thread_.join();
 }
 
 } // namespace hubgate::io

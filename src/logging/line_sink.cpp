@@ -1,5 +1,6 @@
 #include "logging/line_sink.hpp"
 
+#include <cerrno>
 #include <utility>
 
 #include "io/fd_write.hpp"
@@ -13,16 +14,20 @@ constexpr std::size_t kept_capacity = 64 * 1024;
 
 } // namespace
 
-line_sink::line_sink(int fd, std::size_t max_pending, std::function<std::string(std::uint64_t)> report_dropped)
-    : fd_(fd), max_pending_(max_pending), report_dropped_(std::move(report_dropped)), writer_([this] { run_writer(); }) {}
+line_sink::line_sink(int fd, std::size_t max_pending, std::function<std::string(std::uint64_t)> report_dropped,
+                     std::chrono::milliseconds exit_write_time)
+    : fd_(fd), max_pending_(max_pending), report_dropped_(std::move(report_dropped)), exit_write_time_(exit_write_time),
+      writer_([this](const std::atomic<bool>& give_up) { run_writer(give_up); }) {}
 
 line_sink::~line_sink() {
+  std::chrono::steady_clock::time_point deadline;
   {
     std::lock_guard lock(state_);
     stopping_ = true;
+    deadline = std::chrono::steady_clock::now() + (stalled_ ? std::chrono::milliseconds(0) : exit_write_time_);
   }
   wake_writer_.notify_one();
-  writer_.join();
+  writer_.join_by(deadline);
 }
 
 std::uint64_t line_sink::dropped() const {
@@ -60,10 +65,12 @@ void line_sink::sink_it_(const spdlog::details::log_msg& msg) {
 void line_sink::flush_() {
   std::unique_lock lock(state_);
   const std::uint64_t target = appended_;
-  written_.wait(lock, [&] { return written_lines_ >= target; });
+  if (!written_.wait_for(lock, exit_write_time_, [&] { return written_lines_ >= target; })) {
+    stalled_ = true;
+  }
 }
 
-void line_sink::run_writer() {
+void line_sink::run_writer(const std::atomic<bool>& give_up) {
   // A log reader that went away costs the lines, not the proxy.
   io::block_broken_pipe_signal_in_this_thread();
 
@@ -77,7 +84,8 @@ void line_sink::run_writer() {
     writing.swap(pending_);
     const std::uint64_t lines = appended_;
     lock.unlock();
-    (void)io::write_all(fd_, writing); // a log that cannot be written is lost, never retried forever
+    // A log that cannot be written is lost, never retried forever.
+    const bool gave_up = io::write_all(fd_, writing, nullptr, &give_up) == ECANCELED;
     writing.clear();
     if (writing.capacity() > kept_capacity) {
       writing.shrink_to_fit();
@@ -85,6 +93,9 @@ void line_sink::run_writer() {
     lock.lock();
     written_lines_ = lines;
     written_.notify_all();
+    if (gave_up) {
+      break; // the rest pending is lost with the process
+    }
   }
 }
 

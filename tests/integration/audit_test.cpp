@@ -6,7 +6,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <csignal>
+#include <mutex>
+#include <sstream>
+#include <thread>
 
 #include "hubgate/audit/redact.hpp"
 #include "integration/ops_support.hpp"
@@ -45,6 +54,60 @@ class audit_test : public ops_fixture {
   std::string audit_file = dir + "/audit.jsonl";
   std::uint16_t proxy_port = 0;
 };
+
+// hubgate with its stdout on a FIFO that this test reads, or stops reading, as Docker's log
+// driver in blocking mode does behind a log store that stopped. The pipe holds 4 KiB, so that an
+// audit entry or a batch of log lines is written in more than one piece.
+class stdout_on_fifo {
+ public:
+  explicit stdout_on_fifo(const std::string& path) : path_(path) {
+    EXPECT_EQ(::mkfifo(path.c_str(), 0600), 0);
+    read_end_ = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    // Held so that a read finds the pipe empty (EAGAIN), never at its end, whoever writes.
+    keep_open_ = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    EXPECT_GT(::fcntl(read_end_, F_SETPIPE_SZ, 4096), 0);
+  }
+  ~stdout_on_fifo() {
+    ::close(read_end_);
+    ::close(keep_open_);
+  }
+  stdout_on_fifo(const stdout_on_fifo&) = delete;
+  stdout_on_fifo& operator=(const stdout_on_fifo&) = delete;
+
+  // `flags` (hubgate's, after `serve`) run with stdout on the FIFO; stderr is captured as usual.
+  std::unique_ptr<child_process> start(std::vector<std::string> flags, const env_list& env) const {
+    flags.insert(flags.begin(), {"/bin/sh", "-c", R"(exec "$0" "$@" >")" + path_ + "\"", hubgate_binary(), "serve"});
+    return std::make_unique<child_process>(flags, env);
+  }
+  // Reads what is in the pipe now, waiting up to `wait` for the first bytes.
+  std::string read_some(std::chrono::milliseconds wait) const {
+    pollfd readable{read_end_, POLLIN, 0};
+    std::string out;
+    if (::poll(&readable, 1, static_cast<int>(wait.count())) <= 0) {
+      return out;
+    }
+    char buffer[65536];
+    ssize_t n = 0;
+    while ((n = ::read(read_end_, buffer, sizeof buffer)) > 0) {
+      out.append(buffer, static_cast<std::size_t>(n));
+    }
+    return out;
+  }
+
+ private:
+  std::string path_;
+  int read_end_ = -1;
+  int keep_open_ = -1;
+};
+
+// The flags of a hubgate on `port` with its audit trail on stdout, beside its log.
+std::vector<std::string> audit_on_stdout_flags(const std::vector<std::string>& usual, std::uint16_t port,
+                                               const std::string& rules) {
+  auto flags = usual;
+  flags.insert(flags.end(), {"--listen", "127.0.0.1:" + std::to_string(port), "--rules", rules, "--admin-listen",
+                             "off", "--audit", "stdout", "--log-format", "json"});
+  return flags;
+}
 
 TEST_F(audit_test, blocked_rewritten_and_created_records_each_get_their_line) {
   auto proxy = start_audited();
@@ -251,6 +314,93 @@ TEST_F(audit_test, with_stdout_closed_the_log_does_not_go_into_the_audit_file) {
   const auto lines = read_lines(audit_file);
   ASSERT_EQ(lines.size(), 1u) << testing::PrintToString(lines);
   EXPECT_TRUE(json::accept(lines[0])) << lines[0];
+}
+
+// The log and the audit trail share stdout: each line arrives whole, never cut by the other
+// writer's (a pipe takes a write in one piece only up to 4 KiB, and a batch's entry is larger).
+TEST_F(audit_test, on_stdout_audit_entries_and_log_lines_never_cut_into_each_other) {
+  proxy_port = free_port();
+  stdout_on_fifo out(dir + "/stdout.fifo");
+  auto hubgate = out.start(audit_on_stdout_flags(proxy_flags(api.url(), forms.url(), pki.ca_file), proxy_port, rules_file),
+                           {{"HUBGATE_AUDIT_KEY", audit_key}});
+  std::string text;
+  std::mutex text_mutex;
+  std::atomic<bool> reading{true};
+  std::thread reader([&] {
+    while (reading.load()) {
+      const auto got = out.read_some(std::chrono::milliseconds(50));
+      std::lock_guard lock(text_mutex);
+      text += got;
+    }
+  });
+  const auto seen = [&](std::string_view needle) {
+    std::lock_guard lock(text_mutex);
+    return text.find(needle) != std::string::npos;
+  };
+  ASSERT_TRUE(eventually([&] { return seen("\"listening\""); })) << hubgate->output();
+
+  std::string batch = R"({"inputs":[)";
+  for (int i = 0; i < 100; ++i) {
+    batch += std::string(i == 0 ? "" : ",") + R"({"properties":{"email":"person)" + std::to_string(i) +
+             (i % 3 == 0 ? "@test.com" : "@corp.io") + R"(","firstname":"A name long enough to matter"}})";
+  }
+  batch += "]}";
+  constexpr int batches = 12;
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 2; ++c) {
+    clients.emplace_back([&, c] {
+      for (int i = 0; i < batches / 2; ++i) {
+        auto answer = test::exchange(proxy_port, post("/crm/v3/objects/contacts/batch/create", batch));
+        EXPECT_TRUE(answer && answer->status == 207u);
+        for (int g = 0; g < 10; ++g) {
+          EXPECT_TRUE(test::exchange(proxy_port, make_request("GET", "/crm/v3/objects/contacts/" +
+                                                                          std::to_string(c) + std::string(300, 'a'))));
+        }
+      }
+    });
+  }
+  for (auto& t : clients) {
+    t.join();
+  }
+  hubgate->send_signal(SIGTERM);
+  EXPECT_EQ(hubgate->wait_exit(30s), std::optional<int>(0)) << hubgate->output();
+  ASSERT_TRUE(eventually([&] { return seen("\"stopped\""); }));
+  reading.store(false);
+  reader.join();
+
+  int audit_entries = 0;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    ASSERT_TRUE(json::accept(line)) << line.substr(0, 300);
+    audit_entries += json::parse(line).contains("records") ? 1 : 0;
+  }
+  EXPECT_EQ(audit_entries, batches);
+}
+
+// SIGTERM while stdout's reader has stopped reading: hubgate still exits, 0, with the lines it
+// could not write lost, rather than waiting on the reader until it is killed.
+TEST_F(audit_test, sigterm_exits_while_stdout_is_not_read) {
+  proxy_port = free_port();
+  stdout_on_fifo out(dir + "/stdout.fifo");
+  auto hubgate = out.start(audit_on_stdout_flags(proxy_flags(api.url(), forms.url(), pki.ca_file), proxy_port, rules_file),
+                           {{"HUBGATE_AUDIT_KEY", audit_key}});
+  std::string text;
+  ASSERT_TRUE(eventually([&] {
+    text += out.read_some(std::chrono::milliseconds(50));
+    return text.find("\"listening\"") != std::string::npos;
+  })) << hubgate->output();
+  // The reader stops here. Far more than the pipe holds is logged and audited; every request is
+  // answered all the same.
+  for (int i = 0; i < 20; ++i) {
+    auto read = test::exchange(proxy_port, make_request("GET", "/crm/v3/objects/contacts/" + std::string(3000, 'a')));
+    ASSERT_TRUE(read);
+    EXPECT_EQ(read->status, 200u);
+    auto created = send("/crm/v3/objects/contacts", R"({"properties":{"email":"ann@corp.io"}})");
+    ASSERT_TRUE(created);
+    EXPECT_EQ(created->status, 201u);
+  }
+  hubgate->send_signal(SIGTERM);
+  EXPECT_EQ(hubgate->wait_exit(30s), std::optional<int>(0)) << hubgate->output();
 }
 
 TEST_F(audit_test, an_audit_file_that_cannot_be_opened_stops_the_start) {

@@ -1,5 +1,6 @@
 // io::write_all says how much of a write went out when it fails: the audit trail ends a line a
-// failed write cut short before it writes the next (audit/trail.cpp).
+// failed write cut short before it writes the next (audit/trail.cpp). A writer_thread blocked on
+// a reader that stopped reading gives up at its deadline.
 
 #include "io/fd_write.hpp"
 
@@ -8,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <string>
 
 namespace hubgate {
@@ -28,6 +31,52 @@ TEST(fd_write, a_write_that_fails_part_way_says_how_much_went_out) {
   ASSERT_EQ(::read(ends[0], drained.data(), drained.size()), room);
   EXPECT_EQ(io::write_all(ends[1], "ok\n", &written), 0);
   EXPECT_EQ(written, 3U);
+  ::close(ends[0]);
+  ::close(ends[1]);
+}
+
+// A pipe whose reader stopped reading: full, and blocking, as Docker's log pipe is.
+int full_blocking_pipe(int ends[2]) {
+  if (::pipe2(ends, O_NONBLOCK) != 0) {
+    return -1;
+  }
+  const std::string block(4096, '#');
+  int filled = 0;
+  ssize_t n = 0;
+  while ((n = ::write(ends[1], block.data(), block.size())) > 0) {
+    filled += static_cast<int>(n);
+  }
+  return ::fcntl(ends[1], F_SETFL, 0) == 0 ? filled : -1;
+}
+
+TEST(fd_write, a_writer_blocked_by_a_reader_that_stopped_gives_up_at_its_deadline) {
+  int ends[2];
+  const int filled = full_blocking_pipe(ends);
+  ASSERT_GT(filled, 0);
+  int result = 0;
+  std::size_t written = 1;
+  {
+    io::writer_thread writer([&](const std::atomic<bool>& give_up) {
+      result = io::write_all(ends[1], std::string(8192, 'x'), &written, &give_up);
+    });
+    writer.join_by(std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(result, ECANCELED);
+  EXPECT_EQ(written, 0U);
+  ::close(ends[0]);
+  ::close(ends[1]);
+}
+
+TEST(fd_write, a_writer_that_finishes_in_time_is_joined_as_it_is) {
+  int ends[2];
+  ASSERT_EQ(::pipe(ends), 0);
+  int result = -1;
+  io::writer_thread writer([&](const std::atomic<bool>& give_up) { result = io::write_all(ends[1], "ok\n", nullptr, &give_up); });
+  writer.join_by(std::chrono::steady_clock::now() + std::chrono::seconds(60));
+  EXPECT_EQ(result, 0);
+  char got[4] = {};
+  EXPECT_EQ(::read(ends[0], got, 3), 3);
+  EXPECT_STREQ(got, "ok\n");
   ::close(ends[0]);
   ::close(ends[1]);
 }

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -159,6 +160,36 @@ TEST(line_sink, a_stalled_reader_costs_counted_lines_not_a_blocked_logger) {
   EXPECT_TRUE(last == logged - 1 || after_report) << "lines before 'after' dropped unreported";
   EXPECT_EQ(reported, dropped);
   EXPECT_EQ(kept + dropped, static_cast<std::size_t>(logged));
+}
+
+// Docker's log driver in blocking mode behind a log store that stopped: at exit hubgate flushes
+// the log and ends its sink, and neither may wait for the reader past the sink's exit time.
+TEST(line_sink, a_reader_that_stopped_reading_does_not_hold_the_exit) {
+  pipe_ends pipe;
+  ASSERT_EQ(::fcntl(pipe.write_end(), F_SETFL, O_NONBLOCK), 0);
+  std::size_t filled = 0;
+  const std::string block(4096, '#');
+  ssize_t n = 0;
+  while ((n = ::write(pipe.write_end(), block.data(), block.size())) > 0) {
+    filled += static_cast<std::size_t>(n);
+  }
+  ASSERT_EQ(::fcntl(pipe.write_end(), F_SETFL, 0), 0);
+
+  auto sink = std::make_shared<line_sink>(pipe.write_end(), 1024 * 1024, report, std::chrono::milliseconds(50));
+  auto logger = std::make_unique<spdlog::logger>("t", sink);
+  logger->set_pattern("%v");
+  logger->info("stopped");
+  logger->flush(); // returns, the line unwritten
+  logger.reset();
+  sink.reset(); // returns: the writer gave up its write
+
+  ASSERT_EQ(::fcntl(pipe.read_end(), F_SETFL, O_NONBLOCK), 0);
+  std::string text;
+  char buffer[4096];
+  while ((n = ::read(pipe.read_end(), buffer, sizeof buffer)) > 0) {
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  EXPECT_EQ(text, std::string(filled, '#')) << "nothing was written after the reader stopped";
 }
 
 TEST(line_sink, a_reader_that_went_away_costs_lines_not_the_process) {
