@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
           },
           [](const hubgate::cli::usage_error& e) {
             std::cerr << "hubgate: " << e.message << "\n";
-            return 2;
+            return e.exit_code;
           },
           [](const hubgate::cli::serve_command& c) { return serve(c.options); },
           [](const hubgate::cli::check_command& c) { return hubgate::cli::run_check(c, std::cout, std::cerr); },

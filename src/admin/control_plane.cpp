@@ -1,5 +1,6 @@
 #include "admin/control_plane.hpp"
 
+#include "io/endpoint_text.hpp"
 #include "logging/log.hpp"
 
 namespace hubgate::admin {
@@ -26,7 +27,7 @@ control_plane::~control_plane() {
 void control_plane::start() {
   if (admin_) {
     const auto local = admin_->local_endpoint();
-    logging::info("admin listening", {{"address", local.address().to_string() + ":" + std::to_string(local.port())}});
+    logging::info("admin listening", {{"address", io::endpoint_text(local)}});
     admin_->start();
   } else {
     logging::info("admin listener off");

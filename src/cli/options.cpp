@@ -523,8 +523,9 @@ command parse_healthcheck(const std::vector<std::string_view>& args, std::size_t
   healthcheck_command c;
   if (auto value = env("HUBGATE_ADMIN_LISTEN"); value && !set_admin_address(*value, c)) {
     return usage_error{"HUBGATE_ADMIN_LISTEN='" + shown(*value) + "'" +
-                       (*value == "off" ? ": the admin listener is off, there is no /healthz to ask"
-                                        : std::string(address_error))};
+                           (*value == "off" ? ": the admin listener is off, there is no /healthz to ask"
+                                            : std::string(address_error)),
+                       1};
   }
   for (std::size_t i = first; i < args.size(); ++i) {
     const std::string_view arg = args[i];

@@ -69,6 +69,9 @@ struct serve_command {
 // A bad command line: print `message` on one line and exit 2.
 struct usage_error {
   std::string message;
+  // 2, as for any bad flag; 1 for a healthcheck the container's own settings make impossible
+  // (Docker reserves a HEALTHCHECK's 2, and the check has failed all the same).
+  int exit_code = 2;
 };
 // `hubgate check FILE`: validate a rules file.
 struct check_command {

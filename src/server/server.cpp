@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "io/endpoint_text.hpp"
 #include "logging/log.hpp"
 #include "server/session.hpp"
 
@@ -400,7 +401,7 @@ int server::run(const std::function<void()>& on_listening) {
   signals_.async_wait(on_signal);
 
   const auto threads = static_cast<unsigned>(state_->threads.size());
-  logging::info("listening", {{"address", local.address().to_string() + ":" + std::to_string(local.port())},
+  logging::info("listening", {{"address", io::endpoint_text(local)},
                               {"upstream", options_.upstream.host + ":" + options_.upstream.port},
                               {"forms_upstream", options_.forms_upstream.host + ":" + options_.forms_upstream.port},
                               {"threads", threads},

@@ -184,6 +184,13 @@ TEST(healthcheck, the_binary_reads_the_admin_address_from_flag_or_environment_an
     EXPECT_EQ(hubgate.wait_exit(30s), 1) << hubgate.output();
     EXPECT_EQ(hubgate.output(), "hubgate healthcheck: http://127.0.0.1:" + port + "/healthz: Connection refused\n");
   }
+  {
+    // A container run with the admin listener off has no health to ask: unhealthy, and not 2,
+    // which Docker reserves.
+    child_process hubgate({hubgate_binary(), "healthcheck"}, {{"HUBGATE_ADMIN_LISTEN", "off"}});
+    EXPECT_EQ(hubgate.wait_exit(30s), 1) << hubgate.output();
+    EXPECT_NE(hubgate.output().find("the admin listener is off"), std::string::npos) << hubgate.output();
+  }
 }
 
 } // namespace

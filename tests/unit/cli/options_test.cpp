@@ -215,6 +215,9 @@ TEST(options, healthcheck_reaches_the_admin_address_serve_is_given) {
             "HUBGATE_ADMIN_LISTEN='9090': expected IP:PORT with a port from 1 to 65535");
   EXPECT_EQ(error_of(parse({"healthcheck"}, {{"HUBGATE_ADMIN_LISTEN", "off"}})),
             "HUBGATE_ADMIN_LISTEN='off': the admin listener is off, there is no /healthz to ask");
+  // The container's settings make the check impossible: unhealthy (1), not Docker's reserved 2.
+  EXPECT_EQ(std::get<usage_error>(parse({"healthcheck"}, {{"HUBGATE_ADMIN_LISTEN", "off"}})).exit_code, 1);
+  EXPECT_EQ(std::get<usage_error>(parse({"healthcheck", "--timeout", "0s"})).exit_code, 2);
   EXPECT_EQ(error_of(parse({"healthcheck", "--timeout", "0s"})),
             "--timeout '0s': expected a duration like 500ms or 2s");
   EXPECT_EQ(error_of(parse({"healthcheck", "--timeout"})), "flag --timeout needs a value");

@@ -16,6 +16,7 @@
 #include "http/appending_string_body.hpp"
 #include "http/error_reply.hpp"
 #include "http/headers.hpp"
+#include "io/endpoint_text.hpp"
 #include "logging/log.hpp"
 
 namespace hubgate {
@@ -322,6 +323,14 @@ TEST(log_render, text_and_json_forms) {
   EXPECT_EQ(parsed["msg"], "request");
   EXPECT_EQ(parsed["status"], 200);
   EXPECT_EQ(parsed["n"], -3);
+}
+
+// The "listening address=..." lines: an address --listen would read back.
+TEST(endpoint_text, an_ipv6_address_is_written_in_brackets) {
+  namespace ip = boost::asio::ip;
+  EXPECT_EQ(io::endpoint_text({ip::make_address("::"), 9191}), "[::]:9191");
+  EXPECT_EQ(io::endpoint_text({ip::make_address("::1"), 8080}), "[::1]:8080");
+  EXPECT_EQ(io::endpoint_text({ip::make_address("127.0.0.1"), 8080}), "127.0.0.1:8080");
 }
 
 } // namespace
