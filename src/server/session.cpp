@@ -156,11 +156,15 @@ io::awaitable<bool> send_response(io::tcp_stream& stream, const proxy_state& sta
   std::string head;
   head.reserve(256); // one allocation: an error's head is about 200 bytes
   http::append_head(head, res.base());
-  const std::array<net::const_buffer, 2> wire{net::buffer(head), net::buffer(res.body())};
+  // An answer to HEAD has no body, whatever its Content-Length says: a client reads none, and a
+  // body sent anyway would be read as the next answer on the connection.
+  const bool head_only = entry.method == "HEAD";
+  const std::array<net::const_buffer, 2> wire{net::buffer(head),
+                                              head_only ? net::const_buffer() : net::buffer(res.body())};
   stream.expires_after(state.options.client_body_timeout);
   auto [ec, n] = co_await net::async_write(stream, wire, use_tuple);
   entry.status = res.result_int();
-  entry.bytes_out = res.body().size();
+  entry.bytes_out = head_only ? 0 : res.body().size();
   write_access_log(state, entry);
   co_return !ec && res.keep_alive();
 }

@@ -1048,6 +1048,32 @@ TEST_F(proxy_test, answers_expect_100_continue) {
   EXPECT_FALSE(api.requests()[0].header("Expect"));
 }
 
+// hubgate's own answer to a HEAD (here a 502: HubSpot broke the connection) is a head alone: a
+// body after it would be read as the answer to the next request on the connection.
+TEST_F(proxy_test, an_error_answered_to_a_head_has_no_body) {
+  api.set_handler([](const recorded_request& r) {
+    if (r.method == "HEAD") {
+      fake_response reset;
+      reset.action = fake_action::reset_connection;
+      return reset;
+    }
+    return json_response(200, R"({"id":"7"})");
+  });
+  auto proxy = start();
+  proxy_connection c(proxy.port());
+  c.send(make_request("HEAD", "/crm/v3/objects/contacts/7"));
+  auto head = c.read_answer(true);
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 502u);
+  EXPECT_TRUE(head->body.empty());
+  ASSERT_TRUE(head->keep_alive);
+  c.send(make_request("GET", "/crm/v3/objects/contacts/7"));
+  auto next = c.read_answer();
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->status, 200u);
+  EXPECT_EQ(next->body, R"({"id":"7"})");
+}
+
 TEST_F(proxy_test, sigterm_lets_the_request_in_flight_finish_then_exits_0) {
   api.set_handler([](const recorded_request&) {
     auto r = json_response(201, R"({"id":"1"})");
