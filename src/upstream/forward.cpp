@@ -99,6 +99,16 @@ std::string_view buffered(const beast::flat_buffer& buffer) {
   return {static_cast<const char*>(buffer.data().data()), buffer.size()};
 }
 
+// An LF that no CR comes right before: a line end Beast's parser never accepts.
+bool holds_bare_lf(std::string_view bytes) {
+  for (std::size_t lf = bytes.find('\n'); lf != std::string_view::npos; lf = bytes.find('\n', lf + 1)) {
+    if (lf == 0 || bytes[lf - 1] != '\r') {
+      return true;
+    }
+  }
+  return false;
+}
+
 // The most pieces of an answer's body relayed in one gathered write.
 constexpr std::size_t max_relayed_pieces = 16;
 
@@ -341,11 +351,15 @@ io::awaitable<void> start_exchange(pool& upstream, http::request_message& reques
       out.detail = "read header: " + rec.message();
       co_return;
     }
-    if (const unsigned status = parser_slot->get().result_int(); status == 101 || !plain_framing(parser_slot->get())) {
+    if (const unsigned status = parser_slot->get().result_int();
+        status < 100 || status == 101 || !plain_framing(parser_slot->get())) {
       // A protocol switch answers nothing hubgate asked; a transfer coding other than chunked
-      // would reach the client coded, its name dropped with the framing hubgate re-makes.
+      // would reach the client coded, its name dropped with the framing hubgate re-makes; a
+      // status under 100 (which Beast reads) is no HTTP status at all.
       out.failure = failed_exchange(upstream, {}, "HubSpot's answer could not be relayed", may_have_acted);
-      out.detail = status == 101 ? "101 Switching Protocols" : "transfer coding other than chunked";
+      out.detail = status == 101  ? "101 Switching Protocols"
+                   : status < 100 ? "status " + std::to_string(status) + " under 100"
+                                  : "transfer coding other than chunked";
       co_return;
     }
     out.conn = std::move(conn);
@@ -555,6 +569,12 @@ io::awaitable<void> relay_parsed(pool& upstream, exchange_start& started, bool h
       broke_off(bhttp::error::header_limit);
       co_return;
     }
+    // The parser waits for the CRLF that ends a chunk's size line (or a trailer): a line ended by
+    // a bare LF never gets one, as Beast reads only CRLF. Refused now, not at the response timeout.
+    if (holds_bare_lf(buffered(conn->buffer))) {
+      broke_off(bhttp::error::bad_line_ending);
+      co_return;
+    }
     upstream_tcp.expires_after(response_timeout);
     auto [rec, n] = co_await conn->stream.async_read_some(conn->buffer.prepare(tls_record_payload), use_tuple);
     conn->buffer.commit(n);
@@ -629,21 +649,41 @@ io::awaitable<fetched_answer> fetch(pool& upstream, http::request_message& reque
   parser.on_chunk_header(reserve);
   const bool upstream_keep_alive = reusable_after(parser);
   const std::size_t head_fields = http::field_count(parser.get().base());
-  // Beast's read goes on reading while its parser needs more and makes no progress (a chunk size
-  // line's extensions, trailer fields), bounded by nothing but the buffer's size: 100 MB of one
-  // extension was read and kept. Bounded for this answer (buffer_overflow past it), and set back
-  // before the connection is pooled.
-  conn->buffer.max_size(framing_limit + 64 * 1024);
+  parser.eager(true);
   boost::system::error_code ec;
-  while (!ec && !parser.is_done()) {
-    // A read parses what it can before it reads more: more than this left unparsed is framing
-    // without end (framing_limit), or a read's worth behind it.
-    if (conn->buffer.size() >= framing_limit + 64 * 1024) {
+  while (!parser.is_done()) {
+    // What is buffered is parsed before more is read. (Not Beast's async_read_some, which reads
+    // on while its parser makes no progress: a line ended by a bare LF waited for the timeout.)
+    if (const std::string_view bytes = buffered(conn->buffer); !bytes.empty()) {
+      conn->buffer.consume(parser.put(net::buffer(bytes.data(), bytes.size()), ec));
+      if (ec == bhttp::error::need_more) {
+        ec = {};
+      } else if (ec || parser.is_done()) {
+        break;
+      }
+    }
+    // More than this left unparsed is framing without end (a chunk size line's extensions,
+    // trailer fields: 100 MB of one extension was once read and kept); a bare LF where the parser
+    // waits for a line's CRLF never gets one.
+    if (conn->buffer.size() >= framing_limit) {
       ec = bhttp::error::header_limit;
       break;
     }
+    if (holds_bare_lf(buffered(conn->buffer))) {
+      ec = bhttp::error::bad_line_ending;
+      break;
+    }
     beast::get_lowest_layer(conn->stream).expires_after(response_timeout); // for each read, as relayed answers
-    std::tie(ec, std::ignore) = co_await bhttp::async_read_some(conn->stream, conn->buffer, parser, use_tuple);
+    auto [rec, n] = co_await conn->stream.async_read_some(conn->buffer.prepare(tls_record_payload), use_tuple);
+    conn->buffer.commit(n);
+    if (rec == net::error::eof) {
+      parser.put_eof(ec); // the end of a body delimited by the close; a cut one otherwise
+      break;
+    }
+    if (rec) {
+      ec = rec;
+      break;
+    }
   }
   if (ec == bhttp::error::body_limit) {
     too_large();
@@ -665,7 +705,6 @@ io::awaitable<fetched_answer> fetch(pool& upstream, http::request_message& reque
   http::remove_hop_by_hop(out.answer);
   out.answer.erase(bhttp::field::content_length);
   out.answer.erase(bhttp::field::transfer_encoding);
-  conn->buffer.max_size(std::numeric_limits<std::size_t>::max());
   upstream.exchange_done(std::move(conn), upstream_keep_alive);
   co_return out;
 }

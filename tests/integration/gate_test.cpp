@@ -344,6 +344,21 @@ TEST_F(gate_test, a_split_batchs_answer_with_framing_without_end_gets_502) {
   EXPECT_EQ(answer->status, 502u) << answer->body;
 }
 
+// The same for chunk lines ended by bare LFs, which Beast's parser never completes: a 502 at once,
+// not at the response timeout.
+TEST_F(gate_test, a_split_batchs_answer_with_bare_lf_chunk_lines_gets_502_at_once) {
+  api.set_handler([](const recorded_request&) {
+    fake_response r;
+    r.raw_answer = "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n2\n{}\n0\n\n";
+    r.raw_answer_stays_open = true;
+    return r;
+  });
+  auto proxy = start({"--upstream-response-timeout", "60s"});
+  auto answer = exchange(proxy.port(), mixed_batch());
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 502u) << answer->body;
+}
+
 // HubSpot refusing the kept items (one already exists, say) is relayed as it came, as the SDKs
 // read it; headers say which of the caller's items HubSpot got and which hubgate blocked.
 TEST_F(gate_test, a_split_batch_hubspot_refuses_is_relayed_with_the_items_each_side_had) {

@@ -311,6 +311,8 @@ TEST_F(proxy_test, an_answers_framing_is_made_anew_or_the_answer_refused) {
       {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n"
        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
        502},
+      // No HTTP status (Beast reads it; relayed, its status line had a NUL for a third digit).
+      {"HTTP/1.1 099 Weird\r\nContent-Length: 5\r\n\r\nhello", 502},
   };
   for (const odd_answer& odd : answers) {
     SCOPED_TRACE(std::string(odd.raw).substr(0, 60));
@@ -357,6 +359,21 @@ TEST_F(proxy_test, framing_without_end_is_refused_not_buffered) {
   auto answer = exchange(proxy.port(), make_request("GET", "/crm/v3/objects/deals/1"));
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->status, 502u);
+}
+
+// A chunked answer whose lines end in bare LFs never completes for Beast's parser (it reads only
+// CRLF): a 502 at once, not a wait for the response timeout (60 s here, longer than the client's).
+TEST_F(proxy_test, a_chunked_answer_with_bare_lf_lines_gets_502_at_once) {
+  api.set_handler([](const recorded_request&) {
+    fake_response r;
+    r.raw_answer = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\n0\n\n";
+    r.raw_answer_stays_open = true;
+    return r;
+  });
+  auto proxy = start({"--upstream-response-timeout", "60s"});
+  auto answer = exchange(proxy.port(), make_request("GET", "/crm/v3/objects/deals/1"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 502u) << answer->body;
 }
 
 // A 204 that declares a body (RFC 9110 forbids it) may send it after its head, in a later read:
