@@ -563,6 +563,9 @@ const char* read_id_property(std::string_view query, classification& out) {
 }
 
 // Appends to `out` every path route `r` writes with `c`'s captures: one per object type spelling.
+// The date a call sent undated is spelled with in its dated spellings (path_spellings).
+constexpr std::string_view spelled_date = "2026-03";
+
 void spell_route(const route& r, const classification& c, std::vector<std::string>& out) {
   std::vector<std::string> paths{std::string()};
   for (const seg_matcher& m : r.segs) {
@@ -582,6 +585,10 @@ void spell_route(const route& r, const classification& c, std::vector<std::strin
     std::string piece = "/";
     if (m.kind == seg_kind::literal) {
       piece += m.text;
+    } else if (m.kind == seg_kind::date_version && !c.param(m.text)) {
+      // A call sent undated (v3) is the same call as its dated spellings: it is spelled with one
+      // date, so that a rule written with a date pattern (`/crm/objects/[^/]+/contacts`) meets it.
+      piece += spelled_date;
     } else if (const auto value = c.param(m.text)) {
       if (m.kind == seg_kind::date_version) {
         piece += *value;

@@ -119,6 +119,23 @@ rules:
   EXPECT_NE(decide(*rules, batch, view, "corr-1", record_detail::rules_read).what, action::answer);
 }
 
+TEST(gate_decide, a_path_condition_with_a_date_pattern_meets_the_undated_call_too) {
+  const auto rules = testing::load_rules(R"(version: 1
+rules:
+  - name: no-creates-by-dated-path
+    match: { method: POST, path: '^/crm/objects/[^/]+/contacts?$' }
+    action: block
+)");
+  ASSERT_NE(rules, nullptr);
+  constexpr std::string_view body = R"({"properties":{"email":"a@corp.io"}})";
+  for (const std::string_view target : {"/crm/v3/objects/contacts", "/crm/v3/objects/0-1", "/crm/objects/2025-09/0-1"}) {
+    const auto classification = hubspot::classify("POST", target);
+    ASSERT_NE(classification.op, nullptr) << target;
+    const request_view view{"POST", target, body, "application/json", "", nullptr, {}};
+    EXPECT_EQ(decide(*rules, classification, view, "corr-1", record_detail::rules_read).what, action::answer) << target;
+  }
+}
+
 // A rewrite that matches a call whose contacts hubgate does not read (an import, an opaque body)
 // cannot be made: the call is refused with a 400, never forwarded unedited.
 TEST(gate_decide, a_rewrite_of_a_call_whose_contacts_are_unread_is_refused) {
