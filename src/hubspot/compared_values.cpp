@@ -60,9 +60,105 @@ int digit_value(char32_t c) {
   return -1;
 }
 
+// Java's Double.parseDouble and Float.parseFloat take a type suffix after a number: `123d`,
+// `1.23e2F`. Skips it at `i` when it ends the text.
+void skip_float_suffix(std::string_view text, std::size_t& i) {
+  if (i + 1 == text.size() && (text[i] == 'd' || text[i] == 'D' || text[i] == 'f' || text[i] == 'F')) {
+    ++i;
+  }
+}
+
+// Wide enough for a 15-digit hex mantissa times 5^26 (GCC's extension, so -Wpedantic is quiet).
+__extension__ typedef unsigned __int128 wide_unsigned;
+
+// The digits of `value` in decimal, then "e" and `exponent`, trailing zeros moved into it.
+std::string spell_decimal(wide_unsigned value, long long exponent, bool negative) {
+  if (value == 0) {
+    return "0";
+  }
+  while (value % 10 == 0) {
+    value /= 10;
+    ++exponent;
+  }
+  std::string digits;
+  for (; value != 0; value /= 10) {
+    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(value % 10)));
+  }
+  return (negative ? "-" : "") + digits + "e" + std::to_string(exponent);
+}
+
+// A hexadecimal floating-point number as Double.parseDouble reads one (`0x7Bp0`, `0x1.ECp6F`: hex
+// digits, a binary exponent it requires, a type suffix), after its `0x`; canonical_number's
+// spelling of its value. Empty when it is no such number, or one too large or too fine to be
+// written exactly here (no property value a rule names is either).
+std::string canonical_hex_float(std::string_view text, bool negative) {
+  wide_unsigned mantissa = 0;
+  int significant = 0;     // hex digits after leading zeros
+  long long exponent = 0;  // binary, of the mantissa's last digit
+  bool in_fraction = false;
+  bool seen_digit = false;
+  std::size_t i = 0;
+  for (; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '.' && !in_fraction) {
+      in_fraction = true;
+      continue;
+    }
+    const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    if (d < 0) {
+      break;
+    }
+    seen_digit = true;
+    if (mantissa != 0 || d != 0) {
+      if (++significant > 15) {
+        return {};
+      }
+      mantissa = mantissa * 16 + static_cast<unsigned>(d);
+    }
+    exponent -= in_fraction ? 4 : 0;
+  }
+  if (!seen_digit || i >= text.size() || (text[i] != 'p' && text[i] != 'P')) {
+    return {};
+  }
+  ++i;
+  bool exponent_negative = false;
+  if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
+    exponent_negative = text[i] == '-';
+    ++i;
+  }
+  long long written = 0;
+  std::size_t exponent_digits = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, ++exponent_digits) {
+    if ((written = written * 10 + (text[i] - '0')) > 1000) {
+      return {};
+    }
+  }
+  skip_float_suffix(text, i);
+  if (exponent_digits == 0 || i != text.size()) {
+    return {};
+  }
+  exponent += exponent_negative ? -written : written;
+  if (mantissa == 0) {
+    return "0";
+  }
+  // mantissa × 2^exponent: an integer shifted left, or mantissa × 5^-exponent × 10^exponent.
+  if (exponent >= 0) {
+    return exponent > 60 ? std::string() : spell_decimal(mantissa << exponent, 0, negative);
+  }
+  if (exponent < -26) {
+    return {};
+  }
+  wide_unsigned scaled = mantissa;
+  for (long long k = 0; k < -exponent; ++k) {
+    scaled *= 5;
+  }
+  return spell_decimal(scaled, exponent, negative);
+}
+
 // `text` as a number the most lenient Java reader takes (padding trimmed, a sign, digits of any
-// set, a fraction, an exponent), in one canonical spelling: `0123`, `+123`, `123.0`, `1.23e2` and
-// `１２３` are all "123e0". Empty when `text` is no number.
+// set, a fraction, an exponent, Double.parseDouble's type suffix and hexadecimal form), in one
+// canonical spelling: `0123`, `+123`, `123.0`, `1.23e2`, `123d`, `0x7Bp0` and `１２３` are all
+// "123e0". Empty when `text` is no number.
 std::string canonical_number(std::string_view text) {
   text = trim_name_padding(text);
   std::string digits;
@@ -73,6 +169,9 @@ std::string canonical_number(std::string_view text) {
   if (!text.empty() && (text[0] == '+' || text[0] == '-')) {
     negative = text[0] == '-';
     ++i;
+  }
+  if (text.size() > i + 2 && text[i] == '0' && (text[i + 1] == 'x' || text[i + 1] == 'X')) {
+    return canonical_hex_float(text.substr(i + 2), negative);
   }
   bool in_fraction = false;
   while (i < text.size()) {
@@ -124,6 +223,7 @@ std::string canonical_number(std::string_view text) {
     }
     exponent += exponent_negative ? -written : written;
   }
+  skip_float_suffix(text, i);
   if (i != text.size()) {
     return {};
   }

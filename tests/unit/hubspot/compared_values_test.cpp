@@ -40,6 +40,17 @@ TEST(compared_values, a_number_is_met_by_every_spelling_of_it) {
     EXPECT_TRUE(compared.is_near_miss("hubspot_owner_id", near)) << near;
   }
   EXPECT_FALSE(compared.is_near_miss("hubspot_owner_id", "123e1000000000"));
+  // Double.parseDouble's type suffixes and hexadecimal form (its binary exponent required).
+  for (const char* near : {"123d", "123D", "123f", "123F", "1.23e2d", "0x7Bp0", "0X7BP0", "0x7B.0p0", "0x1.ECp6",
+                           "0x3D8p-3F", "+0x7Bp+0", "0x0000007Bp0d"}) {
+    EXPECT_TRUE(compared.is_near_miss("hubspot_owner_id", near)) << near;
+  }
+  for (const char* near : {"-0x1.4p1", "-0x5p-1", "-2.5d"}) {
+    EXPECT_TRUE(compared.is_near_miss("score", near)) << near;
+  }
+  for (const char* other : {"123L", "123dd", "0x7B", "0x7Bp", "0xp0", "0x7Cp0", "0x7Bq0", "0x1p1001", "123 d"}) {
+    EXPECT_FALSE(compared.is_near_miss("hubspot_owner_id", other)) << other;
+  }
   for (const char* near : {"-2.5", "-02.5", "-25e-1", "-2.500"}) {
     EXPECT_TRUE(compared.is_near_miss("score", near)) << near;
   }
