@@ -60,6 +60,14 @@ int digit_value(char32_t c) {
   return -1;
 }
 
+// Skips a `+` or `-` at `i`; whether it was a minus.
+bool skip_sign(std::string_view text, std::size_t& i) {
+  if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
+    return text[i++] == '-';
+  }
+  return false;
+}
+
 // Java's Double.parseDouble and Float.parseFloat take a type suffix after a number: `123d`,
 // `1.23e2F`. Skips it at `i` when it ends the text.
 void skip_float_suffix(std::string_view text, std::size_t& i) {
@@ -121,11 +129,7 @@ std::string canonical_hex_float(std::string_view text, bool negative) {
     return {};
   }
   ++i;
-  bool exponent_negative = false;
-  if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
-    exponent_negative = text[i] == '-';
-    ++i;
-  }
+  const bool exponent_negative = skip_sign(text, i);
   long long written = 0;
   std::size_t exponent_digits = 0;
   for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, ++exponent_digits) {
@@ -162,14 +166,10 @@ std::string canonical_hex_float(std::string_view text, bool negative) {
 std::string canonical_number(std::string_view text) {
   text = trim_name_padding(text);
   std::string digits;
-  bool negative = false;
   bool seen_digit = false;
   long long exponent = 0; // of the last digit in `digits`
   std::size_t i = 0;
-  if (!text.empty() && (text[0] == '+' || text[0] == '-')) {
-    negative = text[0] == '-';
-    ++i;
-  }
+  const bool negative = skip_sign(text, i);
   if (text.size() > i + 2 && text[i] == '0' && (text[i + 1] == 'x' || text[i + 1] == 'X')) {
     return canonical_hex_float(text.substr(i + 2), negative);
   }
@@ -197,11 +197,7 @@ std::string canonical_number(std::string_view text) {
   }
   if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
     ++i;
-    bool exponent_negative = false;
-    if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
-      exponent_negative = text[i] == '-';
-      ++i;
-    }
+    const bool exponent_negative = skip_sign(text, i);
     long long written = 0;
     std::size_t exponent_digits = 0;     // all of them
     std::size_t significant_digits = 0; // after leading zeros, which Java's readers skip
