@@ -38,10 +38,9 @@ public:
   bool lists_some() const noexcept { return listed_.all || !listed_.names.empty(); }
   // The properties the rules read (property_selection::names), whatever the records list.
   std::span<const std::string> rules_read() const noexcept { return listed_.names; }
-  bool lists(std::string_view name) const noexcept {
-    if (listed_.all) {
-      return true;
-    }
+  bool lists(std::string_view name) const noexcept { return listed_.all || rules_read(name); }
+  // Whether a rule reads the property `name`.
+  bool rules_read(std::string_view name) const noexcept {
     const std::string_view trimmed = trim_name_padding(name);
     return std::any_of(listed_.names.begin(), listed_.names.end(),
                        [&](const std::string& listed) { return equals_names(listed, trimmed); });
@@ -597,35 +596,40 @@ enum class entry_kind : std::uint8_t {
   form_field, // forms: a name may repeat (checkboxes)
 };
 
-// Integrity, form fields: a field names its object twice when it has an `objectTypeId` and a
-// name written with a type (`0-2/email`). hubgate reads the name's type; a server that goes by
+// Integrity, form fields: a field may name its object twice, with an `objectTypeId` and a name
+// written with a type (`0-2/email`). hubgate reads the name's type; a server that goes by
 // `objectTypeId` would read `{"objectTypeId":"0-1","name":"0-2/email"}` as the contact's email.
-// The two must agree on whether the field is the contact's.
+// The two must agree on whether the field is the contact's. A field of another object named bare
+// (`{"objectTypeId":"0-2","name":"email"}`) is that object's to HubSpot, and the contact's to a
+// reader that goes by names alone, as the extractor does: refused when a rule reads the property.
 bool check_field_object_type(reader& r, const json_value& entry, std::string_view name) {
-  const std::string_view trimmed = trim_name_padding(name);
-  const std::size_t slash = trimmed.find('/');
-  if (slash == std::string_view::npos) {
-    return true;
-  }
   maybe_value type;
   if (!r.member(entry, "objectTypeId", type)) {
     return false;
   }
-  if (!type) {
+  const std::string_view trimmed = trim_name_padding(name);
+  const std::size_t slash = trimmed.find('/');
+  if (!type || (type->is_null() && slash == std::string_view::npos)) {
     return true;
   }
-  const std::string_view prefix = trim_name_padding(trimmed.substr(0, slash));
-  const bool typed_name = !prefix.empty() && prefix.find_first_not_of("0123456789-") == std::string_view::npos;
-  if (!typed_name) {
-    return true;
-  }
-  // An objectTypeId spelled loosely (` 0-1`, `+0-1`) may be the contact's to a lenient reader: it
-  // must be ASCII digits and one dash, as the name's prefix is.
+  // An objectTypeId spelled loosely (` 0-1`, `+0-1`, `０-１`) may be the contact's to a lenient
+  // reader: it must be ASCII digits and one dash, as a name's prefix is.
   const std::string type_text = type->is_string() ? type->string_value() : std::string(type->raw());
   const std::size_t dash = type_text.find('-');
   if (dash == std::string::npos || type_text.find_first_not_of("0123456789-") != std::string::npos ||
       type_text.find('-', dash + 1) != std::string::npos) {
     return r.fail("a form field's objectTypeId is written other than as ASCII digits and a dash");
+  }
+  if (slash == std::string_view::npos) {
+    return is_contact_type_id(type_text) || !(is_email_name(name) || r.rules_read(name)) ||
+           r.fail("a form field of object " + type_text + " is named \"" + std::string(trimmed) +
+                  "\" without its type, a property the rules read: it could be read as the contact's (name it \"" +
+                  type_text + "/" + std::string(trimmed) + "\")");
+  }
+  const std::string_view prefix = trim_name_padding(trimmed.substr(0, slash));
+  const bool typed_name = !prefix.empty() && prefix.find_first_not_of("0123456789-") == std::string_view::npos;
+  if (!typed_name) {
+    return true;
   }
   const bool contact_name = form_field_property(name).size() != name.size();
   return is_contact_type_id(type_text) == contact_name ||

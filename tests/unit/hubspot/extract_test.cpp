@@ -573,13 +573,29 @@ TEST(extract_forms, a_field_named_with_the_contact_type_is_that_contact_property
   EXPECT_TRUE(post(forms_v3, R"({"fields":[{"objectTypeId":"0-2","name":"0-2/name","value":"Acme"}]})").ok());
   EXPECT_FALSE(post(forms_v3, R"({"fields":[{"objectTypeId":"0-1","name":"0-2/email","value":"a@b.com"}]})").ok());
   EXPECT_FALSE(post(forms_v3, R"({"fields":[{"objectTypeId":"0-2","name":"0-1/email","value":"a@b.com"}]})").ok());
-  // An objectTypeId a lenient reader may take for the contact's.
-  for (const std::string_view type : {R"(" 0-1")", R"("+0-1")", R"("0-1 ")", R"("0-1\u0000")", "\"\xEF\xBC\x90-1\""}) {
-    EXPECT_FALSE(post(forms_v3, R"({"fields":[{"objectTypeId":)" + std::string(type) +
-                                    R"(,"name":"0-2/email","value":"a@b.com"}]})")
-                     .ok())
-        << type;
+  // An objectTypeId a lenient reader may take for the contact's, whatever the name.
+  for (const std::string_view type :
+       {R"(" 0-1")", R"("+0-1")", R"("0-1 ")", R"("0-1\u0000")", "\"\xEF\xBC\x90-1\"", R"("00-1x")", R"("CONTACT")"}) {
+    for (const std::string_view name : {"0-2/email", "email", "firstname"}) {
+      EXPECT_FALSE(post(forms_v3, R"({"fields":[{"objectTypeId":)" + std::string(type) + R"(,"name":")" +
+                                      std::string(name) + R"(","value":"a@b.com"}]})")
+                       .ok())
+          << type << " " << name;
+    }
   }
+  // A field of another object named bare is that object's to HubSpot and the contact's to a reader
+  // that goes by names: refused when it is the email, or a property the rules read.
+  EXPECT_TRUE(post(forms_v3, R"({"fields":[{"objectTypeId":"0-1","name":"email","value":"a@b.com"},)"
+                             R"({"objectTypeId":null,"name":"firstname","value":"A"},)"
+                             R"({"objectTypeId":"0-2","name":"name","value":"Acme"}]})")
+                  .ok());
+  EXPECT_FALSE(post(forms_v3, R"({"fields":[{"objectTypeId":"0-2","name":"email","value":"a@b.com"}]})").ok());
+  const std::vector<std::string> read{"lifecyclestage"};
+  const property_selection rules_read{false, read};
+  const std::string other_object_stage = R"({"fields":[{"objectTypeId":"0-1","name":"email","value":"a@b.com"},)"
+                                         R"({"objectTypeId":"0-2","name":"LifecycleStage","value":"customer"}]})";
+  EXPECT_FALSE(extract(classify("POST", forms_v3), other_object_stage, json_type, rules_read).ok());
+  EXPECT_TRUE(post(forms_v3, other_object_stage).ok()) << "no rule reads it";
 }
 
 TEST(extract_forms, v3_refuses_two_emails_and_non_scalar_values) {
