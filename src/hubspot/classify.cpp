@@ -326,15 +326,20 @@ std::string_view object_type_spelling(std::string_view seg) {
 }
 
 // A looser reading of a fixed segment, as a forgiving server might apply before matching: padding
-// (spaces, `+`) and trailing dots trimmed, one file suffix (`contacts.json`) cut. Only used to
-// refuse such spellings (classify), never to forward them.
+// (spaces, Unicode's too, as Java's strip() takes them, control and zero-width characters, `+`)
+// and trailing dots trimmed, one file suffix (`contacts.json`) cut. Only used to refuse such
+// spellings (classify), never to forward them.
 std::string_view loosen(std::string_view seg) {
   const auto trim = [](std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '+')) {
-      s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '+' || s.back() == '.')) {
-      s.remove_suffix(1);
+    for (std::size_t before = s.size() + 1; before != s.size();) {
+      before = s.size();
+      s = trim_name_padding(s);
+      while (!s.empty() && s.front() == '+') {
+        s.remove_prefix(1);
+      }
+      while (!s.empty() && (s.back() == '+' || s.back() == '.')) {
+        s.remove_suffix(1);
+      }
     }
     return s;
   };

@@ -317,6 +317,12 @@ TEST_F(integrity_test, path_spellings_are_canonicalised_or_refused) {
       at("/crm/v3/objects/%2563ontacts", outcome::refused), // double encoding
       at("/crm/v3/objects/contacts.json", outcome::refused),
       at("/crm/v3/objects/contacts%20", outcome::refused),
+      // Unicode spaces, which Java's strip() trims, and a zero-width space or BOM.
+      at("/crm/v3/objects/contacts%E3%80%80", outcome::refused),
+      at("/crm/v3/objects/contacts%E2%80%83", outcome::refused),
+      at("/crm/v3/objects/contacts%C2%A0", outcome::refused),
+      at("/crm/v3/objects/%E2%80%8Bcontacts", outcome::refused),
+      at("/crm/v3/objects/contacts%EF%BB%BF", outcome::refused),
       at("/crm/v3/objects/contacts+", outcome::refused),
       at("/crm/v3/objects/contacts.", outcome::refused),
       at("/crm/objects/2026-9/contacts", outcome::refused),
