@@ -26,16 +26,25 @@ constexpr std::array v1_create_or_update_paths = {"/contacts/v1/contact/createOr
 constexpr std::array v1_batch_paths = {"/contacts/v1/contact/batch"sv};
 // §2.4 rows 15-18 (forms hosts).
 // `async/submit` is the same submission answered before it is processed (third-party evidence).
+// A form has nothing under it to post to: segments after its guid (`.../{guid}/x`), which a
+// router that ignores them would take for the submission, are read as the submission too.
 constexpr std::array forms_submit_paths = {"/submissions/v3/integration/submit/{portal_id}/{form_guid}"sv,
-                                           "/submissions/v3/integration/async/submit/{portal_id}/{form_guid}"sv};
+                                           "/submissions/v3/integration/async/submit/{portal_id}/{form_guid}"sv,
+                                           "/submissions/v3/integration/submit/{portal_id}/{form_guid}/{...}"sv,
+                                           "/submissions/v3/integration/async/submit/{portal_id}/{form_guid}/{...}"sv};
 // The endpoint HubSpot's embedded forms post to (multipart fields, no authentication); whether
 // api.hsforms.com also serves it is not established.
 constexpr std::array forms_submit_embedded_paths = {
-    "/submissions/v3/public/submit/formsnext/multipart/{portal_id}/{form_guid}"sv};
+    "/submissions/v3/public/submit/formsnext/multipart/{portal_id}/{form_guid}"sv,
+    "/submissions/v3/public/submit/formsnext/multipart/{portal_id}/{form_guid}/{...}"sv};
 constexpr std::array forms_submit_secure_paths = {
-    "/submissions/v3/integration/secure/submit/{portal_id}/{form_guid}"sv};
-constexpr std::array forms_submit_v2_paths = {"/uploads/form/v2/{portal_id}/{form_guid}"sv};
-constexpr std::array forms_submit_v2_secure_paths = {"/submissions/v2/post/upload/secure/{portal_id}/{form_guid}"sv};
+    "/submissions/v3/integration/secure/submit/{portal_id}/{form_guid}"sv,
+    "/submissions/v3/integration/secure/submit/{portal_id}/{form_guid}/{...}"sv};
+constexpr std::array forms_submit_v2_paths = {"/uploads/form/v2/{portal_id}/{form_guid}"sv,
+                                              "/uploads/form/v2/{portal_id}/{form_guid}/{...}"sv};
+constexpr std::array forms_submit_v2_secure_paths = {
+    "/submissions/v2/post/upload/secure/{portal_id}/{form_guid}"sv,
+    "/submissions/v2/post/upload/secure/{portal_id}/{form_guid}/{...}"sv};
 // §2.5 row 19.
 constexpr std::array imports_paths = {"/crm/v3/imports"sv, "/crm/imports/{date}"sv};
 // §2.6 rows 20-24.

@@ -758,6 +758,9 @@ TEST_F(integrity_test, every_catalog_operation_is_gated) {
        post("/contacts/v1/contact/batch", R"([{"vid":5,"properties":[{"property":"email","value":"{EMAIL}"}]}])")},
       {"forms.submit", post("/submissions/v3/integration/submit/123" + form_guid,
                             R"({"fields":[{"objectTypeId":"0-1","name":"email","value":"{EMAIL}"}]})")},
+      {"forms.submit with a segment after its guid",
+       post("/submissions/v3/integration/submit/123" + form_guid + "/extra",
+            R"({"fields":[{"objectTypeId":"0-1","name":"email","value":"{EMAIL}"}]})")},
       {"forms.submit repeated fields",
        post("/submissions/v3/integration/submit/123" + form_guid, R"({"fields":[{"name":"email","value":"ok@corp.io"},)"
                                                                   R"({"name":"Email","value":"{EMAIL}"}]})")},

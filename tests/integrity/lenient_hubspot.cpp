@@ -286,9 +286,11 @@ const std::vector<endpoint>& endpoints() {
     e.push_back({"POST", re(crm + "/batch/create"), endpoint_kind::json_body, true});
     e.push_back({"POST", re(crm + "/batch/upsert"), endpoint_kind::json_body});
     e.push_back({"POST", re("/contacts/v1/contact(?:/batch|/createorupdate/email/.+)?"), endpoint_kind::json_body});
-    e.push_back({"POST", re("/submissions/v3/integration/(?:secure/|async/)?submit/[^/]+/[^/]+"), endpoint_kind::form});
-    e.push_back(
-        {"POST", re("/(?:uploads/form/v2|submissions/v2/post/upload/secure)/[^/]+/[^/]+"), endpoint_kind::form});
+    // A router that ignores what follows a form's guid takes `.../{guid}/x` for the submission.
+    e.push_back({"POST", re("/submissions/v3/integration/(?:secure/|async/)?submit/[^/]+/[^/]+(?:/.*)?"),
+                 endpoint_kind::form});
+    e.push_back({"POST", re("/(?:uploads/form/v2|submissions/v2/post/upload/secure)/[^/]+/[^/]+(?:/.*)?"),
+                 endpoint_kind::form});
     e.push_back({"POST", re("/crm/(?:v3/imports|imports/" + d + ")"), endpoint_kind::multipart});
     e.push_back({"POST", re("/marketing/(?:v3/transactional|transactional/" + d + ")/single-email/send"),
                  endpoint_kind::json_body});
