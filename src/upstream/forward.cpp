@@ -35,8 +35,8 @@ http::error_reply bad_gateway(std::string message) {
   return {bhttp::status::bad_gateway, "BAD_GATEWAY", std::move(message), true};
 }
 
-http::error_reply gateway_timeout() {
-  return {bhttp::status::gateway_timeout, "GATEWAY_TIMEOUT", "HubSpot did not answer in time", true};
+http::error_reply gateway_timeout(std::string message = "HubSpot did not answer in time") {
+  return {bhttp::status::gateway_timeout, "GATEWAY_TIMEOUT", std::move(message), true};
 }
 
 // Whether a call may be sent again without doing twice what it does (RFC 9110 §9.2.2): a POST
@@ -289,8 +289,11 @@ io::awaitable<void> start_exchange(pool& upstream, http::request_message& reques
       if (may_retry && is_stale_connection_error(wec)) {
         continue;
       }
-      // A part of a request is not acted on.
-      out.failure = failed_exchange(upstream, wec, "sending to HubSpot failed", false);
+      // A part of a request is not acted on. A write that timed out: HubSpot stopped reading
+      // the request (it may have answered early, a 413 say, which is not read while writing).
+      out.failure = wec == beast::error::timeout && !upstream.cut()
+                        ? gateway_timeout("HubSpot did not take the whole request in time")
+                        : failed_exchange(upstream, wec, "sending to HubSpot failed", false);
       out.detail = "write: " + wec.message();
       co_return;
     }

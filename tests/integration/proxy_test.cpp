@@ -376,6 +376,19 @@ TEST_F(proxy_test, a_chunked_answer_with_bare_lf_lines_gets_502_at_once) {
   EXPECT_EQ(answer->status, 502u) << answer->body;
 }
 
+// HubSpot answering early (a 413, say) and reading no more of a large body: the write stalls and
+// times out, and the answer says HubSpot did not take the request, not that it never answered.
+TEST_F(proxy_test, a_request_hubspot_stops_reading_gets_504_saying_so) {
+  api.set_early_answer("HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n");
+  auto proxy = start({"--upstream-response-timeout", "2s"});
+  auto answer = exchange(proxy.port(), make_request("POST", "/crm/v3/objects/notes",
+                                                    {{"Content-Type", "application/octet-stream"}},
+                                                    std::string(15 * 1024 * 1024, 'x')));
+  ASSERT_TRUE(answer);
+  expect_hubspot_error_shape(*answer, 504);
+  EXPECT_NE(answer->body.find("HubSpot did not take the whole request in time"), std::string::npos) << answer->body;
+}
+
 // A 204 that declares a body (RFC 9110 forbids it) may send it after its head, in a later read:
 // its connection is not reused, where those bytes would be the start of the next request's answer.
 TEST_F(proxy_test, a_204_that_declares_a_body_leaves_its_connection_unused) {

@@ -255,6 +255,7 @@ struct fake_hubspot::impl {
   mutable std::mutex mutex;
   mutable std::condition_variable changed;
   std::vector<recorded_request> requests;
+  std::string early_answer; // set_early_answer
   std::size_t connections = 0;
   std::size_t late_writes = 0;
   std::size_t handshakes = 0;
@@ -364,6 +365,18 @@ net::awaitable<void> fake_hubspot::impl::session(tcp::socket socket,
     // test asserts on what was recorded, not on what the fake answers to garbage.
     if (header_ec) co_return;
 
+    std::string early;
+    {
+      const std::lock_guard lock{mutex};
+      early = early_answer;
+    }
+    if (!early.empty()) {
+      lowest.expires_after(io_deadline);
+      if (auto [ec, n] = co_await net::async_write(stream, net::buffer(early), use_tuple); ec) co_return;
+      lowest.expires_never();
+      co_await pause(std::chrono::hours(1)); // the body is never read; abandoned with the fake
+      co_return;
+    }
     if (expects_continue(parser.get()) && !parser.is_done()) {
       http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
       lowest.expires_after(io_deadline);
@@ -476,6 +489,11 @@ fake_hubspot::~fake_hubspot() {
 std::uint16_t fake_hubspot::port() const { return impl_->port; }
 
 std::string fake_hubspot::url() const { return "https://127.0.0.1:" + std::to_string(port()); }
+
+void fake_hubspot::set_early_answer(std::string raw) {
+  const std::lock_guard lock{impl_->mutex};
+  impl_->early_answer = std::move(raw);
+}
 
 void fake_hubspot::set_handler(handler h) {
   if (!h) h = [](const recorded_request&) { return json_response(200, "{}"); };

@@ -119,6 +119,12 @@ class fake_hubspot {
    * `json_response(200, "{}")`.
    */
   void set_handler(handler h);
+  /**
+   * When not empty: every request is answered with these bytes as soon as its head is read, and
+   * its body is never read (the connection stays open), as a server refusing a body too large to
+   * take (an early 413) may do.
+   */
+  void set_early_answer(std::string raw);
 
   /** Copy of every request recorded so far, in the order they were read. */
   std::vector<recorded_request> requests() const;
