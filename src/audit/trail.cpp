@@ -144,7 +144,8 @@ bool trail::write_batch(const std::vector<std::string>& lines, std::string& buff
     dropped_failed_.fetch_add(lines.size(), std::memory_order_relaxed);
     return false;
   }
-  line_open_ = written != 0 && buffer[written - 1] != '\n' ? true : line_open_ && written == 0;
+  // (On stdout, shared with the log, write_all ends a cut line itself.)
+  line_open_ = !to_stdout_ && (written != 0 && buffer[written - 1] != '\n' ? true : line_open_ && written == 0);
   if (error != 0) {
     // Said once per minute at most: a full disk fails every write.
     const auto now =

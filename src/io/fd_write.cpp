@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 
 namespace hubgate::io {
@@ -28,6 +29,28 @@ void install_interrupt_handler() {
 // Held around each write to stdout or stderr; tried in slices, so that a writer told to give up
 // while another holds it (blocked on the same stalled pipe) stops waiting too.
 std::timed_mutex standard_stream_lock;
+// Under the lock: a write to stdout (1) or stderr (2) stopped part-way through a line (a writer
+// gave up at exit, or a write failed), so the next one ends that line first.
+std::array<bool, 3> standard_stream_mid_line{};
+
+// Writes `bytes` until all went out, a write fails, or `give_up` is set; `bytes` keeps what did
+// not go out. 0, or the errno (EIO for a write that wrote nothing, ECANCELED for giving up).
+int write_out(int fd, std::string_view& bytes, const std::atomic<bool>* give_up) noexcept {
+  while (!bytes.empty()) {
+    if (give_up != nullptr && give_up->load(std::memory_order_acquire)) {
+      return ECANCELED;
+    }
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return n < 0 ? errno : EIO;
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return 0;
+}
 
 } // namespace
 
@@ -39,37 +62,39 @@ void block_broken_pipe_signal_in_this_thread() noexcept {
 }
 
 int write_all(int fd, std::string_view bytes, std::size_t* written, const std::atomic<bool>* give_up) noexcept {
-  const std::size_t size = bytes.size();
-  const auto done = [&](int result) {
-    if (written != nullptr) {
-      *written = size - bytes.size();
-    }
-    return result;
-  };
+  const std::string_view whole = bytes;
   const auto giving_up = [give_up] { return give_up != nullptr && give_up->load(std::memory_order_acquire); };
   std::unique_lock<std::timed_mutex> shared_stream;
+  bool* mid_line = nullptr;
   if (fd == STDOUT_FILENO || fd == STDERR_FILENO) {
     shared_stream = std::unique_lock(standard_stream_lock, std::defer_lock);
     while (!shared_stream.try_lock_for(std::chrono::milliseconds(50))) {
       if (giving_up()) {
-        return done(ECANCELED);
+        if (written != nullptr) {
+          *written = 0;
+        }
+        return ECANCELED;
       }
     }
+    mid_line = &standard_stream_mid_line[static_cast<std::size_t>(fd)];
   }
-  while (!bytes.empty()) {
-    if (giving_up()) {
-      return done(ECANCELED);
-    }
-    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      return done(n < 0 ? errno : EIO);
-    }
-    bytes.remove_prefix(static_cast<std::size_t>(n));
+  int result = 0;
+  if (mid_line != nullptr && *mid_line) {
+    std::string_view end_of_line = "\n";
+    result = write_out(fd, end_of_line, give_up);
+    *mid_line = result != 0;
   }
-  return done(0);
+  if (result == 0) {
+    result = write_out(fd, bytes, give_up);
+  }
+  const std::size_t sent = whole.size() - bytes.size();
+  if (mid_line != nullptr && sent != 0) {
+    *mid_line = whole[sent - 1] != '\n';
+  }
+  if (written != nullptr) {
+    *written = sent;
+  }
+  return result;
 }
 
 writer_thread::writer_thread(std::function<void(const std::atomic<bool>& give_up)> body) {

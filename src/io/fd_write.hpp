@@ -23,7 +23,8 @@ void block_broken_pipe_signal_in_this_thread() noexcept;
 // once `give_up` is set: see writer_thread); `written` (when given) gets how many bytes went out
 // either way. Writes to stdout and stderr hold a process-wide lock, so that the lines of two
 // writers sharing the stream (the log, and `--audit stdout`) never interleave: a pipe's writes
-// are atomic only up to 4 KiB.
+// are atomic only up to 4 KiB. A write there that stopped part-way through a line (given up at
+// exit, or failed) has that line ended by the next write, so the next lines are lines of their own.
 int write_all(int fd, std::string_view bytes, std::size_t* written = nullptr,
               const std::atomic<bool>* give_up = nullptr) noexcept;
 

@@ -231,12 +231,12 @@ void proxy_metrics::count_records(const rule_slots& slots, const rules::evaluati
 }
 
 rule_counters* proxy_metrics::counters_for(std::string_view name) {
-  for (auto& r : rules_) {
-    if (r.name == name) {
-      return &r.counters;
-    }
+  if (const auto found = by_name_.find(name); found != by_name_.end()) {
+    return found->second;
   }
-  return &rules_.emplace_back(std::string(name)).counters;
+  named_rule& added = rules_.emplace_back(std::string(name));
+  by_name_.emplace(added.name, &added.counters);
+  return &added.counters;
 }
 
 rule_slots proxy_metrics::register_rules(const rules::rule_set& rules) {

@@ -579,6 +579,7 @@ io::awaitable<void> run_session(io::tcp_stream stream, proxy_state& state, io_th
         const bool unsent = kind == metrics::upstream_error::connect || kind == metrics::upstream_error::tls;
         budget.settle(unsent ? 0 : budget.contacts());
         entry.detail = fetched.detail;
+        entry.upstream_status = fetched.upstream_status; // HubSpot answered, when its answer broke off
         if (!co_await send_error(stream, state, *fetched.failure, version, keep_alive, entry)) {
           break;
         }

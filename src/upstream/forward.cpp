@@ -633,6 +633,7 @@ io::awaitable<fetched_answer> fetch(pool& upstream, http::request_message& reque
   // The head was read without a body; the body is read by a parser of its own, straight into the
   // answer's string.
   bhttp::response_parser<http::appending_string_body> parser{std::move(*started.parser)};
+  out.upstream_status = parser.get().result_int();
   auto too_large = [&] {
     out.failure = failed_exchange(upstream, {}, "HubSpot's answer was too large to merge", !started.repeatable);
     out.detail = "answer larger than " + std::to_string(max_body_bytes) + " bytes";

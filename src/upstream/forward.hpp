@@ -57,6 +57,7 @@ struct fetched_answer {
   bhttp::response<bhttp::string_body> answer; // hop-by-hop and framing headers removed
   std::optional<http::error_reply> failure;   // set when there is no answer to use
   std::string detail;
+  unsigned upstream_status = 0; // HubSpot's status once its head was read, also when its body then failed
 };
 
 // Like forward(), but reads HubSpot's whole answer (up to `max_body_bytes`) instead of relaying it,

@@ -281,6 +281,28 @@ TEST_F(audit_test, a_write_that_fails_is_counted_and_proxying_goes_on) {
   EXPECT_TRUE(proxy.process().running());
 }
 
+// With the audit on, HubSpot's answer is read whole; one that breaks off after HubSpot answered
+// 201 still means HubSpot got the edited create: its edit is counted, as on the relayed path.
+TEST_F(audit_test, an_answer_that_breaks_off_after_its_head_still_counts_the_edit_hubspot_got) {
+  api.set_handler([](const recorded_request&) {
+    auto r = json_response(201, R"({"id":"51","properties":{"email":"ann@corp.io"}})");
+    r.chunked = true;
+    r.break_off = true;
+    return r;
+  });
+  auto proxy = start_audited();
+  proxy_port = proxy.port();
+  auto answer = send("/crm/v3/objects/contacts", R"({"properties":{"email":"ann@corp.io"}})");
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 502u);
+  EXPECT_NE(answer->body.find("HubSpot answered 201"), std::string::npos) << answer->body;
+  ASSERT_EQ(api.requests().size(), 1u);
+  EXPECT_NE(api.requests()[0].body.find("lifecyclestage"), std::string::npos) << "HubSpot got the edit";
+  const auto admin = proxy.admin_port();
+  EXPECT_TRUE(eventually([&] { return scrape(admin, R"(hubgate_rewritten_records_total{rule="tag-api-contacts"})") == 1; }));
+  EXPECT_TRUE(proxy.process().wait_for_output("upstream_status=201", 10s)) << proxy.log();
+}
+
 TEST_F(audit_test, the_trail_can_go_to_stdout) {
   auto proxy = start({"--audit", "stdout"});
   proxy_port = proxy.port();

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <string>
 
 namespace hubgate {
@@ -79,6 +80,47 @@ TEST(fd_write, a_writer_that_finishes_in_time_is_joined_as_it_is) {
   EXPECT_STREQ(got, "ok\n");
   ::close(ends[0]);
   ::close(ends[1]);
+}
+
+// At exit the audit writer may give up part-way through a line on stdout, which the log shares:
+// the next write ends that line first, so the log's next line is a line of its own. (stdout is
+// this test's for a moment: nothing is printed until it is given back.)
+TEST(fd_write, a_line_cut_on_stdout_is_ended_before_the_next_write) {
+  int ends[2];
+  ASSERT_EQ(::pipe(ends), 0);
+  ASSERT_GT(::fcntl(ends[1], F_SETPIPE_SZ, 4096), 0);
+  const int room = ::fcntl(ends[1], F_GETPIPE_SZ);
+  std::fflush(stdout);
+  const int saved_stdout = ::dup(STDOUT_FILENO);
+  ASSERT_GE(saved_stdout, 0);
+  ::dup2(ends[1], STDOUT_FILENO);
+  int cut = 0;
+  std::size_t written = 0;
+  {
+    // A line longer than the pipe holds, nobody reading: the writer gives up part-way.
+    const std::string line = std::string(static_cast<std::size_t>(room) * 2, 'x') + "\n";
+    io::writer_thread writer(
+        [&](const std::atomic<bool>& give_up) { cut = io::write_all(STDOUT_FILENO, line, &written, &give_up); });
+    writer.join_by(std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
+  }
+  std::string got(static_cast<std::size_t>(room), '\0');
+  const ssize_t drained = ::read(ends[0], got.data(), got.size());
+  const int next = io::write_all(STDOUT_FILENO, "next\n");
+  ::dup2(saved_stdout, STDOUT_FILENO);
+  ::close(saved_stdout);
+  ::close(ends[1]);
+  std::string rest;
+  char buffer[64];
+  for (ssize_t n = 0; (n = ::read(ends[0], buffer, sizeof buffer)) > 0;) {
+    rest.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(ends[0]);
+
+  EXPECT_EQ(cut, ECANCELED);
+  EXPECT_EQ(written, static_cast<std::size_t>(room));
+  EXPECT_EQ(drained, room);
+  EXPECT_EQ(next, 0);
+  EXPECT_EQ(rest, "\nnext\n");
 }
 
 } // namespace
