@@ -568,8 +568,10 @@ const char* read_id_property(std::string_view query, classification& out) {
 }
 
 // Appends to `out` every path route `r` writes with `c`'s captures: one per object type spelling.
-// The date a call sent undated is spelled with in its dated spellings (path_spellings).
-constexpr std::string_view spelled_date = "2026-03";
+// The date a call sent undated is spelled with in its dated spellings (path_spellings): one no
+// rule names, so that a date pattern meets the call and a rule naming one date (a version an
+// integration was moved to) does not.
+constexpr std::string_view spelled_date = "0000-00";
 
 void spell_route(const route& r, const classification& c, std::vector<std::string>& out) {
   std::vector<std::string> paths{std::string()};

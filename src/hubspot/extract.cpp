@@ -600,9 +600,11 @@ enum class entry_kind : std::uint8_t {
 // written with a type (`0-2/email`). hubgate reads the name's type; a server that goes by
 // `objectTypeId` would read `{"objectTypeId":"0-1","name":"0-2/email"}` as the contact's email.
 // The two must agree on whether the field is the contact's. A field of another object named bare
-// (`{"objectTypeId":"0-2","name":"email"}`) is that object's to HubSpot, and the contact's to a
-// reader that goes by names alone, as the extractor does: refused when a rule reads the property.
-bool check_field_object_type(reader& r, const json_value& entry, std::string_view name) {
+// (`{"objectTypeId":"0-2","name":"country"}`) is that object's, as HubSpot reads it: it is read as
+// its typed spelling (`0-2/country`), which no contact rule meets, into `read_as`. Except `email`:
+// a reader that goes by names alone would take it for the contact's address, so it is refused.
+bool check_field_object_type(reader& r, const json_value& entry, std::string_view name, std::string_view& read_as) {
+  read_as = form_field_property(name);
   maybe_value type;
   if (!r.member(entry, "objectTypeId", type)) {
     return false;
@@ -621,10 +623,16 @@ bool check_field_object_type(reader& r, const json_value& entry, std::string_vie
     return r.fail("a form field's objectTypeId is written other than as ASCII digits and a dash");
   }
   if (slash == std::string_view::npos) {
-    return is_contact_type_id(type_text) || !(is_email_name(name) || r.rules_read(name)) ||
-           r.fail("a form field of object " + type_text + " is named \"" + std::string(trimmed) +
-                  "\" without its type, a property the rules read: it could be read as the contact's (name it \"" +
-                  type_text + "/" + std::string(trimmed) + "\")");
+    if (is_contact_type_id(type_text)) {
+      return true;
+    }
+    if (is_email_name(name)) {
+      return r.fail("a form field of object " + type_text +
+                    " is named \"email\" without its type: it could be read as the contact's address (name it \"" +
+                    type_text + "/email\")");
+    }
+    read_as = r.keep(type_text + "/" + std::string(trimmed));
+    return true;
   }
   const std::string_view prefix = trim_name_padding(trimmed.substr(0, slash));
   const bool typed_name = !prefix.empty() && prefix.find_first_not_of("0123456789-") == std::string_view::npos;
@@ -670,10 +678,11 @@ bool read_name_value_array(reader& r, const maybe_value& array, std::string_view
     if (has_unplain_type_prefix(name)) {
       return r.fail("a property's object type is written other than in ASCII digits");
     }
-    if (kind == entry_kind::form_field && !check_field_object_type(r, entry, name)) {
+    std::string_view read_as = form_field_property(name);
+    if (kind == entry_kind::form_field && !check_field_object_type(r, entry, name, read_as)) {
       return false;
     }
-    if (!r.member(entry, "value", value) || !read_property(r, record, form_field_property(name), value)) {
+    if (!r.member(entry, "value", value) || !read_property(r, record, read_as, value)) {
       return false;
     }
   }

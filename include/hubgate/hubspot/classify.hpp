@@ -52,8 +52,9 @@ classification classify(std::string_view method, std::string_view target);
 
 // The other paths that name the same call as a classified one: every pattern of its operation
 // written with its captures, the object type in each of its spellings (`contacts`, `contact`,
-// `0-1`), a dated pattern with the date the request named, or 2026-03 for a call sent undated
-// (v3), so that a date pattern meets it (a request naming one date is not spelled with others).
+// `0-1`), a dated pattern with the date the request named, or 0000-00 for a call sent undated
+// (v3): a date pattern meets it, a rule naming one date does not (nor is a request naming one
+// date spelled with others).
 // For `path` conditions, which
 // would otherwise tell `/crm/v3/objects/0-1` from `/crm/v3/objects/contacts`. Without the
 // canonical path itself; empty outside the catalog.

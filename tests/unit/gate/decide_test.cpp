@@ -134,6 +134,23 @@ rules:
     const request_view view{"POST", target, body, "application/json", "", nullptr, {}};
     EXPECT_EQ(decide(*rules, classification, view, "corr-1", record_detail::rules_read).what, action::answer) << target;
   }
+  // A rule naming one date (the version an integration was moved to) meets that version only.
+  const auto one_version = testing::load_rules(R"(version: 1
+rules:
+  - name: the-migrated-one
+    match: { method: POST, path: '^/crm/objects/2026-03/contacts$' }
+    action: block
+)");
+  ASSERT_NE(one_version, nullptr);
+  for (const auto& [target, blocked] : {std::pair{"/crm/objects/2026-03/0-1", true}, std::pair{"/crm/v3/objects/contacts", false},
+                                        std::pair{"/crm/objects/2025-09/contacts", false}}) {
+    const std::string_view path = target;
+    const auto classification = hubspot::classify("POST", path);
+    const request_view view{"POST", path, body, "application/json", "", nullptr, {}};
+    EXPECT_EQ(decide(*one_version, classification, view, "corr-1", record_detail::rules_read).what == action::answer,
+              blocked)
+        << path;
+  }
 }
 
 // A rewrite that matches a call whose contacts hubgate does not read (an import, an opaque body)

@@ -443,9 +443,10 @@ TEST(classify, long_and_deep_paths_spill_to_the_heap_correctly) {
 
 TEST(classify, path_spellings_name_the_same_call_every_way_it_is_written) {
   using list = std::vector<std::string>;
-  // An undated (v3) call: its dated spellings with one date, so that a date pattern meets it.
+  // An undated (v3) call: its dated spellings with a date no rule names, so that a date pattern
+  // meets it and a rule naming one date does not.
   EXPECT_EQ(path_spellings(classify("POST", "/crm/v3/objects/0-1")),
-            (list{"/crm/objects/2026-03/0-1", "/crm/objects/2026-03/contact", "/crm/objects/2026-03/contacts",
+            (list{"/crm/objects/0000-00/0-1", "/crm/objects/0000-00/contact", "/crm/objects/0000-00/contacts",
                   "/crm/v3/objects/contact", "/crm/v3/objects/contacts"}));
   // A dated path: its own date in each spelling, and the v3 ones.
   EXPECT_EQ(path_spellings(classify("POST", "/crm/objects/2025-09/contacts")),
@@ -455,10 +456,10 @@ TEST(classify, path_spellings_name_the_same_call_every_way_it_is_written) {
   const list v1 = path_spellings(classify("POST", "/contacts/v1/contact/createOrUpdate/email/a@b.com"));
   EXPECT_TRUE(v1.empty()) << v1.size();
   const list visitor = path_spellings(classify("POST", "/visitor-identification/v3/tokens/create"));
-  EXPECT_EQ(visitor, (list{"/conversations/2026-03/visitor-identification/tokens/create",
+  EXPECT_EQ(visitor, (list{"/conversations/0000-00/visitor-identification/tokens/create",
                             "/conversations/v3/visitor-identification/tokens/create",
-                            "/conversations/visitor-identification/2026-03/tokens/create",
-                            "/visitor-identification/2026-03/tokens/create"}));
+                            "/conversations/visitor-identification/0000-00/tokens/create",
+                            "/visitor-identification/0000-00/tokens/create"}));
   EXPECT_TRUE(path_spellings(classify("GET", "/crm/v3/objects/contacts/1")).empty());
 }
 
