@@ -26,9 +26,11 @@ void install_interrupt_handler() {
   });
 }
 
-// Held around each write to stdout or stderr; tried in slices, so that a writer told to give up
-// while another holds it (blocked on the same stalled pipe) stops waiting too.
-std::timed_mutex standard_stream_lock;
+// Held around each write to stdout or stderr; tried again every millisecond, so that a writer
+// told to give up while another holds it (blocked on the same stalled pipe) stops waiting too.
+// (Not a timed_mutex: libstdc++ 12 waits on one with pthread_mutex_clocklock, which GCC 12's
+// ThreadSanitizer does not intercept, so a TSan build reported every write here as a race.)
+std::mutex standard_stream_lock;
 // Under the lock: a write to stdout (1) or stderr (2) stopped part-way through a line (a writer
 // gave up at exit, or a write failed), so the next one ends that line first.
 std::array<bool, 3> standard_stream_mid_line{};
@@ -64,17 +66,19 @@ void block_broken_pipe_signal_in_this_thread() noexcept {
 int write_all(int fd, std::string_view bytes, std::size_t* written, const std::atomic<bool>* give_up) noexcept {
   const std::string_view whole = bytes;
   const auto giving_up = [give_up] { return give_up != nullptr && give_up->load(std::memory_order_acquire); };
-  std::unique_lock<std::timed_mutex> shared_stream;
+  std::unique_lock<std::mutex> shared_stream;
   bool* mid_line = nullptr;
   if (fd == STDOUT_FILENO || fd == STDERR_FILENO) {
-    shared_stream = std::unique_lock(standard_stream_lock, std::defer_lock);
-    while (!shared_stream.try_lock_for(std::chrono::milliseconds(50))) {
+    shared_stream = std::unique_lock(standard_stream_lock, std::try_to_lock);
+    while (!shared_stream.owns_lock()) {
       if (giving_up()) {
         if (written != nullptr) {
           *written = 0;
         }
         return ECANCELED;
       }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1)); // the other writer's turn: rare
+      shared_stream.try_lock();
     }
     mid_line = &standard_stream_mid_line[static_cast<std::size_t>(fd)];
   }
